@@ -12,6 +12,12 @@ use super::kernel::TAP_ALIGN;
 /// Output `j = L*i + p` is `sum over streams s and taps b of
 /// coeffs[s][b][p] * x_s[i - (taps - 1) + b]`, where `x_s[t] = x[M*t + s]` is the input
 /// deinterleaved by `M`. Each of the `L*M` sub-filters is zero-padded to `taps`.
+///
+/// A plain decimation by `M` is written as `D/(D*M)`, the same ratio unreduced: its outputs
+/// then come in `D` interleaved phases that share every input vector the kernel loads, as an
+/// interpolator's do, which roughly doubles the kernel's speed. The prototype is stretched to
+/// match (only every `D`-th tap of the longer filter is nonzero, and those are all that the
+/// bank holds), so each output is the same sum of the same products.
 #[derive(Debug)]
 pub(crate) struct Bank {
     pub(crate) l: usize,
@@ -23,8 +29,18 @@ pub(crate) struct Bank {
 }
 
 impl Bank {
-    fn build(l: usize, m: usize, prototype: &[f64], delay_at_f: f64) -> Bank {
-        let k = prototype.len() as i64;
+    fn build(l: usize, m: usize, stretch: usize, prototype: &[f64], delay_at_f: f64) -> Bank {
+        // Zero-stuffing by L divides the level by L: the filter gains it back. A stretched
+        // prototype stands for a decimator, whose gain is 1.
+        let gain = (l / stretch) as f64;
+        let tap = |at: i64| {
+            let st = stretch as i64;
+            (at % st == 0)
+                .then(|| prototype.get((at / st) as usize))
+                .flatten()
+                .map(|&c| (c * gain) as f32)
+        };
+        let k = ((prototype.len() - 1) * stretch + 1) as i64;
         let (li, mi) = (l as i64, m as i64);
         // Prototype index of sub-filter (p, s) at tap a: L*M*a + p*M - s*L.
         let index = |p: usize, s: usize, a: i64| li * mi * a + p as i64 * mi - s as i64 * li;
@@ -43,8 +59,7 @@ impl Bank {
                 for p in 0..l {
                     let at = index(p, s, a);
                     if (0..k).contains(&at) {
-                        // Zero-stuffing by L divides the level by L: the filter gains it back.
-                        coeffs[(s * taps + b) * l + p] = (prototype[at as usize] * l as f64) as f32;
+                        coeffs[(s * taps + b) * l + p] = tap(at).unwrap_or(0.0);
                     }
                 }
             }
@@ -54,7 +69,7 @@ impl Bank {
             m,
             taps,
             coeffs: coeffs.into_boxed_slice(),
-            delay_at_f,
+            delay_at_f: delay_at_f * stretch as f64,
         }
     }
 
@@ -94,10 +109,23 @@ impl Bank {
                 (Profile::LowLatency, 4) => (&filters::LL_R4, filters::LL_R4_MAX_GROUP_DELAY),
                 (Profile::LowLatency, _) => (&filters::LL_R6, filters::LL_R6_MAX_GROUP_DELAY),
             };
-            Bank::build(l, m, prototype, delay)
+            if l == 1 {
+                Bank::build(
+                    DECIMATION_PHASES,
+                    m * DECIMATION_PHASES,
+                    DECIMATION_PHASES,
+                    prototype,
+                    delay,
+                )
+            } else {
+                Bank::build(l, m, 1, prototype, delay)
+            }
         })
     }
 }
+
+/// Output phases a decimator is computed in; see [`Bank`].
+const DECIMATION_PHASES: usize = 2;
 
 /// Group delay of a linear-phase filter: half its span.
 fn half(h: &[f64]) -> f64 {
@@ -158,7 +186,8 @@ mod tests {
         }
     }
 
-    /// Every prototype coefficient lands in exactly one place of the bank.
+    /// Every prototype coefficient lands in exactly one place of the bank, once per output
+    /// phase for a decimator (whose phases each sum the whole filter).
     #[test]
     fn banks_hold_every_coefficient_once() {
         for profile in [Profile::HighQuality, Profile::LowLatency] {
@@ -166,11 +195,12 @@ mod tests {
                 let bank = Bank::get(profile, l, m);
                 let sum: f64 = bank.coeffs.iter().map(|&c| f64::from(c)).sum();
                 // The prototype's DC gain is 1 within its passband ripple (0.02 dB at most);
-                // the bank carries gain L.
+                // each of the bank's phases has that gain.
                 assert!(
-                    (sum / l as f64 - 1.0).abs() < 3e-3,
+                    (sum / bank.l as f64 - 1.0).abs() < 3e-3,
                     "{profile:?} {l}/{m}: {sum}"
                 );
+                assert_eq!(bank.l * m, bank.m * l, "the ratio is kept");
                 let nonzero = bank.coeffs.iter().filter(|&&c| c != 0.0).count();
                 let r = l.max(m);
                 let k = match (profile, r) {
@@ -183,7 +213,7 @@ mod tests {
                     (Profile::LowLatency, 4) => filters::LL_R4.len(),
                     (Profile::LowLatency, _) => filters::LL_R6.len(),
                 };
-                assert_eq!(nonzero, k, "{profile:?} {l}/{m}");
+                assert_eq!(nonzero, k * bank.l / l, "{profile:?} {l}/{m}");
             }
         }
     }

@@ -36,13 +36,17 @@ pub(crate) struct KernelArgs<'a> {
     pub(crate) start: usize,
     /// Blocks of `LANES` consecutive input positions to compute.
     pub(crate) blocks: usize,
-    /// `L` rows of `blocks * LANES` outputs, one row per phase: output `L*i + p` of the pass
-    /// is `out[p * blocks * LANES + i]`.
-    pub(crate) out: &'a mut [f32],
+    /// `L` rows of `blocks * LANES` outputs, one row per phase, rounded to nearest (ties to
+    /// even) and saturated: output `L*i + p` of the pass is `out[p * blocks * LANES + i]`.
+    pub(crate) out: &'a mut [i16],
 }
 
-/// A kernel for one interpolation factor `L` on one instruction set.
-pub(crate) type Kernel = fn(&mut KernelArgs<'_>);
+/// The filter for one interpolation factor `L` on one instruction set.
+pub(crate) type Fir = fn(&mut KernelArgs<'_>);
+
+/// Writes input samples as floats into `M` rows of `stride`: sample `k` to row
+/// `(stream + k) % M`, starting at position `at`, each row advancing after row `M - 1`.
+pub(crate) type Load = fn(rows: &mut [f32], stride: usize, stream: usize, at: usize, input: &[i16]);
 
 /// The instruction set the kernels run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +81,6 @@ impl Backend {
     }
 
     /// Every backend this CPU runs, fastest first.
-    #[cfg(test)]
     pub(crate) fn available() -> Vec<Backend> {
         let mut all = vec![Backend::detect()];
         #[cfg(target_arch = "x86_64")]
@@ -90,12 +93,40 @@ impl Backend {
         all
     }
 
-    /// The kernel for interpolation factor `l` (1, 2, 3, 4 or 6).
+    /// The input loader for `m` streams: 1, 2, 3, 4 or 6, or 4, 6, 8 or 12 for decimators
+    /// (see `Bank`); any other count takes a slower general path.
+    pub(crate) fn load(self, m: usize) -> Load {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 | Backend::Avx2 => match m {
+                1 => x86::load::<1>,
+                2 => x86::load::<2>,
+                3 => x86::load::<3>,
+                4 => x86::load::<4>,
+                6 => x86::load::<6>,
+                8 => x86::load::<8>,
+                12 => x86::load::<12>,
+                _ => deinterleave_any,
+            },
+            _ => match m {
+                1 => deinterleave::<1>,
+                2 => deinterleave::<2>,
+                3 => deinterleave::<3>,
+                4 => deinterleave::<4>,
+                6 => deinterleave::<6>,
+                8 => deinterleave::<8>,
+                12 => deinterleave::<12>,
+                _ => deinterleave_any,
+            },
+        }
+    }
+
+    /// The filter for interpolation factor `l` (1, 2, 3, 4 or 6).
     ///
     /// `NB` blocks per group and `Q` partial sums are chosen so that a group keeps at least
     /// eight independent multiply-add chains in flight (two units, four cycles of latency)
     /// without running out of registers.
-    pub(crate) fn kernel(self, l: usize) -> Kernel {
+    pub(crate) fn fir(self, l: usize) -> Fir {
         match self {
             #[cfg(target_arch = "x86_64")]
             Backend::Avx512 => match l {
@@ -128,6 +159,65 @@ impl Backend {
 /// software `fmaf` would be far slower than the two instructions.
 const PORTABLE_FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
 
+/// See [`Load`].
+#[inline(always)]
+fn deinterleave<const M: usize>(
+    rows: &mut [f32],
+    stride: usize,
+    stream: usize,
+    mut at: usize,
+    input: &[i16],
+) {
+    if M == 1 {
+        for (r, &x) in rows[at..at + input.len()].iter_mut().zip(input) {
+            *r = f32::from(x);
+        }
+        return;
+    }
+    // Finish the frame the previous call started.
+    let head = ((M - stream) % M).min(input.len());
+    for (k, &x) in input[..head].iter().enumerate() {
+        rows[(stream + k) * stride + at] = f32::from(x);
+    }
+    if head > 0 && stream + head == M {
+        at += 1;
+    }
+    let frames = input[head..].chunks_exact(M);
+    let count = frames.len();
+    let whole = &input[head..head + count * M];
+    for (s, row) in rows.chunks_exact_mut(stride).enumerate() {
+        for (k, r) in row[at..at + count].iter_mut().enumerate() {
+            *r = f32::from(whole[k * M + s]);
+        }
+    }
+    at += count;
+    for (s, &x) in frames.remainder().iter().enumerate() {
+        rows[s * stride + at] = f32::from(x);
+    }
+}
+
+/// [`deinterleave`] for any number of rows, one sample at a time.
+fn deinterleave_any(rows: &mut [f32], stride: usize, stream: usize, at: usize, input: &[i16]) {
+    let m = rows.len() / stride;
+    let (mut s, mut at) = (stream, at);
+    for &x in input {
+        rows[s * stride + at] = f32::from(x);
+        s += 1;
+        if s == m {
+            s = 0;
+            at += 1;
+        }
+    }
+}
+
+/// Rounds to nearest, ties to even, and saturates; the values here are never NaN.
+#[inline(always)]
+fn round_saturate(v: f32) -> i16 {
+    // Adding and subtracting 1.5 * 2^23 rounds a float below 2^22 in magnitude to an integer.
+    const ROUND: f32 = 12_582_912.0;
+    ((v + ROUND) - ROUND).clamp(-32768.0, 32767.0) as i16
+}
+
 /// The portable kernel: one block of `LANES` at a time, all `L` phases, one sum per lane.
 fn portable<const L: usize>(k: &mut KernelArgs<'_>) {
     for block in 0..k.blocks {
@@ -152,7 +242,10 @@ fn portable<const L: usize>(k: &mut KernelArgs<'_>) {
         }
         let rows = k.out.len() / L;
         for (p, a) in acc.iter().enumerate() {
-            k.out[p * rows + block * LANES..p * rows + (block + 1) * LANES].copy_from_slice(a);
+            let out = &mut k.out[p * rows + block * LANES..p * rows + (block + 1) * LANES];
+            for (o, &v) in out.iter_mut().zip(a) {
+                *o = round_saturate(v);
+            }
         }
     }
 }
@@ -165,7 +258,7 @@ mod x86 {
 
     use std::arch::x86_64::*;
 
-    use super::{KernelArgs, LANES};
+    use super::{KernelArgs, LANES, deinterleave};
 
     /// Runs groups of `NB` blocks while they last, then halves of that for the rest.
     macro_rules! cascade {
@@ -237,12 +330,16 @@ mod x86 {
             }
         }
         let rows = k.out.len() / L;
+        let (lo, hi) = (_mm512_set1_ps(-32768.0), _mm512_set1_ps(32767.0));
         for (p, a) in acc.iter().enumerate() {
             let out = &mut k.out[p * rows + first * LANES..p * rows + (first + NB) * LANES];
             for (nb, parts) in a.iter().enumerate() {
                 let v = combine!(parts, _mm512_add_ps);
-                // SAFETY: out holds NB * LANES floats; this writes LANES from nb * LANES.
-                unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(nb * LANES), v) };
+                // Round to nearest even (the default mode), then narrow with saturation.
+                let v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                let words = _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(v));
+                // SAFETY: out holds NB * LANES samples; this writes LANES from nb * LANES.
+                unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(nb * LANES).cast(), words) };
             }
         }
     }
@@ -292,18 +389,48 @@ mod x86 {
             }
         }
         let rows = k.out.len() / L;
+        let (min, max) = (_mm256_set1_ps(-32768.0), _mm256_set1_ps(32767.0));
         for (p, a) in acc.iter().enumerate() {
             let out = &mut k.out[p * rows + first * LANES..p * rows + (first + NB) * LANES];
             for (nb, parts) in a.iter().enumerate() {
                 let lo = combine!(parts.map(|h| h[0]), _mm256_add_ps);
                 let hi = combine!(parts.map(|h| h[1]), _mm256_add_ps);
-                // SAFETY: out holds NB * LANES floats; these write 8 + 8 from nb * LANES.
-                unsafe {
-                    _mm256_storeu_ps(out.as_mut_ptr().add(nb * LANES), lo);
-                    _mm256_storeu_ps(out.as_mut_ptr().add(nb * LANES + 8), hi);
-                }
+                // Clamp, round to nearest even (the default mode), pack to 16 bits; the pack
+                // works per 128-bit lane, so the middle quarters are swapped back after.
+                let lo = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(lo, min), max));
+                let hi = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(hi, min), max));
+                let words = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(lo, hi));
+                // SAFETY: out holds NB * LANES samples; this writes LANES from nb * LANES.
+                unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(nb * LANES).cast(), words) };
             }
         }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn load_body<const M: usize>(
+        rows: &mut [f32],
+        stride: usize,
+        stream: usize,
+        at: usize,
+        input: &[i16],
+    ) {
+        deinterleave::<M>(rows, stride, stream, at, input);
+    }
+
+    /// [`deinterleave`] compiled for AVX2, which both x86 backends have.
+    pub(super) fn load<const M: usize>(
+        rows: &mut [f32],
+        stride: usize,
+        stream: usize,
+        at: usize,
+        input: &[i16],
+    ) {
+        assert!(
+            std::arch::is_x86_feature_detected!("avx2"),
+            "the AVX2 loader is only selected on CPUs that have it"
+        );
+        // SAFETY: compiled for AVX2, which this CPU has (checked above).
+        unsafe { load_body::<M>(rows, stride, stream, at, input) }
     }
 
     pub(super) fn avx512<const L: usize, const NB: usize, const Q: usize>(k: &mut KernelArgs<'_>) {
@@ -325,5 +452,28 @@ mod x86 {
         );
         // SAFETY: as above, for AVX2 and FMA.
         unsafe { avx2_body::<L, NB, Q>(k) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every loader, specialised or general, puts each sample in the same place.
+    #[test]
+    fn loaders_agree() {
+        let input: Vec<i16> = (0..600).map(|v| v * 3 - 100).collect();
+        for m in [1, 2, 3, 4, 6, 8, 12] {
+            for stream in 0..m {
+                let stride = 48;
+                let mut expected = vec![0.0; m * stride];
+                deinterleave_any(&mut expected, stride, stream, 5, &input[..m * 40 - stream]);
+                for backend in Backend::available() {
+                    let mut got = vec![0.0; m * stride];
+                    (backend.load(m))(&mut got, stride, stream, 5, &input[..m * 40 - stream]);
+                    assert_eq!(got, expected, "{backend:?} m={m} stream={stream}");
+                }
+            }
+        }
     }
 }

@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use crate::SampleRate;
 use crate::error::AudioError;
-use crate::pcm::f32_to_i16;
 
 use bank::Bank;
-use kernel::{Backend, Kernel, KernelArgs, LANES};
+use kernel::{Backend, Fir, KernelArgs, LANES, Load};
 
 /// Filter design: the trade between fidelity and delay.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -99,7 +98,8 @@ pub struct Resampler {
 
 struct Polyphase {
     bank: &'static Bank,
-    kernel: Kernel,
+    fir: Fir,
+    load: Load,
     /// `M` rows of `stride` floats: the input deinterleaved by `M`, row position `k` holding
     /// stream index `t0 + k`.
     rows: Vec<f32>,
@@ -108,8 +108,8 @@ struct Polyphase {
     /// Input samples consumed and output samples produced since the last reset.
     consumed: u64,
     produced: u64,
-    /// Kernel output for one pass.
-    scratch: Vec<f32>,
+    /// Kernel output for one pass, one row per phase.
+    scratch: Vec<i16>,
     /// Output samples `flush` adds after the last input.
     tail: usize,
 }
@@ -263,6 +263,30 @@ impl Resampler {
     }
 }
 
+/// A resampler on a named backend (`"avx512"`, `"avx2"` or `"portable"`), if this CPU runs it.
+pub fn with_backend(
+    from: SampleRate,
+    to: SampleRate,
+    profile: Profile,
+    backend: &str,
+) -> Option<Resampler> {
+    let backend = match backend {
+        "avx512" => Backend::Avx512,
+        "avx2" => Backend::Avx2,
+        "portable" => Backend::Portable,
+        _ => return None,
+    };
+    if from == to || !Backend::available().contains(&backend) {
+        return None;
+    }
+    Some(Resampler {
+        from,
+        to,
+        profile,
+        engine: Some(Polyphase::new(from, to, profile, backend)),
+    })
+}
+
 impl fmt::Debug for Resampler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Resampler");
@@ -285,17 +309,20 @@ impl Polyphase {
         let g = gcd(from.hz(), to.hz());
         let (l, m) = ((to.hz() / g) as usize, (from.hz() / g) as usize);
         let bank = Bank::get(profile, l, m);
+        // The bank may compute the ratio unreduced (see `Bank`): from here on its L and M rule.
+        let (l, m) = (bank.l, bank.m);
         let stride = bank.taps - 1 + PASS + 3 * LANES;
         let tail = (bank.delay_at_f / m as f64 - 1e-9).ceil() as usize;
         let mut engine = Polyphase {
             bank,
-            kernel: backend.kernel(l),
+            fir: backend.fir(l),
+            load: backend.load(m),
             rows: vec![0.0; m * stride],
             stride,
             t0: 0,
             consumed: 0,
             produced: 0,
-            scratch: vec![0.0; (PASS + LANES) * l],
+            scratch: vec![0; (PASS + LANES) * l],
             tail,
         };
         engine.reset();
@@ -338,20 +365,10 @@ impl Polyphase {
     }
 
     fn write(&mut self, input: &[i16]) {
-        let m = self.bank.m;
-        let stream = (self.consumed % m as u64) as usize;
-        let at = ((self.consumed / m as u64) as i64 - self.t0) as usize;
-        match m {
-            1 => {
-                for (r, &x) in self.rows[at..at + input.len()].iter_mut().zip(input) {
-                    *r = f32::from(x);
-                }
-            }
-            2 => deinterleave::<2>(&mut self.rows, self.stride, stream, at, input),
-            3 => deinterleave::<3>(&mut self.rows, self.stride, stream, at, input),
-            4 => deinterleave::<4>(&mut self.rows, self.stride, stream, at, input),
-            _ => deinterleave::<6>(&mut self.rows, self.stride, stream, at, input),
-        }
+        let m = self.bank.m as u64;
+        let stream = (self.consumed % m) as usize;
+        let at = ((self.consumed / m) as i64 - self.t0) as usize;
+        (self.load)(&mut self.rows, self.stride, stream, at, input);
         self.consumed += input.len() as u64;
     }
 
@@ -366,7 +383,7 @@ impl Polyphase {
             let blocks = ((last - first) as usize).div_ceil(LANES);
             let start = (first as i64 - (self.bank.taps as i64 - 1) - self.t0) as usize;
             let scratch_len = blocks * LANES * self.bank.l;
-            (self.kernel)(&mut KernelArgs {
+            (self.fir)(&mut KernelArgs {
                 coeffs: &self.bank.coeffs,
                 streams: &self.rows,
                 stride: self.stride,
@@ -382,7 +399,7 @@ impl Polyphase {
             let skip = (self.produced - first * l) as usize;
             let out = &mut output[written..written + count];
             match self.bank.l {
-                1 => convert(&self.scratch[skip..skip + count], out),
+                1 => out.copy_from_slice(&self.scratch[skip..skip + count]),
                 2 => interleave::<2>(&self.scratch[..2 * rows], skip, out),
                 3 => interleave::<3>(&self.scratch[..3 * rows], skip, out),
                 4 => interleave::<4>(&self.scratch[..4 * rows], skip, out),
@@ -431,54 +448,16 @@ impl Polyphase {
     }
 }
 
-/// Writes `input` into `M` rows of `stride`, sample `k` to row `(stream + k) % M`, the first
-/// at position `at` and each row advancing after row `M - 1`.
-fn deinterleave<const M: usize>(
-    rows: &mut [f32],
-    stride: usize,
-    stream: usize,
-    mut at: usize,
-    input: &[i16],
-) {
-    // Finish the frame the previous call started.
-    let head = ((M - stream) % M).min(input.len());
-    for (k, &x) in input[..head].iter().enumerate() {
-        rows[(stream + k) * stride + at] = f32::from(x);
-    }
-    if head > 0 && stream + head == M {
-        at += 1;
-    }
-    let frames = input[head..].chunks_exact(M);
-    let count = frames.len();
-    for (s, row) in rows.chunks_exact_mut(stride).enumerate() {
-        let row = &mut row[at..at + count];
-        for (r, frame) in row.iter_mut().zip(frames.clone()) {
-            *r = f32::from(frame[s]);
-        }
-    }
-    at += count;
-    for (s, &x) in frames.remainder().iter().enumerate() {
-        rows[s * stride + at] = f32::from(x);
-    }
-}
-
-/// Rounds and saturates a run of outputs.
-fn convert(from: &[f32], to: &mut [i16]) {
-    for (o, &v) in to.iter_mut().zip(from) {
-        *o = f32_to_i16(v);
-    }
-}
-
 /// Writes outputs `skip..skip + out.len()` of a pass whose `L` phases are stored as rows
-/// (`phases[p * rows + i]` is output `L*i + p`) in output order, rounded and saturated.
-fn interleave<const L: usize>(phases: &[f32], skip: usize, out: &mut [i16]) {
+/// (`phases[p * rows + i]` is output `L*i + p`) in output order.
+fn interleave<const L: usize>(phases: &[i16], skip: usize, out: &mut [i16]) {
     let rows = phases.len() / L;
     let mut i = skip / L;
     // A partial group first, when the pass starts inside one.
     let head = ((L - skip % L) % L).min(out.len());
     let (head_out, rest) = out.split_at_mut(head);
     for (k, o) in head_out.iter_mut().enumerate() {
-        *o = f32_to_i16(phases[(skip % L + k) * rows + i]);
+        *o = phases[(skip % L + k) * rows + i];
     }
     if head > 0 {
         i += 1;
@@ -486,12 +465,12 @@ fn interleave<const L: usize>(phases: &[f32], skip: usize, out: &mut [i16]) {
     let mut groups = rest.chunks_exact_mut(L);
     for group in &mut groups {
         for (p, o) in group.iter_mut().enumerate() {
-            *o = f32_to_i16(phases[p * rows + i]);
+            *o = phases[p * rows + i];
         }
         i += 1;
     }
     for (p, o) in groups.into_remainder().iter_mut().enumerate() {
-        *o = f32_to_i16(phases[p * rows + i]);
+        *o = phases[p * rows + i];
     }
 }
 
