@@ -399,6 +399,11 @@ fn low_latency_group_delay_is_bounded_by_the_reported_delay() {
                 dphi -= std::f64::consts::TAU;
             }
             let gd = -dphi / (std::f64::consts::TAU * s.hz_per_bin());
+            println!(
+                "low-latency {from}->{to}: group delay {:.3} ms at {} Hz",
+                gd * 1e3,
+                k as f64 * s.hz_per_bin()
+            );
             assert!(
                 gd <= reported + 1e-5,
                 "{from}->{to}: {gd} s at {} Hz, reported {reported} s",

@@ -17,14 +17,15 @@ use kernel::{Backend, Fir, KernelArgs, LANES, Load};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Profile {
-    /// Linear phase, transparent at 16 bits: flat (±0.0003 dB) to 0.9 of the lower rate's
-    /// Nyquist frequency, at least 110 dB of rejection from the Nyquist frequency on. Adds
-    /// 7.75 ms when one side is 8 kHz, 3.875 ms between 16 and 48 kHz.
+    /// Linear phase, transparent at 16 bits: flat (±0.0005 dB) to 0.9 of the lower rate's
+    /// Nyquist frequency, more than 110 dB of rejection from the Nyquist frequency on. Adds
+    /// 7.72 ms when one side is 8 kHz, 3.87 ms between 16 and 48 kHz.
     #[default]
     HighQuality,
     /// Minimum phase, for voice agents where every millisecond of turn-taking counts: flat
     /// (±0.02 dB) to 0.85 of the lower Nyquist (3400 Hz at 8 kHz), at least 100 dB of
-    /// rejection, and a group delay of at most 1.6 ms when one side is 8 kHz (0.3 ms at 1 kHz).
+    /// rejection, and a group delay of at most 1.66 ms when one side is 8 kHz (about 0.3 ms at
+    /// 1 kHz).
     /// About half the work of [`Profile::HighQuality`].
     LowLatency,
 }
@@ -86,7 +87,7 @@ const PASS: usize = 256;
 /// let caller = [0i16; 160]; // 20 ms of 8 kHz audio
 /// let mut out = [0i16; 320];
 /// assert_eq!(up.process(&caller, &mut out)?, 320); // 20 ms of 16 kHz, at once
-/// assert_eq!(up.output_delay(), 124); // 7.75 ms at 16 kHz
+/// assert_eq!(up.output_delay(), 124); // 123.5 samples (7.72 ms), rounded up
 /// # Ok::<(), telephony_audio::AudioError>(())
 /// ```
 pub struct Resampler {

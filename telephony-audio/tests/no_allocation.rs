@@ -1,0 +1,91 @@
+//! The media path's steady state allocates nothing: counted with a global allocator, for every
+//! rate pair and profile, on the objects a call holds per direction.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use telephony_audio::{
+    AudioFormat, Decoder, Encoder, Encoding, Framer, Profile, Resampler, SampleRate,
+};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller upholds `alloc`'s contract, which is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// One test only, so no other test allocates while this one counts.
+#[test]
+fn steady_state_allocates_nothing() {
+    for from in SampleRate::ALL {
+        for to in SampleRate::ALL {
+            for profile in [Profile::HighQuality, Profile::LowLatency] {
+                let wire = AudioFormat::new(Encoding::L16Le, from);
+                let mut resampler = Resampler::new(from, to, profile);
+                let mut decoder = Decoder::new(wire, to, profile);
+                let mut encoder = Encoder::new(to, wire, profile);
+                let mut framer = Framer::new(wire, Duration::from_millis(20));
+                let pcm_in: Vec<i16> = (0..from.samples_per_20ms())
+                    .map(|i| (i * 97 % 3000) as i16)
+                    .collect();
+                let mut wire_in = Vec::new();
+                wire.encoding.encode(&pcm_in, &mut wire_in);
+                let reply: Vec<i16> = vec![1234; to.samples_per_20ms() + 7];
+                let mut out = vec![0i16; resampler.max_output_len(pcm_in.len())];
+                let mut pcm = Vec::with_capacity(4096);
+                let mut wire_out = Vec::with_capacity(8192);
+                let mut sent = 0usize;
+                let mut chunk = |count: bool| {
+                    COUNTING.store(count, Ordering::Relaxed);
+                    resampler.process(&pcm_in, &mut out).unwrap();
+                    pcm.clear();
+                    decoder.decode(&wire_in, &mut pcm).unwrap();
+                    wire_out.clear();
+                    encoder.encode(&reply, &mut wire_out);
+                    framer.push(&wire_out, |frame| sent += frame.len());
+                    COUNTING.store(false, Ordering::Relaxed);
+                };
+                for _ in 0..5 {
+                    chunk(false); // scratch buffers reach their size
+                }
+                ALLOCATIONS.store(0, Ordering::Relaxed);
+                for _ in 0..200 {
+                    chunk(true);
+                }
+                assert_eq!(
+                    ALLOCATIONS.load(Ordering::Relaxed),
+                    0,
+                    "{from}->{to} {profile:?}"
+                );
+            }
+        }
+    }
+}
