@@ -232,6 +232,22 @@ struct Snr {
     ceiling: f64,
 }
 
+impl Snr {
+    /// Prints the figure and holds it to `floor` dB and to 2 dB under the ceiling.
+    fn check(&self, what: &str, from: SampleRate, to: SampleRate, floor: f64) {
+        println!(
+            "{what} {from}->{to}: SNR {:.2} dB, ceiling {:.2} dB",
+            self.snr, self.ceiling
+        );
+        assert!(
+            self.snr >= floor && self.snr >= self.ceiling - 2.0,
+            "{what} {from}->{to}: SNR {:.2} dB against a ceiling of {:.2} dB",
+            self.snr,
+            self.ceiling
+        );
+    }
+}
+
 /// SNR of the resampler's output against the ideal band-limited resampling of the same int16
 /// input, and the ceiling: the SNR of that ideal output rounded to int16.
 fn snr_against_ideal(from: SampleRate, to: SampleRate, input: &[i16]) -> Snr {
@@ -269,16 +285,7 @@ fn noise_is_within_two_db_of_the_int16_ceiling() {
         let x = band_limited_noise(p_in, f64::from(from.hz()), 0.9 * lower, 5800.0, 11);
         let m = snr_against_ideal(from, to, &quantize(&x));
         worst = worst.min(m.snr);
-        println!(
-            "noise {from}->{to}: SNR {:.2} dB, ceiling {:.2} dB",
-            m.snr, m.ceiling
-        );
-        assert!(
-            m.snr >= 84.0 && m.snr >= m.ceiling - 2.0,
-            "{from}->{to}: SNR {:.2} dB against a ceiling of {:.2} dB",
-            m.snr,
-            m.ceiling
-        );
+        m.check("noise", from, to, 84.0);
     }
     println!("noise: worst SNR {worst:.2} dB");
 }
@@ -291,17 +298,7 @@ fn speech_is_within_two_db_of_the_int16_ceiling() {
         let lower = f64::from(from.hz().min(to.hz())) / 2.0;
         let at_rate = ideal_resample(&speech, p_in);
         let x = band_limit(&at_rate, f64::from(from.hz()), 0.9 * lower);
-        let m = snr_against_ideal(from, to, &quantize(&x));
-        println!(
-            "speech {from}->{to}: SNR {:.2} dB, ceiling {:.2} dB",
-            m.snr, m.ceiling
-        );
-        assert!(
-            m.snr >= 78.0 && m.snr >= m.ceiling - 2.0,
-            "{from}->{to}: SNR {:.2} dB against a ceiling of {:.2} dB",
-            m.snr,
-            m.ceiling
-        );
+        snr_against_ideal(from, to, &quantize(&x)).check("speech", from, to, 78.0);
     }
 }
 

@@ -141,13 +141,7 @@ fn stream_chunks(
         buf.resize(samples * width, 0);
         let got = read_full(input, &mut buf)?;
         let whole = got - got % width;
-        out.clear();
-        converter
-            .transcode(&buf[..whole], &mut out)
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-        if !out.is_empty() {
-            write_out(output, &out)?;
-        }
+        convert(converter, &buf[..whole], &mut out, output)?;
         if got < buf.len() {
             return finish(converter, got - whole, output);
         }
@@ -173,16 +167,27 @@ fn stream_reads(
         };
         let have = carry + n;
         let whole = have - have % width;
-        out.clear();
-        converter
-            .transcode(&buf[..whole], &mut out)
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-        if !out.is_empty() {
-            write_out(output, &out)?;
-        }
+        convert(converter, &buf[..whole], &mut out, output)?;
         buf.copy_within(whole..have, 0);
         carry = have - whole;
     }
+}
+
+/// Converts whole samples and writes the result at once.
+fn convert(
+    converter: &mut Transcoder,
+    whole_samples: &[u8],
+    out: &mut Vec<u8>,
+    output: &mut impl Write,
+) -> Result<(), Failure> {
+    out.clear();
+    converter
+        .transcode(whole_samples, out)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    if out.is_empty() {
+        return Ok(());
+    }
+    write_out(output, out)
 }
 
 /// Flushes the converter's tail; a partial sample left at the end of input is an error, after
