@@ -103,6 +103,17 @@ impl Framer {
         true
     }
 
+    /// Emits the pending bytes as a short last frame, without padding, for protocols that take
+    /// any size (Twilio). Returns whether a frame was emitted.
+    pub fn flush_unpadded(&mut self, mut emit: impl FnMut(&[u8])) -> bool {
+        if self.pending.is_empty() {
+            return false;
+        }
+        emit(&self.pending);
+        self.pending.clear();
+        true
+    }
+
     /// Drops the pending bytes, returning how many there were.
     pub fn clear(&mut self) -> usize {
         let dropped = self.pending.len();
@@ -135,6 +146,11 @@ mod tests {
         assert_eq!(&out[..1000], &data[..]);
         assert!(out[1000..].iter().all(|&b| b == 0xFF));
         assert!(!f.flush(|_| panic!("nothing pending")));
+        f.push(&[9; 7], |_| {});
+        let mut short = Vec::new();
+        assert!(f.flush_unpadded(|frame| short.extend_from_slice(frame)));
+        assert_eq!(short, [9; 7]);
+        assert_eq!(f.pending(), 0);
     }
 
     #[test]

@@ -1,0 +1,320 @@
+//! One error type for everything a provider adapter does, with predicates for the decisions a
+//! caller makes (retry? fix credentials? treat as gone?).
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::id::{InvalidCallId, InvalidE164};
+use crate::media::MediaError;
+use crate::provider::ProviderKind;
+use crate::webhook::WebhookError;
+
+/// Anything that can go wrong talking to a carrier.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting is missing or malformed; nothing was sent.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A phone number is not E.164; nothing was sent.
+    #[error(transparent)]
+    InvalidNumber(#[from] InvalidE164),
+    /// A call id is malformed; nothing was sent.
+    #[error(transparent)]
+    InvalidCallId(#[from] InvalidCallId),
+    /// The request cannot be made as asked (a combination the provider does not accept);
+    /// nothing was sent.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The provider answered with an error status.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// The request did not get an answer: connection, TLS or timeout.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The provider's answer, or a request it sent us, could not be understood.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A webhook did not authenticate.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    /// The media stream broke its protocol.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The provider has no such operation.
+    #[error("{provider} does not support {operation}")]
+    Unsupported {
+        /// The provider.
+        provider: ProviderKind,
+        /// What was asked.
+        operation: &'static str,
+    },
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Error {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl Error {
+    /// The provider's answer, when it answered with an error status.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same request again later may succeed: rate limiting, a server
+    /// error, a timeout or a refused connection. Configuration, authentication and bad
+    /// requests are not retryable.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(e) => e.status == 429 || e.status >= 500,
+            Error::Transport(e) => {
+                matches!(e.kind, TransportKind::Connect | TransportKind::Timeout)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the credentials were refused (401, 403) or are missing.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Error::Api(e) => e.status == 401 || e.status == 403,
+            Error::Config(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the provider does not know the resource (404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Api(e) if e.status == 404)
+    }
+
+    /// Whether the problem is in the configuration or the request, found before sending.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            Error::Config(_)
+                | Error::InvalidNumber(_)
+                | Error::InvalidCallId(_)
+                | Error::InvalidRequest(_)
+        )
+    }
+
+    /// The HTTP status the provider answered, if it answered.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// The provider's own error code (Twilio `20404`, for instance), if it sent one.
+    pub fn provider_code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A setting that is missing or malformed, named as the user sets it (an environment
+/// variable or config key).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{setting}: {reason}")]
+pub struct ConfigError {
+    /// The setting: `TWILIO_AUTH_TOKEN`, `base_url`, …
+    pub setting: String,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// A config error for `setting`.
+    pub fn new(setting: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            setting: setting.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An error status from a provider's REST API.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{provider} answered {status}{} to {operation}: {message}{}{}",
+    .code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default(),
+    .hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default(),
+    .more_info.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The provider.
+    pub provider: ProviderKind,
+    /// What was being done: `create call`, `fetch call CA…`.
+    pub operation: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The provider's error code, when it sends one.
+    pub code: Option<String>,
+    /// The provider's message.
+    pub message: String,
+    /// The provider's documentation link for the error.
+    pub more_info: Option<String>,
+    /// How long the provider asked us to wait (`Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// What to check, when the status says it (a 401: the credentials).
+    pub hint: Option<String>,
+}
+
+impl ApiError {
+    /// An API error with the essentials; the rest is filled in by the setters below.
+    pub fn new(
+        provider: ProviderKind,
+        operation: impl Into<String>,
+        status: u16,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            provider,
+            operation: operation.into(),
+            status,
+            code: None,
+            message: message.into(),
+            more_info: None,
+            retry_after: None,
+            hint: None,
+        }
+    }
+
+    /// Sets the provider's error code.
+    pub fn with_code(mut self, code: Option<String>) -> ApiError {
+        self.code = code;
+        self
+    }
+
+    /// Sets the documentation link.
+    pub fn with_more_info(mut self, more_info: Option<String>) -> ApiError {
+        self.more_info = more_info;
+        self
+    }
+
+    /// Sets the wait the provider asked for.
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> ApiError {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// Sets what to check.
+    pub fn with_hint(mut self, hint: Option<String>) -> ApiError {
+        self.hint = hint;
+        self
+    }
+}
+
+/// How a request failed to get an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The connection could not be made (refused, DNS, TLS handshake): the request was not
+    /// sent.
+    Connect,
+    /// No answer in time: the request may or may not have been acted on.
+    Timeout,
+    /// Anything else, after the request may have been sent.
+    Other,
+}
+
+/// A request that got no answer.
+#[derive(Debug, Error)]
+#[error("{provider} {operation}: {}: {source}", match .kind {
+    TransportKind::Connect => "could not connect",
+    TransportKind::Timeout => "timed out",
+    TransportKind::Other => "request failed",
+})]
+pub struct TransportError {
+    /// The provider.
+    pub provider: ProviderKind,
+    /// What was being done.
+    pub operation: String,
+    /// How it failed.
+    pub kind: TransportKind,
+    /// The underlying error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// A message that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{provider}: cannot read {what}: {detail}")]
+pub struct DecodeError {
+    /// Whose message.
+    pub provider: ProviderKind,
+    /// What it was: `call resource`, `status callback`.
+    pub what: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl DecodeError {
+    /// A decode error.
+    pub fn new(
+        provider: ProviderKind,
+        what: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> DecodeError {
+        DecodeError {
+            provider,
+            what: what.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: ProviderKind = ProviderKind::new("acme", "Acme");
+
+    #[test]
+    fn api_errors_read_well() {
+        let e = ApiError::new(P, "create call", 401, "Authenticate")
+            .with_code(Some("20003".into()))
+            .with_hint(Some("check ACME_TOKEN".into()))
+            .with_more_info(Some("https://example.com/20003".into()));
+        assert_eq!(
+            e.to_string(),
+            "Acme answered 401 (code 20003) to create call: Authenticate; check ACME_TOKEN (https://example.com/20003)"
+        );
+        let e = Error::from(e);
+        assert!(e.is_auth() && !e.is_retryable() && !e.is_not_found());
+        assert_eq!(e.http_status(), Some(401));
+        assert_eq!(e.provider_code(), Some("20003"));
+    }
+
+    #[test]
+    fn predicates() {
+        let api = |s| Error::from(ApiError::new(P, "x", s, "m"));
+        assert!(api(429).is_retryable());
+        assert!(api(503).is_retryable());
+        assert!(!api(400).is_retryable());
+        assert!(api(404).is_not_found());
+        let t = |kind| {
+            Error::from(TransportError {
+                provider: P,
+                operation: "x".into(),
+                kind,
+                source: "boom".into(),
+            })
+        };
+        assert!(t(TransportKind::Connect).is_retryable());
+        assert!(t(TransportKind::Timeout).is_retryable());
+        assert!(!t(TransportKind::Other).is_retryable());
+        let c = Error::from(ConfigError::new("ACME_TOKEN", "missing: set it"));
+        assert!(c.is_config() && c.is_auth());
+        assert_eq!(c.to_string(), "ACME_TOKEN: missing: set it");
+    }
+}

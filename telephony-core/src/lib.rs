@@ -1,0 +1,69 @@
+//! The provider-neutral core of telephony-rs.
+//!
+//! - [`TelephonyProvider`]: the one trait every carrier adapter implements, object-safe, so a
+//!   host holds `Arc<dyn TelephonyProvider>` chosen at run time.
+//! - The call model: [`CallId`], [`E164`], [`OutboundCall`], [`CallStatus`] and [`CallEvent`],
+//!   [`CallCost`] (exact decimals), [`InboundCall`], [`PhoneNumber`].
+//! - Webhooks: [`WebhookRequest`], [`PublicUrl`] (the URL the provider really called, behind
+//!   proxies), [`constant_time_eq`], typed rejections with a [`Diagnosis`], and
+//!   [`ReplayGuard`].
+//! - Media: [`MediaProtocol`] (sans-IO) and [`MediaSession`], which adds the audio path and a
+//!   [`PlaybackTracker`] that knows what the caller heard.
+//! - [`Error`], with predicates for the decisions callers make; [`Secret`], which never prints.
+//! - Feature `http` (default): [`rest`], the retrying HTTP plumbing adapters share.
+//!
+//! Nothing here knows a provider's name; the adapters live in their own crates.
+//!
+//! ```
+//! use telephony_core::{CallStatus, E164, OutboundCall, StreamSpec};
+//!
+//! let call = OutboundCall::stream(
+//!     E164::new("+14155550100")?,
+//!     E164::new("+14155550199")?,
+//!     StreamSpec::new("wss://agent.example.com/media".parse()?),
+//! );
+//! assert!(CallStatus::Completed.is_terminal());
+//! assert!(E164::new("0800 123").is_err()); // fails before any request
+//! # let _ = call;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod id;
+mod markup;
+pub mod media;
+mod model;
+mod provider;
+#[cfg(feature = "http")]
+pub mod rest;
+mod secret;
+mod webhook;
+
+pub use error::{ApiError, ConfigError, DecodeError, Error, TransportError, TransportKind};
+pub use id::{CallId, E164, InvalidCallId, InvalidE164};
+pub use markup::{Markup, StreamSpec, XmlElement};
+pub use media::{
+    MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, PlaybackTracker,
+    SessionConfig, SessionEvent, StreamStart, WsFrame,
+};
+pub use model::{
+    AnsweredBy, CallCost, CallEvent, CallInfo, CallInitiation, CallStatus, CallTarget, Currency,
+    Direction, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, OutboundCall,
+    PhoneNumber,
+};
+pub use provider::{Capabilities, ProviderKind, TelephonyProvider};
+pub use secret::Secret;
+pub use webhook::{
+    Diagnosis, FormParams, InvalidNetwork, IpNet, MemoryReplayGuard, PublicUrl, PublicUrlError,
+    ReplayGuard, TrustedProxies, Verified, WebhookError, WebhookRequest, check_replay,
+    constant_time_eq, url_variants,
+};
+
+/// Decimal amounts, re-exported for [`CallCost`].
+pub use rust_decimal::Decimal;
+/// The audio core, re-exported.
+pub use telephony_audio as audio;
+/// URLs, re-exported.
+pub use url::Url;

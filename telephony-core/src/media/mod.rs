@@ -1,0 +1,212 @@
+//! The media WebSocket, sans-IO: a [`MediaProtocol`] turns a provider's frames into
+//! [`MediaEvent`]s and [`MediaCommand`]s into frames; a [`MediaSession`] adds the audio path
+//! (decode, resample, encode, frame) and a [`PlaybackTracker`].
+//!
+//! Nothing here touches a socket: feed frames in from any WebSocket library and send what comes
+//! out, so protocols and sessions are tested with plain values.
+
+mod playback;
+mod session;
+
+use std::fmt;
+use std::time::Duration;
+
+use telephony_audio::{AudioError, AudioFormat};
+use thiserror::Error;
+
+use crate::id::CallId;
+use crate::provider::ProviderKind;
+
+pub use playback::{MarkFate, PlaybackTracker};
+pub use session::{MediaSession, SessionConfig, SessionEvent};
+
+/// One WebSocket message, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WsFrame<'a> {
+    /// A text message.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+/// Which side of the call a piece of audio is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AudioTrack {
+    /// The caller, what the agent listens to.
+    Inbound,
+    /// What is played to the caller (only on streams that fork both tracks).
+    Outbound,
+}
+
+/// The start of a stream: who, what format, and the custom parameters the answer document set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamStart {
+    /// The provider's id for the stream (Twilio `streamSid`, Plivo `streamId`).
+    pub stream_id: Option<String>,
+    /// The call (absent for Vonage unless the answer put it in the headers).
+    pub call_id: Option<CallId>,
+    /// The account.
+    pub account_id: Option<String>,
+    /// The wire audio format, both directions.
+    pub format: AudioFormat,
+    /// The custom parameters, in order.
+    pub parameters: Vec<(String, String)>,
+}
+
+impl StreamStart {
+    /// A start with a format and nothing else known.
+    pub fn new(format: AudioFormat) -> StreamStart {
+        StreamStart {
+            stream_id: None,
+            call_id: None,
+            account_id: None,
+            format,
+            parameters: Vec::new(),
+        }
+    }
+
+    /// A custom parameter's value.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What one provider message says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaEvent<'a> {
+    /// The socket is up (Twilio `connected`).
+    Connected,
+    /// The stream started; the format is known from here on.
+    Start(StreamStart),
+    /// Audio, in the wire format, decoded from its transport encoding (base64) but not from
+    /// its codec.
+    Audio {
+        /// The audio bytes.
+        payload: &'a [u8],
+        /// Whose audio.
+        track: AudioTrack,
+        /// The provider's timestamp, from the start of the stream.
+        timestamp: Option<Duration>,
+        /// The provider's sequence number.
+        sequence: Option<u64>,
+    },
+    /// The caller pressed a key.
+    Dtmf {
+        /// The key: `0`–`9`, `*`, `#`, `A`–`D`.
+        digit: char,
+        /// How long, where the provider says.
+        duration: Option<Duration>,
+    },
+    /// A playback marker came back: the audio sent before it finished playing, or was
+    /// cleared (the session tells which).
+    Mark {
+        /// The marker's name.
+        name: &'a str,
+    },
+    /// The provider confirms that buffered audio was dropped.
+    Cleared,
+    /// The provider ended the stream.
+    Stop,
+    /// A message this adapter does not know. Reported, not fatal.
+    Unknown {
+        /// Its event name, as sent.
+        event: &'a str,
+    },
+}
+
+/// What to send to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaCommand<'a> {
+    /// One frame of audio in the wire format.
+    Audio(&'a [u8]),
+    /// A playback marker, to come back once the audio before it has played.
+    Mark(&'a str),
+    /// Drop all audio buffered at the provider (barge-in).
+    Clear,
+    /// Play DTMF tones to the caller.
+    SendDtmf(&'a str),
+}
+
+/// How outbound audio must be cut into messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    /// The duration of one message of audio.
+    pub frame: Duration,
+    /// Whether every message must be exactly that long (Vonage drops the call otherwise).
+    pub strict: bool,
+}
+
+/// A media message that breaks the provider's protocol, or a command it cannot carry.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The message is not valid for this protocol.
+    #[error("{provider} media stream: malformed message: {detail}")]
+    Malformed {
+        /// The provider.
+        provider: ProviderKind,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A binary message where only text is used, or the reverse.
+    #[error("{provider} media stream: unexpected {kind} message ({len} bytes)")]
+    UnexpectedFrame {
+        /// The provider.
+        provider: ProviderKind,
+        /// `binary` or `text`.
+        kind: &'static str,
+        /// Its size.
+        len: usize,
+    },
+    /// Audio arrived, or was sent, before the stream said its format.
+    #[error("{provider} media stream: audio before the stream started")]
+    NotStarted {
+        /// The provider.
+        provider: ProviderKind,
+    },
+    /// The provider's stream cannot carry this command.
+    #[error("{provider} media stream cannot {what}")]
+    Unsupported {
+        /// The provider.
+        provider: ProviderKind,
+        /// What was asked.
+        what: &'static str,
+    },
+    /// The audio is not a whole number of samples, or similar.
+    #[error("{provider} media stream: {source}")]
+    Audio {
+        /// The provider.
+        provider: ProviderKind,
+        /// The audio problem.
+        source: AudioError,
+    },
+}
+
+/// One provider's media WebSocket protocol, both directions, for one connection.
+pub trait MediaProtocol: Send + fmt::Debug {
+    /// Which provider.
+    fn kind(&self) -> ProviderKind;
+
+    /// The wire format, once known (for most providers, after the start message).
+    fn wire_format(&self) -> Option<AudioFormat>;
+
+    /// How outbound audio must be framed.
+    fn framing(&self) -> Framing;
+
+    /// Reads one message. Bad input is an error that leaves the protocol usable.
+    fn decode<'a>(&'a mut self, frame: WsFrame<'a>) -> Result<MediaEvent<'a>, MediaError>;
+
+    /// Writes the messages for one command, passing each to `out`.
+    fn encode(
+        &mut self,
+        command: MediaCommand<'_>,
+        out: &mut dyn FnMut(WsFrame<'_>),
+    ) -> Result<(), MediaError>;
+}

@@ -1,0 +1,358 @@
+//! A media stream with its audio path: what a voice agent holds for one call.
+
+use std::collections::VecDeque;
+
+use telephony_audio::{AudioFormat, Decoder, Encoder, Framer, Profile, SampleRate};
+
+use super::{
+    AudioTrack, MarkFate, MediaCommand, MediaError, MediaEvent, MediaProtocol, PlaybackTracker,
+    StreamStart, WsFrame,
+};
+
+/// How the application wants its audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// The rate of the PCM the application hears and speaks.
+    pub app_rate: SampleRate,
+    /// The resampler profile, both directions.
+    pub profile: Profile,
+}
+
+impl SessionConfig {
+    /// PCM at `app_rate`, high-quality resampling.
+    pub fn new(app_rate: SampleRate) -> SessionConfig {
+        SessionConfig {
+            app_rate,
+            profile: Profile::HighQuality,
+        }
+    }
+
+    /// Sets the resampler profile.
+    pub fn profile(mut self, profile: Profile) -> SessionConfig {
+        self.profile = profile;
+        self
+    }
+}
+
+/// What one incoming message means to the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEvent<'a> {
+    /// The socket is up.
+    Connected,
+    /// The stream started: ids, format and custom parameters.
+    Started(&'a StreamStart),
+    /// Caller audio, 16-bit PCM at the application's rate.
+    Audio(&'a [i16]),
+    /// The caller pressed a key.
+    Dtmf {
+        /// The key.
+        digit: char,
+        /// How long, where known.
+        duration: Option<std::time::Duration>,
+    },
+    /// A mark came back and the audio before it was heard.
+    MarkPlayed(&'a str),
+    /// A mark came back because its audio was cleared: not heard.
+    MarkCleared(&'a str),
+    /// The provider confirmed a clear.
+    Cleared,
+    /// The provider ended the stream.
+    Stopped,
+    /// A message the adapter does not know (its event name).
+    Unknown(&'a str),
+    /// A message with nothing for the application (audio of the outbound track).
+    Ignored,
+}
+
+struct AudioPath {
+    format: AudioFormat,
+    decoder: Decoder,
+    encoder: Encoder,
+    framer: Framer,
+}
+
+impl AudioPath {
+    fn new(format: AudioFormat, config: SessionConfig, framing: super::Framing) -> AudioPath {
+        AudioPath {
+            format,
+            decoder: Decoder::new(format, config.app_rate, config.profile),
+            encoder: Encoder::new(config.app_rate, format, config.profile),
+            framer: Framer::new(format, framing.frame),
+        }
+    }
+}
+
+/// A provider's media stream plus the audio path both ways and a playback tracker.
+///
+/// - In: provider frames go to [`handle`](Self::handle); caller audio comes out as PCM at the
+///   application's rate, with the resampler's state kept for the whole call.
+/// - Out: PCM of any length goes to [`send_audio`](Self::send_audio) and leaves as frames of
+///   exactly the size the provider wants; [`mark`](Self::mark) places a playback marker after
+///   it; [`clear`](Self::clear) drops what is pending here and at the provider (barge-in);
+///   [`finish`](Self::finish) ends a reply, flushing the resampler and the last frame.
+/// - [`playback`](Self::playback) says what the caller has actually heard.
+///
+/// No allocation per 20 ms frame once the stream runs.
+pub struct MediaSession {
+    protocol: Box<dyn MediaProtocol>,
+    config: SessionConfig,
+    path: Option<AudioPath>,
+    start: Option<StreamStart>,
+    pcm: Vec<i16>,
+    wire: Vec<u8>,
+    tracker: PlaybackTracker,
+    /// Marks waiting for the frame that carries the audio before them (strict framing).
+    queued_marks: VecDeque<(String, u64)>,
+    pushed: u64,
+    emitted: u64,
+}
+
+impl std::fmt::Debug for MediaSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaSession")
+            .field("provider", &self.protocol.kind())
+            .field("config", &self.config)
+            .field("format", &self.path.as_ref().map(|p| p.format))
+            .field("playback", &self.tracker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MediaSession {
+    /// A session over a provider's protocol.
+    pub fn new(protocol: Box<dyn MediaProtocol>, config: SessionConfig) -> MediaSession {
+        let mut session = MediaSession {
+            protocol,
+            config,
+            path: None,
+            start: None,
+            pcm: Vec::with_capacity(2048),
+            wire: Vec::with_capacity(4096),
+            tracker: PlaybackTracker::new(8000),
+            queued_marks: VecDeque::new(),
+            pushed: 0,
+            emitted: 0,
+        };
+        // Providers with a fixed format (Twilio) are ready before their start message.
+        if let Some(format) = session.protocol.wire_format() {
+            session.path = Some(AudioPath::new(format, config, session.protocol.framing()));
+            session.tracker = PlaybackTracker::new(format.rate.hz());
+        }
+        session
+    }
+
+    /// The stream's start message, once it came.
+    pub fn start(&self) -> Option<&StreamStart> {
+        self.start.as_ref()
+    }
+
+    /// The wire format, once known.
+    pub fn wire_format(&self) -> Option<AudioFormat> {
+        self.path.as_ref().map(|p| p.format)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> SessionConfig {
+        self.config
+    }
+
+    /// What has been sent, heard and cleared.
+    pub fn playback(&self) -> &PlaybackTracker {
+        &self.tracker
+    }
+
+    /// The protocol underneath.
+    pub fn protocol(&self) -> &dyn MediaProtocol {
+        self.protocol.as_ref()
+    }
+
+    /// Reads one message from the provider.
+    pub fn handle<'a>(&'a mut self, frame: WsFrame<'a>) -> Result<SessionEvent<'a>, MediaError> {
+        let kind = self.protocol.kind();
+        let framing = self.protocol.framing();
+        let event = self.protocol.decode(frame)?;
+        Ok(match event {
+            MediaEvent::Connected => SessionEvent::Connected,
+            MediaEvent::Start(start) => {
+                let format = start.format;
+                if self.path.as_ref().is_none_or(|p| p.format != format) {
+                    self.path = Some(AudioPath::new(format, self.config, framing));
+                    self.tracker = PlaybackTracker::new(format.rate.hz());
+                }
+                SessionEvent::Started(self.start.insert(start))
+            }
+            MediaEvent::Audio { payload, track, .. } => {
+                if track != AudioTrack::Inbound {
+                    return Ok(SessionEvent::Ignored);
+                }
+                let path = self
+                    .path
+                    .as_mut()
+                    .ok_or(MediaError::NotStarted { provider: kind })?;
+                self.pcm.clear();
+                path.decoder
+                    .decode(payload, &mut self.pcm)
+                    .map_err(|source| MediaError::Audio {
+                        provider: kind,
+                        source,
+                    })?;
+                SessionEvent::Audio(&self.pcm)
+            }
+            MediaEvent::Dtmf { digit, duration } => SessionEvent::Dtmf { digit, duration },
+            MediaEvent::Mark { name } => match self.tracker.on_mark_returned(name) {
+                MarkFate::Cleared => SessionEvent::MarkCleared(name),
+                MarkFate::Played | MarkFate::Unknown => SessionEvent::MarkPlayed(name),
+            },
+            MediaEvent::Cleared => SessionEvent::Cleared,
+            MediaEvent::Stop => SessionEvent::Stopped,
+            MediaEvent::Unknown { event } => SessionEvent::Unknown(event),
+        })
+    }
+
+    /// Sends application PCM (any length) to the caller, as exact provider frames. What does
+    /// not fill a frame waits for the next call, [`mark`](Self::mark) or
+    /// [`finish`](Self::finish).
+    pub fn send_audio(
+        &mut self,
+        pcm: &[i16],
+        out: &mut dyn FnMut(WsFrame<'_>),
+    ) -> Result<(), MediaError> {
+        let kind = self.protocol.kind();
+        let path = self
+            .path
+            .as_mut()
+            .ok_or(MediaError::NotStarted { provider: kind })?;
+        self.wire.clear();
+        path.encoder.encode(pcm, &mut self.wire);
+        self.push_wire(false, out)
+    }
+
+    /// Places a playback marker after the audio sent so far; it comes back as
+    /// [`SessionEvent::MarkPlayed`] once that audio has played, or
+    /// [`SessionEvent::MarkCleared`] if it was cleared first.
+    pub fn mark(&mut self, name: &str, out: &mut dyn FnMut(WsFrame<'_>)) -> Result<(), MediaError> {
+        let strict = self.protocol.framing().strict;
+        let pending = self.path.as_ref().map_or(0, |p| p.framer.pending());
+        if pending == 0 {
+            return self.send_mark(name, out);
+        }
+        if strict {
+            // The mark goes out right after the frame that completes the audio before it.
+            self.queued_marks.push_back((name.to_owned(), self.pushed));
+            return Ok(());
+        }
+        self.wire.clear();
+        self.push_wire(true, out)?;
+        self.send_mark(name, out)
+    }
+
+    fn send_mark(
+        &mut self,
+        name: &str,
+        out: &mut dyn FnMut(WsFrame<'_>),
+    ) -> Result<(), MediaError> {
+        self.protocol.encode(MediaCommand::Mark(name), out)?;
+        self.tracker.on_mark_sent(name);
+        Ok(())
+    }
+
+    /// Ends a reply: the resampler's last milliseconds and the last partial frame (padded with
+    /// silence where the provider needs whole frames) go out, then any marks waiting for them.
+    pub fn finish(&mut self, out: &mut dyn FnMut(WsFrame<'_>)) -> Result<(), MediaError> {
+        let Some(path) = self.path.as_mut() else {
+            return Ok(());
+        };
+        self.wire.clear();
+        path.encoder.flush(&mut self.wire);
+        self.push_wire(true, out)
+    }
+
+    /// Barge-in: drops the audio pending here and tells the provider to drop what it buffered.
+    /// Returns the marks that were waiting here and so never went out; marks already sent come
+    /// back later as [`SessionEvent::MarkCleared`].
+    pub fn clear(&mut self, out: &mut dyn FnMut(WsFrame<'_>)) -> Result<Vec<String>, MediaError> {
+        if let Some(path) = self.path.as_mut() {
+            path.framer.clear();
+            path.encoder.reset();
+        }
+        self.wire.clear();
+        self.pushed = self.emitted;
+        let dropped = self.queued_marks.drain(..).map(|(n, _)| n).collect();
+        self.protocol.encode(MediaCommand::Clear, out)?;
+        self.tracker.on_clear();
+        Ok(dropped)
+    }
+
+    /// Plays DTMF tones to the caller, where the provider's stream can.
+    pub fn send_dtmf(
+        &mut self,
+        digits: &str,
+        out: &mut dyn FnMut(WsFrame<'_>),
+    ) -> Result<(), MediaError> {
+        self.protocol.encode(MediaCommand::SendDtmf(digits), out)
+    }
+
+    /// Frames the bytes in `self.wire` out; with `last`, also the partial frame at the end (padded when the
+    /// provider is strict). Marks waiting for these bytes follow their frame.
+    fn push_wire(
+        &mut self,
+        last: bool,
+        out: &mut dyn FnMut(WsFrame<'_>),
+    ) -> Result<(), MediaError> {
+        let MediaSession {
+            protocol,
+            path,
+            wire,
+            tracker,
+            queued_marks,
+            pushed,
+            emitted,
+            ..
+        } = self;
+        let Some(path) = path.as_mut() else {
+            return Ok(());
+        };
+        let width = path.format.encoding.bytes_per_sample() as u64;
+        let strict = protocol.framing().strict;
+        *pushed += wire.len() as u64;
+        let mut failed = None;
+        let mut emit = |frame: &[u8], real: usize| {
+            if failed.is_some() {
+                return;
+            }
+            if let Err(e) = protocol.encode(MediaCommand::Audio(frame), out) {
+                failed = Some(e);
+                return;
+            }
+            *emitted += real as u64;
+            tracker.on_audio_sent(frame.len() as u64 / width);
+            while let Some((_, at)) = queued_marks.front() {
+                if *at > *emitted {
+                    break;
+                }
+                if let Some((name, _)) = queued_marks.pop_front() {
+                    if let Err(e) = protocol.encode(MediaCommand::Mark(&name), out) {
+                        failed = Some(e);
+                        return;
+                    }
+                    tracker.on_mark_sent(&name);
+                }
+            }
+        };
+        path.framer.push(wire, |frame| emit(frame, frame.len()));
+        if last {
+            let real = path.framer.pending();
+            if strict {
+                path.framer.flush(|frame| emit(frame, real));
+            } else {
+                path.framer.flush_unpadded(|frame| emit(frame, real));
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}

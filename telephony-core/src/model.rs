@@ -1,0 +1,561 @@
+//! The provider-neutral call model: status, events, calls, costs, numbers.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::id::{CallId, E164};
+use crate::markup::{Markup, StreamSpec};
+
+/// Where a call is in its life, the same for every provider.
+///
+/// Each adapter maps its provider's values through one table; a value no table knows becomes
+/// [`CallStatus::Unknown`] with the text as sent, never an error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum CallStatus {
+    /// Accepted by the provider, not dialled yet.
+    Queued,
+    /// Dialling.
+    Initiated,
+    /// The far end is ringing.
+    Ringing,
+    /// Answered and connected.
+    InProgress,
+    /// Ended after being answered.
+    Completed,
+    /// The far end was busy.
+    Busy,
+    /// Nobody answered.
+    NoAnswer,
+    /// The call could not be placed or broke (invalid number, carrier error, dropped).
+    Failed,
+    /// Ended before it was answered, by us.
+    Canceled,
+    /// A value the adapter's table does not know, as the provider sent it.
+    Unknown(String),
+}
+
+impl CallStatus {
+    /// Whether the call is over: no further status will follow.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            CallStatus::Completed
+                | CallStatus::Busy
+                | CallStatus::NoAnswer
+                | CallStatus::Failed
+                | CallStatus::Canceled
+        )
+    }
+
+    /// Whether the call has been answered and not yet ended.
+    pub fn is_connected(&self) -> bool {
+        matches!(self, CallStatus::InProgress)
+    }
+
+    /// A stable name: `queued`, `in-progress`, `no-answer`, … (`unknown` for unknown values).
+    pub fn name(&self) -> &str {
+        match self {
+            CallStatus::Queued => "queued",
+            CallStatus::Initiated => "initiated",
+            CallStatus::Ringing => "ringing",
+            CallStatus::InProgress => "in-progress",
+            CallStatus::Completed => "completed",
+            CallStatus::Busy => "busy",
+            CallStatus::NoAnswer => "no-answer",
+            CallStatus::Failed => "failed",
+            CallStatus::Canceled => "canceled",
+            CallStatus::Unknown(_) => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallStatus::Unknown(raw) => write!(f, "unknown ({raw})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// Which way a call goes, seen from the account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Direction {
+    /// Someone called one of our numbers.
+    Inbound,
+    /// We placed the call (by API, or by dialling out from another call).
+    Outbound,
+    /// A value the adapter does not know, as sent.
+    Unknown(String),
+}
+
+/// Who answered, when answering-machine detection ran.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum AnsweredBy {
+    /// A person.
+    Human,
+    /// A machine, detected as soon as it answered.
+    Machine,
+    /// A machine, and its greeting ended (with a beep, silence or otherwise): the moment to
+    /// leave a message.
+    MachineGreetingEnded,
+    /// A fax machine.
+    Fax,
+    /// Detection ran and could not tell.
+    Undetermined,
+    /// A value the adapter does not know, as sent.
+    Other(String),
+}
+
+/// One status change of a call, from a status callback: the normalized status plus everything
+/// the provider said that a voice platform acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallEvent {
+    /// The call.
+    pub call_id: CallId,
+    /// The normalized status.
+    pub status: CallStatus,
+    /// The status exactly as the provider sent it.
+    pub raw_status: String,
+    /// The provider's event name, when it differs from the status (Plivo `Event`, Vonage
+    /// `status` for `machine`/`human`).
+    pub raw_event: Option<String>,
+    /// Inbound or outbound.
+    pub direction: Option<Direction>,
+    /// The caller, as sent (a number, a SIP URI, a client name).
+    pub from: Option<String>,
+    /// The called party, as sent.
+    pub to: Option<String>,
+    /// How long the call lasted, on terminal events.
+    pub duration: Option<Duration>,
+    /// The billed duration, where the provider says it.
+    pub billed_duration: Option<Duration>,
+    /// Answering-machine detection's verdict.
+    pub answered_by: Option<AnsweredBy>,
+    /// Why the call ended, as the provider says it (Plivo `HangupCause`, …).
+    pub hangup_cause: Option<String>,
+    /// The final SIP response code.
+    pub sip_code: Option<u16>,
+    /// When the provider produced the event.
+    pub timestamp: Option<SystemTime>,
+    /// The provider's sequence number, to order events that arrive out of order.
+    pub sequence: Option<u64>,
+    /// The account the call belongs to.
+    pub account_id: Option<String>,
+    /// The call this one was dialled from.
+    pub parent_call_id: Option<CallId>,
+}
+
+impl CallEvent {
+    /// An event with a status and nothing else known.
+    pub fn new(call_id: CallId, status: CallStatus, raw_status: impl Into<String>) -> CallEvent {
+        CallEvent {
+            call_id,
+            status,
+            raw_status: raw_status.into(),
+            raw_event: None,
+            direction: None,
+            from: None,
+            to: None,
+            duration: None,
+            billed_duration: None,
+            answered_by: None,
+            hangup_cause: None,
+            sip_code: None,
+            timestamp: None,
+            sequence: None,
+            account_id: None,
+            parent_call_id: None,
+        }
+    }
+}
+
+/// How answering-machine detection should run on an outbound call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum MachineDetection {
+    /// Report human or machine as soon as it is known.
+    Detect,
+    /// On a machine, wait for the end of its greeting before reporting (to leave a message).
+    DetectGreetingEnd,
+}
+
+/// What an answered outbound call does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallTarget {
+    /// Fetch the call's instructions from this URL when it is answered.
+    AnswerUrl(Url),
+    /// Connect straight to a bidirectional media stream (Twilio inline TwiML, Vonage inline
+    /// NCCO; Plivo cannot, and says so).
+    Stream(StreamSpec),
+    /// Run this document (TwiML or NCCO) when answered.
+    Markup(Markup),
+}
+
+/// An outbound call to place.
+///
+/// ```
+/// use telephony_core::{E164, OutboundCall, StreamSpec};
+///
+/// let call = OutboundCall::stream(
+///     "+14155550100".parse()?,
+///     "+14155550199".parse()?,
+///     StreamSpec::new("wss://agent.example.com/media".parse()?).parameter("campaign", "spring"),
+/// )
+/// .status_callback("https://agent.example.com/status".parse()?)
+/// .ring_timeout(std::time::Duration::from_secs(30));
+/// assert_eq!(call.to.as_str(), "+14155550100");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboundCall {
+    /// Who to call.
+    pub to: E164,
+    /// The caller id, a number the account owns.
+    pub from: E164,
+    /// What happens when the call is answered.
+    pub target: CallTarget,
+    /// Where the provider posts every status change (queued, ringing, answered, completed…).
+    pub status_callback: Option<Url>,
+    /// Answering-machine detection.
+    pub machine_detection: Option<MachineDetection>,
+    /// How long to let it ring.
+    pub ring_timeout: Option<Duration>,
+    /// The longest the call may last.
+    pub time_limit: Option<Duration>,
+}
+
+impl OutboundCall {
+    /// A call that fetches its instructions from `answer_url`.
+    pub fn answer_url(to: E164, from: E164, answer_url: Url) -> OutboundCall {
+        OutboundCall::with_target(to, from, CallTarget::AnswerUrl(answer_url))
+    }
+
+    /// A call connected to a media stream as soon as it is answered.
+    pub fn stream(to: E164, from: E164, stream: StreamSpec) -> OutboundCall {
+        OutboundCall::with_target(to, from, CallTarget::Stream(stream))
+    }
+
+    /// A call with any target.
+    pub fn with_target(to: E164, from: E164, target: CallTarget) -> OutboundCall {
+        OutboundCall {
+            to,
+            from,
+            target,
+            status_callback: None,
+            machine_detection: None,
+            ring_timeout: None,
+            time_limit: None,
+        }
+    }
+
+    /// Sets the status callback URL.
+    pub fn status_callback(mut self, url: Url) -> OutboundCall {
+        self.status_callback = Some(url);
+        self
+    }
+
+    /// Turns on answering-machine detection.
+    pub fn machine_detection(mut self, mode: MachineDetection) -> OutboundCall {
+        self.machine_detection = Some(mode);
+        self
+    }
+
+    /// Sets how long to let it ring.
+    pub fn ring_timeout(mut self, timeout: Duration) -> OutboundCall {
+        self.ring_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the longest the call may last.
+    pub fn time_limit(mut self, limit: Duration) -> OutboundCall {
+        self.time_limit = Some(limit);
+        self
+    }
+}
+
+/// What the provider said when it accepted an outbound call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallInitiation {
+    /// The id later webhooks carry. For Plivo this is the `request_uuid`, which the answer and
+    /// hangup callbacks repeat as `RequestUUID` next to the call's own `CallUUID`.
+    pub call_id: CallId,
+    /// The status at creation, usually queued.
+    pub status: CallStatus,
+}
+
+impl CallInitiation {
+    /// An initiation record.
+    pub fn new(call_id: CallId, status: CallStatus) -> CallInitiation {
+        CallInitiation { call_id, status }
+    }
+}
+
+/// A call as the provider sees it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallInfo {
+    /// The call.
+    pub call_id: CallId,
+    /// The normalized status.
+    pub status: CallStatus,
+    /// The status as the provider wrote it.
+    pub raw_status: String,
+    /// Inbound or outbound.
+    pub direction: Option<Direction>,
+    /// The caller.
+    pub from: Option<String>,
+    /// The called party.
+    pub to: Option<String>,
+    /// When it was answered or started.
+    pub start_time: Option<SystemTime>,
+    /// When it ended.
+    pub end_time: Option<SystemTime>,
+    /// How long it lasted, once ended.
+    pub duration: Option<Duration>,
+    /// What it cost, once priced.
+    pub cost: Option<CallCost>,
+    /// Answering-machine detection's verdict.
+    pub answered_by: Option<AnsweredBy>,
+    /// The call this one was dialled from.
+    pub parent_call_id: Option<CallId>,
+}
+
+impl CallInfo {
+    /// A call with a status and nothing else known.
+    pub fn new(call_id: CallId, status: CallStatus, raw_status: impl Into<String>) -> CallInfo {
+        CallInfo {
+            call_id,
+            status,
+            raw_status: raw_status.into(),
+            direction: None,
+            from: None,
+            to: None,
+            start_time: None,
+            end_time: None,
+            duration: None,
+            cost: None,
+            answered_by: None,
+            parent_call_id: None,
+        }
+    }
+}
+
+/// What hanging up did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum HangupOutcome {
+    /// A connected call was ended.
+    Ended,
+    /// A call that was still queued or ringing was canceled.
+    Canceled,
+    /// The call had already ended: nothing to do, and not an error.
+    AlreadyEnded,
+}
+
+/// An ISO 4217 currency code: `USD`, `EUR`, …
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// US dollars, what Twilio, Plivo and most accounts bill in.
+    pub const USD: Currency = Currency(*b"USD");
+    /// Euros, what Vonage bills in.
+    pub const EUR: Currency = Currency(*b"EUR");
+
+    /// A currency from three ASCII letters, upper-cased.
+    pub fn new(code: &str) -> Option<Currency> {
+        let b = code.trim().as_bytes();
+        if b.len() != 3 || !b.iter().all(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        Some(Currency([
+            b[0].to_ascii_uppercase(),
+            b[1].to_ascii_uppercase(),
+            b[2].to_ascii_uppercase(),
+        ]))
+    }
+
+    /// The code.
+    pub fn code(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Currency::new(&s).ok_or_else(|| serde::de::Error::custom(format!("bad currency {s:?}")))
+    }
+}
+
+/// What a call cost: an exact decimal amount, never a float, and its currency.
+///
+/// The amount is what was charged, positive (Twilio writes charges as negative prices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallCost {
+    /// The amount charged.
+    pub amount: Decimal,
+    /// Its currency.
+    pub currency: Currency,
+    /// The per-minute rate, where the provider says it.
+    pub rate: Option<Decimal>,
+}
+
+impl CallCost {
+    /// A cost.
+    pub fn new(amount: Decimal, currency: Currency) -> CallCost {
+        CallCost {
+            amount,
+            currency,
+            rate: None,
+        }
+    }
+
+    /// Sets the per-minute rate.
+    pub fn with_rate(mut self, rate: Option<Decimal>) -> CallCost {
+        self.rate = rate;
+        self
+    }
+}
+
+impl fmt::Display for CallCost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+/// A call arriving at one of our numbers, from the provider's answer webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InboundCall {
+    /// The call.
+    pub call_id: CallId,
+    /// The caller as sent (a number, or a SIP or client address).
+    pub from: String,
+    /// The number called, as sent.
+    pub to: String,
+    /// The number called, when it is a phone number: the key for routing.
+    pub to_number: Option<E164>,
+    /// The caller, when it is a phone number.
+    pub from_number: Option<E164>,
+    /// The provider account the call arrived on.
+    pub account_id: Option<String>,
+}
+
+impl InboundCall {
+    /// An inbound call; the numbers are parsed leniently from `from` and `to`.
+    pub fn new(call_id: CallId, from: impl Into<String>, to: impl Into<String>) -> InboundCall {
+        let (from, to) = (from.into(), to.into());
+        InboundCall {
+            call_id,
+            from_number: E164::parse_lenient(&from).ok(),
+            to_number: E164::parse_lenient(&to).ok(),
+            from,
+            to,
+            account_id: None,
+        }
+    }
+
+    /// Sets the account.
+    pub fn with_account(mut self, account_id: Option<String>) -> InboundCall {
+        self.account_id = account_id;
+        self
+    }
+}
+
+/// A number the account owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PhoneNumber {
+    /// The number.
+    pub number: E164,
+    /// The provider's id for it (Twilio `PN…`), where it has one.
+    pub provider_id: Option<String>,
+    /// Where inbound calls to it go now (Twilio `VoiceUrl`, or the application's answer URL).
+    pub voice_url: Option<String>,
+    /// A label.
+    pub friendly_name: Option<String>,
+}
+
+impl PhoneNumber {
+    /// A number with nothing else known.
+    pub fn new(number: E164) -> PhoneNumber {
+        PhoneNumber {
+            number,
+            provider_id: None,
+            voice_url: None,
+            friendly_name: None,
+        }
+    }
+}
+
+/// What pointing a number at our webhook did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InboundUpdate {
+    /// The number.
+    pub number: E164,
+    /// The URL its calls went to before, if any.
+    pub previous_url: Option<String>,
+    /// The URL they go to now.
+    pub url: String,
+    /// Whether anything had to change.
+    pub changed: bool,
+    /// Findings worth a log line: the URL had drifted from what we set, the number was not
+    /// linked to the application, …
+    pub notes: Vec<String>,
+}
+
+impl InboundUpdate {
+    /// A report.
+    pub fn new(
+        number: E164,
+        previous_url: Option<String>,
+        url: impl Into<String>,
+        changed: bool,
+        notes: Vec<String>,
+    ) -> InboundUpdate {
+        InboundUpdate {
+            number,
+            previous_url,
+            url: url.into(),
+            changed,
+            notes,
+        }
+    }
+
+    /// Whether the number pointed somewhere else before: someone changed it, or it was never
+    /// set up.
+    pub fn drifted(&self) -> bool {
+        self.changed && self.previous_url.is_some()
+    }
+}

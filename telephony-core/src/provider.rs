@@ -1,0 +1,139 @@
+//! The provider trait every adapter implements.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use url::Url;
+
+use crate::error::Error;
+use crate::id::{CallId, E164};
+use crate::markup::{Markup, StreamSpec};
+use crate::media::MediaProtocol;
+use crate::model::{
+    CallCost, CallEvent, CallInfo, CallInitiation, HangupOutcome, InboundCall, InboundUpdate,
+    OutboundCall, PhoneNumber,
+};
+use crate::webhook::{Verified, WebhookError, WebhookRequest};
+
+/// Which provider: an id for configuration (`twilio`) and a name for people (`Twilio`). Each
+/// adapter defines its own; core knows none of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderKind {
+    id: &'static str,
+    name: &'static str,
+}
+
+impl ProviderKind {
+    /// A provider kind.
+    pub const fn new(id: &'static str, name: &'static str) -> ProviderKind {
+        ProviderKind { id, name }
+    }
+
+    /// The id used in configuration and on the command line: `twilio`.
+    pub const fn id(&self) -> &'static str {
+        self.id
+    }
+
+    /// The name for people: `Twilio`.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// What a provider supports, so a host can decide before calling rather than catch
+/// `Unsupported` after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Place a call that connects straight to a stream, without an answer URL.
+    pub inline_stream_on_create: bool,
+    /// Answering-machine detection on outbound calls.
+    pub machine_detection: bool,
+    /// Send DTMF on the media stream.
+    pub dtmf_send: bool,
+    /// Redirect or transfer a live call.
+    pub transfer: bool,
+    /// Playback markers echoed when audio finished playing.
+    pub playback_marks: bool,
+    /// A clear command that drops buffered audio (barge-in).
+    pub clear_audio: bool,
+}
+
+impl Capabilities {
+    /// Nothing supported; set fields from here.
+    pub const NONE: Capabilities = Capabilities {
+        inline_stream_on_create: false,
+        machine_detection: false,
+        dtmf_send: false,
+        transfer: false,
+        playback_marks: false,
+        clear_audio: false,
+    };
+}
+
+/// One carrier, behind one typed interface: calls, status, cost, numbers, webhooks, answer
+/// documents and the media stream.
+///
+/// Object-safe: a host holds `Arc<dyn TelephonyProvider>` chosen at run time. Adapters keep no
+/// call state between requests, so any replica can take any webhook.
+#[async_trait]
+pub trait TelephonyProvider: Send + Sync + fmt::Debug {
+    /// Which provider.
+    fn kind(&self) -> ProviderKind;
+
+    /// What it supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks that credentials and settings are well formed, without any network call.
+    fn validate_config(&self) -> Result<(), Error>;
+
+    /// Places an outbound call, asking for a status callback on every lifecycle event.
+    async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error>;
+
+    /// The call as the provider sees it now.
+    async fn call_status(&self, call: &CallId) -> Result<CallInfo, Error>;
+
+    /// Ends a call: hangs up a connected call, cancels a queued or ringing one. A call that
+    /// already ended is success ([`HangupOutcome::AlreadyEnded`]), not an error.
+    async fn hangup(&self, call: &CallId) -> Result<HangupOutcome, Error>;
+
+    /// What the call cost, or `None` while the provider has not priced it yet.
+    async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error>;
+
+    /// The numbers the account owns.
+    async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error>;
+
+    /// Points inbound calls to `number` at `url` (Twilio: the number's voice URL; Plivo and
+    /// Vonage: the application's answer URL, linking the number to it), reporting what was
+    /// there before.
+    async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error>;
+
+    /// Authenticates a request that claims to come from the provider. Pure: `now` is used where
+    /// the scheme has a time window. Replay keys in the result go to a
+    /// [`ReplayGuard`](crate::ReplayGuard).
+    fn verify_webhook(
+        &self,
+        request: &WebhookRequest,
+        now: SystemTime,
+    ) -> Result<Verified, WebhookError>;
+
+    /// The document that answers a call by connecting it to a bidirectional media stream,
+    /// and ends the call when the stream closes.
+    fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error>;
+
+    /// A call status callback, normalized.
+    fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error>;
+
+    /// The webhook that announces an inbound call.
+    fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error>;
+
+    /// A fresh protocol for one media WebSocket connection.
+    fn media_protocol(&self) -> Box<dyn MediaProtocol>;
+}

@@ -1,0 +1,290 @@
+//! The HTTP plumbing every adapter shares: one pooled client with timeouts, and retries that
+//! never place a call twice.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, SystemTime};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{ConfigError, DecodeError, Error, TransportError, TransportKind};
+use crate::provider::ProviderKind;
+
+/// Timeouts and retries for one provider's client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// How long a whole request may take.
+    pub request_timeout: Duration,
+    /// When and how often to try again.
+    pub retry: RetryPolicy,
+}
+
+impl Default for HttpConfig {
+    /// Connect within 5 s, answer within 30 s, up to 3 attempts.
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Sets the connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> HttpConfig {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the request timeout.
+    pub fn request_timeout(mut self, timeout: Duration) -> HttpConfig {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> HttpConfig {
+        self.retry = retry;
+        self
+    }
+
+    /// A pooled client with these timeouts, TLS by rustls.
+    pub fn client(&self) -> Result<reqwest::Client, ConfigError> {
+        reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(concat!("telephony-rs/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::new("http client", e.to_string()))
+    }
+}
+
+/// When to try a request again: exponential backoff with full jitter, honouring `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// The first backoff; each retry doubles it.
+    pub base_delay: Duration,
+    /// The longest wait; a `Retry-After` beyond it ends the retries.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, from 250 ms, waiting at most 10 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Sets the number of attempts.
+    pub fn max_attempts(mut self, attempts: u32) -> RetryPolicy {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the first backoff.
+    pub fn base_delay(mut self, delay: Duration) -> RetryPolicy {
+        self.base_delay = delay;
+        self
+    }
+
+    /// Sets the longest wait.
+    pub fn max_delay(mut self, delay: Duration) -> RetryPolicy {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The backoff before retry number `retry` (1-based): a random share, from half to all, of
+    /// `base * 2^(retry-1)`, capped.
+    fn backoff(&self, retry: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << (retry.saturating_sub(1)).min(16))
+            .min(self.max_delay);
+        let mut h = RandomState::new().build_hasher();
+        h.write_u32(retry);
+        let share = 0.5 + (h.finish() % 1000) as f64 / 2000.0;
+        exp.mul_f64(share)
+    }
+}
+
+/// Whether a request may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Reading, or setting a value: retry on rate limits, server errors, timeouts and
+    /// connection failures.
+    Idempotent,
+    /// Creating something (placing a call): retry only when the provider cannot have acted on
+    /// it, a 429 or a connection that never opened. A 500 or a timeout after sending is final,
+    /// so nobody is dialled twice.
+    CreatesResource,
+}
+
+/// Sends a request built by `make` (once per attempt) under `policy`, and returns the final
+/// response, whatever its status, or the transport error.
+pub async fn send_with_retries(
+    provider: ProviderKind,
+    operation: &str,
+    policy: &RetryPolicy,
+    idempotency: Idempotency,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Error> {
+    let mut attempt = 1;
+    loop {
+        let last = attempt >= policy.max_attempts;
+        match make().send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retryable = status == 429
+                    || (idempotency == Idempotency::Idempotent
+                        && matches!(status, 500 | 502 | 503 | 504));
+                if !retryable || last {
+                    return Ok(response);
+                }
+                let wait = match retry_after(response.headers(), SystemTime::now()) {
+                    Some(asked) if asked > policy.max_delay => return Ok(response),
+                    Some(asked) => asked,
+                    None => policy.backoff(attempt),
+                };
+                drop(response);
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                let kind = transport_kind(&e);
+                let retryable = match kind {
+                    TransportKind::Connect => true,
+                    TransportKind::Timeout => idempotency == Idempotency::Idempotent,
+                    TransportKind::Other => false,
+                };
+                if !retryable || last {
+                    return Err(transport_error(provider, operation, e));
+                }
+                tokio::time::sleep(policy.backoff(attempt)).await;
+            }
+        }
+        attempt += 1;
+    }
+}
+
+fn transport_kind(e: &reqwest::Error) -> TransportKind {
+    if e.is_connect() {
+        TransportKind::Connect
+    } else if e.is_timeout() {
+        TransportKind::Timeout
+    } else {
+        TransportKind::Other
+    }
+}
+
+/// A reqwest failure as this crate's error.
+pub fn transport_error(provider: ProviderKind, operation: &str, e: reqwest::Error) -> Error {
+    Error::Transport(TransportError {
+        provider,
+        operation: operation.to_owned(),
+        kind: transport_kind(&e),
+        source: Box::new(e.without_url()),
+    })
+}
+
+/// The wait a `Retry-After` header asks for: seconds, or an HTTP date.
+pub fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Reads a response body, or fails as a transport error.
+pub async fn body(
+    provider: ProviderKind,
+    operation: &str,
+    response: reqwest::Response,
+) -> Result<bytes::Bytes, Error> {
+    response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(provider, operation, e))
+}
+
+/// Decodes a JSON body into `T`, naming what it was on failure.
+pub fn decode_json<T: DeserializeOwned>(
+    provider: ProviderKind,
+    what: &str,
+    body: &[u8],
+) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::Decode(DecodeError::new(
+            provider,
+            what,
+            format!("{e} (body starts {:?})", preview(body)),
+        ))
+    })
+}
+
+/// The first 120 characters of a body, for error messages.
+pub fn preview(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut s: String = text.chars().take(120).collect();
+    if text.chars().count() > 120 {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = reqwest::header::HeaderMap::new();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
+        h.insert(
+            "retry-after",
+            "Sun, 06 Nov 1994 08:49:40 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_stays_capped() {
+        let p = RetryPolicy::default();
+        for retry in 1..20 {
+            let d = p.backoff(retry);
+            let full = p
+                .base_delay
+                .saturating_mul(1 << (retry - 1).min(16))
+                .min(p.max_delay);
+            assert!(d >= full / 2 && d <= full, "{retry}: {d:?} of {full:?}");
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Twilio Media Streams, both directions.
+//!
+//! In: `connected`, `start` (ids, media format, custom parameters), `media` (base64 μ-law
+//! 8 kHz), `dtmf`, `mark`, `stop`; counters arrive as strings or numbers; an unknown event is
+//! reported, not fatal. Out: `media`, `mark`, `clear`, always as text frames (a binary frame
+//! makes Twilio log warning 31950).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use telephony_core::audio::AudioFormat;
+use telephony_core::media::{AudioTrack, Framing, StreamStart};
+use telephony_core::{
+    CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsFrame,
+};
+
+use crate::KIND;
+
+/// One Twilio Media Streams connection.
+#[derive(Debug, Default)]
+pub struct TwilioMediaProtocol {
+    stream_sid: Option<String>,
+    payload: Vec<u8>,
+    text: String,
+    out: String,
+}
+
+impl TwilioMediaProtocol {
+    /// A protocol for a new connection.
+    pub fn new() -> TwilioMediaProtocol {
+        TwilioMediaProtocol {
+            payload: Vec::with_capacity(512),
+            out: String::with_capacity(1024),
+            ..TwilioMediaProtocol::default()
+        }
+    }
+
+    /// The stream's SID, once `start` came.
+    pub fn stream_sid(&self) -> Option<&str> {
+        self.stream_sid.as_deref()
+    }
+
+    fn malformed(detail: impl Into<String>) -> MediaError {
+        MediaError::Malformed {
+            provider: KIND,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow)]
+    event: Cow<'a, str>,
+    #[serde(rename = "streamSid", default, borrow)]
+    stream_sid: Option<Cow<'a, str>>,
+    #[serde(rename = "sequenceNumber", default, deserialize_with = "lenient_u64")]
+    sequence_number: Option<u64>,
+    #[serde(default, borrow)]
+    media: Option<Media<'a>>,
+    #[serde(default)]
+    start: Option<Start>,
+    #[serde(default)]
+    dtmf: Option<Dtmf>,
+    #[serde(default, borrow)]
+    mark: Option<Mark<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Media<'a> {
+    #[serde(default, borrow)]
+    track: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    timestamp: Option<u64>,
+    #[serde(borrow)]
+    payload: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Start {
+    #[serde(rename = "streamSid", default)]
+    stream_sid: Option<String>,
+    #[serde(rename = "accountSid", default)]
+    account_sid: Option<String>,
+    #[serde(rename = "callSid", default)]
+    call_sid: Option<String>,
+    #[serde(rename = "mediaFormat", default)]
+    media_format: Option<MediaFormat>,
+    #[serde(
+        rename = "customParameters",
+        default,
+        deserialize_with = "ordered_strings"
+    )]
+    custom_parameters: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+struct MediaFormat {
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(rename = "sampleRate", default, deserialize_with = "lenient_u64")]
+    sample_rate: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    channels: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Dtmf {
+    #[serde(default)]
+    digit: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Mark<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+/// A counter Twilio writes as a string (`"4"`), or a number elsewhere.
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a number or a string of digits")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(u64::try_from(v).ok())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok((v >= 0.0 && v.is_finite()).then_some(v as u64))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.trim().parse().ok())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// A JSON object of parameters, in document order; non-string values kept as their JSON text.
+fn ordered_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of parameters")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Writes `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl MediaProtocol for TwilioMediaProtocol {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn wire_format(&self) -> Option<AudioFormat> {
+        Some(AudioFormat::MULAW_8K)
+    }
+
+    fn framing(&self) -> Framing {
+        Framing {
+            frame: Duration::from_millis(20),
+            strict: false,
+        }
+    }
+
+    fn decode<'a>(&'a mut self, frame: WsFrame<'a>) -> Result<MediaEvent<'a>, MediaError> {
+        let text = match frame {
+            WsFrame::Text(t) => t,
+            WsFrame::Binary(b) => {
+                return Err(MediaError::UnexpectedFrame {
+                    provider: KIND,
+                    kind: "binary",
+                    len: b.len(),
+                });
+            }
+        };
+        let msg: Message<'a> =
+            serde_json::from_str(text).map_err(|e| Self::malformed(format!("{e}")))?;
+        match msg.event.as_ref() {
+            "connected" => Ok(MediaEvent::Connected),
+            "start" => {
+                let start = msg
+                    .start
+                    .ok_or_else(|| Self::malformed("start without a start object"))?;
+                let format = match &start.media_format {
+                    None => AudioFormat::MULAW_8K,
+                    Some(f) => {
+                        let mulaw = f
+                            .encoding
+                            .as_deref()
+                            .is_none_or(|e| e.eq_ignore_ascii_case("audio/x-mulaw"));
+                        if !mulaw
+                            || f.sample_rate.is_some_and(|r| r != 8000)
+                            || f.channels.is_some_and(|c| c != 1)
+                        {
+                            return Err(Self::malformed(format!(
+                                "media format {:?} at {:?} Hz, {:?} channels: Twilio streams μ-law 8 kHz mono",
+                                f.encoding, f.sample_rate, f.channels
+                            )));
+                        }
+                        AudioFormat::MULAW_8K
+                    }
+                };
+                let sid = start
+                    .stream_sid
+                    .clone()
+                    .or_else(|| msg.stream_sid.map(Cow::into_owned));
+                self.stream_sid.clone_from(&sid);
+                let mut s = StreamStart::new(format);
+                s.stream_id = sid;
+                s.call_id = start.call_sid.and_then(|c| CallId::new(c).ok());
+                s.account_id = start.account_sid;
+                s.parameters = start.custom_parameters;
+                Ok(MediaEvent::Start(s))
+            }
+            "media" => {
+                let media = msg
+                    .media
+                    .ok_or_else(|| Self::malformed("media without a media object"))?;
+                self.payload.clear();
+                STANDARD
+                    .decode_vec(media.payload.as_bytes(), &mut self.payload)
+                    .map_err(|e| Self::malformed(format!("media payload is not base64: {e}")))?;
+                let track = match media.track.as_deref() {
+                    Some("outbound") | Some("outbound_track") => AudioTrack::Outbound,
+                    _ => AudioTrack::Inbound,
+                };
+                Ok(MediaEvent::Audio {
+                    payload: &self.payload,
+                    track,
+                    timestamp: media.timestamp.map(Duration::from_millis),
+                    sequence: msg.sequence_number,
+                })
+            }
+            "dtmf" => {
+                let digit = msg
+                    .dtmf
+                    .and_then(|d| d.digit)
+                    .and_then(|d| {
+                        let mut chars = d.chars();
+                        match (chars.next(), chars.next()) {
+                            (Some(c), None) if c.is_ascii_digit() || "*#ABCDabcd".contains(c) => {
+                                Some(c.to_ascii_uppercase())
+                            }
+                            _ => None,
+                        }
+                    })
+                    .ok_or_else(|| Self::malformed("dtmf without a single-key digit"))?;
+                Ok(MediaEvent::Dtmf {
+                    digit,
+                    duration: None,
+                })
+            }
+            "mark" => {
+                let mark = msg
+                    .mark
+                    .ok_or_else(|| Self::malformed("mark without a mark object"))?;
+                let name: &'a str = match mark.name {
+                    Cow::Borrowed(s) => s,
+                    Cow::Owned(s) => {
+                        self.text = s;
+                        &self.text
+                    }
+                };
+                Ok(MediaEvent::Mark { name })
+            }
+            "stop" => Ok(MediaEvent::Stop),
+            _ => {
+                let event: &'a str = match msg.event {
+                    Cow::Borrowed(s) => s,
+                    Cow::Owned(s) => {
+                        self.text = s;
+                        &self.text
+                    }
+                };
+                Ok(MediaEvent::Unknown { event })
+            }
+        }
+    }
+
+    fn encode(
+        &mut self,
+        command: MediaCommand<'_>,
+        out: &mut dyn FnMut(WsFrame<'_>),
+    ) -> Result<(), MediaError> {
+        let sid = self
+            .stream_sid
+            .as_deref()
+            .ok_or(MediaError::NotStarted { provider: KIND })?;
+        self.out.clear();
+        match command {
+            MediaCommand::Audio(frame) => {
+                self.out.push_str("{\"event\":\"media\",\"streamSid\":");
+                push_json_string(&mut self.out, sid);
+                self.out.push_str(",\"media\":{\"payload\":\"");
+                STANDARD.encode_string(frame, &mut self.out);
+                self.out.push_str("\"}}");
+            }
+            MediaCommand::Mark(name) => {
+                self.out.push_str("{\"event\":\"mark\",\"streamSid\":");
+                push_json_string(&mut self.out, sid);
+                self.out.push_str(",\"mark\":{\"name\":");
+                push_json_string(&mut self.out, name);
+                self.out.push_str("}}");
+            }
+            MediaCommand::Clear => {
+                self.out.push_str("{\"event\":\"clear\",\"streamSid\":");
+                push_json_string(&mut self.out, sid);
+                self.out.push('}');
+            }
+            MediaCommand::SendDtmf(_) => {
+                return Err(MediaError::Unsupported {
+                    provider: KIND,
+                    what: "send DTMF on the stream (play the tones as audio instead; a <Play digits> update ends the stream)",
+                });
+            }
+            _ => {
+                return Err(MediaError::Unsupported {
+                    provider: KIND,
+                    what: "send this command",
+                });
+            }
+        }
+        out(WsFrame::Text(&self.out));
+        Ok(())
+    }
+}

@@ -1,0 +1,353 @@
+//! [`Twilio`]: the adapter behind [`TelephonyProvider`].
+
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use telephony_core::{
+    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget, Capabilities,
+    Currency, E164, Error, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, Markup,
+    MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec, TelephonyProvider, Url,
+    Verified, WebhookError, WebhookRequest,
+};
+
+use crate::KIND;
+use crate::client::{CallInstructions, CreateCall, TwilioClient};
+use crate::config::TwilioConfig;
+use crate::media::TwilioMediaProtocol;
+use crate::resources::{CallResource, parse_rfc2822, parse_seconds};
+use crate::signature::RequestValidator;
+use crate::status;
+use crate::twiml::{Stream, TwimlError, VoiceResponse};
+
+/// Twilio, as a [`TelephonyProvider`].
+///
+/// ```no_run
+/// use telephony_core::{OutboundCall, StreamSpec, TelephonyProvider};
+/// use telephony_twilio::{Twilio, TwilioConfig};
+///
+/// # async fn run() -> Result<(), telephony_core::Error> {
+/// let twilio = Twilio::new(TwilioConfig::from_env()?)?;
+/// let call = OutboundCall::stream(
+///     "+14155550100".parse()?,
+///     "+14155550199".parse()?,
+///     StreamSpec::new("wss://agent.example.com/media".parse().expect("a URL")),
+/// )
+/// .status_callback("https://agent.example.com/status".parse().expect("a URL"));
+/// let placed = twilio.initiate_call(&call).await?;
+/// println!("calling: {}", placed.call_id);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Twilio {
+    client: TwilioClient,
+    validator: Option<RequestValidator>,
+}
+
+impl Twilio {
+    /// The adapter for these settings, checked first.
+    pub fn new(config: TwilioConfig) -> Result<Twilio, Error> {
+        let validator = config.webhook_token.clone().map(|token| {
+            let v = RequestValidator::new(token);
+            match config.shared_key_secret.clone() {
+                Some(s) => v.with_shared_key(s),
+                None => v,
+            }
+        });
+        Ok(Twilio {
+            client: TwilioClient::new(config)?,
+            validator,
+        })
+    }
+
+    /// The REST client, for operations beyond the trait.
+    pub fn client(&self) -> &TwilioClient {
+        &self.client
+    }
+
+    /// The TwiML that connects a call to `stream` and hangs up when the stream closes.
+    pub fn stream_twiml(stream: &StreamSpec) -> Result<String, TwimlError> {
+        let mut s = Stream::new(stream.url.as_str())?;
+        if let Some(name) = &stream.name {
+            s = s.name(name.clone());
+        }
+        if let Some(cb) = &stream.status_callback {
+            s = s.status_callback(cb.to_string());
+        }
+        for (k, v) in &stream.parameters {
+            s = s.parameter(k.clone(), v.clone());
+        }
+        Ok(VoiceResponse::new().connect_stream(s).hangup().to_xml())
+    }
+}
+
+fn invalid(e: impl ToString) -> Error {
+    Error::InvalidRequest(e.to_string())
+}
+
+/// A Twilio price (`"-0.01300"`, a charge) as a positive cost.
+pub(crate) fn cost_of(call: &CallResource) -> Result<Option<CallCost>, Error> {
+    let Some(price) = call.price.as_deref().filter(|p| !p.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let amount = Decimal::from_str(price.trim()).map_err(|e| {
+        Error::Decode(telephony_core::DecodeError::new(
+            KIND,
+            "call price",
+            format!("{price:?}: {e}"),
+        ))
+    })?;
+    let currency = call
+        .price_unit
+        .as_deref()
+        .and_then(Currency::new)
+        .unwrap_or(Currency::USD);
+    Ok(Some(CallCost::new(amount.abs(), currency)))
+}
+
+pub(crate) fn call_info(call: &CallResource) -> Result<CallInfo, Error> {
+    let raw = call.status.clone().unwrap_or_default();
+    let id = CallId::new(call.sid.clone())?;
+    let mut info = CallInfo::new(id, status::call_status(&raw), raw);
+    info.direction = call.direction.as_deref().map(status::direction);
+    info.from.clone_from(&call.from);
+    info.to.clone_from(&call.to);
+    info.start_time = call.start_time.as_deref().and_then(parse_rfc2822);
+    info.end_time = call.end_time.as_deref().and_then(parse_rfc2822);
+    info.duration = call.duration.as_deref().and_then(parse_seconds);
+    info.cost = cost_of(call)?;
+    info.answered_by = call.answered_by.as_deref().map(status::answered_by);
+    info.parent_call_id = call
+        .parent_call_sid
+        .as_deref()
+        .and_then(|s| CallId::new(s).ok());
+    Ok(info)
+}
+
+#[async_trait]
+impl TelephonyProvider for Twilio {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::NONE;
+        c.inline_stream_on_create = true;
+        c.machine_detection = true;
+        c.transfer = true;
+        c.playback_marks = true;
+        c.clear_audio = true;
+        c
+    }
+
+    fn validate_config(&self) -> Result<(), Error> {
+        self.client.config().validate()?;
+        if self.validator.is_none() {
+            return Err(telephony_core::ConfigError::new(
+                "TWILIO_AUTH_TOKEN",
+                "not set: webhooks cannot be verified without the account's Auth Token",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
+        let instructions = match &call.target {
+            CallTarget::AnswerUrl(url) => CallInstructions::Url(url.clone()),
+            CallTarget::Stream(stream) => {
+                CallInstructions::Twiml(Self::stream_twiml(stream).map_err(invalid)?)
+            }
+            CallTarget::Markup(m) if m.content_type.contains("xml") => {
+                CallInstructions::Twiml(m.body.clone())
+            }
+            CallTarget::Markup(m) => {
+                return Err(invalid(format!(
+                    "Twilio runs TwiML, not {}: give an XML document",
+                    m.content_type
+                )));
+            }
+            _ => return Err(invalid("this call target is not supported by Twilio")),
+        };
+        let mut req = CreateCall::new(call.to.as_str(), call.from.as_str(), instructions);
+        req.status_callback.clone_from(&call.status_callback);
+        req.machine_detection = call.machine_detection.map(|m| match m {
+            MachineDetection::DetectGreetingEnd => "DetectMessageEnd",
+            _ => "Enable",
+        });
+        req.timeout_secs = call.ring_timeout.map(|t| t.as_secs().max(1));
+        req.time_limit_secs = call.time_limit.map(|t| t.as_secs().max(1));
+        let created = self.client.create_call(&req).await?;
+        let raw = created.status.unwrap_or_else(|| "queued".into());
+        Ok(CallInitiation::new(
+            CallId::new(created.sid)?,
+            status::call_status(&raw),
+        ))
+    }
+
+    async fn call_status(&self, call: &CallId) -> Result<CallInfo, Error> {
+        call_info(&self.client.fetch_call(call.as_str()).await?)
+    }
+
+    async fn hangup(&self, call: &CallId) -> Result<HangupOutcome, Error> {
+        let gone = |e: &Error| e.is_not_found();
+        let current = match self.client.fetch_call(call.as_str()).await {
+            Ok(c) => c,
+            Err(e) if gone(&e) => return Ok(HangupOutcome::AlreadyEnded),
+            Err(e) => return Err(e),
+        };
+        let state = status::call_status(current.status.as_deref().unwrap_or(""));
+        if state.is_terminal() {
+            return Ok(HangupOutcome::AlreadyEnded);
+        }
+        let cancel = matches!(
+            state,
+            CallStatus::Queued | CallStatus::Initiated | CallStatus::Ringing
+        );
+        let target = if cancel { "canceled" } else { "completed" };
+        let updated = match self
+            .client
+            .update_call(call.as_str(), &[("Status", target)])
+            .await
+        {
+            Ok(c) => c,
+            Err(e) if gone(&e) => return Ok(HangupOutcome::AlreadyEnded),
+            Err(e) => return Err(e),
+        };
+        // Answered between the fetch and the cancel: `canceled` does not end an answered call.
+        if cancel
+            && status::call_status(updated.status.as_deref().unwrap_or(""))
+                == CallStatus::InProgress
+        {
+            return match self
+                .client
+                .update_call(call.as_str(), &[("Status", "completed")])
+                .await
+            {
+                Ok(_) => Ok(HangupOutcome::Ended),
+                Err(e) if gone(&e) => Ok(HangupOutcome::AlreadyEnded),
+                Err(e) => Err(e),
+            };
+        }
+        Ok(if cancel {
+            HangupOutcome::Canceled
+        } else {
+            HangupOutcome::Ended
+        })
+    }
+
+    async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error> {
+        cost_of(&self.client.fetch_call(call.as_str()).await?)
+    }
+
+    async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error> {
+        let numbers = self.client.list_numbers(None).await?;
+        Ok(numbers
+            .into_iter()
+            .filter_map(|n| {
+                let number = E164::parse_lenient(n.phone_number.as_deref()?).ok()?;
+                let mut p = PhoneNumber::new(number);
+                p.provider_id = Some(n.sid);
+                p.voice_url = n.voice_url.filter(|u| !u.is_empty());
+                p.friendly_name = n.friendly_name;
+                Some(p)
+            })
+            .collect())
+    }
+
+    async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
+        let found = self.client.list_numbers(Some(number.as_str())).await?;
+        let Some(current) = found.into_iter().find(|n| {
+            n.phone_number
+                .as_deref()
+                .and_then(|p| E164::parse_lenient(p).ok())
+                .as_ref()
+                == Some(number)
+        }) else {
+            return Err(invalid(format!(
+                "{number} is not a number of Twilio account {}: buy or port it first, or check TWILIO_ACCOUNT_SID",
+                self.client.config().account_sid
+            )));
+        };
+        let previous = current.voice_url.clone().filter(|u| !u.is_empty());
+        let app = current
+            .voice_application_sid
+            .clone()
+            .filter(|s| !s.is_empty());
+        let trunk = current.trunk_sid.clone().filter(|s| !s.is_empty());
+        let method_ok = current
+            .voice_method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case("POST"));
+        let mut notes = Vec::new();
+        if let Some(trunk) = &trunk {
+            notes.push(format!(
+                "{number} belongs to SIP trunk {trunk}, which takes its calls whatever the voice URL says"
+            ));
+        }
+        if previous.as_deref() == Some(url.as_str()) && method_ok && app.is_none() {
+            return Ok(InboundUpdate::new(
+                number.clone(),
+                previous,
+                url.as_str(),
+                false,
+                notes,
+            ));
+        }
+        if let Some(prev) = &previous
+            && prev != url.as_str()
+        {
+            notes.push(format!(
+                "{number} pointed at {prev}: it had drifted, or was set by hand"
+            ));
+        }
+        let mut form = vec![("VoiceUrl", url.as_str()), ("VoiceMethod", "POST")];
+        if let Some(app) = &app {
+            // A TwiML app on the number overrides VoiceUrl: unset it, or the change is silent.
+            notes.push(format!(
+                "{number} was bound to TwiML app {app}, which overrides the voice URL; unbound it"
+            ));
+            form.push(("VoiceApplicationSid", ""));
+        }
+        self.client.update_number(&current.sid, &form).await?;
+        Ok(InboundUpdate::new(
+            number.clone(),
+            previous,
+            url.as_str(),
+            true,
+            notes,
+        ))
+    }
+
+    fn verify_webhook(
+        &self,
+        request: &WebhookRequest,
+        _now: SystemTime,
+    ) -> Result<Verified, WebhookError> {
+        match &self.validator {
+            Some(v) => v.validate(request),
+            None => Err(WebhookError::Malformed {
+                what: "configuration",
+                detail: "no Auth Token configured to verify Twilio webhooks (TWILIO_AUTH_TOKEN)"
+                    .into(),
+            }),
+        }
+    }
+
+    fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
+        Ok(Markup::xml(Self::stream_twiml(stream).map_err(invalid)?))
+    }
+
+    fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
+        status::parse_status_callback(request)
+    }
+
+    fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {
+        status::parse_inbound(request)
+    }
+
+    fn media_protocol(&self) -> Box<dyn MediaProtocol> {
+        Box::new(TwilioMediaProtocol::new())
+    }
+}

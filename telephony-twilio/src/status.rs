@@ -1,0 +1,255 @@
+//! Twilio's values mapped to the normalized model (one table each), and the webhook parsers.
+
+use std::time::SystemTime;
+
+use telephony_core::{
+    AnsweredBy, CallEvent, CallId, CallStatus, DecodeError, Direction, Error, FormParams,
+    InboundCall, WebhookRequest,
+};
+
+use crate::KIND;
+use crate::resources::{parse_rfc2822, parse_seconds};
+
+/// Twilio `CallStatus` → normalized status. Every documented value is listed; anything else
+/// is kept as [`CallStatus::Unknown`].
+pub fn call_status(raw: &str) -> CallStatus {
+    match raw {
+        "queued" => CallStatus::Queued,
+        "initiated" => CallStatus::Initiated,
+        "ringing" => CallStatus::Ringing,
+        "in-progress" => CallStatus::InProgress,
+        "completed" => CallStatus::Completed,
+        "busy" => CallStatus::Busy,
+        "no-answer" => CallStatus::NoAnswer,
+        "failed" => CallStatus::Failed,
+        "canceled" => CallStatus::Canceled,
+        other => CallStatus::Unknown(other.to_owned()),
+    }
+}
+
+/// Twilio `Direction` → normalized direction.
+pub fn direction(raw: &str) -> Direction {
+    match raw {
+        "inbound" => Direction::Inbound,
+        "outbound-api" | "outbound-dial" | "outbound" => Direction::Outbound,
+        other => Direction::Unknown(other.to_owned()),
+    }
+}
+
+/// Twilio `AnsweredBy` → normalized verdict.
+pub fn answered_by(raw: &str) -> AnsweredBy {
+    match raw {
+        "human" => AnsweredBy::Human,
+        "machine_start" => AnsweredBy::Machine,
+        "machine_end_beep" | "machine_end_silence" | "machine_end_other" => {
+            AnsweredBy::MachineGreetingEnded
+        }
+        "fax" => AnsweredBy::Fax,
+        "unknown" => AnsweredBy::Undetermined,
+        other => AnsweredBy::Other(other.to_owned()),
+    }
+}
+
+fn required<'a>(params: &'a FormParams, name: &str, what: &str) -> Result<&'a str, Error> {
+    params
+        .get_nonempty(name)
+        .ok_or_else(|| Error::Decode(DecodeError::new(KIND, what, format!("no {name} parameter"))))
+}
+
+fn call_id(params: &FormParams, name: &str, what: &str) -> Result<CallId, Error> {
+    let raw = required(params, name, what)?;
+    CallId::new(raw).map_err(|e| Error::Decode(DecodeError::new(KIND, what, e.to_string())))
+}
+
+/// A call status callback (`StatusCallback` on the call or the number), form or query.
+///
+/// Unknown values are kept, never an error; only a missing `CallSid` or `CallStatus` is.
+pub fn parse_status_callback(request: &WebhookRequest) -> Result<CallEvent, Error> {
+    let what = "status callback";
+    let p = request.params();
+    let raw = required(&p, "CallStatus", what)?;
+    let mut event = CallEvent::new(call_id(&p, "CallSid", what)?, call_status(raw), raw);
+    event.direction = p.get_nonempty("Direction").map(direction);
+    event.from = p.get_nonempty("From").map(str::to_owned);
+    event.to = p.get_nonempty("To").map(str::to_owned);
+    event.duration = p.get("CallDuration").and_then(parse_seconds);
+    event.answered_by = p.get_nonempty("AnsweredBy").map(answered_by);
+    event.sip_code = p.get("SipResponseCode").and_then(|s| s.trim().parse().ok());
+    event.timestamp = p.get("Timestamp").and_then(parse_rfc2822);
+    event.sequence = p.get("SequenceNumber").and_then(|s| s.trim().parse().ok());
+    event.account_id = p.get_nonempty("AccountSid").map(str::to_owned);
+    event.parent_call_id = p
+        .get_nonempty("ParentCallSid")
+        .and_then(|s| CallId::new(s).ok());
+    event.raw_event = p.get_nonempty("CallbackSource").map(str::to_owned);
+    Ok(event)
+}
+
+/// The voice webhook of an inbound call.
+pub fn parse_inbound(request: &WebhookRequest) -> Result<InboundCall, Error> {
+    let what = "inbound call webhook";
+    let p = request.params();
+    let id = call_id(&p, "CallSid", what)?;
+    let from = p.get("From").or_else(|| p.get("Caller")).unwrap_or("");
+    let to = p.get("To").or_else(|| p.get("Called")).unwrap_or("");
+    if to.is_empty() {
+        return Err(Error::Decode(DecodeError::new(
+            KIND,
+            what,
+            "no To parameter",
+        )));
+    }
+    Ok(
+        InboundCall::new(id, from, to)
+            .with_account(p.get_nonempty("AccountSid").map(str::to_owned)),
+    )
+}
+
+/// What a `<Stream statusCallback>` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamEvent {
+    /// `stream-started`.
+    Started,
+    /// `stream-stopped`.
+    Stopped,
+    /// `stream-error`, with Twilio's `StreamError` text.
+    Error(String),
+    /// Anything else, as sent.
+    Unknown(String),
+}
+
+/// A stream status callback: a type of its own, apart from call status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamStatus {
+    /// The call.
+    pub call_id: CallId,
+    /// The stream, `MZ…`.
+    pub stream_id: String,
+    /// The stream's name, when it has one.
+    pub stream_name: Option<String>,
+    /// What happened.
+    pub event: StreamEvent,
+    /// When.
+    pub timestamp: Option<SystemTime>,
+    /// The account.
+    pub account_id: Option<String>,
+}
+
+/// A `<Stream statusCallback>` request.
+pub fn parse_stream_status(request: &WebhookRequest) -> Result<StreamStatus, Error> {
+    let what = "stream status callback";
+    let p = request.params();
+    let raw = required(&p, "StreamEvent", what)?;
+    let event = match raw {
+        "stream-started" => StreamEvent::Started,
+        "stream-stopped" => StreamEvent::Stopped,
+        "stream-error" => StreamEvent::Error(p.get("StreamError").unwrap_or("").to_owned()),
+        other => StreamEvent::Unknown(other.to_owned()),
+    };
+    Ok(StreamStatus {
+        call_id: call_id(&p, "CallSid", what)?,
+        stream_id: required(&p, "StreamSid", what)?.to_owned(),
+        stream_name: p.get_nonempty("StreamName").map(str::to_owned),
+        event,
+        timestamp: p.get("Timestamp").and_then(parse_rfc2822),
+        account_id: p.get_nonempty("AccountSid").map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn every_documented_status_maps() {
+        let table = [
+            ("queued", CallStatus::Queued, false),
+            ("initiated", CallStatus::Initiated, false),
+            ("ringing", CallStatus::Ringing, false),
+            ("in-progress", CallStatus::InProgress, false),
+            ("completed", CallStatus::Completed, true),
+            ("busy", CallStatus::Busy, true),
+            ("no-answer", CallStatus::NoAnswer, true),
+            ("failed", CallStatus::Failed, true),
+            ("canceled", CallStatus::Canceled, true),
+        ];
+        for (raw, status, terminal) in table {
+            assert_eq!(call_status(raw), status, "{raw}");
+            assert_eq!(call_status(raw).is_terminal(), terminal, "{raw}");
+        }
+        assert_eq!(
+            call_status("teleported"),
+            CallStatus::Unknown("teleported".into())
+        );
+        assert!(!call_status("teleported").is_terminal());
+    }
+
+    #[test]
+    fn directions_and_amd() {
+        assert_eq!(direction("inbound"), Direction::Inbound);
+        assert_eq!(direction("outbound-api"), Direction::Outbound);
+        assert_eq!(direction("outbound-dial"), Direction::Outbound);
+        assert_eq!(
+            direction("trunking-originating"),
+            Direction::Unknown("trunking-originating".into())
+        );
+        for (raw, v) in [
+            ("human", AnsweredBy::Human),
+            ("machine_start", AnsweredBy::Machine),
+            ("machine_end_beep", AnsweredBy::MachineGreetingEnded),
+            ("machine_end_silence", AnsweredBy::MachineGreetingEnded),
+            ("machine_end_other", AnsweredBy::MachineGreetingEnded),
+            ("fax", AnsweredBy::Fax),
+            ("unknown", AnsweredBy::Undetermined),
+            ("robot", AnsweredBy::Other("robot".into())),
+        ] {
+            assert_eq!(answered_by(raw), v, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_completed_callback() {
+        let r = WebhookRequest::form_post(
+            "https://a/status".parse().unwrap(),
+            &[
+                ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+                ("CallSid", "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+                ("CallStatus", "completed"),
+                ("Direction", "outbound-api"),
+                ("From", "+14155550199"),
+                ("To", "+14155550100"),
+                ("CallDuration", "17"),
+                ("AnsweredBy", "human"),
+                ("SipResponseCode", "200"),
+                ("Timestamp", "Sun, 24 Aug 2025 13:49:54 +0000"),
+                ("SequenceNumber", "3"),
+                ("CallbackSource", "call-progress-events"),
+            ],
+        );
+        let e = parse_status_callback(&r).unwrap();
+        assert_eq!(e.status, CallStatus::Completed);
+        assert_eq!(e.duration, Some(Duration::from_secs(17)));
+        assert_eq!(e.sip_code, Some(200));
+        assert_eq!(e.sequence, Some(3));
+        assert_eq!(e.answered_by, Some(AnsweredBy::Human));
+        assert_eq!(e.direction, Some(Direction::Outbound));
+        assert_eq!(
+            e.timestamp
+                .unwrap()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            1_756_043_394
+        );
+        assert!(
+            parse_status_callback(&WebhookRequest::form_post(
+                "https://a/s".parse().unwrap(),
+                &[("CallSid", "CA1")]
+            ))
+            .is_err()
+        );
+    }
+}
