@@ -1,23 +1,32 @@
 //! telephony-rs: telephony provider adapters for voice agents and call automation.
 //!
-//! This is the facade crate. Today it carries the media path's audio core,
-//! [`telephony-audio`](audio), re-exported as [`audio`]; the provider-neutral core and the
-//! Twilio, Plivo and Vonage adapters join it, each behind a feature, as they land.
+//! One typed interface, [`TelephonyProvider`], over the carriers: place outbound calls, route
+//! inbound ones, authenticate every webhook, follow call status to the end, hang up, read the
+//! cost, list numbers and point them at a webhook, answer with the document that starts a media
+//! stream, and run the media WebSocket with the audio conversion it needs.
+//!
+//! This facade re-exports the provider-neutral core (everything at the root) and each adapter
+//! behind a feature:
+//!
+//! | feature | module | default |
+//! |---|---|---|
+//! | `twilio` | [`twilio`] | yes |
+//!
+//! The audio core is [`audio`].
 //!
 //! ```
-//! use telephony::audio::{AudioFormat, Profile, SampleRate, Transcoder};
+//! use telephony::{OutboundCall, StreamSpec, TelephonyProvider};
+//! use telephony::twilio::{Twilio, TwilioConfig};
 //!
-//! let mut t = Transcoder::new(
-//!     AudioFormat::MULAW_8K,
-//!     "s16le@16000".parse()?,
-//!     Profile::HighQuality,
-//! );
-//! let mut pcm = Vec::new();
-//! t.transcode(&[0xFF; 160], &mut pcm)?;
-//! assert_eq!(pcm.len(), 640);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! let twilio = Twilio::new(TwilioConfig::new("AC0123456789abcdef0123456789abcdef", "token"))?;
+//! let markup = twilio.answer(&StreamSpec::new("wss://agent.example.com/media".parse().unwrap()))?;
+//! assert!(markup.body.contains("<Connect><Stream"));
+//! # Ok::<(), telephony::Error>(())
 //! ```
 
 #![forbid(unsafe_code)]
 
-pub use telephony_audio as audio;
+pub use telephony_core::*;
+
+#[cfg(feature = "twilio")]
+pub use telephony_twilio as twilio;

@@ -1,16 +1,21 @@
 //! `telephony`: the telephony-rs library at a terminal.
 //!
-//! Exit status: 0 on success, 1 when the answer is "no" (an invalid signature), 2 on a usage,
-//! configuration or I/O error, always with a one-line reason on stderr.
+//! Exit status: 0 on success; 1 when the answer is "no" (an invalid signature) or the provider
+//! refused; 2 on a usage or configuration error. Always a one-line reason on stderr.
 
 mod audio;
+mod calls;
+mod provider;
+mod webhook;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// telephony-rs at a terminal: audio conversion now; webhooks, markup and calls as the
-/// provider adapters land.
+/// telephony-rs at a terminal: audio conversion, webhook signatures, answer documents and
+/// calls, for Twilio (Plivo and Vonage as their adapters land). Credentials come from the
+/// environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN (or TWILIO_API_KEY_SID and
+/// TWILIO_API_KEY_SECRET).
 #[derive(Debug, Parser)]
 #[command(name = "telephony", version, propagate_version = true)]
 struct Cli {
@@ -23,22 +28,53 @@ enum Command {
     /// Telephony audio: G.711, L16, resampling, as on a call's media path.
     #[command(subcommand)]
     Audio(audio::AudioCommand),
+    /// Webhook signatures: check a request as received, or sign one as the provider would.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
+    /// Print the answer document that connects a call to a bidirectional media stream.
+    Markup(calls::MarkupArgs),
+    /// Place an outbound call.
+    Call(calls::CallArgs),
+    /// Show a call as the provider sees it now.
+    Status(calls::CallIdArgs),
+    /// End a call (an already ended call is success).
+    Hangup(calls::CallIdArgs),
+    /// Show what a call cost.
+    Cost(calls::CallIdArgs),
+    /// List the account's numbers.
+    Numbers(calls::NumbersArgs),
+    /// Point a number's inbound calls at a URL, reporting what was there before.
+    Inbound(calls::InboundArgs),
 }
 
 /// Why a command failed, and the exit status that says so.
 #[derive(Debug)]
-enum Failure {
-    /// Usage, configuration or I/O: exit 2.
+pub(crate) enum Failure {
+    /// Usage, configuration or local I/O: exit 2.
     Usage(String),
+    /// The answer is no, or the provider refused: exit 1.
+    No(String),
 }
 
 impl Failure {
     fn exit(self) -> ExitCode {
-        match self {
-            Failure::Usage(reason) => {
-                eprintln!("telephony: {reason}");
-                ExitCode::from(2)
-            }
+        let (line, code) = match self {
+            Failure::Usage(reason) => (reason, 2),
+            Failure::No(reason) => (reason, 1),
+        };
+        // One line, whatever the message holds.
+        let line = line.replace(['\n', '\r'], " ");
+        eprintln!("telephony: {line}");
+        ExitCode::from(code)
+    }
+}
+
+impl From<telephony::Error> for Failure {
+    fn from(e: telephony::Error) -> Failure {
+        if e.is_config() || e.is_auth() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::No(e.to_string())
         }
     }
 }
@@ -50,6 +86,14 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Audio(cmd) => audio::run(cmd),
+        Command::Webhook(cmd) => webhook::run(cmd),
+        Command::Markup(args) => calls::markup(&args),
+        Command::Call(args) => calls::block_on(calls::call(args)),
+        Command::Status(args) => calls::block_on(calls::status(args)),
+        Command::Hangup(args) => calls::block_on(calls::hangup(args)),
+        Command::Cost(args) => calls::block_on(calls::cost(args)),
+        Command::Numbers(args) => calls::block_on(calls::numbers(args)),
+        Command::Inbound(args) => calls::block_on(calls::inbound(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,15 +106,13 @@ fn main() -> ExitCode {
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
-            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            }
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(2)
         }
         _ => {
             // clap explains over several lines, then prints usage: keep the explanation, on one.

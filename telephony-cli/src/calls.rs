@@ -1,0 +1,270 @@
+//! `telephony markup|call|status|hangup|cost|numbers|inbound`.
+
+use std::future::Future;
+use std::io::Write as _;
+
+use clap::Args;
+use telephony::twilio::Twilio;
+use telephony::{CallId, E164, HangupOutcome, OutboundCall, StreamSpec, TelephonyProvider, Url};
+
+use crate::Failure;
+use crate::provider::{self, ProviderArg};
+
+/// Runs an async command on a small runtime.
+pub(crate) fn block_on(f: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the runtime: {e}")))?
+        .block_on(f)
+}
+
+fn out(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::No(e.to_string()))?;
+    out(text);
+    Ok(())
+}
+
+fn parse_url(flag: &str, s: &str) -> Result<Url, Failure> {
+    Url::parse(s).map_err(|e| Failure::Usage(format!("{flag} {s:?}: {e}")))
+}
+
+fn parse_number(flag: &str, s: &str) -> Result<E164, Failure> {
+    E164::new(s).map_err(|e| Failure::Usage(format!("{flag}: {e}")))
+}
+
+fn twilio_only(p: ProviderArg, base_url: Option<&str>) -> Result<Twilio, Failure> {
+    match p {
+        ProviderArg::Twilio => provider::twilio(base_url),
+        other => Err(other.not_yet()),
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MarkupArgs {
+    /// twilio, plivo or vonage.
+    provider: ProviderArg,
+    /// The media WebSocket, `wss://…`.
+    #[arg(long)]
+    stream_url: String,
+    /// A custom parameter delivered with the stream's start, `NAME=VALUE`; repeat for each.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// The audio rate to ask for, where the provider offers a choice (Twilio: 8000 only).
+    #[arg(long)]
+    rate: Option<u32>,
+}
+
+pub(crate) fn markup(args: &MarkupArgs) -> Result<(), Failure> {
+    if args.provider != ProviderArg::Twilio {
+        return Err(args.provider.not_yet());
+    }
+    if args.rate.is_some_and(|r| r != 8000) {
+        return Err(Failure::Usage(
+            "--rate: Twilio streams μ-law at 8000 Hz only".into(),
+        ));
+    }
+    let mut spec = StreamSpec::new(parse_url("--stream-url", &args.stream_url)?);
+    for p in &args.params {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| Failure::Usage(format!("--param {p:?}: expected NAME=VALUE")))?;
+        spec = spec.parameter(k, v);
+    }
+    let twiml = Twilio::stream_twiml(&spec).map_err(|e| Failure::Usage(e.to_string()))?;
+    out(twiml);
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// twilio, plivo or vonage.
+    provider: ProviderArg,
+    /// Who to call, E.164.
+    #[arg(long)]
+    to: String,
+    /// The caller id, a number of the account, E.164.
+    #[arg(long)]
+    from: String,
+    /// Fetch the call's instructions from this URL when answered.
+    #[arg(
+        long,
+        required_unless_present = "stream_url",
+        conflicts_with = "stream_url"
+    )]
+    answer_url: Option<String>,
+    /// Connect the answered call straight to this media WebSocket.
+    #[arg(long)]
+    stream_url: Option<String>,
+    /// Where the provider posts every status change.
+    #[arg(long)]
+    status_callback: Option<String>,
+    /// Another API host: a regional edge, a test server.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn call(args: CallArgs) -> Result<(), Failure> {
+    let to = parse_number("--to", &args.to)?;
+    let from = parse_number("--from", &args.from)?;
+    let mut call = match (&args.answer_url, &args.stream_url) {
+        (Some(u), None) => OutboundCall::answer_url(to, from, parse_url("--answer-url", u)?),
+        (None, Some(s)) => {
+            OutboundCall::stream(to, from, StreamSpec::new(parse_url("--stream-url", s)?))
+        }
+        _ => return Err(Failure::Usage("give --answer-url or --stream-url".into())),
+    };
+    if let Some(cb) = &args.status_callback {
+        call = call.status_callback(parse_url("--status-callback", cb)?);
+    }
+    let provider = twilio_only(args.provider, args.base_url.as_deref())?;
+    let placed = provider.initiate_call(&call).await?;
+    if args.json {
+        return json(&placed);
+    }
+    out(placed.call_id);
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallIdArgs {
+    /// twilio, plivo or vonage.
+    provider: ProviderArg,
+    /// The call's id (Twilio: `CA…`).
+    call_id: String,
+    /// Another API host: a regional edge, a test server.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn call_id(args: &CallIdArgs) -> Result<CallId, Failure> {
+    CallId::new(args.call_id.as_str()).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+pub(crate) async fn status(args: CallIdArgs) -> Result<(), Failure> {
+    let id = call_id(&args)?;
+    let info = twilio_only(args.provider, args.base_url.as_deref())?
+        .call_status(&id)
+        .await?;
+    if args.json {
+        return json(&info);
+    }
+    let mut line = format!("{} {}", info.call_id, info.status);
+    if let (Some(from), Some(to)) = (&info.from, &info.to) {
+        line.push_str(&format!(" {from} -> {to}"));
+    }
+    if let Some(d) = info.duration {
+        line.push_str(&format!(" {}s", d.as_secs()));
+    }
+    out(line);
+    Ok(())
+}
+
+pub(crate) async fn hangup(args: CallIdArgs) -> Result<(), Failure> {
+    let id = call_id(&args)?;
+    let outcome = twilio_only(args.provider, args.base_url.as_deref())?
+        .hangup(&id)
+        .await?;
+    if args.json {
+        return json(&outcome);
+    }
+    out(match outcome {
+        HangupOutcome::Ended => "ended",
+        HangupOutcome::Canceled => "canceled",
+        HangupOutcome::AlreadyEnded => "already ended",
+        _ => "done",
+    });
+    Ok(())
+}
+
+pub(crate) async fn cost(args: CallIdArgs) -> Result<(), Failure> {
+    let id = call_id(&args)?;
+    let cost = twilio_only(args.provider, args.base_url.as_deref())?
+        .call_cost(&id)
+        .await?;
+    if args.json {
+        return json(&cost);
+    }
+    match cost {
+        Some(c) => out(c),
+        None => out("not priced yet"),
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NumbersArgs {
+    /// twilio, plivo or vonage.
+    provider: ProviderArg,
+    /// Another API host: a regional edge, a test server.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn numbers(args: NumbersArgs) -> Result<(), Failure> {
+    let numbers = twilio_only(args.provider, args.base_url.as_deref())?
+        .phone_numbers()
+        .await?;
+    if args.json {
+        return json(&numbers);
+    }
+    for n in numbers {
+        out(format!(
+            "{} {}",
+            n.number,
+            n.voice_url.as_deref().unwrap_or("-")
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InboundArgs {
+    /// twilio, plivo or vonage.
+    provider: ProviderArg,
+    /// The number, E.164.
+    #[arg(long)]
+    number: String,
+    /// The webhook its calls go to.
+    #[arg(long)]
+    url: String,
+    /// Another API host: a regional edge, a test server.
+    #[arg(long)]
+    base_url: Option<String>,
+}
+
+pub(crate) async fn inbound(args: InboundArgs) -> Result<(), Failure> {
+    let number = parse_number("--number", &args.number)?;
+    let url = parse_url("--url", &args.url)?;
+    let update = twilio_only(args.provider, args.base_url.as_deref())?
+        .configure_inbound(&number, &url)
+        .await?;
+    match (&update.previous_url, update.changed) {
+        (_, false) => out(format!(
+            "{} already points at {}",
+            update.number, update.url
+        )),
+        (Some(prev), true) => out(format!(
+            "{} now points at {} (was {prev})",
+            update.number, update.url
+        )),
+        (None, true) => out(format!("{} now points at {}", update.number, update.url)),
+    }
+    for note in &update.notes {
+        out(format!("note: {note}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Media Streams: the documented messages in, the three commands out, and a whole media
+//! session over the protocol.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use telephony_core::audio::{SampleRate, ulaw_encode_sample};
+use telephony_core::media::AudioTrack;
+use telephony_core::{
+    MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, SessionConfig, SessionEvent,
+    WsFrame,
+};
+use telephony_twilio::TwilioMediaProtocol;
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .trim()
+    .to_owned()
+}
+
+fn started() -> TwilioMediaProtocol {
+    let mut p = TwilioMediaProtocol::new();
+    let start = fixture("media_start.json");
+    assert!(matches!(
+        p.decode(WsFrame::Text(&start)),
+        Ok(MediaEvent::Start(_))
+    ));
+    p
+}
+
+#[test]
+fn the_documented_messages_decode() {
+    let mut p = TwilioMediaProtocol::new();
+    let text = fixture("media_connected.json");
+    assert_eq!(p.decode(WsFrame::Text(&text)), Ok(MediaEvent::Connected));
+
+    let text = fixture("media_start.json");
+    let MediaEvent::Start(start) = p.decode(WsFrame::Text(&text)).unwrap() else {
+        panic!("start")
+    };
+    assert_eq!(
+        start.stream_id.as_deref(),
+        Some("MZ18ad3ab5a668481ce02b83e7395059f0")
+    );
+    assert_eq!(
+        start.call_id.as_ref().map(|c| c.as_str()),
+        Some("CA0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(
+        start.account_id.as_deref(),
+        Some("AC0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(
+        start.parameters,
+        [
+            ("FirstName", "Jane"),
+            ("LastName", "Doe"),
+            ("RemoteParty", "Bob")
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    assert_eq!(start.parameter("LastName"), Some("Doe"));
+
+    let text = fixture("media_media.json");
+    let MediaEvent::Audio {
+        payload,
+        track,
+        timestamp,
+        sequence,
+    } = p.decode(WsFrame::Text(&text)).unwrap()
+    else {
+        panic!("media")
+    };
+    assert_eq!(payload.len(), 157);
+    assert_eq!(payload[0], 0x9e);
+    assert_eq!(track, AudioTrack::Inbound);
+    assert_eq!(timestamp, Some(std::time::Duration::from_millis(5)));
+    assert_eq!(sequence, Some(3));
+
+    let text = fixture("media_dtmf.json");
+    assert_eq!(
+        p.decode(WsFrame::Text(&text)),
+        Ok(MediaEvent::Dtmf {
+            digit: '1',
+            duration: None
+        })
+    );
+    let text = fixture("media_mark.json");
+    assert_eq!(
+        p.decode(WsFrame::Text(&text)),
+        Ok(MediaEvent::Mark { name: "my label" })
+    );
+    let text = fixture("media_stop.json");
+    assert_eq!(p.decode(WsFrame::Text(&text)), Ok(MediaEvent::Stop));
+}
+
+#[test]
+fn counters_may_be_numbers_and_names_may_be_escaped() {
+    let mut p = started();
+    let text = r#"{"event":"media","sequenceNumber":7,"media":{"track":"inbound","chunk":2,"timestamp":40,"payload":"//8="}}"#;
+    let MediaEvent::Audio {
+        payload,
+        sequence,
+        timestamp,
+        ..
+    } = p.decode(WsFrame::Text(text)).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (payload, sequence, timestamp),
+        (
+            &[0xff, 0xff][..],
+            Some(7),
+            Some(std::time::Duration::from_millis(40))
+        )
+    );
+    let text = r#"{"event":"mark","mark":{"name":"a \"quoted\" name"}}"#;
+    assert_eq!(
+        p.decode(WsFrame::Text(text)),
+        Ok(MediaEvent::Mark {
+            name: "a \"quoted\" name"
+        })
+    );
+}
+
+#[test]
+fn unknown_events_are_reported_and_bad_input_is_an_error_that_leaves_the_stream_usable() {
+    let mut p = started();
+    assert_eq!(
+        p.decode(WsFrame::Text(r#"{"event":"teleport","x":1}"#)),
+        Ok(MediaEvent::Unknown { event: "teleport" })
+    );
+    for bad in [
+        r#"{"event":"media"}"#,
+        r#"{"event":"media","media":{"payload":"not base64!"}}"#,
+        r#"{"event":"dtmf","dtmf":{"digit":"12"}}"#,
+        r#"{"event":"start","start":{"mediaFormat":{"encoding":"audio/x-l16","sampleRate":16000}}}"#,
+        "not json",
+        "",
+    ] {
+        assert!(
+            matches!(
+                p.decode(WsFrame::Text(bad)),
+                Err(MediaError::Malformed { .. })
+            ),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        p.decode(WsFrame::Binary(&[1, 2, 3])),
+        Err(MediaError::UnexpectedFrame {
+            kind: "binary",
+            len: 3,
+            ..
+        })
+    ));
+    let text = fixture("media_mark.json");
+    assert_eq!(
+        p.decode(WsFrame::Text(&text)),
+        Ok(MediaEvent::Mark { name: "my label" })
+    );
+}
+
+fn collect(p: &mut TwilioMediaProtocol, cmd: MediaCommand<'_>) -> Result<Vec<String>, MediaError> {
+    let mut out = Vec::new();
+    p.encode(cmd, &mut |f| match f {
+        WsFrame::Text(t) => out.push(t.to_owned()),
+        WsFrame::Binary(_) => panic!("Twilio never gets binary frames"),
+    })?;
+    Ok(out)
+}
+
+#[test]
+fn commands_encode_as_twilio_documents_them() {
+    let mut p = TwilioMediaProtocol::new();
+    assert_eq!(
+        collect(&mut p, MediaCommand::Clear),
+        Err(MediaError::NotStarted {
+            provider: telephony_twilio::KIND
+        })
+    );
+    let mut p = started();
+    let sid = "MZ18ad3ab5a668481ce02b83e7395059f0";
+    let media = collect(&mut p, MediaCommand::Audio(&[0xff, 0x7f, 0x00])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&media[0]).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"event":"media","streamSid":sid,"media":{"payload":"/38A"}})
+    );
+    let mark = collect(&mut p, MediaCommand::Mark("utt \"17\"\n")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&mark[0]).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"event":"mark","streamSid":sid,"mark":{"name":"utt \"17\"\n"}})
+    );
+    let clear = collect(&mut p, MediaCommand::Clear).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&clear[0]).unwrap();
+    assert_eq!(v, serde_json::json!({"event":"clear","streamSid":sid}));
+    assert!(matches!(
+        collect(&mut p, MediaCommand::SendDtmf("1")),
+        Err(MediaError::Unsupported { .. })
+    ));
+}
+
+/// μ-law 8 kHz in, app PCM at 16 kHz, back out as μ-law text frames; a clear drops pending
+/// audio and the marks it flushed come back as not heard.
+#[test]
+fn a_media_session_round_trip_with_barge_in() {
+    let mut session = MediaSession::new(
+        Box::new(TwilioMediaProtocol::new()),
+        SessionConfig::new(SampleRate::Hz16000),
+    );
+    let start = fixture("media_start.json");
+    assert!(
+        matches!(session.handle(WsFrame::Text(&start)), Ok(SessionEvent::Started(s)) if s.parameter("FirstName") == Some("Jane"))
+    );
+
+    // 20 ms of a 440 Hz tone from the caller.
+    let caller: Vec<u8> = (0..160)
+        .map(|n| {
+            ulaw_encode_sample(
+                (8000.0 * (f64::from(n) * 440.0 / 8000.0 * std::f64::consts::TAU).sin()) as i16,
+            )
+        })
+        .collect();
+    let msg = format!(
+        r#"{{"event":"media","sequenceNumber":"2","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0"}}"#,
+        STANDARD.encode(&caller)
+    );
+    let Ok(SessionEvent::Audio(pcm)) = session.handle(WsFrame::Text(&msg)) else {
+        panic!("audio")
+    };
+    assert_eq!(pcm.len(), 320, "20 ms at 16 kHz, at once");
+
+    // The agent answers with 50 ms of audio and a mark, then 30 ms and another mark.
+    let mut sent: Vec<serde_json::Value> = Vec::new();
+    let mut out = |f: WsFrame<'_>| match f {
+        WsFrame::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
+        WsFrame::Binary(_) => panic!("binary frame to Twilio"),
+    };
+    session.send_audio(&[1000; 800], &mut out).unwrap();
+    session.mark("first", &mut out).unwrap();
+    session.send_audio(&[1000; 480], &mut out).unwrap();
+    session.mark("second", &mut out).unwrap();
+    let events: Vec<&str> = sent.iter().map(|v| v["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events,
+        ["media", "media", "media", "mark", "media", "media", "mark"]
+    );
+    let sizes: Vec<usize> = sent
+        .iter()
+        .filter(|v| v["event"] == "media")
+        .map(|v| {
+            STANDARD
+                .decode(v["media"]["payload"].as_str().unwrap())
+                .unwrap()
+                .len()
+        })
+        .collect();
+    // 50 ms: two whole frames and the 10 ms before the mark; then 30 ms more.
+    assert_eq!(sizes, [160, 160, 80, 160, 80]);
+    assert_eq!(
+        session.playback().sent(),
+        std::time::Duration::from_millis(80)
+    );
+
+    // Twilio plays the first part and echoes its mark.
+    let echo = r#"{"event":"mark","sequenceNumber":"9","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"first"}}"#;
+    assert_eq!(
+        session.handle(WsFrame::Text(echo)),
+        Ok(SessionEvent::MarkPlayed("first"))
+    );
+    assert_eq!(
+        session.playback().heard(),
+        std::time::Duration::from_millis(50)
+    );
+
+    // The caller barges in: audio pending here is dropped, and Twilio is told to clear.
+    sent.clear();
+    let mut out = |f: WsFrame<'_>| match f {
+        WsFrame::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
+        WsFrame::Binary(_) => panic!("binary frame to Twilio"),
+    };
+    session.send_audio(&[1000; 100], &mut out).unwrap(); // under a frame: waits here
+    session.mark("third", &mut out).unwrap_or_default();
+    sent.clear();
+    let mut out = |f: WsFrame<'_>| match f {
+        WsFrame::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
+        WsFrame::Binary(_) => panic!("binary frame to Twilio"),
+    };
+    session.send_audio(&[1000; 100], &mut out).unwrap();
+    let dropped = session.clear(&mut out).unwrap();
+    assert!(dropped.is_empty());
+    assert_eq!(sent.last().unwrap()["event"], "clear");
+    assert!(
+        sent.iter().all(|v| v["event"] != "media"),
+        "pending audio was dropped, not sent: {sent:?}"
+    );
+
+    // Twilio returns the pending marks at once: they were not heard.
+    let echo = r#"{"event":"mark","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"second"}}"#;
+    assert_eq!(
+        session.handle(WsFrame::Text(echo)),
+        Ok(SessionEvent::MarkCleared("second"))
+    );
+    let echo = r#"{"event":"mark","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"third"}}"#;
+    assert_eq!(
+        session.handle(WsFrame::Text(echo)),
+        Ok(SessionEvent::MarkCleared("third"))
+    );
+    assert_eq!(
+        session.playback().heard(),
+        std::time::Duration::from_millis(50)
+    );
+    assert_eq!(session.playback().last_played_mark(), Some("first"));
+}

@@ -1,0 +1,701 @@
+//! The REST operations against a fake Twilio on loopback: the exact requests sent, and every
+//! error path. Each mock that must be hit says how often.
+
+use std::time::Duration;
+
+use telephony_core::rest::{HttpConfig, RetryPolicy};
+use telephony_core::{
+    CallId, CallStatus, Currency, Decimal, Error, HangupOutcome, MachineDetection, OutboundCall,
+    StreamSpec, TelephonyProvider, TransportKind,
+};
+use telephony_twilio::{Twilio, TwilioConfig};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "tok-s3cr3t-value";
+const CALL: &str = "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const CALLS: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json";
+const THE_CALL: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls/CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json";
+const NUMBERS: &str =
+    "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/IncomingPhoneNumbers.json";
+
+/// Basic `AC…:tok-s3cr3t-value`.
+fn basic_auth() -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}"))
+    )
+}
+
+fn twilio(server: &MockServer) -> Twilio {
+    let http = HttpConfig::default()
+        .request_timeout(Duration::from_millis(300))
+        .retry(
+            RetryPolicy::default()
+                .base_delay(Duration::from_millis(5))
+                .max_attempts(3),
+        );
+    Twilio::new(
+        TwilioConfig::new(SID, TOKEN)
+            .base_url(server.uri().parse().unwrap())
+            .http(http),
+    )
+    .unwrap()
+}
+
+fn call_json(status: &str, price: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "sid": CALL,
+        "account_sid": SID,
+        "status": status,
+        "direction": "outbound-api",
+        "from": "+14155550199",
+        "to": "+14155550100",
+        "start_time": "Wed, 19 Sep 2018 20:00:01 +0000",
+        "end_time": null,
+        "duration": "12",
+        "price": price,
+        "price_unit": "USD",
+        "answered_by": null,
+        "api_version": "2010-04-01",
+        "subresource_uris": {"notifications": "/x"}
+    })
+}
+
+/// The request's form body, exactly: these pairs in this order.
+struct FormIs(Vec<(String, String)>);
+
+impl Match for FormIs {
+    fn matches(&self, request: &Request) -> bool {
+        let got: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        got == self.0
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> FormIs {
+    FormIs(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn stream_call() -> OutboundCall {
+    OutboundCall::stream(
+        "+14155550100".parse().unwrap(),
+        "+14155550199".parse().unwrap(),
+        StreamSpec::new("wss://agent.example.com/media".parse().unwrap()).parameter("lead", "42"),
+    )
+    .status_callback("https://agent.example.com/status".parse().unwrap())
+    .machine_detection(MachineDetection::Detect)
+    .ring_timeout(Duration::from_secs(25))
+}
+
+#[tokio::test]
+async fn create_call_sends_every_field_once() {
+    let server = MockServer::start().await;
+    let twiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream url=\"wss://agent.example.com/media\"><Parameter name=\"lead\" value=\"42\"/></Stream></Connect><Hangup/></Response>";
+    Mock::given(method("POST"))
+        .and(path(CALLS))
+        .and(header("authorization", basic_auth().as_str()))
+        .and(form(&[
+            ("To", "+14155550100"),
+            ("From", "+14155550199"),
+            ("Twiml", twiml),
+            ("StatusCallback", "https://agent.example.com/status"),
+            ("StatusCallbackMethod", "POST"),
+            ("StatusCallbackEvent", "initiated"),
+            ("StatusCallbackEvent", "ringing"),
+            ("StatusCallbackEvent", "answered"),
+            ("StatusCallbackEvent", "completed"),
+            ("MachineDetection", "Enable"),
+            ("Timeout", "25"),
+        ]))
+        .respond_with(ResponseTemplate::new(201).set_body_json(call_json("queued", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let placed = twilio(&server).initiate_call(&stream_call()).await.unwrap();
+    assert_eq!(placed.call_id.as_str(), CALL);
+    assert_eq!(placed.status, CallStatus::Queued);
+}
+
+#[tokio::test]
+async fn create_call_with_an_answer_url() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(CALLS))
+        .and(form(&[
+            ("To", "+14155550100"),
+            ("From", "+14155550199"),
+            ("Url", "https://agent.example.com/answer"),
+            ("Method", "POST"),
+            ("TimeLimit", "600"),
+        ]))
+        .respond_with(ResponseTemplate::new(201).set_body_json(call_json("queued", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let call = OutboundCall::answer_url(
+        "+14155550100".parse().unwrap(),
+        "+14155550199".parse().unwrap(),
+        "https://agent.example.com/answer".parse().unwrap(),
+    )
+    .time_limit(Duration::from_secs(600));
+    twilio(&server).initiate_call(&call).await.unwrap();
+}
+
+/// A 500 may come after Twilio placed the call: trying again could ring the person twice.
+#[tokio::test]
+async fn create_call_is_not_retried_after_a_server_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(CALLS))
+        .respond_with(ResponseTemplate::new(500).set_body_json(serde_json::json!({
+            "code": 20500, "message": "Internal Server Error", "more_info": "https://www.twilio.com/docs/errors/20500", "status": 500
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = twilio(&server)
+        .initiate_call(&stream_call())
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(500));
+    assert_eq!(err.provider_code(), Some("20500"));
+}
+
+#[tokio::test]
+async fn create_call_is_not_retried_after_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(CALLS))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(call_json("queued", None))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = twilio(&server)
+        .initiate_call(&stream_call())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind == TransportKind::Timeout),
+        "{err}"
+    );
+}
+
+/// A 429 was refused before anything happened: safe to send again, after Retry-After.
+#[tokio::test]
+async fn create_call_retries_a_429_after_retry_after() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(CALLS))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_json(serde_json::json!({"code": 20429, "message": "Too Many Requests", "status": 429})),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(CALLS))
+        .respond_with(ResponseTemplate::new(201).set_body_json(call_json("queued", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    twilio(&server).initiate_call(&stream_call()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_429_that_asks_for_too_long_a_wait_is_returned_with_the_wait() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = twilio(&server)
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(
+        err.api().unwrap().retry_after,
+        Some(Duration::from_secs(120))
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_retryable_transport_error() {
+    let config = TwilioConfig::new(SID, TOKEN)
+        .base_url("http://127.0.0.1:9".parse().unwrap())
+        .http(
+            HttpConfig::default()
+                .retry(RetryPolicy::default().base_delay(Duration::from_millis(1))),
+        );
+    let err = Twilio::new(config)
+        .unwrap()
+        .initiate_call(&stream_call())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind == TransportKind::Connect),
+        "{err}"
+    );
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn fetch_retries_a_500_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .and(header("authorization", basic_auth().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("in-progress", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let info = twilio(&server)
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status, CallStatus::InProgress);
+    assert_eq!(info.duration, Some(Duration::from_secs(12)));
+    assert_eq!(info.from.as_deref(), Some("+14155550199"));
+}
+
+#[tokio::test]
+async fn fetch_retries_timeouts_up_to_the_limit() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(call_json("queued", None))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = twilio(&server)
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind == TransportKind::Timeout),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_401_says_what_to_check_and_never_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = twilio(&server)
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_auth() && !err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("Twilio answered 401 (code 20003)") && text.contains("TWILIO_AUTH_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN) && !format!("{err:?}").contains(TOKEN));
+}
+
+#[tokio::test]
+async fn hangup_completes_a_call_in_progress() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("in-progress", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(THE_CALL))
+        .and(form(&[("Status", "completed")]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = twilio(&server)
+        .hangup(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out, HangupOutcome::Ended);
+}
+
+#[tokio::test]
+async fn hangup_cancels_a_ringing_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("ringing", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(THE_CALL))
+        .and(form(&[("Status", "canceled")]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("canceled", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = twilio(&server)
+        .hangup(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out, HangupOutcome::Canceled);
+}
+
+/// Answered between the look and the cancel: `canceled` leaves an answered call up, so the
+/// adapter completes it.
+#[tokio::test]
+async fn hangup_completes_a_call_answered_while_being_canceled() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("ringing", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(THE_CALL))
+        .and(form(&[("Status", "canceled")]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("in-progress", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(THE_CALL))
+        .and(form(&[("Status", "completed")]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let out = twilio(&server)
+        .hangup(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out, HangupOutcome::Ended);
+}
+
+#[tokio::test]
+async fn hangup_of_an_ended_call_is_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let out = twilio(&server)
+        .hangup(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out, HangupOutcome::AlreadyEnded);
+}
+
+#[tokio::test]
+async fn hangup_of_an_unknown_call_404_20404_is_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
+            "code": 20404, "message": "The requested resource was not found", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let out = twilio(&server)
+        .hangup(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out, HangupOutcome::AlreadyEnded);
+    // Anything but hang-up still reports the 404.
+    let err = twilio(&server)
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found() && err.provider_code() == Some("20404"));
+}
+
+#[tokio::test]
+async fn cost_is_a_positive_decimal_or_none_while_unpriced() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(call_json("completed", Some("-0.01300"))),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let t = twilio(&server);
+    let id = CallId::new(CALL).unwrap();
+    let cost = t.call_cost(&id).await.unwrap().unwrap();
+    assert_eq!(cost.amount, "0.01300".parse::<Decimal>().unwrap());
+    assert_eq!(cost.currency, Currency::USD);
+    assert_eq!(cost.to_string(), "0.01300 USD");
+    assert_eq!(t.call_cost(&id).await.unwrap(), None);
+}
+
+fn number_json(
+    sid: &str,
+    number: &str,
+    voice_url: Option<&str>,
+    app: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "sid": sid, "phone_number": number, "friendly_name": "line", "voice_url": voice_url,
+        "voice_method": "POST", "voice_application_sid": app, "trunk_sid": null,
+        "capabilities": {"voice": true, "sms": true, "mms": false, "fax": false}
+    })
+}
+
+#[tokio::test]
+async fn numbers_follow_every_page() {
+    let server = MockServer::start().await;
+    let next = format!("{NUMBERS}?PageSize=100&Page=1&PageToken=PAabc");
+    Mock::given(method("GET"))
+        .and(path(NUMBERS))
+        .and(query_param("PageToken", "PAabc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "incoming_phone_numbers": [number_json("PN02", "+14155550102", None, None)],
+            "next_page_uri": null, "page": 1, "page_size": 100
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(NUMBERS))
+        .and(query_param("PageSize", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "incoming_phone_numbers": [number_json("PN01", "+14155550101", Some("https://old.example.com/voice"), None)],
+            "next_page_uri": next, "page": 0, "page_size": 100
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let numbers = twilio(&server).phone_numbers().await.unwrap();
+    let listed: Vec<&str> = numbers.iter().map(|n| n.number.as_str()).collect();
+    assert_eq!(listed, ["+14155550101", "+14155550102"]);
+    assert_eq!(
+        numbers[0].voice_url.as_deref(),
+        Some("https://old.example.com/voice")
+    );
+    assert_eq!(numbers[0].provider_id.as_deref(), Some("PN01"));
+}
+
+#[tokio::test]
+async fn configure_inbound_reports_drift_and_unbinds_an_app() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(NUMBERS))
+        .and(query_param("PhoneNumber", "+14155550101"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "incoming_phone_numbers": [number_json("PN01", "+14155550101", Some("https://old.example.com/voice"), Some("AP0123456789abcdef0123456789abcdef"))],
+            "next_page_uri": null
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "{}/PN01.json",
+            NUMBERS.trim_end_matches(".json")
+        )))
+        .and(form(&[
+            ("VoiceUrl", "https://agent.example.com/inbound"),
+            ("VoiceMethod", "POST"),
+            ("VoiceApplicationSid", ""),
+        ]))
+        .respond_with(ResponseTemplate::new(200).set_body_json(number_json(
+            "PN01",
+            "+14155550101",
+            Some("https://agent.example.com/inbound"),
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = twilio(&server)
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(update.changed && update.drifted());
+    assert_eq!(
+        update.previous_url.as_deref(),
+        Some("https://old.example.com/voice")
+    );
+    assert!(
+        update.notes.iter().any(|n| n.contains("TwiML app")),
+        "{:?}",
+        update.notes
+    );
+}
+
+#[tokio::test]
+async fn configure_inbound_leaves_a_correct_number_alone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(NUMBERS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "incoming_phone_numbers": [number_json("PN01", "+14155550101", Some("https://agent.example.com/inbound"), None)],
+            "next_page_uri": null
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let update = twilio(&server)
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(!update.changed && !update.drifted());
+}
+
+#[tokio::test]
+async fn configure_inbound_on_a_number_not_owned_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(NUMBERS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"incoming_phone_numbers": [], "next_page_uri": null}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = twilio(&server)
+        .configure_inbound(
+            &"+14155550109".parse().unwrap(),
+            &"https://agent.example.com/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("+14155550109 is not a number of Twilio account"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_number_fails_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let err = "4155550100".parse::<telephony_core::E164>().unwrap_err();
+    assert!(err.to_string().contains("E.164"));
+    let err = CallId::new("CA 1").unwrap_err();
+    assert!(err.to_string().contains("call id"));
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_is_a_decode_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = twilio(&server)
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err}");
+    assert!(err.to_string().contains("oops"));
+}
+
+/// No credential reaches Debug output, an error message or an error's Debug.
+#[tokio::test]
+async fn secrets_never_print() {
+    let key_secret = "key-s3cr3t-value";
+    let config = TwilioConfig::new(SID, TOKEN)
+        .api_key("SK0123456789abcdef0123456789abcdef", key_secret)
+        .shared_key_secret("shared-s3cr3t-value");
+    let twilio = Twilio::new(config.clone()).unwrap();
+    for text in [
+        format!("{config:?}"),
+        format!("{twilio:?}"),
+        format!("{:?}", twilio.client()),
+    ] {
+        for secret in [TOKEN, key_secret, "shared-s3cr3t-value"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_string(r#"{"code":20003,"message":"Authenticate"}"#),
+        )
+        .mount(&server)
+        .await;
+    let twilio = Twilio::new(config.base_url(server.uri().parse().unwrap())).unwrap();
+    let err = twilio
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    for secret in [TOKEN, key_secret, "shared-s3cr3t-value"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("TWILIO_API_KEY_SID"), "{shown}");
+}
