@@ -6,7 +6,8 @@ use telephony_core::{CallId, TelephonyProvider};
 use telephony_twilio::{Twilio, TwilioConfig};
 
 fn twilio() -> Twilio {
-    Twilio::new(TwilioConfig::from_env().expect("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")).unwrap()
+    Twilio::new(TwilioConfig::from_env().expect("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"))
+        .unwrap()
 }
 
 #[tokio::test]
