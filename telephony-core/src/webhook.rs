@@ -569,6 +569,18 @@ pub fn url_variants(url: &Url, headers: &HeaderMap) -> Vec<(Url, &'static str)> 
             }
         }
     }
+    if let Some(port) = header("x-forwarded-port").and_then(|p| p.parse::<u16>().ok()) {
+        for scheme in [url.scheme(), "https"] {
+            let mut u = url.clone();
+            let _ = u.set_scheme(scheme);
+            if u.set_port(Some(port)).is_ok() {
+                push(
+                    u,
+                    "the port the proxy listens on (X-Forwarded-Port): the provider called it; trust the proxy or configure the public base URL with the port",
+                );
+            }
+        }
+    }
     if let Some(prefix) = header("x-forwarded-prefix") {
         let prefix = prefix.trim_end_matches('/');
         for scheme in [url.scheme(), "https"] {
@@ -850,6 +862,7 @@ mod tests {
         let h = headers(&[
             ("x-forwarded-host", "a.example.com"),
             ("x-forwarded-prefix", "/v"),
+            ("x-forwarded-port", "8443"),
         ]);
         let v: Vec<String> = url_variants(&url, &h)
             .iter()
@@ -862,6 +875,7 @@ mod tests {
             "https://internal/v/s?x=1",
             "http://internal/s",
             "http://internal/s/?x=1",
+            "https://internal:8443/s?x=1",
         ] {
             assert!(v.contains(&expected.to_string()), "{expected} not in {v:?}");
         }
