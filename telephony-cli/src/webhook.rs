@@ -20,19 +20,26 @@ pub(crate) enum WebhookCommand {
     Sign(SignArgs),
 }
 
+/// What every webhook subcommand needs: whose scheme, the secret, the request line.
 #[derive(Debug, Args)]
-pub(crate) struct VerifyArgs {
+pub(crate) struct Signed {
     /// twilio, plivo or vonage.
     provider: ProviderArg,
     /// The signing secret (Twilio: the Auth Token). Defaults to TWILIO_AUTH_TOKEN.
     #[arg(long)]
     secret: Option<String>,
-    /// The URL the provider requested, query string included.
+    /// The URL the provider requests, query string included.
     #[arg(long)]
     url: String,
     /// The HTTP method.
     #[arg(long, default_value = "POST")]
     method: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    signed: Signed,
     /// A header as received, `Name: value`; repeat for each. Without a Content-Type, a POST
     /// body is taken as a form, or JSON when it starts with `{`.
     #[arg(long = "header", value_name = "NAME: VALUE")]
@@ -50,17 +57,8 @@ pub(crate) struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// twilio, plivo or vonage.
-    provider: ProviderArg,
-    /// The signing secret (Twilio: the Auth Token). Defaults to TWILIO_AUTH_TOKEN.
-    #[arg(long)]
-    secret: Option<String>,
-    /// The URL the request goes to.
-    #[arg(long)]
-    url: String,
-    /// The HTTP method.
-    #[arg(long, default_value = "POST")]
-    method: String,
+    #[command(flatten)]
+    signed: Signed,
     /// The body: a form (`a=1&b=2`), or JSON.
     #[arg(long)]
     body: Option<String>,
@@ -101,13 +99,22 @@ fn looks_like_json(body: &[u8]) -> bool {
     body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-fn verify(args: VerifyArgs) -> Result<(), Failure> {
-    if args.provider != ProviderArg::Twilio {
-        return Err(args.provider.not_yet());
+impl Signed {
+    /// The Twilio token, URL and method; other providers are not in this build yet.
+    fn twilio(&self) -> Result<(Secret, Url, Method), Failure> {
+        if self.provider != ProviderArg::Twilio {
+            return Err(self.provider.not_yet());
+        }
+        Ok((
+            secret(self.secret.as_deref(), "TWILIO_AUTH_TOKEN")?,
+            parse_url(&self.url)?,
+            parse_method(&self.method)?,
+        ))
     }
-    let token = secret(args.secret.as_deref(), "TWILIO_AUTH_TOKEN")?;
-    let url = parse_url(&args.url)?;
-    let method = parse_method(&args.method)?;
+}
+
+fn verify(args: VerifyArgs) -> Result<(), Failure> {
+    let (token, url, method) = args.signed.twilio()?;
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => b.clone().into_bytes(),
         (None, Some(path)) => std::fs::read(path)
@@ -155,12 +162,7 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
 }
 
 fn sign(args: &SignArgs) -> Result<(), Failure> {
-    if args.provider != ProviderArg::Twilio {
-        return Err(args.provider.not_yet());
-    }
-    let token = secret(args.secret.as_deref(), "TWILIO_AUTH_TOKEN")?;
-    let url = parse_url(&args.url)?;
-    let method = parse_method(&args.method)?;
+    let (token, url, method) = args.signed.twilio()?;
     let body = args.body.clone().unwrap_or_default();
     let json = method == Method::POST && looks_like_json(body.as_bytes());
     let form = if method == Method::POST && !json {
