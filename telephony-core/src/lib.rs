@@ -46,7 +46,7 @@ pub use id::{CallId, E164, InvalidCallId, InvalidE164};
 pub use markup::{Markup, StreamSpec, XmlElement};
 pub use media::{
     MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, PlaybackTracker,
-    SessionConfig, SessionEvent, StreamStart, WsFrame,
+    SessionConfig, SessionEvent, StreamStart, WsMessage,
 };
 pub use model::{
     AnsweredBy, CallCost, CallEvent, CallInfo, CallInitiation, CallStatus, CallTarget, Currency,

@@ -7,7 +7,7 @@ use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
 use telephony_core::media::{Framing, StreamStart};
 use telephony_core::{
     MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, ProviderKind, SessionConfig,
-    SessionEvent, WsFrame,
+    SessionEvent, WsMessage,
 };
 
 const KIND: ProviderKind = ProviderKind::new("strict", "Strict");
@@ -33,17 +33,17 @@ impl MediaProtocol for Strict {
             strict: true,
         }
     }
-    fn decode<'a>(&'a mut self, frame: WsFrame<'a>) -> Result<MediaEvent<'a>, MediaError> {
-        match frame {
-            WsFrame::Text("start") => {
+    fn decode<'a>(&'a mut self, message: WsMessage<'a>) -> Result<MediaEvent<'a>, MediaError> {
+        match message {
+            WsMessage::Text("start") => {
                 self.started = true;
                 Ok(MediaEvent::Start(StreamStart::new(AudioFormat::L16LE_16K)))
             }
-            WsFrame::Text(t) => match t.strip_prefix("mark:") {
+            WsMessage::Text(t) => match t.strip_prefix("mark:") {
                 Some(name) => Ok(MediaEvent::Mark { name }),
                 None => Ok(MediaEvent::Unknown { event: t }),
             },
-            WsFrame::Binary(b) => Ok(MediaEvent::Audio {
+            WsMessage::Binary(b) => Ok(MediaEvent::Audio {
                 payload: b,
                 track: telephony_core::media::AudioTrack::Inbound,
                 timestamp: None,
@@ -54,7 +54,7 @@ impl MediaProtocol for Strict {
     fn encode(
         &mut self,
         command: MediaCommand<'_>,
-        out: &mut dyn FnMut(WsFrame<'_>),
+        out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
         match command {
             MediaCommand::Audio(a) => {
@@ -63,13 +63,13 @@ impl MediaProtocol for Strict {
                     640,
                     "a strict provider drops the call on any other size"
                 );
-                out(WsFrame::Binary(a));
+                out(WsMessage::Binary(a));
             }
             MediaCommand::Mark(name) => {
                 self.text = format!("mark:{name}");
-                out(WsFrame::Text(&self.text));
+                out(WsMessage::Text(&self.text));
             }
-            MediaCommand::Clear => out(WsFrame::Text("clear")),
+            MediaCommand::Clear => out(WsMessage::Text("clear")),
             _ => {
                 return Err(MediaError::Unsupported {
                     provider: KIND,
@@ -87,10 +87,10 @@ enum Sent {
     Text(String),
 }
 
-fn record(log: &mut Vec<Sent>) -> impl FnMut(WsFrame<'_>) + '_ {
+fn record(log: &mut Vec<Sent>) -> impl FnMut(WsMessage<'_>) + '_ {
     |f| match f {
-        WsFrame::Binary(b) => log.push(Sent::Audio(b.len())),
-        WsFrame::Text(t) => log.push(Sent::Text(t.to_owned())),
+        WsMessage::Binary(b) => log.push(Sent::Audio(b.len())),
+        WsMessage::Text(t) => log.push(Sent::Text(t.to_owned())),
     }
 }
 
@@ -101,7 +101,7 @@ fn audio_before_the_start_is_refused() {
         SessionConfig::new(SampleRate::Hz16000),
     );
     assert_eq!(
-        s.handle(WsFrame::Binary(&[0; 640])),
+        s.handle(WsMessage::Binary(&[0; 640])),
         Err(MediaError::NotStarted { provider: KIND })
     );
     assert_eq!(
@@ -109,15 +109,15 @@ fn audio_before_the_start_is_refused() {
         Err(MediaError::NotStarted { provider: KIND })
     );
     assert!(matches!(
-        s.handle(WsFrame::Text("start")),
+        s.handle(WsMessage::Text("start")),
         Ok(SessionEvent::Started(_))
     ));
     assert_eq!(s.wire_format().map(|f| f.encoding), Some(Encoding::L16Le));
     assert!(
-        matches!(s.handle(WsFrame::Binary(&[0; 640])), Ok(SessionEvent::Audio(pcm)) if pcm.len() == 320)
+        matches!(s.handle(WsMessage::Binary(&[0; 640])), Ok(SessionEvent::Audio(pcm)) if pcm.len() == 320)
     );
     assert!(matches!(
-        s.handle(WsFrame::Binary(&[0; 3])),
+        s.handle(WsMessage::Binary(&[0; 3])),
         Err(MediaError::Audio { .. })
     ));
 }
@@ -128,7 +128,7 @@ fn marks_wait_for_their_frame_and_clear_drops_them() {
         Box::new(Strict::default()),
         SessionConfig::new(SampleRate::Hz16000),
     );
-    s.handle(WsFrame::Text("start")).unwrap();
+    s.handle(WsMessage::Text("start")).unwrap();
     let mut log = Vec::new();
     // 30 ms: one frame goes, 10 ms waits; the mark waits with it.
     s.send_audio(&[100; 480], &mut record(&mut log)).unwrap();
@@ -147,7 +147,7 @@ fn marks_wait_for_their_frame_and_clear_drops_them() {
     assert_eq!(s.playback().sent(), Duration::from_millis(40));
     // The echo of "a" confirms 40 ms heard.
     assert_eq!(
-        s.handle(WsFrame::Text("mark:a")),
+        s.handle(WsMessage::Text("mark:a")),
         Ok(SessionEvent::MarkPlayed("a"))
     );
     assert_eq!(s.playback().heard(), Duration::from_millis(40));
@@ -176,7 +176,7 @@ fn marks_wait_for_their_frame_and_clear_drops_them() {
     assert_eq!(s.playback().heard(), Duration::from_millis(40));
     assert_eq!(s.playback().outstanding_marks().collect::<Vec<_>>(), ["c"]);
     assert_eq!(
-        s.handle(WsFrame::Text("mark:c")),
+        s.handle(WsMessage::Text("mark:c")),
         Ok(SessionEvent::MarkPlayed("c"))
     );
     assert_eq!(s.playback().heard(), Duration::from_millis(60));

@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use telephony_core::audio::AudioFormat;
 use telephony_core::media::{AudioTrack, Framing, StreamStart};
 use telephony_core::{
-    CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsFrame,
+    CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
 };
 
 use crate::KIND;
@@ -215,10 +215,10 @@ impl MediaProtocol for TwilioMediaProtocol {
         }
     }
 
-    fn decode<'a>(&'a mut self, frame: WsFrame<'a>) -> Result<MediaEvent<'a>, MediaError> {
-        let text = match frame {
-            WsFrame::Text(t) => t,
-            WsFrame::Binary(b) => {
+    fn decode<'a>(&'a mut self, message: WsMessage<'a>) -> Result<MediaEvent<'a>, MediaError> {
+        let text = match message {
+            WsMessage::Text(t) => t,
+            WsMessage::Binary(b) => {
                 return Err(MediaError::UnexpectedFrame {
                     provider: KIND,
                     kind: "binary",
@@ -333,7 +333,7 @@ impl MediaProtocol for TwilioMediaProtocol {
     fn encode(
         &mut self,
         command: MediaCommand<'_>,
-        out: &mut dyn FnMut(WsFrame<'_>),
+        out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
         let sid = self
             .stream_sid
@@ -373,7 +373,7 @@ impl MediaProtocol for TwilioMediaProtocol {
                 });
             }
         }
-        out(WsFrame::Text(&self.out));
+        out(WsMessage::Text(&self.out));
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use telephony_core::audio::{SampleRate, ulaw_encode_sample};
 use telephony_core::media::AudioTrack;
 use telephony_core::{
     MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, SessionConfig, SessionEvent,
-    WsFrame,
+    WsMessage,
 };
 use telephony_twilio::TwilioMediaProtocol;
 
@@ -25,7 +25,7 @@ fn started() -> TwilioMediaProtocol {
     let mut p = TwilioMediaProtocol::new();
     let start = fixture("media_start.json");
     assert!(matches!(
-        p.decode(WsFrame::Text(&start)),
+        p.decode(WsMessage::Text(&start)),
         Ok(MediaEvent::Start(_))
     ));
     p
@@ -35,10 +35,10 @@ fn started() -> TwilioMediaProtocol {
 fn the_documented_messages_decode() {
     let mut p = TwilioMediaProtocol::new();
     let text = fixture("media_connected.json");
-    assert_eq!(p.decode(WsFrame::Text(&text)), Ok(MediaEvent::Connected));
+    assert_eq!(p.decode(WsMessage::Text(&text)), Ok(MediaEvent::Connected));
 
     let text = fixture("media_start.json");
-    let MediaEvent::Start(start) = p.decode(WsFrame::Text(&text)).unwrap() else {
+    let MediaEvent::Start(start) = p.decode(WsMessage::Text(&text)).unwrap() else {
         panic!("start")
     };
     assert_eq!(
@@ -70,7 +70,7 @@ fn the_documented_messages_decode() {
         track,
         timestamp,
         sequence,
-    } = p.decode(WsFrame::Text(&text)).unwrap()
+    } = p.decode(WsMessage::Text(&text)).unwrap()
     else {
         panic!("media")
     };
@@ -82,7 +82,7 @@ fn the_documented_messages_decode() {
 
     let text = fixture("media_dtmf.json");
     assert_eq!(
-        p.decode(WsFrame::Text(&text)),
+        p.decode(WsMessage::Text(&text)),
         Ok(MediaEvent::Dtmf {
             digit: '1',
             duration: None
@@ -90,11 +90,11 @@ fn the_documented_messages_decode() {
     );
     let text = fixture("media_mark.json");
     assert_eq!(
-        p.decode(WsFrame::Text(&text)),
+        p.decode(WsMessage::Text(&text)),
         Ok(MediaEvent::Mark { name: "my label" })
     );
     let text = fixture("media_stop.json");
-    assert_eq!(p.decode(WsFrame::Text(&text)), Ok(MediaEvent::Stop));
+    assert_eq!(p.decode(WsMessage::Text(&text)), Ok(MediaEvent::Stop));
 }
 
 #[test]
@@ -106,7 +106,7 @@ fn counters_may_be_numbers_and_names_may_be_escaped() {
         sequence,
         timestamp,
         ..
-    } = p.decode(WsFrame::Text(text)).unwrap()
+    } = p.decode(WsMessage::Text(text)).unwrap()
     else {
         panic!()
     };
@@ -120,7 +120,7 @@ fn counters_may_be_numbers_and_names_may_be_escaped() {
     );
     let text = r#"{"event":"mark","mark":{"name":"a \"quoted\" name"}}"#;
     assert_eq!(
-        p.decode(WsFrame::Text(text)),
+        p.decode(WsMessage::Text(text)),
         Ok(MediaEvent::Mark {
             name: "a \"quoted\" name"
         })
@@ -131,7 +131,7 @@ fn counters_may_be_numbers_and_names_may_be_escaped() {
 fn unknown_events_are_reported_and_bad_input_is_an_error_that_leaves_the_stream_usable() {
     let mut p = started();
     assert_eq!(
-        p.decode(WsFrame::Text(r#"{"event":"teleport","x":1}"#)),
+        p.decode(WsMessage::Text(r#"{"event":"teleport","x":1}"#)),
         Ok(MediaEvent::Unknown { event: "teleport" })
     );
     for bad in [
@@ -144,14 +144,14 @@ fn unknown_events_are_reported_and_bad_input_is_an_error_that_leaves_the_stream_
     ] {
         assert!(
             matches!(
-                p.decode(WsFrame::Text(bad)),
+                p.decode(WsMessage::Text(bad)),
                 Err(MediaError::Malformed { .. })
             ),
             "{bad}"
         );
     }
     assert!(matches!(
-        p.decode(WsFrame::Binary(&[1, 2, 3])),
+        p.decode(WsMessage::Binary(&[1, 2, 3])),
         Err(MediaError::UnexpectedFrame {
             kind: "binary",
             len: 3,
@@ -160,7 +160,7 @@ fn unknown_events_are_reported_and_bad_input_is_an_error_that_leaves_the_stream_
     ));
     let text = fixture("media_mark.json");
     assert_eq!(
-        p.decode(WsFrame::Text(&text)),
+        p.decode(WsMessage::Text(&text)),
         Ok(MediaEvent::Mark { name: "my label" })
     );
 }
@@ -168,8 +168,8 @@ fn unknown_events_are_reported_and_bad_input_is_an_error_that_leaves_the_stream_
 fn collect(p: &mut TwilioMediaProtocol, cmd: MediaCommand<'_>) -> Result<Vec<String>, MediaError> {
     let mut out = Vec::new();
     p.encode(cmd, &mut |f| match f {
-        WsFrame::Text(t) => out.push(t.to_owned()),
-        WsFrame::Binary(_) => panic!("Twilio never gets binary frames"),
+        WsMessage::Text(t) => out.push(t.to_owned()),
+        WsMessage::Binary(_) => panic!("Twilio never gets binary frames"),
     })?;
     Ok(out)
 }
@@ -216,7 +216,7 @@ fn a_media_session_round_trip_with_barge_in() {
     );
     let start = fixture("media_start.json");
     assert!(
-        matches!(session.handle(WsFrame::Text(&start)), Ok(SessionEvent::Started(s)) if s.parameter("FirstName") == Some("Jane"))
+        matches!(session.handle(WsMessage::Text(&start)), Ok(SessionEvent::Started(s)) if s.parameter("FirstName") == Some("Jane"))
     );
 
     // 20 ms of a 440 Hz tone from the caller.
@@ -231,16 +231,16 @@ fn a_media_session_round_trip_with_barge_in() {
         r#"{{"event":"media","sequenceNumber":"2","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0"}}"#,
         STANDARD.encode(&caller)
     );
-    let Ok(SessionEvent::Audio(pcm)) = session.handle(WsFrame::Text(&msg)) else {
+    let Ok(SessionEvent::Audio(pcm)) = session.handle(WsMessage::Text(&msg)) else {
         panic!("audio")
     };
     assert_eq!(pcm.len(), 320, "20 ms at 16 kHz, at once");
 
     // The agent answers with 50 ms of audio and a mark, then 30 ms and another mark.
     let mut sent: Vec<serde_json::Value> = Vec::new();
-    let mut out = |f: WsFrame<'_>| match f {
-        WsFrame::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
-        WsFrame::Binary(_) => panic!("binary frame to Twilio"),
+    let mut out = |f: WsMessage<'_>| match f {
+        WsMessage::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
+        WsMessage::Binary(_) => panic!("binary frame to Twilio"),
     };
     session.send_audio(&[1000; 800], &mut out).unwrap();
     session.mark("first", &mut out).unwrap();
@@ -271,7 +271,7 @@ fn a_media_session_round_trip_with_barge_in() {
     // Twilio plays the first part and echoes its mark.
     let echo = r#"{"event":"mark","sequenceNumber":"9","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"first"}}"#;
     assert_eq!(
-        session.handle(WsFrame::Text(echo)),
+        session.handle(WsMessage::Text(echo)),
         Ok(SessionEvent::MarkPlayed("first"))
     );
     assert_eq!(
@@ -281,16 +281,16 @@ fn a_media_session_round_trip_with_barge_in() {
 
     // The caller barges in: audio pending here is dropped, and Twilio is told to clear.
     sent.clear();
-    let mut out = |f: WsFrame<'_>| match f {
-        WsFrame::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
-        WsFrame::Binary(_) => panic!("binary frame to Twilio"),
+    let mut out = |f: WsMessage<'_>| match f {
+        WsMessage::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
+        WsMessage::Binary(_) => panic!("binary frame to Twilio"),
     };
     session.send_audio(&[1000; 100], &mut out).unwrap(); // under a frame: waits here
     session.mark("third", &mut out).unwrap_or_default();
     sent.clear();
-    let mut out = |f: WsFrame<'_>| match f {
-        WsFrame::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
-        WsFrame::Binary(_) => panic!("binary frame to Twilio"),
+    let mut out = |f: WsMessage<'_>| match f {
+        WsMessage::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
+        WsMessage::Binary(_) => panic!("binary frame to Twilio"),
     };
     session.send_audio(&[1000; 100], &mut out).unwrap();
     let dropped = session.clear(&mut out).unwrap();
@@ -304,12 +304,12 @@ fn a_media_session_round_trip_with_barge_in() {
     // Twilio returns the pending marks at once: they were not heard.
     let echo = r#"{"event":"mark","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"second"}}"#;
     assert_eq!(
-        session.handle(WsFrame::Text(echo)),
+        session.handle(WsMessage::Text(echo)),
         Ok(SessionEvent::MarkCleared("second"))
     );
     let echo = r#"{"event":"mark","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"third"}}"#;
     assert_eq!(
-        session.handle(WsFrame::Text(echo)),
+        session.handle(WsMessage::Text(echo)),
         Ok(SessionEvent::MarkCleared("third"))
     );
     assert_eq!(

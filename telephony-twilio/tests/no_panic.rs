@@ -3,7 +3,7 @@
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
-use telephony_core::{MediaProtocol, Secret, TelephonyProvider, WebhookRequest, WsFrame};
+use telephony_core::{MediaProtocol, Secret, TelephonyProvider, WebhookRequest, WsMessage};
 use telephony_twilio::{Twilio, TwilioConfig, TwilioMediaProtocol, status};
 
 fn twilio() -> Twilio {
@@ -90,9 +90,9 @@ proptest! {
     #[test]
     fn media_frames_never_panic(text in "\\PC{0,200}", shaped in media_message(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let mut p = TwilioMediaProtocol::new();
-        let _ = p.decode(WsFrame::Text(&text));
-        let _ = p.decode(WsFrame::Text(&shaped));
-        let _ = p.decode(WsFrame::Binary(&bytes));
+        let _ = p.decode(WsMessage::Text(&text));
+        let _ = p.decode(WsMessage::Text(&shaped));
+        let _ = p.decode(WsMessage::Binary(&bytes));
         let _ = p.encode(telephony_core::MediaCommand::Mark(&text), &mut |_| {});
     }
 

@@ -22,7 +22,7 @@ pub use session::{MediaSession, SessionConfig, SessionEvent};
 
 /// One WebSocket message, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WsFrame<'a> {
+pub enum WsMessage<'a> {
     /// A text message.
     Text(&'a str),
     /// A binary message.
@@ -201,12 +201,12 @@ pub trait MediaProtocol: Send + fmt::Debug {
     fn framing(&self) -> Framing;
 
     /// Reads one message. Bad input is an error that leaves the protocol usable.
-    fn decode<'a>(&'a mut self, frame: WsFrame<'a>) -> Result<MediaEvent<'a>, MediaError>;
+    fn decode<'a>(&'a mut self, message: WsMessage<'a>) -> Result<MediaEvent<'a>, MediaError>;
 
     /// Writes the messages for one command, passing each to `out`.
     fn encode(
         &mut self,
         command: MediaCommand<'_>,
-        out: &mut dyn FnMut(WsFrame<'_>),
+        out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError>;
 }

@@ -6,7 +6,7 @@ use telephony_audio::{AudioFormat, Decoder, Encoder, Framer, Profile, SampleRate
 
 use super::{
     AudioTrack, MarkFate, MediaCommand, MediaError, MediaEvent, MediaProtocol, PlaybackTracker,
-    StreamStart, WsFrame,
+    StreamStart, WsMessage,
 };
 
 /// How the application wants its audio.
@@ -169,10 +169,13 @@ impl MediaSession {
     }
 
     /// Reads one message from the provider.
-    pub fn handle<'a>(&'a mut self, frame: WsFrame<'a>) -> Result<SessionEvent<'a>, MediaError> {
+    pub fn handle<'a>(
+        &'a mut self,
+        message: WsMessage<'a>,
+    ) -> Result<SessionEvent<'a>, MediaError> {
         let kind = self.protocol.kind();
         let framing = self.protocol.framing();
-        let event = self.protocol.decode(frame)?;
+        let event = self.protocol.decode(message)?;
         Ok(match event {
             MediaEvent::Connected => SessionEvent::Connected,
             MediaEvent::Start(start) => {
@@ -217,7 +220,7 @@ impl MediaSession {
     pub fn send_audio(
         &mut self,
         pcm: &[i16],
-        out: &mut dyn FnMut(WsFrame<'_>),
+        out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
         let kind = self.protocol.kind();
         let path = self
@@ -232,7 +235,11 @@ impl MediaSession {
     /// Places a playback marker after the audio sent so far; it comes back as
     /// [`SessionEvent::MarkPlayed`] once that audio has played, or
     /// [`SessionEvent::MarkCleared`] if it was cleared first.
-    pub fn mark(&mut self, name: &str, out: &mut dyn FnMut(WsFrame<'_>)) -> Result<(), MediaError> {
+    pub fn mark(
+        &mut self,
+        name: &str,
+        out: &mut dyn FnMut(WsMessage<'_>),
+    ) -> Result<(), MediaError> {
         let strict = self.protocol.framing().strict;
         let pending = self.path.as_ref().map_or(0, |p| p.framer.pending());
         if pending == 0 {
@@ -251,7 +258,7 @@ impl MediaSession {
     fn send_mark(
         &mut self,
         name: &str,
-        out: &mut dyn FnMut(WsFrame<'_>),
+        out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
         self.protocol.encode(MediaCommand::Mark(name), out)?;
         self.tracker.on_mark_sent(name);
@@ -260,7 +267,7 @@ impl MediaSession {
 
     /// Ends a reply: the resampler's last milliseconds and the last partial frame (padded with
     /// silence where the provider needs whole frames) go out, then any marks waiting for them.
-    pub fn finish(&mut self, out: &mut dyn FnMut(WsFrame<'_>)) -> Result<(), MediaError> {
+    pub fn finish(&mut self, out: &mut dyn FnMut(WsMessage<'_>)) -> Result<(), MediaError> {
         let Some(path) = self.path.as_mut() else {
             return Ok(());
         };
@@ -272,7 +279,7 @@ impl MediaSession {
     /// Barge-in: drops the audio pending here and tells the provider to drop what it buffered.
     /// Returns the marks that were waiting here and so never went out; marks already sent come
     /// back later as [`SessionEvent::MarkCleared`].
-    pub fn clear(&mut self, out: &mut dyn FnMut(WsFrame<'_>)) -> Result<Vec<String>, MediaError> {
+    pub fn clear(&mut self, out: &mut dyn FnMut(WsMessage<'_>)) -> Result<Vec<String>, MediaError> {
         if let Some(path) = self.path.as_mut() {
             path.framer.clear();
             path.encoder.reset();
@@ -289,7 +296,7 @@ impl MediaSession {
     pub fn send_dtmf(
         &mut self,
         digits: &str,
-        out: &mut dyn FnMut(WsFrame<'_>),
+        out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
         self.protocol.encode(MediaCommand::SendDtmf(digits), out)
     }
@@ -299,7 +306,7 @@ impl MediaSession {
     fn push_wire(
         &mut self,
         last: bool,
-        out: &mut dyn FnMut(WsFrame<'_>),
+        out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
         let MediaSession {
             protocol,
