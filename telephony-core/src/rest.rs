@@ -219,6 +219,43 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Opt
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// A finished exchange: the status, headers and whole body of the final response.
+#[derive(Debug)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body.
+    pub body: bytes::Bytes,
+}
+
+impl Answer {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Sends with [`send_with_retries`] and reads the whole answer, whatever its status.
+pub async fn exchange(
+    provider: ProviderKind,
+    operation: &str,
+    policy: &RetryPolicy,
+    idempotency: Idempotency,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Answer, Error> {
+    let response = send_with_retries(provider, operation, policy, idempotency, make).await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = body(provider, operation, response).await?;
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
 /// Reads a response body, or fails as a transport error.
 pub async fn body(
     provider: ProviderKind,
@@ -244,6 +281,17 @@ pub fn decode_json<T: DeserializeOwned>(
             format!("{e} (body starts {:?})", preview(body)),
         ))
     })
+}
+
+/// Lower-case hexadecimal, as signatures and body hashes are written.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
 }
 
 /// The first 120 characters of a body, for error messages.

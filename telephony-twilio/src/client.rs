@@ -150,17 +150,13 @@ impl TwilioClient {
         idempotency: Idempotency,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T, Error> {
-        let response =
-            rest::send_with_retries(KIND, operation, &self.config.http.retry, idempotency, make)
-                .await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = rest::body(KIND, operation, response).await?;
-        if status.is_success() {
-            return rest::decode_json(KIND, operation, &body);
+        let answer =
+            rest::exchange(KIND, operation, &self.config.http.retry, idempotency, make).await?;
+        if answer.is_success() {
+            return rest::decode_json(KIND, operation, &answer.body);
         }
         Err(self
-            .api_error(operation, status.as_u16(), &headers, &body)
+            .api_error(operation, answer.status, &answer.headers, &answer.body)
             .into())
     }
 

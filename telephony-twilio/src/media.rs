@@ -6,14 +6,13 @@
 //! makes Twilio log warning 31950).
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use telephony_core::audio::AudioFormat;
+use telephony_core::media::json::{dtmf_digit, lenient_u64, ordered_strings, push_string};
 use telephony_core::media::{AudioTrack, Framing, StreamStart};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
@@ -121,84 +120,6 @@ struct Mark<'a> {
     name: Cow<'a, str>,
 }
 
-/// A counter Twilio writes as a string (`"4"`), or a number elsewhere.
-fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<u64>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a number or a string of digits")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(u64::try_from(v).ok())
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok((v >= 0.0 && v.is_finite()).then_some(v as u64))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(v.trim().parse().ok())
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-            d.deserialize_any(V)
-        }
-    }
-    d.deserialize_any(V)
-}
-
-/// A JSON object of parameters, in document order; non-string values kept as their JSON text.
-fn ordered_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Vec<(String, String)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("an object of parameters")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::new();
-            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
-                let v = match v {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                };
-                out.push((k, v));
-            }
-            Ok(out)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-    }
-    d.deserialize_any(V)
-}
-
-/// Writes `s` as a JSON string literal.
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 impl MediaProtocol for TwilioMediaProtocol {
     fn kind(&self) -> ProviderKind {
         KIND
@@ -288,15 +209,7 @@ impl MediaProtocol for TwilioMediaProtocol {
                 let digit = msg
                     .dtmf
                     .and_then(|d| d.digit)
-                    .and_then(|d| {
-                        let mut chars = d.chars();
-                        match (chars.next(), chars.next()) {
-                            (Some(c), None) if c.is_ascii_digit() || "*#ABCDabcd".contains(c) => {
-                                Some(c.to_ascii_uppercase())
-                            }
-                            _ => None,
-                        }
-                    })
+                    .and_then(|d| dtmf_digit(&d))
                     .ok_or_else(|| Self::malformed("dtmf without a single-key digit"))?;
                 Ok(MediaEvent::Dtmf {
                     digit,
@@ -343,21 +256,21 @@ impl MediaProtocol for TwilioMediaProtocol {
         match command {
             MediaCommand::Audio(frame) => {
                 self.out.push_str("{\"event\":\"media\",\"streamSid\":");
-                push_json_string(&mut self.out, sid);
+                push_string(&mut self.out, sid);
                 self.out.push_str(",\"media\":{\"payload\":\"");
                 STANDARD.encode_string(frame, &mut self.out);
                 self.out.push_str("\"}}");
             }
             MediaCommand::Mark(name) => {
                 self.out.push_str("{\"event\":\"mark\",\"streamSid\":");
-                push_json_string(&mut self.out, sid);
+                push_string(&mut self.out, sid);
                 self.out.push_str(",\"mark\":{\"name\":");
-                push_json_string(&mut self.out, name);
+                push_string(&mut self.out, name);
                 self.out.push_str("}}");
             }
             MediaCommand::Clear => {
                 self.out.push_str("{\"event\":\"clear\",\"streamSid\":");
-                push_json_string(&mut self.out, sid);
+                push_string(&mut self.out, sid);
                 self.out.push('}');
             }
             MediaCommand::SendDtmf(_) => {

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use telephony_core::rest::hex;
 use telephony_core::{
     Diagnosis, FormParams, Secret, Url, Verified, WebhookError, WebhookRequest, constant_time_eq,
     url_variants,
@@ -260,16 +261,6 @@ fn matches_url(
         let expected = compute_signature(u, params.iter(), key, algorithm);
         constant_time_eq(expected.as_bytes(), signature.as_bytes())
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
 }
 
 /// Signs a request the way Twilio does: for tests, the emulator and `telephony webhook sign`.

@@ -5,6 +5,7 @@
 //! Nothing here touches a socket: feed frames in from any WebSocket library and send what comes
 //! out, so protocols and sessions are tested with plain values.
 
+pub mod json;
 mod playback;
 mod session;
 

@@ -1,0 +1,173 @@
+//! JSON pieces every provider's media protocol needs: counters that arrive as strings or
+//! numbers, parameter objects kept in order, and string literals written without allocating.
+
+use std::fmt::Write as _;
+
+use serde::Deserializer;
+use serde::de::{self, MapAccess, Visitor};
+
+/// Deserializes a counter a provider writes as a number (`42`), a string of digits (`"42"`),
+/// or null. Anything else becomes `None`, never an error.
+pub fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a number or a string of digits")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(u64::try_from(v).ok())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok((v >= 0.0 && v.is_finite()).then_some(v as u64))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.trim().parse().ok())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map
+                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Deserializes a JSON object of parameters in document order; values that are not strings
+/// keep their JSON text. A null or missing object is empty.
+pub fn ordered_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of parameters")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Appends `s` to `out` as a JSON string literal, quotes included.
+pub fn push_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// The single DTMF key in `text` (`0`–`9`, `*`, `#`, `A`–`D`), upper-cased.
+pub fn dtmf_digit(text: &str) -> Option<char> {
+    let mut chars = text.trim().chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_digit() || "*#ABCDabcd".contains(c) => {
+            Some(c.to_ascii_uppercase())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct T {
+        #[serde(default, deserialize_with = "lenient_u64")]
+        n: Option<u64>,
+        #[serde(default, deserialize_with = "ordered_strings")]
+        p: Vec<(String, String)>,
+    }
+
+    #[test]
+    fn lenient_counters_and_ordered_parameters() {
+        for (json, n) in [
+            (r#"{"n":4}"#, Some(4)),
+            (r#"{"n":"4"}"#, Some(4)),
+            (r#"{"n":" 4 "}"#, Some(4)),
+            (r#"{"n":-1}"#, None),
+            (r#"{"n":"x"}"#, None),
+            (r#"{"n":null}"#, None),
+            (r#"{"n":[1]}"#, None),
+            (r#"{"n":{"a":1}}"#, None),
+            (r#"{}"#, None),
+        ] {
+            let t: T = serde_json::from_str(json).unwrap();
+            assert_eq!(t.n, n, "{json}");
+        }
+        let t: T = serde_json::from_str(r#"{"p":{"z":"1","a":2,"m":true}}"#).unwrap();
+        assert_eq!(
+            t.p,
+            [("z", "1"), ("a", "2"), ("m", "true")].map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        let t: T = serde_json::from_str(r#"{"p":null}"#).unwrap();
+        assert!(t.p.is_empty());
+    }
+
+    #[test]
+    fn strings_and_digits() {
+        let mut s = String::new();
+        push_string(&mut s, "a\"b\\c\nd\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é""#);
+        assert_eq!(
+            serde_json::from_str::<String>(&s).unwrap(),
+            "a\"b\\c\nd\u{1}é"
+        );
+        assert_eq!(dtmf_digit("5"), Some('5'));
+        assert_eq!(dtmf_digit("#"), Some('#'));
+        assert_eq!(dtmf_digit("a"), Some('A'));
+        assert_eq!(dtmf_digit("12"), None);
+        assert_eq!(dtmf_digit("x"), None);
+    }
+}
