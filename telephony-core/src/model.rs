@@ -155,6 +155,10 @@ pub struct CallEvent {
     pub account_id: Option<String>,
     /// The call this one was dialled from.
     pub parent_call_id: Option<CallId>,
+    /// The id [`initiate_call`](crate::TelephonyProvider::initiate_call) returned for this
+    /// call, when the provider repeats it apart from the call's own id (Plivo's
+    /// `RequestUUID`): how a host matches events to the calls it placed.
+    pub initiation_id: Option<String>,
 }
 
 impl CallEvent {
@@ -177,6 +181,7 @@ impl CallEvent {
             sequence: None,
             account_id: None,
             parent_call_id: None,
+            initiation_id: None,
         }
     }
 }

@@ -283,6 +283,20 @@ pub fn decode_json<T: DeserializeOwned>(
     })
 }
 
+/// Deserializes a field a provider writes as a string, a number or null, as text: prices,
+/// durations and counts that come either way.
+pub fn string_or_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize as _;
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
 /// Lower-case hexadecimal, as signatures and body hashes are written.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+use telephony_core::rest::string_or_number;
 
 /// A call (`api.v2010.account.call`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -98,18 +99,6 @@ pub(crate) struct ErrorBody {
     pub(crate) detail: Option<String>,
     #[serde(default)]
     pub(crate) title: Option<String>,
-}
-
-/// A field Twilio writes as a string or a number (or null).
-pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<String>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        Some(other) => Some(other.to_string()),
-    })
 }
 
 /// An RFC 2822 date as Twilio writes them (`Wed, 19 Sep 2018 20:00:00 +0000`).
