@@ -11,6 +11,7 @@
 //! | feature | module | default |
 //! |---|---|---|
 //! | `twilio` | [`twilio`] | yes |
+//! | `plivo` | [`plivo`] | yes |
 //!
 //! The audio core is [`audio`].
 //!
@@ -30,3 +31,6 @@ pub use telephony_core::*;
 
 #[cfg(feature = "twilio")]
 pub use telephony_twilio as twilio;
+
+#[cfg(feature = "plivo")]
+pub use telephony_plivo as plivo;

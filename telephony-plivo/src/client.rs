@@ -1,0 +1,337 @@
+//! The REST client: one pooled HTTP client, Basic `auth_id:auth_token`, JSON bodies, retries
+//! that never place a call twice.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::Serialize;
+use telephony_core::rest::{self, Answer, Idempotency};
+use telephony_core::{ApiError, DecodeError, Error, Url};
+
+use crate::KIND;
+use crate::config::PlivoConfig;
+use crate::resources::{
+    Application, CallCreated, Cdr, ErrorBody, LiveCall, NumberPage, NumberResource,
+};
+
+/// Plivo's REST API, the parts a voice platform uses. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PlivoClient {
+    http: reqwest::Client,
+    config: Arc<PlivoConfig>,
+}
+
+/// A call to place: the JSON body of `POST /Call/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CreateCall {
+    /// The caller id, digits with the country code.
+    pub from: String,
+    /// The destination, digits with the country code.
+    pub to: String,
+    /// Where the answered call fetches its XML.
+    pub answer_url: String,
+    /// `POST`.
+    pub answer_method: &'static str,
+    /// Where Plivo posts the end of the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hangup_url: Option<String>,
+    /// `POST` when `hangup_url` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hangup_method: Option<&'static str>,
+    /// Where Plivo posts that the call is ringing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_url: Option<String>,
+    /// `POST` when `ring_url` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_method: Option<&'static str>,
+    /// `true` (report) or `hangup` (hang up on a machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_detection: Option<&'static str>,
+    /// The longest the call may last, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_limit: Option<u64>,
+    /// How long to let it ring, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_timeout: Option<u64>,
+}
+
+impl CreateCall {
+    /// A call with the required fields.
+    pub fn new(
+        from: impl Into<String>,
+        to: impl Into<String>,
+        answer_url: impl Into<String>,
+    ) -> CreateCall {
+        CreateCall {
+            from: from.into(),
+            to: to.into(),
+            answer_url: answer_url.into(),
+            answer_method: "POST",
+            hangup_url: None,
+            hangup_method: None,
+            ring_url: None,
+            ring_method: None,
+            machine_detection: None,
+            time_limit: None,
+            ring_timeout: None,
+        }
+    }
+}
+
+impl PlivoClient {
+    /// A client for these settings, which are checked first.
+    pub fn new(config: PlivoConfig) -> Result<PlivoClient, Error> {
+        config.validate()?;
+        let http = config.http.client()?;
+        Ok(PlivoClient {
+            http,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &PlivoConfig {
+        &self.config
+    }
+
+    /// `https://api.plivo.com/v1/Account/{auth_id}/{tail…}/`, Plivo's paths ending in a slash.
+    fn url(&self, tail: &[&str]) -> Url {
+        let mut url = self.config.base_url.clone();
+        if let Ok(mut seg) = url.path_segments_mut() {
+            seg.pop_if_empty()
+                .extend(["v1", "Account", &self.config.auth_id])
+                .extend(tail)
+                .push("");
+        }
+        url
+    }
+
+    fn request(&self, method: Method, url: &Url) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url.clone())
+            .basic_auth(&self.config.auth_id, Some(self.config.auth_token.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
+    }
+
+    async fn answer(
+        &self,
+        operation: &str,
+        idempotency: Idempotency,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Answer, Error> {
+        rest::exchange(KIND, operation, &self.config.http.retry, idempotency, make).await
+    }
+
+    async fn call_api<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &str,
+        idempotency: Idempotency,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<T, Error> {
+        let answer = self.answer(operation, idempotency, make).await?;
+        if answer.is_success() {
+            return rest::decode_json(KIND, operation, &answer.body);
+        }
+        Err(self.api_error(operation, &answer).into())
+    }
+
+    /// A Plivo error answer, with the hint its status calls for.
+    pub(crate) fn api_error(&self, operation: &str, answer: &Answer) -> ApiError {
+        let parsed: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+        let message = parsed.text().unwrap_or_else(|| {
+            format!("no error message (body: {:?})", rest::preview(&answer.body))
+        });
+        let hint = match answer.status {
+            401 => Some(format!(
+                "check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN for account {}",
+                self.config.auth_id
+            )),
+            403 => Some("the account may not do this (a subaccount's limits, geo permissions, or a suspended account?)".into()),
+            429 => Some("rate limited: slow down, or ask Plivo to raise the account's limits".into()),
+            _ => None,
+        };
+        ApiError::new(KIND, operation, answer.status, message)
+            .with_retry_after(rest::retry_after(
+                &answer.headers,
+                std::time::SystemTime::now(),
+            ))
+            .with_hint(hint)
+    }
+
+    /// Places a call. Retried only on a 429 or a connection that never opened.
+    pub async fn create_call(&self, call: &CreateCall) -> Result<CallCreated, Error> {
+        let url = self.url(&["Call"]);
+        self.call_api("create call", Idempotency::CreatesResource, || {
+            self.request(Method::POST, &url).json(call)
+        })
+        .await
+    }
+
+    /// A call's detail record, once it ended. `None` when Plivo has none (404).
+    pub async fn get_cdr(&self, uuid: &str) -> Result<Option<Cdr>, Error> {
+        self.get_optional(
+            &format!("fetch call {uuid}"),
+            &self.url(&["Call", uuid]),
+            None,
+        )
+        .await
+    }
+
+    /// A live call (`?status=live`). `None` when it is not live (404).
+    pub async fn get_live_call(&self, uuid: &str) -> Result<Option<LiveCall>, Error> {
+        self.get_optional(
+            &format!("fetch live call {uuid}"),
+            &self.url(&["Call", uuid]),
+            Some("live"),
+        )
+        .await
+    }
+
+    /// A call that is queued, by its request id (`?status=queued`). `None` on a 404.
+    pub async fn get_queued_call(&self, request_uuid: &str) -> Result<Option<LiveCall>, Error> {
+        self.get_optional(
+            &format!("fetch queued call {request_uuid}"),
+            &self.url(&["Call", request_uuid]),
+            Some("queued"),
+        )
+        .await
+    }
+
+    async fn get_optional<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &str,
+        url: &Url,
+        status: Option<&str>,
+    ) -> Result<Option<T>, Error> {
+        let mut url = url.clone();
+        if let Some(s) = status {
+            url.query_pairs_mut().append_pair("status", s);
+        }
+        let answer = self
+            .answer(operation, Idempotency::Idempotent, || {
+                self.request(Method::GET, &url)
+            })
+            .await?;
+        match answer.status {
+            404 => Ok(None),
+            _ if answer.is_success() => rest::decode_json(KIND, operation, &answer.body).map(Some),
+            _ => Err(self.api_error(operation, &answer).into()),
+        }
+    }
+
+    /// Hangs up a call (`DELETE /Call/{uuid}/`). `false` when Plivo does not know the call (404):
+    /// it already ended.
+    pub async fn hangup_call(&self, uuid: &str) -> Result<bool, Error> {
+        self.delete(&format!("hang up call {uuid}"), &self.url(&["Call", uuid]))
+            .await
+    }
+
+    /// Cancels a call not yet answered, by its request id (`DELETE /Request/{uuid}/`). `false`
+    /// on a 404.
+    pub async fn cancel_request(&self, request_uuid: &str) -> Result<bool, Error> {
+        self.delete(
+            &format!("cancel request {request_uuid}"),
+            &self.url(&["Request", request_uuid]),
+        )
+        .await
+    }
+
+    async fn delete(&self, operation: &str, url: &Url) -> Result<bool, Error> {
+        let answer = self
+            .answer(operation, Idempotency::Idempotent, || {
+                self.request(Method::DELETE, url)
+            })
+            .await?;
+        match answer.status {
+            404 => Ok(false),
+            _ if answer.is_success() => Ok(true),
+            _ => Err(self.api_error(operation, &answer).into()),
+        }
+    }
+
+    /// Every number the account rents, 20 a page.
+    pub async fn list_numbers(&self) -> Result<Vec<NumberResource>, Error> {
+        let mut url = self.url(&["Number"]);
+        url.query_pairs_mut()
+            .append_pair("limit", "20")
+            .append_pair("offset", "0");
+        let mut numbers = Vec::new();
+        // Far more pages than any account has: a server that keeps answering with a next page
+        // cannot keep us here.
+        for _ in 0..10_000 {
+            let page: NumberPage = self
+                .call_api("list numbers", Idempotency::Idempotent, || {
+                    self.request(Method::GET, &url)
+                })
+                .await?;
+            let got = page.objects.len();
+            numbers.extend(page.objects);
+            match page.meta.and_then(|m| m.next).filter(|n| !n.is_empty()) {
+                Some(next) if got > 0 => {
+                    url = self.config.base_url.join(&next).map_err(|e| {
+                        Error::Decode(DecodeError::new(
+                            KIND,
+                            "number page",
+                            format!("meta.next {next:?}: {e}"),
+                        ))
+                    })?;
+                }
+                _ => return Ok(numbers),
+            }
+        }
+        Ok(numbers)
+    }
+
+    /// One rented number (digits, no `+`). `None` when the account does not rent it.
+    pub async fn get_number(&self, digits: &str) -> Result<Option<NumberResource>, Error> {
+        self.get_optional(
+            &format!("fetch number {digits}"),
+            &self.url(&["Number", digits]),
+            None,
+        )
+        .await
+    }
+
+    /// Links a number to an application (`POST /Number/{number}/ {"app_id"}`).
+    pub async fn link_number(&self, digits: &str, app_id: &str) -> Result<(), Error> {
+        let url = self.url(&["Number", digits]);
+        let body = serde_json::json!({ "app_id": app_id });
+        let operation = format!("link number {digits} to application {app_id}");
+        let answer = self
+            .answer(&operation, Idempotency::Idempotent, || {
+                self.request(Method::POST, &url).json(&body)
+            })
+            .await?;
+        if answer.is_success() {
+            return Ok(());
+        }
+        Err(self.api_error(&operation, &answer).into())
+    }
+
+    /// An application. `None` when it does not exist.
+    pub async fn get_application(&self, app_id: &str) -> Result<Option<Application>, Error> {
+        self.get_optional(
+            &format!("fetch application {app_id}"),
+            &self.url(&["Application", app_id]),
+            None,
+        )
+        .await
+    }
+
+    /// Sets an application's answer URL (`POST`), touching nothing else.
+    pub async fn set_answer_url(&self, app_id: &str, answer_url: &str) -> Result<(), Error> {
+        let url = self.url(&["Application", app_id]);
+        let body = serde_json::json!({ "answer_url": answer_url, "answer_method": "POST" });
+        let operation = format!("update application {app_id}");
+        let answer = self
+            .answer(&operation, Idempotency::Idempotent, || {
+                self.request(Method::POST, &url).json(&body)
+            })
+            .await?;
+        if answer.is_success() {
+            return Ok(());
+        }
+        Err(self.api_error(&operation, &answer).into())
+    }
+}

@@ -1,0 +1,338 @@
+//! [`Plivo`]: the adapter behind [`TelephonyProvider`].
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use telephony_core::audio::{Encoding, SampleRate};
+use telephony_core::{
+    ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget,
+    Capabilities, ConfigError, Currency, DecodeError, E164, Error, HangupOutcome, InboundCall,
+    InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec,
+    TelephonyProvider, Url, Verified, WebhookError, WebhookRequest,
+};
+
+use crate::KIND;
+use crate::client::{CreateCall, PlivoClient};
+use crate::config::PlivoConfig;
+use crate::media::PlivoMediaProtocol;
+use crate::resources::{Cdr, LiveCall};
+use crate::signature::PlivoValidator;
+use crate::status;
+use crate::xml::{PlivoResponse, PlivoXmlError, Stream, StreamAudio};
+
+/// Plivo, as a [`TelephonyProvider`].
+///
+/// Placing a call returns Plivo's `request_uuid` as the call id. The call gets its own
+/// `CallUUID` when it is answered; Plivo's answer and hangup callbacks carry both, and
+/// [`parse_status_callback`](TelephonyProvider::parse_status_callback) puts the request id in
+/// [`CallEvent::initiation_id`]: match on that. [`call_status`](TelephonyProvider::call_status)
+/// and [`hangup`](TelephonyProvider::hangup) accept either id.
+#[derive(Debug, Clone)]
+pub struct Plivo {
+    client: PlivoClient,
+    validator: PlivoValidator,
+}
+
+impl Plivo {
+    /// The adapter for these settings, checked first.
+    pub fn new(config: PlivoConfig) -> Result<Plivo, Error> {
+        let validator = PlivoValidator::new(config.auth_token.clone());
+        Ok(Plivo {
+            client: PlivoClient::new(config)?,
+            validator,
+        })
+    }
+
+    /// The REST client, for operations beyond the trait.
+    pub fn client(&self) -> &PlivoClient {
+        &self.client
+    }
+
+    /// The Plivo XML that connects a call to a bidirectional stream (μ-law 8 kHz, or L16 at
+    /// 8 or 16 kHz as `stream.audio` asks), keeps the call on it, and hangs up when it closes.
+    /// Stream parameters travel as `extraHeaders`, which Plivo limits to letters and digits.
+    pub fn stream_xml(stream: &StreamSpec) -> Result<String, PlivoXmlError> {
+        let audio = match stream.audio {
+            Some(f) if f.encoding != Encoding::Mulaw && f.rate == SampleRate::Hz16000 => {
+                StreamAudio::L16At16k
+            }
+            Some(f) if f.encoding != Encoding::Mulaw && f.rate == SampleRate::Hz8000 => {
+                StreamAudio::L16At8k
+            }
+            _ => StreamAudio::Mulaw8k,
+        };
+        let mut s = Stream::new(stream.url.as_str())
+            .bidirectional(true)
+            .keep_call_alive(true)
+            .audio(audio);
+        if let Some(cb) = &stream.status_callback {
+            s = s.status_callback(cb.to_string());
+        }
+        for (k, v) in &stream.parameters {
+            s = s.extra_header(k.clone(), v.clone());
+        }
+        PlivoResponse::new().stream(s).hangup().to_xml()
+    }
+}
+
+fn invalid(e: impl ToString) -> Error {
+    Error::InvalidRequest(e.to_string())
+}
+
+fn seconds(s: Option<&str>) -> Option<Duration> {
+    s?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn decimal(what: &str, s: Option<&str>) -> Result<Option<Decimal>, Error> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => Decimal::from_str(v)
+            .map(Some)
+            .map_err(|e| Error::Decode(DecodeError::new(KIND, what, format!("{v:?}: {e}")))),
+    }
+}
+
+fn cost_of(cdr: &Cdr) -> Result<Option<CallCost>, Error> {
+    let Some(amount) = decimal("total_amount", cdr.total_amount.as_deref())? else {
+        return Ok(None);
+    };
+    // Plivo bills in US dollars.
+    Ok(Some(CallCost::new(amount.abs(), Currency::USD).with_rate(
+        decimal("total_rate", cdr.total_rate.as_deref())?,
+    )))
+}
+
+fn live_info(id: &CallId, live: &LiveCall) -> CallInfo {
+    let raw = live
+        .call_status
+        .clone()
+        .unwrap_or_else(|| "in-progress".into());
+    let mut info = CallInfo::new(id.clone(), status::call_status(&raw), raw);
+    info.direction = live.direction.as_deref().map(status::direction);
+    info.from.clone_from(&live.from);
+    info.to.clone_from(&live.to);
+    info
+}
+
+fn cdr_info(id: &CallId, cdr: &Cdr) -> Result<CallInfo, Error> {
+    let raw = cdr.call_state.clone().unwrap_or_default();
+    let mut status = status::cdr_state(&raw);
+    if raw.is_empty() {
+        // A record without a state: it ended, answered if anything was billed.
+        status = if seconds(cdr.bill_duration.as_deref()).is_some_and(|d| d > Duration::ZERO) {
+            CallStatus::Completed
+        } else {
+            CallStatus::Unknown(String::new())
+        };
+    }
+    let call_id = CallId::new(cdr.call_uuid.clone()).unwrap_or_else(|_| id.clone());
+    let mut info = CallInfo::new(call_id, status, raw);
+    info.direction = cdr.call_direction.as_deref().map(status::direction);
+    info.from.clone_from(&cdr.from_number);
+    info.to.clone_from(&cdr.to_number);
+    info.duration = seconds(cdr.call_duration.as_deref());
+    info.cost = cost_of(cdr)?;
+    info.parent_call_id = cdr
+        .parent_call_uuid
+        .as_deref()
+        .and_then(|s| CallId::new(s).ok());
+    Ok(info)
+}
+
+#[async_trait]
+impl TelephonyProvider for Plivo {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::NONE;
+        c.machine_detection = true;
+        c.dtmf_send = true;
+        c.transfer = true;
+        c.playback_marks = true;
+        c.clear_audio = true;
+        c
+    }
+
+    fn validate_config(&self) -> Result<(), Error> {
+        Ok(self.client.config().validate()?)
+    }
+
+    async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
+        let answer_url = match &call.target {
+            CallTarget::AnswerUrl(url) => url.to_string(),
+            _ => {
+                return Err(invalid(
+                    "Plivo cannot place a call with inline XML: give an answer URL that returns Plivo::answer (or `telephony markup plivo`)",
+                ));
+            }
+        };
+        let mut req = CreateCall::new(call.from.digits(), call.to.digits(), answer_url);
+        if let Some(cb) = &call.status_callback {
+            req.hangup_url = Some(cb.to_string());
+            req.hangup_method = Some("POST");
+            req.ring_url = Some(cb.to_string());
+            req.ring_method = Some("POST");
+        }
+        req.machine_detection = call.machine_detection.map(|_| "true");
+        req.time_limit = call.time_limit.map(|t| t.as_secs().max(1));
+        req.ring_timeout = call.ring_timeout.map(|t| t.as_secs());
+        let created = self.client.create_call(&req).await?;
+        let id = created.request_uuid.into_iter().next().ok_or_else(|| {
+            Error::Decode(DecodeError::new(
+                KIND,
+                "create call answer",
+                "no request_uuid",
+            ))
+        })?;
+        Ok(CallInitiation::new(CallId::new(id)?, CallStatus::Queued))
+    }
+
+    async fn call_status(&self, call: &CallId) -> Result<CallInfo, Error> {
+        let id = call.as_str();
+        if let Some(live) = self.client.get_live_call(id).await? {
+            return Ok(live_info(call, &live));
+        }
+        if let Some(cdr) = self.client.get_cdr(id).await? {
+            return cdr_info(call, &cdr);
+        }
+        if let Some(queued) = self.client.get_queued_call(id).await? {
+            let mut info = live_info(call, &queued);
+            info.status = CallStatus::Queued;
+            "queued".clone_into(&mut info.raw_status);
+            return Ok(info);
+        }
+        Err(ApiError::new(
+            KIND,
+            format!("fetch call {id}"),
+            404,
+            "Plivo knows no live call, call record or queued request with this id",
+        )
+        .into())
+    }
+
+    async fn hangup(&self, call: &CallId) -> Result<HangupOutcome, Error> {
+        if self.client.hangup_call(call.as_str()).await? {
+            return Ok(HangupOutcome::Ended);
+        }
+        // Not a live call: perhaps the request of one not answered yet.
+        if self.client.cancel_request(call.as_str()).await? {
+            return Ok(HangupOutcome::Canceled);
+        }
+        Ok(HangupOutcome::AlreadyEnded)
+    }
+
+    async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error> {
+        match self.client.get_cdr(call.as_str()).await? {
+            Some(cdr) => cost_of(&cdr),
+            None => Ok(None),
+        }
+    }
+
+    async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error> {
+        let numbers = self.client.list_numbers().await?;
+        Ok(numbers
+            .into_iter()
+            .filter_map(|n| {
+                let mut p = PhoneNumber::new(E164::parse_lenient(&n.number).ok()?);
+                p.provider_id = n.app_id().map(|a| format!("application {a}"));
+                p.friendly_name = n.alias;
+                Some(p)
+            })
+            .collect())
+    }
+
+    async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
+        let config = self.client.config();
+        let app_id = config.app_id.clone().ok_or_else(|| {
+            ConfigError::new(
+                "PLIVO_APP_ID",
+                "not set: the application that answers inbound calls, which numbers are linked to",
+            )
+        })?;
+        let Some(current) = self.client.get_number(number.digits()).await? else {
+            return Err(invalid(format!(
+                "{number} is not a number of Plivo account {}: rent it first, or check PLIVO_AUTH_ID",
+                config.auth_id
+            )));
+        };
+        let app = self.client.get_application(&app_id).await?.ok_or_else(|| {
+            ConfigError::new(
+                "PLIVO_APP_ID",
+                format!(
+                    "application {app_id} does not exist on account {}",
+                    config.auth_id
+                ),
+            )
+        })?;
+        let mut notes = Vec::new();
+        let mut changed = false;
+        let linked_to = current.app_id().map(str::to_owned);
+        // Where the number's calls went before: its own application's answer URL.
+        let previous_url = match linked_to.as_deref() {
+            Some(a) if a == app_id => app.answer_url.clone(),
+            Some(other) => self
+                .client
+                .get_application(other)
+                .await?
+                .and_then(|a| a.answer_url),
+            None => None,
+        };
+        let answers_ok = app.answer_url.as_deref() == Some(url.as_str())
+            && app
+                .answer_method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case("POST"));
+        if !answers_ok {
+            if let Some(prev) = &app.answer_url {
+                notes.push(format!(
+                    "application {app_id} answered at {prev}: it had drifted, or was set by hand"
+                ));
+            }
+            self.client.set_answer_url(&app_id, url.as_str()).await?;
+            changed = true;
+        }
+        if linked_to.as_deref() != Some(app_id.as_str()) {
+            notes.push(match &linked_to {
+                Some(other) => format!("{number} was linked to application {other}, not {app_id}: its calls went elsewhere; linked it"),
+                None => format!("{number} was linked to no application, so its calls never arrived; linked it to {app_id}"),
+            });
+            self.client.link_number(number.digits(), &app_id).await?;
+            changed = true;
+        }
+        Ok(InboundUpdate::new(
+            number.clone(),
+            previous_url,
+            url.as_str(),
+            changed,
+            notes,
+        ))
+    }
+
+    fn verify_webhook(
+        &self,
+        request: &WebhookRequest,
+        _now: SystemTime,
+    ) -> Result<Verified, WebhookError> {
+        self.validator.validate(request)
+    }
+
+    fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
+        Ok(Markup::xml(Self::stream_xml(stream).map_err(invalid)?))
+    }
+
+    fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
+        status::parse_status_callback(request)
+    }
+
+    fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {
+        status::parse_inbound(request)
+    }
+
+    fn media_protocol(&self) -> Box<dyn MediaProtocol> {
+        Box::new(PlivoMediaProtocol::new(self.client.config().l16_byte_order))
+    }
+}

@@ -1,0 +1,531 @@
+//! The REST operations against a fake Plivo on loopback: exact requests, every error path.
+
+use std::time::Duration;
+
+use telephony_core::rest::{HttpConfig, RetryPolicy};
+use telephony_core::{
+    CallId, CallStatus, Currency, Decimal, Error, HangupOutcome, OutboundCall, StreamSpec,
+    TelephonyProvider, TransportKind,
+};
+use telephony_plivo::{Plivo, PlivoConfig};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ID: &str = "MAXXXXXXXXXXXXXXXXX1";
+const TOKEN: &str = "plivo-s3cr3t";
+const APP: &str = "29986316244302815";
+const REQ: &str = "2e94fb9a-a58f-4a1c-86ac-59cba3e4a2b5";
+const UUID: &str = "b2a7c1d4-5e6f-4a8b-9c0d-1e2f3a4b5c6d";
+
+fn p(tail: &str) -> String {
+    format!("/v1/Account/{ID}/{tail}")
+}
+
+fn basic() -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{ID}:{TOKEN}"))
+    )
+}
+
+fn plivo(server: &MockServer) -> Plivo {
+    let http = HttpConfig::default()
+        .request_timeout(Duration::from_millis(300))
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)));
+    Plivo::new(
+        PlivoConfig::new(ID, TOKEN)
+            .app_id(APP)
+            .base_url(server.uri().parse().unwrap())
+            .http(http),
+    )
+    .unwrap()
+}
+
+fn outbound() -> OutboundCall {
+    OutboundCall::answer_url(
+        "+14155550100".parse().unwrap(),
+        "+14155550199".parse().unwrap(),
+        "https://agent.example.com/plivo/answer".parse().unwrap(),
+    )
+    .status_callback("https://agent.example.com/plivo/status".parse().unwrap())
+    .machine_detection(telephony_core::MachineDetection::Detect)
+    .ring_timeout(Duration::from_secs(30))
+    .time_limit(Duration::from_secs(3600))
+}
+
+#[tokio::test]
+async fn create_call_sends_the_documented_json() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .and(header("authorization", basic().as_str()))
+        .and(body_json(serde_json::json!({
+            "from": "14155550199", "to": "14155550100",
+            "answer_url": "https://agent.example.com/plivo/answer", "answer_method": "POST",
+            "hangup_url": "https://agent.example.com/plivo/status", "hangup_method": "POST",
+            "ring_url": "https://agent.example.com/plivo/status", "ring_method": "POST",
+            "machine_detection": "true", "time_limit": 3600, "ring_timeout": 30
+        })))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+            "api_id": "97ceeb52-58b6-11e1-86da-77300b68f8bb", "message": "call fired", "request_uuid": REQ
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let placed = plivo(&server).initiate_call(&outbound()).await.unwrap();
+    assert_eq!(placed.call_id.as_str(), REQ);
+    assert_eq!(placed.status, CallStatus::Queued);
+}
+
+#[tokio::test]
+async fn inline_streams_are_refused_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let call = OutboundCall::stream(
+        "+14155550100".parse().unwrap(),
+        "+14155550199".parse().unwrap(),
+        StreamSpec::new("wss://a/b".parse().unwrap()),
+    );
+    let err = plivo(&server).initiate_call(&call).await.unwrap_err();
+    assert!(
+        err.is_config() && err.to_string().contains("answer URL"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn create_call_is_never_retried_after_a_500_or_a_timeout_but_is_after_a_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "server error"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server).initiate_call(&outbound()).await.unwrap_err();
+    assert_eq!(err.http_status(), Some(500));
+    assert!(err.to_string().contains("server error"));
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server).initiate_call(&outbound()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind == TransportKind::Timeout),
+        "{err}"
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(serde_json::json!({"request_uuid": REQ})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    plivo(&server).initiate_call(&outbound()).await.unwrap();
+}
+
+fn cdr(total: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "answer_time": "2022-10-12 21:57:47+05:30", "api_id": "x", "bill_duration": 60, "billed_duration": 60,
+        "call_direction": "outbound", "call_duration": 17, "call_state": "ANSWER", "call_uuid": UUID,
+        "end_time": "2022-10-12 21:58:04+05:30", "from_number": "+14155550199", "hangup_cause_code": 4000,
+        "hangup_cause_name": "Normal Hangup", "hangup_source": "Callee", "initiation_time": "2022-10-12 21:57:40+05:30",
+        "parent_call_uuid": null, "to_number": "+14155550100", "total_amount": total, "total_rate": "0.00850"
+    })
+}
+
+#[tokio::test]
+async fn status_tries_live_then_the_record_then_the_queue() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .and(query_param("status", "live"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("0.00850"))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let info = plivo(&server)
+        .call_status(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status, CallStatus::Completed);
+    assert_eq!(info.duration, Some(Duration::from_secs(17)));
+    assert_eq!(
+        info.cost.unwrap().amount,
+        "0.00850".parse::<Decimal>().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn status_of_a_live_call_and_of_a_queued_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "call_status": "in-progress", "call_uuid": UUID, "direction": "outbound", "from": "14155550199", "to": "14155550100", "request_uuid": REQ
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let info = plivo(&server)
+        .call_status(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status, CallStatus::InProgress);
+
+    let server = MockServer::start().await;
+    let not_found = || {
+        ResponseTemplate::new(404)
+            .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"}))
+    };
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .and(query_param("status", "live"))
+        .respond_with(not_found())
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path(p(&format!("Call/{REQ}/")))).and(query_param("status", "queued"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_status": "queued", "direction": "outbound", "request_uuid": REQ})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(not_found())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let info = plivo(&server)
+        .call_status(&CallId::new(REQ).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status, CallStatus::Queued);
+}
+
+#[tokio::test]
+async fn status_of_nothing_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .call_status(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+#[tokio::test]
+async fn hangup_deletes_then_cancels_the_request_then_reports_already_ended() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        plivo(&server)
+            .hangup(&CallId::new(UUID).unwrap())
+            .await
+            .unwrap(),
+        HangupOutcome::Ended
+    );
+
+    let server = MockServer::start().await;
+    let not_found = || {
+        ResponseTemplate::new(404)
+            .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"}))
+    };
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(not_found())
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Request/{REQ}/"))))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        plivo(&server)
+            .hangup(&CallId::new(REQ).unwrap())
+            .await
+            .unwrap(),
+        HangupOutcome::Canceled
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(not_found())
+        .expect(2)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        plivo(&server)
+            .hangup(&CallId::new(UUID).unwrap())
+            .await
+            .unwrap(),
+        HangupOutcome::AlreadyEnded
+    );
+}
+
+#[tokio::test]
+async fn cost_is_total_amount_in_dollars_with_the_rate() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("0.01667"))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cost = plivo(&server)
+        .call_cost(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (cost.amount, cost.currency),
+        ("0.01667".parse().unwrap(), Currency::USD)
+    );
+    assert_eq!(cost.rate, Some("0.00850".parse().unwrap()));
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        plivo(&server)
+            .call_cost(&CallId::new(UUID).unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn numbers_follow_meta_next() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/")))
+        .and(query_param("offset", "20"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "api_id": "x", "meta": {"limit": 20, "next": null, "offset": 20, "total_count": 21},
+            "objects": [{"number": "14155550102", "alias": "two", "application": null}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path(p("Number/"))).and(query_param("offset", "0")).and(query_param("limit", "20"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "api_id": "x", "meta": {"limit": 20, "next": format!("/v1/Account/{ID}/Number/?limit=20&offset=20"), "offset": 0, "total_count": 21},
+            "objects": [{"number": "14155550101", "alias": "one", "application": format!("/v1/Account/{ID}/Application/{APP}/")}]
+        })))
+        .expect(1).mount(&server).await;
+    let numbers = plivo(&server).phone_numbers().await.unwrap();
+    let listed: Vec<&str> = numbers.iter().map(|n| n.number.as_str()).collect();
+    assert_eq!(listed, ["+14155550101", "+14155550102"]);
+}
+
+#[tokio::test]
+async fn configure_inbound_sets_the_answer_url_and_links_an_unlinked_number() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/14155550101/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"number": "14155550101", "application": null})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"app_id": APP, "answer_url": "https://old.example.com/answer", "answer_method": "POST"})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("POST")).and(path(p(&format!("Application/{APP}/"))))
+        .and(body_json(serde_json::json!({"answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"})))
+        .respond_with(ResponseTemplate::new(202).set_body_json(serde_json::json!({"message": "changed"})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(p("Number/14155550101/")))
+        .and(body_json(serde_json::json!({"app_id": APP})))
+        .respond_with(
+            ResponseTemplate::new(202).set_body_json(serde_json::json!({"message": "changed"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = plivo(&server)
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(update.changed);
+    assert!(
+        update.notes.iter().any(|n| n.contains("never arrived")),
+        "{:?}",
+        update.notes
+    );
+    assert!(
+        update.notes.iter().any(|n| n.contains("drifted")),
+        "{:?}",
+        update.notes
+    );
+}
+
+#[tokio::test]
+async fn configure_inbound_leaves_a_correct_setup_alone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path(p("Number/14155550101/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"number": "14155550101", "application": format!("/v1/Account/{ID}/Application/{APP}/")})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("GET")).and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"app_id": APP, "answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let update = plivo(&server)
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(!update.changed && update.notes.is_empty());
+    assert_eq!(
+        update.previous_url.as_deref(),
+        Some("https://agent.example.com/plivo/inbound")
+    );
+}
+
+#[tokio::test]
+async fn configure_inbound_needs_an_application_and_an_owned_number() {
+    let server = MockServer::start().await;
+    let no_app =
+        Plivo::new(PlivoConfig::new(ID, TOKEN).base_url(server.uri().parse().unwrap())).unwrap();
+    let err = no_app
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://a/b".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_config() && err.to_string().contains("PLIVO_APP_ID"),
+        "{err}"
+    );
+    Mock::given(method("GET"))
+        .and(path(p("Number/14155550109/")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .configure_inbound(
+            &"+14155550109".parse().unwrap(),
+            &"https://a/b".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a number of Plivo account"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn errors_are_typed_with_hints_and_no_secrets() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(
+                serde_json::json!({"api_id": "x", "error": "authentication failed"}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .call_cost(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_auth());
+    let text = format!("{err} {err:?}");
+    assert!(
+        text.contains("Plivo answered 401")
+            && text.contains("authentication failed")
+            && text.contains("PLIVO_AUTH_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN));
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/")))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"meta": {"next": null}, "objects": []})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(
+        plivo(&server).phone_numbers().await.unwrap().is_empty(),
+        "a read retries after a 500"
+    );
+}
