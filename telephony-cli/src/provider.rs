@@ -1,8 +1,9 @@
 //! Which provider, built from the environment.
 
 use clap::ValueEnum;
-use telephony::Url;
+use telephony::plivo::{Plivo, PlivoConfig};
 use telephony::twilio::{Twilio, TwilioConfig};
+use telephony::{TelephonyProvider, Url};
 
 use crate::Failure;
 
@@ -11,7 +12,7 @@ use crate::Failure;
 pub(crate) enum ProviderArg {
     /// Twilio.
     Twilio,
-    /// Plivo (its adapter is not in this build yet).
+    /// Plivo.
     Plivo,
     /// Vonage (its adapter is not in this build yet).
     Vonage,
@@ -20,18 +21,47 @@ pub(crate) enum ProviderArg {
 impl ProviderArg {
     pub(crate) fn not_yet(self) -> Failure {
         Failure::Usage(format!(
-            "{self:?} is not available in this build yet: its adapter has not landed; use twilio"
+            "{self:?} is not available in this build yet: its adapter has not landed"
         ))
+    }
+
+    /// The environment variable holding this provider's webhook signing secret.
+    pub(crate) fn secret_env(self) -> &'static str {
+        match self {
+            ProviderArg::Twilio => "TWILIO_AUTH_TOKEN",
+            ProviderArg::Plivo => "PLIVO_AUTH_TOKEN",
+            ProviderArg::Vonage => "VONAGE_SIGNATURE_SECRET",
+        }
     }
 }
 
-/// The Twilio adapter from the environment, pointed at `base_url` when given.
-pub(crate) fn twilio(base_url: Option<&str>) -> Result<Twilio, Failure> {
-    let mut config = TwilioConfig::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
-    if let Some(url) = base_url {
-        config = config.base_url(
-            Url::parse(url).map_err(|e| Failure::Usage(format!("--base-url {url:?}: {e}")))?,
-        );
-    }
-    Twilio::new(config).map_err(Failure::from)
+fn base(url: Option<&str>) -> Result<Option<Url>, Failure> {
+    url.map(|u| Url::parse(u).map_err(|e| Failure::Usage(format!("--base-url {u:?}: {e}"))))
+        .transpose()
+}
+
+/// The adapter for `p`, from the environment, pointed at `base_url` when given.
+pub(crate) fn from_env(
+    p: ProviderArg,
+    base_url: Option<&str>,
+) -> Result<Box<dyn TelephonyProvider>, Failure> {
+    let base = base(base_url)?;
+    let usage = |e: telephony::ConfigError| Failure::Usage(e.to_string());
+    Ok(match p {
+        ProviderArg::Twilio => {
+            let mut c = TwilioConfig::from_env().map_err(usage)?;
+            if let Some(b) = base {
+                c = c.base_url(b);
+            }
+            Box::new(Twilio::new(c)?)
+        }
+        ProviderArg::Plivo => {
+            let mut c = PlivoConfig::from_env().map_err(usage)?;
+            if let Some(b) = base {
+                c = c.base_url(b);
+            }
+            Box::new(Plivo::new(c)?)
+        }
+        ProviderArg::Vonage => return Err(p.not_yet()),
+    })
 }

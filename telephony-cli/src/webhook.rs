@@ -5,8 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use telephony::plivo::signature::{self as plivo_sig, PlivoValidator};
 use telephony::twilio::signature::{RequestValidator, sign_request};
-use telephony::{FormParams, Secret, Url, WebhookRequest};
+use telephony::{FormParams, Secret, Url, Verified, WebhookError, WebhookRequest};
 
 use crate::Failure;
 use crate::provider::ProviderArg;
@@ -25,7 +26,8 @@ pub(crate) enum WebhookCommand {
 pub(crate) struct Signed {
     /// twilio, plivo or vonage.
     provider: ProviderArg,
-    /// The signing secret (Twilio: the Auth Token). Defaults to TWILIO_AUTH_TOKEN.
+    /// The signing secret (Twilio, Plivo: the Auth Token). Defaults to TWILIO_AUTH_TOKEN or
+    /// PLIVO_AUTH_TOKEN.
     #[arg(long)]
     secret: Option<String>,
     /// The URL the provider requests, query string included.
@@ -100,13 +102,13 @@ fn looks_like_json(body: &[u8]) -> bool {
 }
 
 impl Signed {
-    /// The Twilio token, URL and method; other providers are not in this build yet.
-    fn twilio(&self) -> Result<(Secret, Url, Method), Failure> {
-        if self.provider != ProviderArg::Twilio {
+    /// The secret, URL and method; Vonage is not in this build yet.
+    fn parts(&self) -> Result<(Secret, Url, Method), Failure> {
+        if self.provider == ProviderArg::Vonage {
             return Err(self.provider.not_yet());
         }
         Ok((
-            secret(self.secret.as_deref(), "TWILIO_AUTH_TOKEN")?,
+            secret(self.secret.as_deref(), self.provider.secret_env())?,
             parse_url(&self.url)?,
             parse_method(&self.method)?,
         ))
@@ -114,7 +116,8 @@ impl Signed {
 }
 
 fn verify(args: VerifyArgs) -> Result<(), Failure> {
-    let (token, url, method) = args.signed.twilio()?;
+    let provider = args.signed.provider;
+    let (token, url, method) = args.signed.parts()?;
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => b.clone().into_bytes(),
         (None, Some(path)) => std::fs::read(path)
@@ -148,8 +151,12 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     });
     let _ = now; // Twilio signatures carry no time.
     let request = WebhookRequest::new(method, url, headers, body);
+    let verdict: Result<Verified, WebhookError> = match provider {
+        ProviderArg::Twilio => RequestValidator::new(token).validate(&request),
+        _ => PlivoValidator::new(token).validate(&request),
+    };
     let mut stdout = std::io::stdout().lock();
-    match RequestValidator::new(token).validate(&request) {
+    match verdict {
         Ok(_) => {
             let _ = writeln!(stdout, "valid");
             Ok(())
@@ -162,7 +169,23 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
 }
 
 fn sign(args: &SignArgs) -> Result<(), Failure> {
-    let (token, url, method) = args.signed.twilio()?;
+    let (token, url, method) = args.signed.parts()?;
+    if args.signed.provider == ProviderArg::Plivo {
+        let body = args.body.clone().unwrap_or_default();
+        let form = FormParams::parse(body.as_bytes());
+        let nonce = args.nonce.clone().unwrap_or_else(|| {
+            // Plivo's nonces are long decimal numbers; any unique text works.
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            format!("{}{:09}", now.as_secs(), now.subsec_nanos())
+        });
+        let signature = plivo_sig::sign_v3(&token, &method, &url, &form, &nonce);
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}: {signature}", plivo_sig::V3_HEADER);
+        let _ = writeln!(stdout, "{}: {nonce}", plivo_sig::V3_NONCE_HEADER);
+        return Ok(());
+    }
     let body = args.body.clone().unwrap_or_default();
     let json = method == Method::POST && looks_like_json(body.as_bytes());
     let form = if method == Method::POST && !json {

@@ -1,0 +1,175 @@
+//! The Plivo subcommands as a user runs them, against a fake Plivo on loopback.
+
+use std::process::Command;
+
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ID: &str = "MAXXXXXXXXXXXXXXXXX1";
+const REQ: &str = "2e94fb9a-a58f-4a1c-86ac-59cba3e4a2b5";
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_telephony"))
+        .args(args)
+        .env("PLIVO_AUTH_ID", ID)
+        .env("PLIVO_AUTH_TOKEN", "tok")
+        .env("PLIVO_APP_ID", "29986316244302815")
+        .env_remove("PLIVO_BASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_status_hangup_cost_numbers() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let p = |t: &str| format!("/v1/Account/{ID}/{t}");
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(
+            serde_json::json!({"api_id": "x", "message": "call fired", "request_uuid": REQ}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path(p(&format!("Call/{REQ}/")))).and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_status": "ringing", "direction": "outbound", "from": "14155550199", "to": "14155550100"})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Request/{REQ}/"))))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_uuid": REQ, "call_state": "ANSWER", "total_amount": "0.01200", "total_rate": "0.00850"})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"meta": {"next": null}, "objects": [{"number": "14155550101"}]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let (code, out, err) = run(&[
+        "call",
+        "plivo",
+        "--to",
+        "+14155550100",
+        "--from",
+        "+14155550199",
+        "--answer-url",
+        "https://a.example.com/answer",
+        "--base-url",
+        &base,
+    ]);
+    assert_eq!((code, out.trim()), (0, REQ), "{err}");
+    let (code, out, _) = run(&["status", "plivo", REQ, "--base-url", &base]);
+    assert_eq!(
+        (code, out.trim()),
+        (
+            0,
+            format!("{REQ} ringing 14155550199 -> 14155550100").as_str()
+        )
+    );
+    let (code, out, _) = run(&["hangup", "plivo", REQ, "--base-url", &base]);
+    assert_eq!((code, out.trim()), (0, "canceled"));
+    let (code, out, _) = run(&["cost", "plivo", REQ, "--base-url", &base]);
+    assert_eq!((code, out.trim()), (0, "0.01200 USD"));
+    let (code, out, _) = run(&["numbers", "plivo", "--base-url", &base]);
+    assert_eq!((code, out.trim()), (0, "+14155550101 -"));
+}
+
+#[test]
+fn a_stream_call_needs_an_answer_url_on_plivo() {
+    let (code, _, err) = run(&[
+        "call",
+        "plivo",
+        "--to",
+        "+14155550100",
+        "--from",
+        "+14155550199",
+        "--stream-url",
+        "wss://a/b",
+        "--base-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("answer URL"), "{err}");
+}
+
+#[test]
+fn sign_verify_markup() {
+    let url = "https://a.example.com/plivo/cb?x=1";
+    let body = "CallUUID=abc&Event=Hangup";
+    let (code, out, _) = run(&[
+        "webhook", "sign", "plivo", "--url", url, "--body", body, "--nonce", "12345",
+    ]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    // Checked with plivo-python 4.63's validate_v3_signature.
+    assert_eq!(
+        lines,
+        [
+            "X-Plivo-Signature-V3: phTm7G/Dsw1QSqzZN7vh88lM7tEvX/yZdQ32EJ1vYqM=",
+            "X-Plivo-Signature-V3-Nonce: 12345"
+        ]
+    );
+    let (code, out, _) = run(&[
+        "webhook", "verify", "plivo", "--url", url, "--header", lines[0], "--header", lines[1],
+        "--body", body,
+    ]);
+    assert_eq!((code, out.trim()), (0, "valid"));
+    let (code, out, _) = run(&[
+        "webhook",
+        "verify",
+        "plivo",
+        "--url",
+        url,
+        "--header",
+        lines[0],
+        "--header",
+        lines[1],
+        "--body",
+        "CallUUID=abd&Event=Hangup",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("invalid: "));
+
+    let (code, out, _) = run(&[
+        "markup",
+        "plivo",
+        "--stream-url",
+        "wss://a.example.com/plivo",
+        "--param",
+        "lead=42",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("contentType=\"audio/x-mulaw;rate=8000\" extraHeaders=\"lead=42\" keepCallAlive=\"true\">wss://a.example.com/plivo</Stream><Hangup/>"), "{out}");
+    let (code, _, err) = run(&[
+        "markup",
+        "plivo",
+        "--stream-url",
+        "wss://a.example.com/plivo",
+        "--param",
+        "call-id=1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("letters and digits"), "{err}");
+}
