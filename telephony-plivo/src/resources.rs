@@ -159,6 +159,8 @@ pub(crate) struct NumberPage {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ErrorBody {
     #[serde(default)]
+    pub(crate) api_id: Option<String>,
+    #[serde(default)]
     pub(crate) error: Option<serde_json::Value>,
     #[serde(default)]
     pub(crate) message: Option<String>,
