@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | `twilio` | [`twilio`] | yes |
 //! | `plivo` | [`plivo`] | yes |
+//! | `vonage` | [`vonage`] | yes |
 //!
 //! The audio core is [`audio`].
 //!
@@ -34,3 +35,6 @@ pub use telephony_twilio as twilio;
 
 #[cfg(feature = "plivo")]
 pub use telephony_plivo as plivo;
+
+#[cfg(feature = "vonage")]
+pub use telephony_vonage as vonage;

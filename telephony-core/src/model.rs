@@ -159,6 +159,14 @@ pub struct CallEvent {
     /// call, when the provider repeats it apart from the call's own id (Plivo's
     /// `RequestUUID`): how a host matches events to the calls it placed.
     pub initiation_id: Option<String>,
+    /// The conversation the call is a leg of, where the provider has one (Vonage
+    /// `conversation_uuid`, shared by the call and the legs it connects, a WebSocket's
+    /// included).
+    pub conversation_id: Option<String>,
+    /// What the call cost, when the event says it (Vonage's `completed`).
+    pub cost: Option<CallCost>,
+    /// The network the call reached, as the provider names it (Vonage: MCC and MNC).
+    pub network: Option<String>,
 }
 
 impl CallEvent {
@@ -182,6 +190,9 @@ impl CallEvent {
             account_id: None,
             parent_call_id: None,
             initiation_id: None,
+            conversation_id: None,
+            cost: None,
+            network: None,
         }
     }
 }
@@ -474,6 +485,8 @@ pub struct InboundCall {
     pub from_number: Option<E164>,
     /// The provider account the call arrived on.
     pub account_id: Option<String>,
+    /// The conversation the call is a leg of (Vonage `conversation_uuid`).
+    pub conversation_id: Option<String>,
 }
 
 impl InboundCall {
@@ -487,12 +500,19 @@ impl InboundCall {
             from,
             to,
             account_id: None,
+            conversation_id: None,
         }
     }
 
     /// Sets the account.
     pub fn with_account(mut self, account_id: Option<String>) -> InboundCall {
         self.account_id = account_id;
+        self
+    }
+
+    /// Sets the conversation.
+    pub fn with_conversation(mut self, conversation_id: Option<String>) -> InboundCall {
+        self.conversation_id = conversation_id;
         self
     }
 }

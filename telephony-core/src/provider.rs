@@ -128,6 +128,17 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
     /// and ends the call when the stream closes.
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error>;
 
+    /// The document that answers the call an answer webhook announced (see
+    /// [`parse_inbound`](Self::parse_inbound)) by connecting it to `stream`.
+    ///
+    /// Where the stream's first message does not say which call it carries (Vonage), this puts
+    /// the call's id and the caller into the stream's parameters; elsewhere it is
+    /// [`answer`](Self::answer).
+    fn answer_call(&self, call: &InboundCall, stream: &StreamSpec) -> Result<Markup, Error> {
+        let _ = call;
+        self.answer(stream)
+    }
+
     /// A call status callback, normalized.
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error>;
 

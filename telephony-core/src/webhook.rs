@@ -478,6 +478,32 @@ pub enum WebhookError {
         /// The window.
         tolerance: Duration,
     },
+    /// The token has expired.
+    #[error("the token expired at {expired_at} (unix seconds); now is {now}")]
+    Expired {
+        /// When it expired.
+        expired_at: i64,
+        /// Now, as used.
+        now: i64,
+    },
+    /// A signed token whose signature does not verify with the configured key.
+    #[error("the token's signature does not verify: {hint}")]
+    TokenMismatch {
+        /// What to check.
+        hint: String,
+    },
+    /// A valid token, for another application or account than this one.
+    #[error("the token is for another party: {detail}")]
+    WrongAudience {
+        /// Whose it is, and whose was expected.
+        detail: String,
+    },
+    /// The adapter has no secret to check signatures with.
+    #[error("cannot verify webhooks: {setting} is not set")]
+    MissingSecret {
+        /// The setting that holds the secret.
+        setting: &'static str,
+    },
     /// The signature, token or a header is malformed.
     #[error("malformed {what}: {detail}")]
     Malformed {

@@ -6,6 +6,7 @@
 //! out, so protocols and sessions are tested with plain values.
 
 pub mod json;
+mod pacer;
 mod playback;
 mod session;
 
@@ -18,6 +19,7 @@ use thiserror::Error;
 use crate::id::CallId;
 use crate::provider::ProviderKind;
 
+pub use pacer::Pacer;
 pub use playback::{MarkFate, PlaybackTracker};
 pub use session::{MediaSession, SessionConfig, SessionEvent};
 
@@ -179,6 +181,19 @@ pub enum MediaError {
         provider: ProviderKind,
         /// What was asked.
         what: &'static str,
+    },
+    /// An outbound frame of the wrong size, refused before it reached a provider that drops
+    /// the call over it (Vonage).
+    #[error(
+        "{provider} media stream: a frame of {got} bytes; every frame must be exactly {expected}"
+    )]
+    FrameSize {
+        /// The provider.
+        provider: ProviderKind,
+        /// The size the provider requires.
+        expected: usize,
+        /// The size given.
+        got: usize,
     },
     /// The audio is not a whole number of samples, or similar.
     #[error("{provider} media stream: {source}")]

@@ -1,0 +1,140 @@
+//! The application JWT that authenticates Voice API requests: RS256 with the application's
+//! private key, cached and renewed before it expires.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
+use telephony_core::{ConfigError, Secret};
+
+/// The claims of an application JWT, as Vonage's SDKs sign them: `application_id`, `iat`, a
+/// fresh `jti` (UUID v4) and `exp` (`iat` + the lifetime). No `nbf`: a token is usable at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AppClaims {
+    /// The application.
+    pub application_id: String,
+    /// Issued at, Unix seconds.
+    pub iat: u64,
+    /// A unique id.
+    pub jti: String,
+    /// Expiry, Unix seconds.
+    pub exp: u64,
+}
+
+struct Cached {
+    token: Secret,
+    iat: u64,
+    exp: u64,
+}
+
+/// Signs application JWTs and keeps the current one: a token is reused until less than a third
+/// of its life remains (or the clock went back), then replaced, so requests never carry one
+/// about to expire and the key signs once per few minutes, not per request.
+pub struct AppJwt {
+    application_id: String,
+    key: EncodingKey,
+    ttl: Duration,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl fmt::Debug for AppJwt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppJwt")
+            .field("application_id", &self.application_id)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl AppJwt {
+    /// A signer for `application_id` with its private key (PEM). A key that is not an RSA
+    /// private key fails here, with what to do about it.
+    pub fn new(
+        application_id: impl Into<String>,
+        private_key: &Secret,
+        ttl: Duration,
+    ) -> Result<AppJwt, ConfigError> {
+        let pem = private_key.expose().trim();
+        let setting = "VONAGE_PRIVATE_KEY_PATH";
+        if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") {
+            return Err(ConfigError::new(
+                setting,
+                "the private key is encrypted: decrypt it first (openssl pkcs8 -in private.key -out plain.key)",
+            ));
+        }
+        if !pem.contains("-----BEGIN PRIVATE KEY-----")
+            && !pem.contains("-----BEGIN RSA PRIVATE KEY-----")
+        {
+            return Err(ConfigError::new(
+                setting,
+                "not a PEM private key: expected -----BEGIN PRIVATE KEY----- (PKCS#8), as the Vonage dashboard downloads private.key",
+            ));
+        }
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
+            ConfigError::new(
+                setting,
+                format!("the private key is malformed, or not an RSA key: {e}"),
+            )
+        })?;
+        let jwt = AppJwt {
+            application_id: application_id.into(),
+            key,
+            ttl,
+            cached: Mutex::new(None),
+        };
+        // Sign once now: a key that parses but cannot sign fails here, not on the first call.
+        jwt.mint(SystemTime::now()).map_err(|e| {
+            ConfigError::new(setting, format!("the private key cannot sign RS256: {e}"))
+        })?;
+        Ok(jwt)
+    }
+
+    /// The application.
+    pub fn application_id(&self) -> &str {
+        &self.application_id
+    }
+
+    /// A new token issued at `now`.
+    pub fn mint(&self, now: SystemTime) -> Result<String, jsonwebtoken::errors::Error> {
+        let iat = unix(now);
+        let claims = AppClaims {
+            application_id: self.application_id.clone(),
+            iat,
+            jti: uuid::Uuid::new_v4().to_string(),
+            exp: iat + self.ttl.as_secs(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
+    }
+
+    /// The token to send at `now`: the cached one while more than a third of its life remains,
+    /// else a new one.
+    pub fn token(&self, now: SystemTime) -> Result<Secret, jsonwebtoken::errors::Error> {
+        let t = unix(now);
+        let mut cached = match self.cached.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(c) = cached.as_ref() {
+            let renew_at = c.exp.saturating_sub(self.ttl.as_secs() / 3);
+            if t >= c.iat && t < renew_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let token = self.mint(now)?;
+        let fresh = Cached {
+            token: Secret::new(token),
+            iat: t,
+            exp: t + self.ttl.as_secs(),
+        };
+        let out = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(out)
+    }
+}

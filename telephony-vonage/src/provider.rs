@@ -1,0 +1,327 @@
+//! [`Vonage`]: the adapter behind [`TelephonyProvider`].
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use telephony_core::audio::SampleRate;
+use telephony_core::{
+    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget, Capabilities,
+    DecodeError, E164, Error, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, Markup,
+    MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec, TelephonyProvider, Url,
+    Verified, WebhookError, WebhookRequest,
+};
+
+use crate::KIND;
+use crate::client::VonageClient;
+use crate::config::VonageConfig;
+use crate::media::{CALL_UUID_HEADER, VonageMediaProtocol};
+use crate::ncco::{Connect, Endpoint, Method, Ncco, NccoError, Phone, Websocket};
+use crate::resources::{AdvancedMachineDetection, CallResource, CreateCall, endpoint_text};
+use crate::signature::VonageValidator;
+use crate::status;
+
+/// Vonage, as a [`TelephonyProvider`].
+///
+/// Placing a call returns Vonage's call `uuid`, which every event carries. Vonage's WebSocket
+/// says nothing about which call it carries, so
+/// [`answer_call`](TelephonyProvider::answer_call) puts the call's uuid (`call_uuid`) and the
+/// caller (`from`, `to`) into the websocket `headers`; they come back as the stream's
+/// parameters, and `call_uuid` as [`StreamStart::call_id`](telephony_core::StreamStart).
+/// A call placed with an inline stream ([`CallTarget::Stream`]) has no uuid yet when its NCCO
+/// is written: put an id of your own in the stream's parameters to match the two.
+#[derive(Debug, Clone)]
+pub struct Vonage {
+    client: VonageClient,
+    validator: Option<VonageValidator>,
+}
+
+fn invalid(e: impl ToString) -> Error {
+    Error::InvalidRequest(e.to_string())
+}
+
+impl Vonage {
+    /// The adapter for these settings, checked first (the private key is parsed and signs once).
+    pub fn new(config: VonageConfig) -> Result<Vonage, Error> {
+        let validator = config.signature_secret.clone().map(|secret| {
+            let mut v = VonageValidator::new(secret)
+                .tolerance(config.webhook_tolerance)
+                .expect_application_id(config.application_id.clone());
+            if let Some(k) = &config.api_key {
+                v = v.expect_api_key(k.clone());
+            }
+            v
+        });
+        Ok(Vonage {
+            client: VonageClient::new(config)?,
+            validator,
+        })
+    }
+
+    /// The REST client, for operations beyond the trait (transfer, mute, DTMF, applications).
+    pub fn client(&self) -> &VonageClient {
+        &self.client
+    }
+
+    /// The webhook validator, when a signature secret is configured.
+    pub fn validator(&self) -> Option<&VonageValidator> {
+        self.validator.as_ref()
+    }
+
+    /// The NCCO that connects a call to a WebSocket: L16 at the rate `stream.audio` asks for
+    /// (8, 16 or 24 kHz; the configured rate otherwise), the stream's parameters as `headers`
+    /// (after `call_uuid`, `from` and `to` when `call` is given), and, with a status callback,
+    /// `eventType: synchronous` so a dropped socket reaches it and can be answered with a
+    /// fallback NCCO. Nothing follows the `connect`: actions after it would play as soon as
+    /// the socket is up, and the call ends when the socket closes.
+    pub fn stream_ncco(
+        &self,
+        stream: &StreamSpec,
+        call: Option<&InboundCall>,
+    ) -> Result<Ncco, NccoError> {
+        let rate = stream
+            .audio
+            .map_or(self.client.config().stream_rate, |f| f.rate);
+        if !matches!(
+            rate,
+            SampleRate::Hz8000 | SampleRate::Hz16000 | SampleRate::Hz24000
+        ) {
+            return Err(NccoError(format!(
+                "Vonage streams L16 at 8000, 16000 or 24000 Hz, not {} Hz",
+                rate.hz()
+            )));
+        }
+        let mut ws = Websocket::new(stream.url.as_str(), rate)?;
+        let taken = |name: &str| stream.parameters.iter().any(|(k, _)| k == name);
+        if let Some(call) = call {
+            for (name, value) in [
+                (CALL_UUID_HEADER, Some(call.call_id.as_str())),
+                ("conversation_uuid", call.conversation_id.as_deref()),
+                ("from", Some(call.from.as_str())),
+                ("to", Some(call.to.as_str())),
+            ] {
+                if let Some(v) = value.filter(|v| !v.is_empty())
+                    && !taken(name)
+                {
+                    ws = ws.header(name, v);
+                }
+            }
+        }
+        for (k, v) in &stream.parameters {
+            ws = ws.header(k.clone(), v.clone());
+        }
+        let mut connect = Connect::to(Endpoint::Websocket(ws));
+        if let Some(cb) = &stream.status_callback {
+            connect = connect.synchronous(cb.as_str());
+        }
+        let ncco = Ncco::new().connect(connect);
+        ncco.validate()?;
+        Ok(ncco)
+    }
+
+    fn info(&self, call: &CallResource) -> Result<CallInfo, Error> {
+        let raw = call.status.clone().unwrap_or_default();
+        let id = CallId::new(call.uuid.clone())?;
+        let mut info = CallInfo::new(id, status::call_status(&raw), raw);
+        info.direction = call.direction.as_deref().map(status::direction);
+        info.from = endpoint_text(&call.from);
+        info.to = endpoint_text(&call.to);
+        info.start_time = call.start_time.as_deref().and_then(status::timestamp);
+        info.end_time = call.end_time.as_deref().and_then(status::timestamp);
+        info.duration = call
+            .duration
+            .as_deref()
+            .and_then(|d| d.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        info.cost = self.cost_of(call)?;
+        Ok(info)
+    }
+
+    fn cost_of(&self, call: &CallResource) -> Result<Option<CallCost>, Error> {
+        let Some(amount) = status::decimal("price", call.price.as_deref())? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            CallCost::new(amount.abs(), self.client.config().currency)
+                .with_rate(status::decimal("rate", call.rate.as_deref())?),
+        ))
+    }
+}
+
+#[async_trait]
+impl TelephonyProvider for Vonage {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::NONE;
+        c.inline_stream_on_create = true;
+        c.machine_detection = true;
+        c.transfer = true;
+        c.playback_marks = true;
+        c.clear_audio = true;
+        c
+    }
+
+    fn validate_config(&self) -> Result<(), Error> {
+        Ok(self.client.config().validate()?)
+    }
+
+    async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
+        let to = Endpoint::Phone(Phone::new(call.to.digits()));
+        let mut req = match &call.target {
+            CallTarget::AnswerUrl(url) => CreateCall::answer_url(to, url.as_str(), Method::Post),
+            CallTarget::Stream(stream) => {
+                let ncco = self
+                    .stream_ncco(stream, None)
+                    .and_then(|n| n.to_value())
+                    .map_err(invalid)?;
+                CreateCall::ncco(to, ncco)
+            }
+            CallTarget::Markup(markup) => {
+                let ncco: serde_json::Value = serde_json::from_str(&markup.body).map_err(|e| {
+                    invalid(format!(
+                        "Vonage runs an NCCO, a JSON array; this markup ({}) is not JSON: {e}",
+                        markup.content_type
+                    ))
+                })?;
+                CreateCall::ncco(to, ncco)
+            }
+            _ => return Err(invalid("a call target this adapter does not know")),
+        }
+        .from(call.from.digits());
+        if let Some(cb) = &call.status_callback {
+            req = req.event_url(cb.as_str());
+        }
+        match call.machine_detection {
+            Some(MachineDetection::DetectGreetingEnd) => {
+                req.advanced_machine_detection = Some(AdvancedMachineDetection {
+                    behavior: "continue",
+                    mode: "detect_beep",
+                    beep_timeout: None,
+                });
+            }
+            Some(_) => req.machine_detection = Some("continue"),
+            None => {}
+        }
+        req.ringing_timer = call
+            .ring_timeout
+            .map(|t| u32::try_from(t.as_secs()).unwrap_or(u32::MAX));
+        req.length_timer = call
+            .time_limit
+            .map(|t| u32::try_from(t.as_secs().max(1)).unwrap_or(u32::MAX));
+        let created = self.client.create_call(&req).await?;
+        let status = created
+            .status
+            .as_deref()
+            .map_or(CallStatus::Initiated, status::call_status);
+        Ok(CallInitiation::new(CallId::new(created.uuid)?, status))
+    }
+
+    async fn call_status(&self, call: &CallId) -> Result<CallInfo, Error> {
+        let resource = self.client.get_call(call.as_str()).await?;
+        self.info(&resource)
+    }
+
+    async fn hangup(&self, call: &CallId) -> Result<HangupOutcome, Error> {
+        self.client.hangup(call.as_str()).await
+    }
+
+    async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error> {
+        let resource = self.client.get_call(call.as_str()).await?;
+        self.cost_of(&resource)
+    }
+
+    async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error> {
+        let numbers = self.client.list_numbers(None).await?;
+        Ok(numbers
+            .into_iter()
+            .filter_map(|n| {
+                let mut p = PhoneNumber::new(E164::parse_lenient(&n.msisdn).ok()?);
+                p.provider_id = n.application().map(|a| format!("application {a}"));
+                Some(p)
+            })
+            .collect())
+    }
+
+    async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
+        let config = self.client.config();
+        let app_id = config.application_id.clone();
+        let Some(owned) = self.client.get_number(number.digits()).await? else {
+            return Err(invalid(format!(
+                "{number} is not a number of Vonage account {}: rent it first, or check VONAGE_API_KEY",
+                config.api_key.as_deref().unwrap_or("?")
+            )));
+        };
+        let mut app = self.client.get_application(&app_id).await?;
+        let event_url = config.event_url.clone().unwrap_or_else(|| url.clone());
+        let plan = crate::application::point_voice_webhooks(
+            &mut app,
+            url,
+            &event_url,
+            self.validator.is_some(),
+        )
+        .map_err(|e| Error::Decode(DecodeError::new(KIND, "application", e)))?;
+        let mut notes = plan.notes;
+        let mut changed = false;
+        if plan.changed {
+            self.client
+                .put_application(&app_id, &crate::application::put_body(&app))
+                .await?;
+            changed = true;
+        }
+        match owned.application() {
+            Some(a) if a == app_id => {}
+            other => {
+                notes.push(match other {
+                    Some(a) => format!("{number} was linked to application {a}, not {app_id}: its calls went elsewhere; linked it"),
+                    None => format!("{number} was linked to no application, so its calls never arrived; linked it to {app_id}"),
+                });
+                self.client.link_number(&owned, &app_id).await?;
+                changed = true;
+            }
+        }
+        Ok(InboundUpdate::new(
+            number.clone(),
+            plan.previous_answer_url,
+            url.as_str(),
+            changed,
+            notes,
+        ))
+    }
+
+    fn verify_webhook(
+        &self,
+        request: &WebhookRequest,
+        now: SystemTime,
+    ) -> Result<Verified, WebhookError> {
+        match &self.validator {
+            Some(v) => v.validate(request, now),
+            None => Err(WebhookError::MissingSecret {
+                setting: "VONAGE_SIGNATURE_SECRET",
+            }),
+        }
+    }
+
+    fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
+        let ncco = self.stream_ncco(stream, None).map_err(invalid)?;
+        Ok(Markup::json(ncco.to_json().map_err(invalid)?))
+    }
+
+    fn answer_call(&self, call: &InboundCall, stream: &StreamSpec) -> Result<Markup, Error> {
+        let ncco = self.stream_ncco(stream, Some(call)).map_err(invalid)?;
+        Ok(Markup::json(ncco.to_json().map_err(invalid)?))
+    }
+
+    fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
+        status::parse_event(request, self.client.config().currency)
+    }
+
+    fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {
+        status::parse_answer(request)
+    }
+
+    fn media_protocol(&self) -> Box<dyn MediaProtocol> {
+        Box::new(VonageMediaProtocol::new(self.client.config().stream_rate))
+    }
+}

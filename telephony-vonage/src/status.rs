@@ -1,0 +1,274 @@
+//! Vonage's values mapped to the normalized model (one table), and the webhook parsers.
+//!
+//! Vonage sends events as JSON (`event_method` `POST`, the default) or as a query string
+//! (`GET`); answer requests as a query string (`GET`, the default) or JSON (`POST`). The
+//! parsers read both, and numbers written as strings or as numbers.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use rust_decimal::Decimal;
+use telephony_core::{
+    AnsweredBy, CallCost, CallEvent, CallId, CallStatus, Currency, DecodeError, Direction, Error,
+    FormParams, InboundCall, WebhookRequest,
+};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::KIND;
+
+/// Vonage's call `status` → the normalized status, for every documented value.
+///
+/// | Vonage | normalized | meaning |
+/// |---|---|---|
+/// | `started` | initiated | the platform started the call |
+/// | `ringing` | ringing | the destination is ringing |
+/// | `answered` | in-progress | answered |
+/// | `machine`, `human` | in-progress | machine detection's verdict on an answered call |
+/// | `completed` | completed | ended after being answered |
+/// | `busy` | busy | the destination was busy |
+/// | `cancelled` | canceled | ended before it was answered, by us or the caller |
+/// | `failed` | failed | could not connect (a bad number, a carrier error) |
+/// | `rejected` | failed | refused before connecting (restricted, or declined by the platform) |
+/// | `timeout` | no-answer | rang out (`ringing_timer`) |
+/// | `unanswered` | no-answer | not answered, or the destination was unreachable |
+/// | `disconnected` | failed | a leg (a WebSocket) dropped; see [`is_unexpected_disconnect`] |
+pub fn call_status(raw: &str) -> CallStatus {
+    match raw {
+        "started" => CallStatus::Initiated,
+        "ringing" => CallStatus::Ringing,
+        "answered" | "machine" | "human" => CallStatus::InProgress,
+        "completed" => CallStatus::Completed,
+        "busy" => CallStatus::Busy,
+        "cancelled" => CallStatus::Canceled,
+        "failed" | "rejected" | "disconnected" => CallStatus::Failed,
+        "timeout" | "unanswered" => CallStatus::NoAnswer,
+        other => CallStatus::Unknown(other.to_owned()),
+    }
+}
+
+/// Vonage `direction` → normalized direction.
+pub fn direction(raw: &str) -> Direction {
+    match raw {
+        "inbound" => Direction::Inbound,
+        "outbound" => Direction::Outbound,
+        other => Direction::Unknown(other.to_owned()),
+    }
+}
+
+/// Whether an event is a leg (a WebSocket) that dropped: `disconnected`. Vonage sends it when
+/// the socket closes; this library hangs up through the API, which does not produce it, so
+/// unless the host closed the socket itself, the media stream failed and the caller may be
+/// left in silence. With `eventType: synchronous` (as [`Vonage::answer`] sets), the event
+/// request can be answered with a fallback NCCO.
+///
+/// [`Vonage::answer`]: telephony_core::TelephonyProvider::answer
+pub fn is_unexpected_disconnect(event: &CallEvent) -> bool {
+    event.raw_status == "disconnected"
+}
+
+/// Parses Vonage's timestamps: RFC 3339 (`2020-01-01T12:00:00.000Z`), or `2020-01-01 12:00:00`
+/// taken as UTC.
+pub fn timestamp(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t.into());
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .ok()
+        .map(|t| t.assume_utc().into())
+}
+
+/// A webhook's fields, from a JSON body or the query string: strings as sent, numbers as their
+/// text, objects as JSON text, nulls dropped.
+pub fn fields(request: &WebhookRequest, what: &str) -> Result<FormParams, Error> {
+    let body = request.body.as_ref();
+    let looks_json =
+        request.is_json() || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !body.is_empty() && looks_json {
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+            Error::Decode(DecodeError::new(
+                KIND,
+                what,
+                format!("body is not JSON: {e}"),
+            ))
+        })?;
+        let serde_json::Value::Object(map) = value else {
+            return Err(Error::Decode(DecodeError::new(
+                KIND,
+                what,
+                "body is not a JSON object",
+            )));
+        };
+        return Ok(map
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::Null => return None,
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                Some((k, v))
+            })
+            .collect());
+    }
+    if !body.is_empty() && request.is_form() {
+        return Ok(request.body_params());
+    }
+    Ok(request.query_params())
+}
+
+fn required<'a>(p: &'a FormParams, name: &str, what: &str) -> Result<&'a str, Error> {
+    p.get_nonempty(name)
+        .ok_or_else(|| Error::Decode(DecodeError::new(KIND, what, format!("no {name} field"))))
+}
+
+fn seconds(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    s.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
+        s.parse::<f64>()
+            .ok()
+            .filter(|f| *f >= 0.0 && f.is_finite())
+            .map(Duration::from_secs_f64)
+    })
+}
+
+/// A price or rate as an exact decimal.
+pub fn decimal(what: &str, s: Option<&str>) -> Result<Option<Decimal>, Error> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => Decimal::from_str(v)
+            .or_else(|_| Decimal::from_scientific(v))
+            .map(Some)
+            .map_err(|e| Error::Decode(DecodeError::new(KIND, what, format!("{v:?}: {e}")))),
+    }
+}
+
+/// An event webhook (`event_url`): the status and everything the event carries, in
+/// `currency` for the price.
+///
+/// Events without a `status` (an `input`'s result, a recording, a transfer) are not call
+/// statuses and fail with a decode error naming what they are.
+pub fn parse_event(request: &WebhookRequest, currency: Currency) -> Result<CallEvent, Error> {
+    let what = "event webhook";
+    let p = fields(request, what)?;
+    let Some(raw) = p.get_nonempty("status") else {
+        let kind = if p.get("dtmf").is_some() || p.get("speech").is_some() {
+            "an input result"
+        } else if p.get("recording_url").is_some() {
+            "a recording"
+        } else if p.get("conversation_uuid_to").is_some() {
+            "a transfer"
+        } else {
+            "not a call status"
+        };
+        return Err(Error::Decode(DecodeError::new(
+            KIND,
+            what,
+            format!("no status field: {kind}"),
+        )));
+    };
+    // Machine detection's events name the call `call_uuid`.
+    let uuid = p
+        .get_nonempty("uuid")
+        .or_else(|| p.get_nonempty("call_uuid"))
+        .ok_or_else(|| Error::Decode(DecodeError::new(KIND, what, "no uuid field")))?;
+    let id = CallId::new(uuid)
+        .map_err(|e| Error::Decode(DecodeError::new(KIND, what, e.to_string())))?;
+    let mut e = CallEvent::new(id, call_status(raw), raw);
+    e.direction = p.get_nonempty("direction").map(direction);
+    e.from = p.get_nonempty("from").map(str::to_owned);
+    e.to = p.get_nonempty("to").map(str::to_owned);
+    e.duration = p.get("duration").and_then(seconds);
+    e.timestamp = p.get("timestamp").and_then(timestamp);
+    e.conversation_id = p.get_nonempty("conversation_uuid").map(str::to_owned);
+    e.network = p.get_nonempty("network").map(str::to_owned);
+    e.answered_by = match raw {
+        "human" => Some(AnsweredBy::Human),
+        "machine" => Some(match p.get_nonempty("sub_state") {
+            Some("beep_start" | "beep_timeout") => AnsweredBy::MachineGreetingEnded,
+            _ => AnsweredBy::Machine,
+        }),
+        _ => None,
+    };
+    e.hangup_cause = p
+        .get_nonempty("detail")
+        .or_else(|| p.get_nonempty("reason"))
+        .map(str::to_owned)
+        .or_else(|| match p.get_nonempty("disconnected_by") {
+            Some("user") => Some("hung up by the caller or callee".to_owned()),
+            Some("platform") => Some("ended by the platform: the NCCO ran out of actions".to_owned()),
+            Some(other) => Some(format!("ended by {other}")),
+            None => None,
+        })
+        .or_else(|| {
+            (raw == "disconnected").then(|| {
+                "the WebSocket disconnected: the media stream dropped (Vonage does not send this when the call is hung up through the API)".to_owned()
+            })
+        });
+    e.sip_code = p.get("sip_code").and_then(|c| c.trim().parse().ok());
+    if let Some(amount) = decimal("price", p.get("price"))? {
+        e.cost =
+            Some(CallCost::new(amount.abs(), currency).with_rate(decimal("rate", p.get("rate"))?));
+    }
+    Ok(e)
+}
+
+/// The answer request (`answer_url`): `uuid`, `conversation_uuid`, `from`, `to`, from a GET's
+/// query or a POST's JSON.
+pub fn parse_answer(request: &WebhookRequest) -> Result<InboundCall, Error> {
+    let what = "answer webhook";
+    let p = fields(request, what)?;
+    let id = CallId::new(required(&p, "uuid", what)?)
+        .map_err(|e| Error::Decode(DecodeError::new(KIND, what, e.to_string())))?;
+    let to = required(&p, "to", what)?;
+    let from = p
+        .get_nonempty("from")
+        .or_else(|| p.get_nonempty("from_user"))
+        .unwrap_or("");
+    Ok(InboundCall::new(id, from, to)
+        .with_conversation(p.get_nonempty("conversation_uuid").map(str::to_owned)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_status_maps() {
+        for (raw, status, terminal) in [
+            ("started", CallStatus::Initiated, false),
+            ("ringing", CallStatus::Ringing, false),
+            ("answered", CallStatus::InProgress, false),
+            ("machine", CallStatus::InProgress, false),
+            ("human", CallStatus::InProgress, false),
+            ("completed", CallStatus::Completed, true),
+            ("busy", CallStatus::Busy, true),
+            ("cancelled", CallStatus::Canceled, true),
+            ("failed", CallStatus::Failed, true),
+            ("rejected", CallStatus::Failed, true),
+            ("timeout", CallStatus::NoAnswer, true),
+            ("unanswered", CallStatus::NoAnswer, true),
+            ("disconnected", CallStatus::Failed, true),
+        ] {
+            assert_eq!(call_status(raw), status, "{raw}");
+            assert_eq!(call_status(raw).is_terminal(), terminal, "{raw}");
+        }
+        assert_eq!(call_status("beamed"), CallStatus::Unknown("beamed".into()));
+        assert_eq!(direction("inbound"), Direction::Inbound);
+        assert_eq!(direction("outbound"), Direction::Outbound);
+        assert_eq!(direction("sideways"), Direction::Unknown("sideways".into()));
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = timestamp("2020-01-01T12:00:00.000Z").unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            1_577_880_000
+        );
+        assert_eq!(timestamp("2020-01-01 12:00:00"), Some(t));
+        assert_eq!(timestamp("yesterday"), None);
+    }
+}
