@@ -664,6 +664,23 @@ pub struct AdvancedMachineDetection {
     pub beep_timeout: Option<u32>,
 }
 
+impl AdvancedMachineDetection {
+    /// Detection with `behavior` in `mode`.
+    pub fn new(behavior: MachineDetection, mode: AmdMode) -> AdvancedMachineDetection {
+        AdvancedMachineDetection {
+            behavior,
+            mode,
+            beep_timeout: None,
+        }
+    }
+
+    /// Sets how long to wait for the beep, 45 to 120 s.
+    pub fn beep_timeout(mut self, seconds: u32) -> AdvancedMachineDetection {
+        self.beep_timeout = Some(seconds);
+        self
+    }
+}
+
 /// How advanced machine detection runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -777,9 +794,26 @@ impl Connect {
     }
 
     /// Sets where events go, without `eventType`.
-    pub fn event_url(mut self, url: impl Into<String>, method: Method) -> Connect {
+    pub fn event_url(mut self, url: impl Into<String>) -> Connect {
         self.event_url = Some(vec![url.into()]);
+        self
+    }
+
+    /// Sets the method for `eventUrl`.
+    pub fn event_method(mut self, method: Method) -> Connect {
         self.event_method = Some(method);
+        self
+    }
+
+    /// Uses a random number of the account as the caller id.
+    pub fn random_from_number(mut self) -> Connect {
+        self.random_from_number = Some(true);
+        self
+    }
+
+    /// Sets advanced answering-machine detection.
+    pub fn advanced_machine_detection(mut self, amd: AdvancedMachineDetection) -> Connect {
+        self.advanced_machine_detection = Some(amd);
         self
     }
 
@@ -963,6 +997,12 @@ impl Record {
         self
     }
 
+    /// Sets the method for `eventUrl`.
+    pub fn event_method(mut self, method: Method) -> Record {
+        self.event_method = Some(method);
+        self
+    }
+
     fn validate(&self) -> Result<(), NccoError> {
         check_range("channels", self.channels.map(f64::from), 1.0, 32.0)?;
         check_range(
@@ -1023,6 +1063,31 @@ pub struct DtmfSettings {
     pub submit_on_hash: Option<bool>,
 }
 
+impl DtmfSettings {
+    /// Vonage's defaults (wait 3 s after a key, collect 4, `#` does not submit).
+    pub fn new() -> DtmfSettings {
+        DtmfSettings::default()
+    }
+
+    /// Sets the seconds to wait after a key.
+    pub fn time_out(mut self, seconds: u32) -> DtmfSettings {
+        self.time_out = Some(seconds);
+        self
+    }
+
+    /// Sets how many keys to collect.
+    pub fn max_digits(mut self, digits: u32) -> DtmfSettings {
+        self.max_digits = Some(digits);
+        self
+    }
+
+    /// Lets `#` end the input.
+    pub fn submit_on_hash(mut self, on: bool) -> DtmfSettings {
+        self.submit_on_hash = Some(on);
+        self
+    }
+}
+
 /// `input` speech settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -1063,6 +1128,65 @@ pub struct SpeechSettings {
     /// Voice activity sensitivity, 0 to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitivity: Option<u32>,
+}
+
+impl SpeechSettings {
+    /// Vonage's defaults.
+    pub fn new() -> SpeechSettings {
+        SpeechSettings::default()
+    }
+
+    /// Listens to this leg (the call's uuid).
+    pub fn uuid(mut self, uuid: impl Into<String>) -> SpeechSettings {
+        self.uuid = Some(vec![uuid.into()]);
+        self
+    }
+
+    /// Sets the seconds of silence that end the utterance.
+    pub fn end_on_silence(mut self, seconds: f64) -> SpeechSettings {
+        self.end_on_silence = Some(seconds);
+        self
+    }
+
+    /// Sets the language.
+    pub fn language(mut self, language: impl Into<String>) -> SpeechSettings {
+        self.language = Some(language.into());
+        self
+    }
+
+    /// Sets hints: words and phrases likely said.
+    pub fn context<I, S>(mut self, hints: I) -> SpeechSettings
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.context = Some(hints.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the seconds to wait for speech to start.
+    pub fn start_timeout(mut self, seconds: u32) -> SpeechSettings {
+        self.start_timeout = Some(seconds);
+        self
+    }
+
+    /// Sets the longest utterance.
+    pub fn max_duration(mut self, seconds: u32) -> SpeechSettings {
+        self.max_duration = Some(seconds);
+        self
+    }
+
+    /// Keeps the audio.
+    pub fn save_audio(mut self, on: bool) -> SpeechSettings {
+        self.save_audio = Some(on);
+        self
+    }
+
+    /// Sets the voice activity sensitivity.
+    pub fn sensitivity(mut self, sensitivity: u32) -> SpeechSettings {
+        self.sensitivity = Some(sensitivity);
+        self
+    }
 }
 
 /// `input`: collects keys or speech and posts them to `eventUrl`.
@@ -1128,6 +1252,12 @@ impl Input {
         self
     }
 
+    /// Sets where the result goes, and the method.
+    pub fn event_method(mut self, method: Method) -> Input {
+        self.event_method = Some(method);
+        self
+    }
+
     fn validate(&self) -> Result<(), NccoError> {
         if self.kind.is_empty() {
             return fail("type is empty: dtmf, speech or both");
@@ -1187,6 +1317,12 @@ impl Notify {
             event_url: vec![url.into()],
             event_method: None,
         }
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: Method) -> Notify {
+        self.event_method = Some(method);
+        self
     }
 
     fn validate(&self) -> Result<(), NccoError> {

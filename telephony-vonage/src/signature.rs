@@ -108,8 +108,7 @@ pub fn sign(secret: &Secret, claims: &WebhookClaims) -> String {
 }
 
 /// The claims Vonage puts in a webhook's token for `body`, issued at `now`: `iat`, a `jti`,
-/// `iss: Vonage`, `payload_hash` of the body (when there is one), and the account and
-/// application when given.
+/// `iss: Vonage`, `payload_hash` of the body, and the account and application when given.
 pub fn claims_for(
     body: &[u8],
     now: SystemTime,
@@ -121,7 +120,7 @@ pub fn claims_for(
         iat: Some(unix(now)),
         jti: Some(jti.into()),
         iss: Some("Vonage".into()),
-        payload_hash: (!body.is_empty()).then(|| payload_hash(body)),
+        payload_hash: Some(payload_hash(body)),
         api_key: api_key.map(str::to_owned),
         application_id: application_id.map(str::to_owned),
         exp: None,

@@ -1,0 +1,772 @@
+//! The REST operations against a fake Vonage on loopback: exact requests, the JWT each Voice
+//! API request carries (verified with the public key), and every error path.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::json;
+use telephony_core::audio::{AudioFormat, SampleRate};
+use telephony_core::rest::{HttpConfig, RetryPolicy};
+use telephony_core::{
+    CallId, CallStatus, Currency, Decimal, Direction, HangupOutcome, MachineDetection,
+    OutboundCall, StreamSpec, TelephonyProvider,
+};
+use telephony_vonage::ncco::{Endpoint, Ncco, Talk, Websocket};
+use telephony_vonage::{AppClaims, CallControl, CreateCall, Vonage, VonageConfig};
+use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+const APP: &str = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab";
+const KEY: &str = include_str!("fixtures/test_private.key");
+const PUBLIC: &str = include_str!("fixtures/test_public.pem");
+const API_KEY: &str = "a1b2c3d4";
+const API_SECRET: &str = "vonage-api-s3cr3t";
+const UUID: &str = "63f61863-4a51-4f6b-86e1-46edebcf9356";
+const CONV: &str = "CON-f972836a-550f-45fa-956c-12a2ab5b7d22";
+
+/// Matches a Voice API request whose bearer token verifies with the application's public key
+/// and carries its claims.
+struct AppJwt;
+
+impl Match for AppJwt {
+    fn matches(&self, request: &Request) -> bool {
+        let Some(token) = request
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = 0;
+        let Ok(data) = jsonwebtoken::decode::<AppClaims>(
+            token,
+            &DecodingKey::from_rsa_pem(PUBLIC.as_bytes()).unwrap(),
+            &validation,
+        ) else {
+            return false;
+        };
+        data.claims.application_id == APP
+            && data.claims.exp - data.claims.iat == 900
+            && uuid::Uuid::parse_str(&data.claims.jti).is_ok()
+    }
+}
+
+fn basic() -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:{API_SECRET}"))
+    )
+}
+
+fn config(server: &MockServer) -> VonageConfig {
+    let http = HttpConfig::default()
+        .request_timeout(Duration::from_millis(500))
+        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)));
+    VonageConfig::new(APP, KEY)
+        .api_credentials(API_KEY, API_SECRET)
+        .all_hosts(server.uri().parse().unwrap())
+        .http(http)
+}
+
+fn vonage(server: &MockServer) -> Vonage {
+    Vonage::new(config(server)).unwrap()
+}
+
+fn outbound() -> OutboundCall {
+    OutboundCall::answer_url(
+        "+447700900000".parse().unwrap(),
+        "+447700900001".parse().unwrap(),
+        "https://agent.example.com/vonage/answer".parse().unwrap(),
+    )
+    .status_callback("https://agent.example.com/vonage/events".parse().unwrap())
+    .machine_detection(MachineDetection::Detect)
+    .ring_timeout(Duration::from_secs(30))
+    .time_limit(Duration::from_secs(3600))
+}
+
+fn created() -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(json!({
+        "uuid": UUID, "status": "started", "direction": "outbound", "conversation_uuid": CONV
+    }))
+}
+
+#[tokio::test]
+async fn create_call_sends_the_documented_json_with_a_valid_application_jwt() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .and(AppJwt)
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "to": [{"type": "phone", "number": "447700900000"}],
+            "from": {"type": "phone", "number": "447700900001"},
+            "answer_url": ["https://agent.example.com/vonage/answer"],
+            "answer_method": "POST",
+            "event_url": ["https://agent.example.com/vonage/events"],
+            "event_method": "POST",
+            "machine_detection": "continue",
+            "length_timer": 3600,
+            "ringing_timer": 30
+        })))
+        .respond_with(created())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let placed = vonage(&server).initiate_call(&outbound()).await.unwrap();
+    assert_eq!(placed.call_id.as_str(), UUID);
+    assert_eq!(placed.status, CallStatus::Initiated);
+}
+
+#[tokio::test]
+async fn an_inline_stream_becomes_an_ncco_and_greeting_end_detection_is_advanced_amd() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .and(AppJwt)
+        .and(body_json(json!({
+            "to": [{"type": "phone", "number": "447700900000"}],
+            "from": {"type": "phone", "number": "447700900001"},
+            "ncco": [{
+                "action": "connect",
+                "endpoint": [{
+                    "type": "websocket",
+                    "uri": "wss://agent.example.com/vonage/media",
+                    "content-type": "audio/l16;rate=24000",
+                    "headers": {"session": "s-42"}
+                }],
+                "eventType": "synchronous",
+                "eventUrl": ["https://agent.example.com/vonage/stream-events"]
+            }],
+            "advanced_machine_detection": {"behavior": "continue", "mode": "detect_beep"}
+        })))
+        .respond_with(created())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let stream = StreamSpec::new("wss://agent.example.com/vonage/media".parse().unwrap())
+        .parameter("session", "s-42")
+        .audio(AudioFormat::new(
+            telephony_core::audio::Encoding::L16Le,
+            SampleRate::Hz24000,
+        ))
+        .status_callback(
+            "https://agent.example.com/vonage/stream-events"
+                .parse()
+                .unwrap(),
+        );
+    let call = OutboundCall::stream(
+        "+447700900000".parse().unwrap(),
+        "+447700900001".parse().unwrap(),
+        stream,
+    )
+    .machine_detection(MachineDetection::DetectGreetingEnd);
+    vonage(&server).initiate_call(&call).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_call_can_dial_a_websocket_directly() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .and(body_json(json!({
+            "to": [{"type": "websocket", "uri": "wss://agent.example.com/ws", "content-type": "audio/l16;rate=16000", "headers": {"campaign": "spring"}}],
+            "from": {"type": "phone", "number": "447700900001"},
+            "ncco": [{"action": "talk", "text": "Hello from the agent"}]
+        })))
+        .respond_with(created())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let v = vonage(&server);
+    let ws = Websocket::new("wss://agent.example.com/ws", SampleRate::Hz16000)
+        .unwrap()
+        .header("campaign", "spring");
+    let ncco = Ncco::new()
+        .talk(Talk::new("Hello from the agent"))
+        .to_value()
+        .unwrap();
+    let created = v
+        .client()
+        .create_call(&CreateCall::ncco(Endpoint::Websocket(ws), ncco).from("+447700900001"))
+        .await
+        .unwrap();
+    assert_eq!(created.conversation_uuid.as_deref(), Some(CONV));
+}
+
+#[tokio::test]
+async fn create_is_not_retried_after_a_500_but_is_after_a_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors#internal-error", "title": "Internal Error"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = vonage(&server)
+        .initiate_call(&outbound())
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(500));
+    assert!(e.is_retryable());
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .respond_with(created())
+        .expect(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    vonage(&server).initiate_call(&outbound()).await.unwrap();
+}
+
+#[tokio::test]
+async fn problem_details_are_typed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .respond_with(ResponseTemplate::new(400).insert_header("content-type", "application/problem+json").set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors#bad-request",
+            "title": "Bad Request",
+            "detail": "The request failed due to validation errors",
+            "invalid_parameters": [{"name": "to[0].number", "reason": "must be a valid number"}],
+            "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"
+        })))
+        .mount(&server)
+        .await;
+    let e = vonage(&server)
+        .initiate_call(&outbound())
+        .await
+        .unwrap_err();
+    let api = e.api().unwrap();
+    assert_eq!(api.status, 400);
+    assert_eq!(api.code.as_deref(), Some("bad-request"));
+    assert_eq!(
+        api.more_info.as_deref(),
+        Some("https://developer.nexmo.com/api-errors#bad-request")
+    );
+    assert!(
+        api.message.contains("to[0].number: must be a valid number"),
+        "{}",
+        api.message
+    );
+    assert!(!e.is_retryable() && !e.is_auth());
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors#unauthorized", "title": "Unauthorized",
+            "detail": "You did not provide correct credentials."
+        })))
+        .mount(&server)
+        .await;
+    let e = vonage(&server)
+        .call_status(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.is_auth());
+    let text = e.to_string();
+    assert!(
+        text.contains("VONAGE_APPLICATION_ID") && text.contains("unauthorized"),
+        "{text}"
+    );
+    assert!(!text.contains("BEGIN PRIVATE KEY"));
+
+    // Nothing is sent when the request cannot be right.
+    let bad = outbound().ring_timeout(Duration::from_secs(300));
+    let e = vonage(&server).initiate_call(&bad).await.unwrap_err();
+    assert!(
+        e.is_config() && e.to_string().contains("ringing_timer"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn fetch_a_call_with_its_cost() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "_links": {"self": {"href": format!("/calls/{UUID}")}},
+            "uuid": UUID, "conversation_uuid": CONV,
+            "to": {"type": "phone", "number": "447700900000"},
+            "from": {"type": "phone", "number": "447700900001"},
+            "status": "completed", "direction": "outbound",
+            "rate": "0.39", "price": "23.40", "duration": "60",
+            "start_time": "2020-01-01 12:00:00", "end_time": "2020-01-01T12:01:00.000Z",
+            "network": "65512"
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let v = vonage(&server);
+    let id = CallId::new(UUID).unwrap();
+    let info = v.call_status(&id).await.unwrap();
+    assert_eq!(info.status, CallStatus::Completed);
+    assert_eq!(info.direction, Some(Direction::Outbound));
+    assert_eq!(info.to.as_deref(), Some("447700900000"));
+    assert_eq!(info.duration, Some(Duration::from_secs(60)));
+    assert_eq!(
+        info.end_time
+            .unwrap()
+            .duration_since(info.start_time.unwrap())
+            .unwrap(),
+        Duration::from_secs(60)
+    );
+    let cost = v.call_cost(&id).await.unwrap().unwrap();
+    assert_eq!(cost.amount, "23.40".parse::<Decimal>().unwrap());
+    assert_eq!(cost.rate, Some("0.39".parse::<Decimal>().unwrap()));
+    assert_eq!(cost.currency, Currency::EUR);
+}
+
+#[tokio::test]
+async fn an_unpriced_call_has_no_cost_and_numbers_may_come_as_numbers() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "uuid": UUID, "status": "answered", "rate": null, "price": null, "duration": 12
+        })))
+        .mount(&server)
+        .await;
+    let v = Vonage::new(config(&server).currency(Currency::USD)).unwrap();
+    let id = CallId::new(UUID).unwrap();
+    assert_eq!(v.call_cost(&id).await.unwrap(), None);
+    let info = v.call_status(&id).await.unwrap();
+    assert_eq!(info.status, CallStatus::InProgress);
+    assert_eq!(info.duration, Some(Duration::from_secs(12)));
+}
+
+#[tokio::test]
+async fn hangup_is_a_put_and_an_ended_call_is_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
+        .and(body_json(json!({"action": "hangup"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let id = CallId::new(UUID).unwrap();
+    assert_eq!(
+        vonage(&server).hangup(&id).await.unwrap(),
+        HangupOutcome::Ended
+    );
+
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        vonage(&server).hangup(&id).await.unwrap(),
+        HangupOutcome::AlreadyEnded
+    );
+}
+
+#[tokio::test]
+async fn a_refused_hangup_is_success_only_when_the_call_is_over() {
+    for (state, ended) in [("completed", true), ("answered", false)] {
+        let server = MockServer::start().await;
+        Mock::given(method("PUT"))
+            .and(path(format!("/v1/calls/{UUID}")))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+                "type": "https://developer.nexmo.com/api-errors#bad-request", "title": "Bad Request",
+                "detail": "Call is not in a valid state"
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/v1/calls/{UUID}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"uuid": UUID, "status": state})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let r = vonage(&server).hangup(&CallId::new(UUID).unwrap()).await;
+        if ended {
+            assert_eq!(r.unwrap(), HangupOutcome::AlreadyEnded);
+        } else {
+            let e = r.unwrap_err();
+            assert_eq!(e.http_status(), Some(400));
+            assert!(e.to_string().contains("not in a valid state"), "{e}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn transfer_mute_and_dtmf() {
+    let server = MockServer::start().await;
+    let call = format!("/v1/calls/{UUID}");
+    Mock::given(method("PUT"))
+        .and(path(call.as_str()))
+        .and(AppJwt)
+        .and(body_json(json!({
+            "action": "transfer",
+            "destination": {"type": "ncco", "ncco": [{"action": "talk", "text": "Transferring you"}]}
+        })))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(call.as_str()))
+        .and(body_json(json!({
+            "action": "transfer",
+            "destination": {"type": "ncco", "url": ["https://agent.example.com/vonage/next"]}
+        })))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(call.as_str()))
+        .and(body_json(json!({"action": "earmuff"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{call}/dtmf")))
+        .and(AppJwt)
+        .and(body_json(json!({"digits": "1713#"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"message": "DTMF sent", "uuid": UUID})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let v = vonage(&server);
+    let c = v.client();
+    c.transfer_ncco(UUID, &Ncco::new().talk(Talk::new("Transferring you")))
+        .await
+        .unwrap();
+    c.transfer_url(
+        UUID,
+        &"https://agent.example.com/vonage/next".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    c.control(UUID, CallControl::Earmuff).await.unwrap();
+    c.send_dtmf(UUID, "1713#").await.unwrap();
+    assert!(c.send_dtmf(UUID, "12x").await.unwrap_err().is_config());
+    assert!(c.transfer_ncco(UUID, &Ncco::new()).await.is_err());
+}
+
+#[tokio::test]
+async fn the_application_jwt_is_reused_across_requests() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let v = vonage(&server);
+    for _ in 0..3 {
+        v.hangup(&CallId::new(UUID).unwrap()).await.unwrap();
+    }
+    let tokens: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.headers["authorization"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 3);
+    assert!(tokens.iter().all(|t| t == &tokens[0]), "signed per request");
+}
+
+fn number(msisdn: &str, app: Option<&str>) -> serde_json::Value {
+    let mut n = json!({"country": "GB", "msisdn": msisdn, "type": "mobile-lvn", "features": ["VOICE", "SMS"]});
+    if let Some(a) = app {
+        n["app_id"] = json!(a);
+    }
+    n
+}
+
+#[tokio::test]
+async fn numbers_are_listed_page_by_page_with_basic_auth() {
+    let server = MockServer::start().await;
+    let first: Vec<serde_json::Value> = (0..100)
+        .map(|i| number(&format!("4477009{i:05}"), Some(APP)))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .and(header("authorization", basic().as_str()))
+        .and(query_param("index", "1"))
+        .and(query_param("size", "100"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"count": 101, "numbers": first})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .and(query_param("index", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"count": 101, "numbers": [number("14155550100", None)]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let numbers = vonage(&server).phone_numbers().await.unwrap();
+    assert_eq!(numbers.len(), 101);
+    assert_eq!(numbers[0].number.as_str(), "+447700900000");
+    assert_eq!(
+        numbers[0].provider_id.as_deref(),
+        Some(format!("application {APP}").as_str())
+    );
+    assert_eq!(numbers[100].provider_id, None);
+
+    // Without the account's key and secret, nothing is sent.
+    let v =
+        Vonage::new(VonageConfig::new(APP, KEY).all_hosts(server.uri().parse().unwrap())).unwrap();
+    let e = v.phone_numbers().await.unwrap_err();
+    assert!(
+        e.is_config() && e.to_string().contains("VONAGE_API_KEY"),
+        "{e}"
+    );
+    // An account with no numbers answers without the list.
+    let empty = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 0})))
+        .mount(&empty)
+        .await;
+    assert!(vonage(&empty).phone_numbers().await.unwrap().is_empty());
+}
+
+fn application(answer: &str, method: &str) -> serde_json::Value {
+    json!({
+        "id": APP,
+        "name": "voice agent",
+        "capabilities": {
+            "voice": {
+                "webhooks": {
+                    "answer_url": {"address": answer, "http_method": method, "connect_timeout": 500, "socket_timeout": 3000},
+                    "fallback_answer_url": {"address": "https://fallback.example.com/answer", "http_method": "GET"},
+                    "event_url": {"address": "https://old.example.com/events", "http_method": "POST"}
+                },
+                "signed_callbacks": false,
+                "conversations_ttl": 48,
+                "region": "eu-west"
+            },
+            "rtc": {"webhooks": {"event_url": {"address": "https://rtc.example.com", "http_method": "POST"}}}
+        },
+        "keys": {"public_key": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"},
+        "privacy": {"improve_ai": false},
+        "_links": {"self": {"href": format!("/v2/applications/{APP}")}}
+    })
+}
+
+#[tokio::test]
+async fn configure_inbound_rewrites_only_the_voice_webhooks_and_links_the_number() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .and(query_param("pattern", "447700900000"))
+        .and(query_param("search_pattern", "0"))
+        .and(header("authorization", basic().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 2,
+            "numbers": [number("447700900000", Some("ffffffff-0000-4000-8000-000000000000")), number("4477009000001", None)]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .and(header("authorization", basic().as_str()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(application("https://old.example.com/answer", "GET")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .and(header("authorization", basic().as_str()))
+        .and(body_json(json!({
+            "name": "voice agent",
+            "capabilities": {
+                "voice": {
+                    "webhooks": {
+                        "answer_url": {"address": "https://agent.example.com/vonage/answer", "http_method": "POST", "connect_timeout": 500, "socket_timeout": 3000},
+                        "fallback_answer_url": {"address": "https://fallback.example.com/answer", "http_method": "GET"},
+                        "event_url": {"address": "https://agent.example.com/vonage/events", "http_method": "POST"}
+                    },
+                    "signed_callbacks": true,
+                    "conversations_ttl": 48,
+                    "region": "eu-west"
+                },
+                "rtc": {"webhooks": {"event_url": {"address": "https://rtc.example.com", "http_method": "POST"}}}
+            },
+            "keys": {"public_key": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"},
+            "privacy": {"improve_ai": false}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(application(
+            "https://agent.example.com/vonage/answer",
+            "POST",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/number/update"))
+        .and(header("authorization", basic().as_str()))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string(format!(
+            "country=GB&msisdn=447700900000&app_id={APP}"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"error-code": "200", "error-code-label": "success"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let v = Vonage::new(
+        config(&server)
+            .signature_secret("sig")
+            .event_url("https://agent.example.com/vonage/events".parse().unwrap()),
+    )
+    .unwrap();
+    let report = v
+        .configure_inbound(
+            &"+447700900000".parse().unwrap(),
+            &"https://agent.example.com/vonage/answer".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(report.changed && report.drifted());
+    assert_eq!(
+        report.previous_url.as_deref(),
+        Some("https://old.example.com/answer")
+    );
+    let notes = report.notes.join("\n");
+    for expected in [
+        "answer_url was https://old.example.com/answer",
+        "event_url was https://old.example.com/events",
+        "signed callbacks",
+        "linked to application ffffffff-0000-4000-8000-000000000000",
+    ] {
+        assert!(notes.contains(expected), "{expected} not in {notes}");
+    }
+}
+
+#[tokio::test]
+async fn configure_inbound_changes_nothing_that_is_right_and_reports_failures() {
+    let server = MockServer::start().await;
+    let mut app = application("https://agent.example.com/vonage/answer", "POST");
+    app["capabilities"]["voice"]["webhooks"]["event_url"]["address"] =
+        json!("https://agent.example.com/vonage/answer");
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"count": 1, "numbers": [number("447700900000", Some(APP))]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(app))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let v = vonage(&server);
+    let report = v
+        .configure_inbound(
+            &"+447700900000".parse().unwrap(),
+            &"https://agent.example.com/vonage/answer".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(!report.changed && report.notes.is_empty(), "{report:?}");
+
+    // A number the account does not rent.
+    let e = v
+        .configure_inbound(
+            &"+14155550100".parse().unwrap(),
+            &"https://agent.example.com/vonage/answer".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("not a number of Vonage account"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_number_link_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"count": 1, "numbers": [number("447700900000", None)]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(application(
+            "https://agent.example.com/vonage/answer",
+            "POST",
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/number/update"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"error-code": "420", "error-code-label": "method failed"})),
+        )
+        .mount(&server)
+        .await;
+    let e = vonage(&server)
+        .configure_inbound(
+            &"+447700900000".parse().unwrap(),
+            &"https://agent.example.com/vonage/answer".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(420));
+    assert!(e.to_string().contains("method failed"), "{e}");
+}
