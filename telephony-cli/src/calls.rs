@@ -7,6 +7,7 @@ use clap::Args;
 use telephony::audio::{AudioFormat, Encoding, SampleRate};
 use telephony::plivo::Plivo;
 use telephony::twilio::Twilio;
+use telephony::vonage::Vonage;
 use telephony::{CallId, E164, HangupOutcome, OutboundCall, StreamSpec, Url};
 
 use crate::Failure;
@@ -49,7 +50,8 @@ pub(crate) struct MarkupArgs {
     /// A custom parameter delivered with the stream's start, `NAME=VALUE`; repeat for each.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
-    /// The audio rate to ask for, where the provider offers a choice (Twilio: 8000 only).
+    /// The audio rate to ask for, where the provider offers a choice (Twilio: 8000 only;
+    /// Plivo: 8000 or 16000; Vonage: 8000, 16000 or 24000).
     #[arg(long)]
     rate: Option<u32>,
 }
@@ -85,7 +87,23 @@ pub(crate) fn markup(args: &MarkupArgs) -> Result<(), Failure> {
             };
             Plivo::stream_xml(&spec).map_err(|e| usage(&e))?
         }
-        (other, _) => return Err(other.not_yet()),
+        (ProviderArg::Vonage, rate) => {
+            let rate = match rate.map(SampleRate::from_hz) {
+                None => SampleRate::Hz16000,
+                Some(Some(
+                    r @ (SampleRate::Hz8000 | SampleRate::Hz16000 | SampleRate::Hz24000),
+                )) => r,
+                Some(_) => {
+                    return Err(Failure::Usage(format!(
+                        "--rate {}: Vonage streams L16 at 8000, 16000 or 24000",
+                        rate.unwrap_or_default()
+                    )));
+                }
+            };
+            Vonage::stream_ncco(&spec, None, rate)
+                .and_then(|n| n.to_json())
+                .map_err(|e| usage(&e))?
+        }
     };
     out(doc);
     Ok(())
@@ -233,11 +251,9 @@ pub(crate) async fn numbers(args: NumbersArgs) -> Result<(), Failure> {
         return json(&numbers);
     }
     for n in numbers {
-        out(format!(
-            "{} {}",
-            n.number,
-            n.voice_url.as_deref().unwrap_or("-")
-        ));
+        // Where its calls go: the voice URL (Twilio), or the application (Plivo, Vonage).
+        let target = n.voice_url.as_deref().or(n.provider_id.as_deref());
+        out(format!("{} {}", n.number, target.unwrap_or("-")));
     }
     Ok(())
 }

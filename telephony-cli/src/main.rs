@@ -13,9 +13,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// telephony-rs at a terminal: audio conversion, webhook signatures, answer documents and
-/// calls, for Twilio (Plivo and Vonage as their adapters land). Credentials come from the
-/// environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN (or TWILIO_API_KEY_SID and
-/// TWILIO_API_KEY_SECRET).
+/// calls, for Twilio, Plivo and Vonage. Credentials come from the environment:
+/// TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN (or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET);
+/// PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN, PLIVO_APP_ID; VONAGE_APPLICATION_ID,
+/// VONAGE_PRIVATE_KEY_PATH, VONAGE_API_KEY, VONAGE_API_SECRET, VONAGE_SIGNATURE_SECRET.
 #[derive(Debug, Parser)]
 #[command(name = "telephony", version, propagate_version = true)]
 struct Cli {

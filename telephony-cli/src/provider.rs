@@ -3,6 +3,7 @@
 use clap::ValueEnum;
 use telephony::plivo::{Plivo, PlivoConfig};
 use telephony::twilio::{Twilio, TwilioConfig};
+use telephony::vonage::{Vonage, VonageConfig};
 use telephony::{TelephonyProvider, Url};
 
 use crate::Failure;
@@ -14,17 +15,11 @@ pub(crate) enum ProviderArg {
     Twilio,
     /// Plivo.
     Plivo,
-    /// Vonage (its adapter is not in this build yet).
+    /// Vonage.
     Vonage,
 }
 
 impl ProviderArg {
-    pub(crate) fn not_yet(self) -> Failure {
-        Failure::Usage(format!(
-            "{self:?} is not available in this build yet: its adapter has not landed"
-        ))
-    }
-
     /// The environment variable holding this provider's webhook signing secret.
     pub(crate) fn secret_env(self) -> &'static str {
         match self {
@@ -62,6 +57,13 @@ pub(crate) fn from_env(
             }
             Box::new(Plivo::new(c)?)
         }
-        ProviderArg::Vonage => return Err(p.not_yet()),
+        ProviderArg::Vonage => {
+            let mut c = VonageConfig::from_env().map_err(usage)?;
+            if let Some(b) = base {
+                // One test server answers for the Voice, Applications and Numbers hosts.
+                c = c.all_hosts(b);
+            }
+            Box::new(Vonage::new(c)?)
+        }
     })
 }

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use telephony::plivo::signature::{self as plivo_sig, PlivoValidator};
 use telephony::twilio::signature::{RequestValidator, sign_request};
+use telephony::vonage::signature::{self as vonage_sig, VonageValidator};
 use telephony::{FormParams, Secret, Url, Verified, WebhookError, WebhookRequest};
 
 use crate::Failure;
@@ -26,8 +27,9 @@ pub(crate) enum WebhookCommand {
 pub(crate) struct Signed {
     /// twilio, plivo or vonage.
     provider: ProviderArg,
-    /// The signing secret (Twilio, Plivo: the Auth Token). Defaults to TWILIO_AUTH_TOKEN or
-    /// PLIVO_AUTH_TOKEN.
+    /// The signing secret (Twilio, Plivo: the Auth Token; Vonage: the signature secret, not
+    /// the API secret). Defaults to TWILIO_AUTH_TOKEN, PLIVO_AUTH_TOKEN or
+    /// VONAGE_SIGNATURE_SECRET.
     #[arg(long)]
     secret: Option<String>,
     /// The URL the provider requests, query string included.
@@ -64,7 +66,7 @@ pub(crate) struct SignArgs {
     /// The body: a form (`a=1&b=2`), or JSON.
     #[arg(long)]
     body: Option<String>,
-    /// The nonce, for schemes that use one.
+    /// The nonce, for schemes that use one (Plivo's nonce, Vonage's `jti`).
     #[arg(long)]
     nonce: Option<String>,
     /// The signing time, in Unix seconds, for schemes that use one.
@@ -102,11 +104,8 @@ fn looks_like_json(body: &[u8]) -> bool {
 }
 
 impl Signed {
-    /// The secret, URL and method; Vonage is not in this build yet.
+    /// The secret, URL and method.
     fn parts(&self) -> Result<(Secret, Url, Method), Failure> {
-        if self.provider == ProviderArg::Vonage {
-            return Err(self.provider.not_yet());
-        }
         Ok((
             secret(self.secret.as_deref(), self.provider.secret_env())?,
             parse_url(&self.url)?,
@@ -149,11 +148,11 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let now = args.now.map_or_else(SystemTime::now, |s| {
         SystemTime::UNIX_EPOCH + Duration::from_secs(s)
     });
-    let _ = now; // Twilio signatures carry no time.
     let request = WebhookRequest::new(method, url, headers, body);
     let verdict: Result<Verified, WebhookError> = match provider {
         ProviderArg::Twilio => RequestValidator::new(token).validate(&request),
-        _ => PlivoValidator::new(token).validate(&request),
+        ProviderArg::Plivo => PlivoValidator::new(token).validate(&request),
+        ProviderArg::Vonage => VonageValidator::new(token).validate(&request, now),
     };
     let mut stdout = std::io::stdout().lock();
     match verdict {
@@ -168,18 +167,32 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     }
 }
 
+fn unique() -> String {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}{:09}", now.as_secs(), now.subsec_nanos())
+}
+
 fn sign(args: &SignArgs) -> Result<(), Failure> {
     let (token, url, method) = args.signed.parts()?;
+    if args.signed.provider == ProviderArg::Vonage {
+        // The token covers the body (its hash), not the URL or method.
+        let _ = (url, method);
+        let body = args.body.clone().unwrap_or_default();
+        let now = args.now.map_or_else(SystemTime::now, |s| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+        });
+        let jti = args.nonce.clone().unwrap_or_else(unique);
+        let header = vonage_sig::sign_request(&token, body.as_bytes(), now, &jti);
+        let _ = writeln!(std::io::stdout().lock(), "Authorization: {header}");
+        return Ok(());
+    }
     if args.signed.provider == ProviderArg::Plivo {
         let body = args.body.clone().unwrap_or_default();
         let form = FormParams::parse(body.as_bytes());
-        let nonce = args.nonce.clone().unwrap_or_else(|| {
-            // Plivo's nonces are long decimal numbers; any unique text works.
-            let now = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default();
-            format!("{}{:09}", now.as_secs(), now.subsec_nanos())
-        });
+        // Plivo's nonces are long decimal numbers; any unique text works.
+        let nonce = args.nonce.clone().unwrap_or_else(unique);
         let signature = plivo_sig::sign_v3(&token, &method, &url, &form, &nonce);
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}: {signature}", plivo_sig::V3_HEADER);

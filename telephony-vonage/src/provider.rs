@@ -68,19 +68,17 @@ impl Vonage {
     }
 
     /// The NCCO that connects a call to a WebSocket: L16 at the rate `stream.audio` asks for
-    /// (8, 16 or 24 kHz; the configured rate otherwise), the stream's parameters as `headers`
-    /// (after `call_uuid`, `from` and `to` when `call` is given), and, with a status callback,
-    /// `eventType: synchronous` so a dropped socket reaches it and can be answered with a
-    /// fallback NCCO. Nothing follows the `connect`: actions after it would play as soon as
-    /// the socket is up, and the call ends when the socket closes.
+    /// (8, 16 or 24 kHz; `default_rate` otherwise), the stream's parameters as `headers`
+    /// (after `call_uuid`, `conversation_uuid`, `from` and `to` when `call` is given), and,
+    /// with a status callback, `eventType: synchronous` so a dropped socket reaches it and can
+    /// be answered with a fallback NCCO. Nothing follows the `connect`: actions after it would
+    /// play as soon as the socket is up, and the call ends when the socket closes.
     pub fn stream_ncco(
-        &self,
         stream: &StreamSpec,
         call: Option<&InboundCall>,
+        default_rate: SampleRate,
     ) -> Result<Ncco, NccoError> {
-        let rate = stream
-            .audio
-            .map_or(self.client.config().stream_rate, |f| f.rate);
+        let rate = stream.audio.map_or(default_rate, |f| f.rate);
         if !matches!(
             rate,
             SampleRate::Hz8000 | SampleRate::Hz16000 | SampleRate::Hz24000
@@ -116,6 +114,10 @@ impl Vonage {
         let ncco = Ncco::new().connect(connect);
         ncco.validate()?;
         Ok(ncco)
+    }
+
+    fn ncco(&self, stream: &StreamSpec, call: Option<&InboundCall>) -> Result<Ncco, Error> {
+        Self::stream_ncco(stream, call, self.client.config().stream_rate).map_err(invalid)
     }
 
     fn info(&self, call: &CallResource) -> Result<CallInfo, Error> {
@@ -172,10 +174,7 @@ impl TelephonyProvider for Vonage {
         let mut req = match &call.target {
             CallTarget::AnswerUrl(url) => CreateCall::answer_url(to, url.as_str(), Method::Post),
             CallTarget::Stream(stream) => {
-                let ncco = self
-                    .stream_ncco(stream, None)
-                    .and_then(|n| n.to_value())
-                    .map_err(invalid)?;
+                let ncco = self.ncco(stream, None)?.to_value().map_err(invalid)?;
                 CreateCall::ncco(to, ncco)
             }
             CallTarget::Markup(markup) => {
@@ -304,12 +303,12 @@ impl TelephonyProvider for Vonage {
     }
 
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
-        let ncco = self.stream_ncco(stream, None).map_err(invalid)?;
+        let ncco = self.ncco(stream, None)?;
         Ok(Markup::json(ncco.to_json().map_err(invalid)?))
     }
 
     fn answer_call(&self, call: &InboundCall, stream: &StreamSpec) -> Result<Markup, Error> {
-        let ncco = self.stream_ncco(stream, Some(call)).map_err(invalid)?;
+        let ncco = self.ncco(stream, Some(call))?;
         Ok(Markup::json(ncco.to_json().map_err(invalid)?))
     }
 
