@@ -415,3 +415,30 @@ proptest! {
         prop_assert!(bad.is_empty(), "frames of another size: {:?}", bad);
     }
 }
+
+#[test]
+fn the_pacer_sends_ahead_then_settles_at_18_ms() {
+    let mut pacer = telephony_vonage::pacer();
+    let t0 = std::time::Instant::now();
+    let mut now = t0;
+    let mut times = Vec::new();
+    // Two minutes of reply, sent as the pacer allows.
+    for _ in 0..6000 {
+        now = pacer.next_send(now);
+        pacer.sent(now);
+        times.push(now - t0);
+    }
+    assert!(times[..500].iter().all(Duration::is_zero), "10 s at once");
+    assert_eq!(times[501] - times[500], Duration::from_millis(18));
+    // Never more than 1000 frames (20 s) estimated in Vonage's 3072-frame buffer.
+    for (k, t) in times.iter().enumerate() {
+        let played = (t.as_millis() / 20) as usize;
+        assert!(k + 1 - played.min(k + 1) <= 1000, "frame {k} at {t:?}");
+    }
+    assert!(telephony_vonage::BUFFER_FRAMES >= 1000);
+    // At the cap, real time.
+    assert_eq!(times[5999] - times[5998], Duration::from_millis(20));
+    // A barge-in empties Vonage's buffer: the next reply starts at once.
+    pacer.clear();
+    assert_eq!(pacer.next_send(now), now);
+}
