@@ -7,8 +7,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::error::{DecodeError, Error};
 use crate::id::{CallId, E164};
 use crate::markup::{Markup, StreamSpec};
+use crate::provider::ProviderKind;
 
 /// Where a call is in its life, the same for every provider.
 ///
@@ -429,6 +431,33 @@ impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Currency::new(&s).ok_or_else(|| serde::de::Error::custom(format!("bad currency {s:?}")))
+    }
+}
+
+/// Reads a decimal a provider wrote as text (`"0.01300"`, `"-0.013"`, `"1.5E-3"`): `None` for
+/// nothing or blank, a decode error naming `what` for anything else that is not a number.
+///
+/// ```
+/// use telephony_core::{Decimal, ProviderKind, parse_decimal};
+///
+/// const P: ProviderKind = ProviderKind::new("acme", "Acme");
+/// assert_eq!(parse_decimal(P, "price", Some(" 0.00450000 "))?, Some("0.0045".parse::<Decimal>()?));
+/// assert_eq!(parse_decimal(P, "price", Some(""))?, None);
+/// assert!(parse_decimal(P, "price", Some("free")).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_decimal(
+    provider: ProviderKind,
+    what: &str,
+    value: Option<&str>,
+) -> Result<Option<Decimal>, Error> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<Decimal>()
+            .or_else(|_| Decimal::from_scientific(v))
+            .map(Some)
+            .map_err(|e| Error::Decode(DecodeError::new(provider, what, format!("{v:?}: {e}")))),
     }
 }
 

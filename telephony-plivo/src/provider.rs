@@ -1,6 +1,5 @@
 //! [`Plivo`]: the adapter behind [`TelephonyProvider`].
 
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -10,7 +9,7 @@ use telephony_core::{
     ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget,
     Capabilities, ConfigError, Currency, DecodeError, E164, Error, HangupOutcome, InboundCall,
     InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec,
-    TelephonyProvider, Url, Verified, WebhookError, WebhookRequest,
+    TelephonyProvider, Url, Verified, WebhookError, WebhookRequest, parse_decimal,
 };
 
 use crate::KIND;
@@ -86,12 +85,7 @@ fn seconds(s: Option<&str>) -> Option<Duration> {
 }
 
 fn decimal(what: &str, s: Option<&str>) -> Result<Option<Decimal>, Error> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(v) => Decimal::from_str(v)
-            .map(Some)
-            .map_err(|e| Error::Decode(DecodeError::new(KIND, what, format!("{v:?}: {e}")))),
-    }
+    parse_decimal(KIND, what, s)
 }
 
 fn cost_of(cdr: &Cdr) -> Result<Option<CallCost>, Error> {

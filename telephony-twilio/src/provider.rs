@@ -1,10 +1,8 @@
 //! [`Twilio`]: the adapter behind [`TelephonyProvider`].
 
-use std::str::FromStr;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
 use telephony_core::{
     CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget, Capabilities,
     Currency, E164, Error, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, Markup,
@@ -88,16 +86,10 @@ fn invalid(e: impl ToString) -> Error {
 
 /// A Twilio price (`"-0.01300"`, a charge) as a positive cost.
 pub(crate) fn cost_of(call: &CallResource) -> Result<Option<CallCost>, Error> {
-    let Some(price) = call.price.as_deref().filter(|p| !p.trim().is_empty()) else {
+    let Some(amount) = telephony_core::parse_decimal(KIND, "call price", call.price.as_deref())?
+    else {
         return Ok(None);
     };
-    let amount = Decimal::from_str(price.trim()).map_err(|e| {
-        Error::Decode(telephony_core::DecodeError::new(
-            KIND,
-            "call price",
-            format!("{price:?}: {e}"),
-        ))
-    })?;
     let currency = call
         .price_unit
         .as_deref()

@@ -4,7 +4,6 @@
 //! (`GET`); answer requests as a query string (`GET`, the default) or JSON (`POST`). The
 //! parsers read both, and numbers written as strings or as numbers.
 
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use rust_decimal::Decimal;
@@ -135,14 +134,8 @@ fn seconds(s: &str) -> Option<Duration> {
 }
 
 /// A price or rate as an exact decimal.
-pub fn decimal(what: &str, s: Option<&str>) -> Result<Option<Decimal>, Error> {
-    match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(v) => Decimal::from_str(v)
-            .or_else(|_| Decimal::from_scientific(v))
-            .map(Some)
-            .map_err(|e| Error::Decode(DecodeError::new(KIND, what, format!("{v:?}: {e}")))),
-    }
+pub(crate) fn decimal(what: &str, s: Option<&str>) -> Result<Option<Decimal>, Error> {
+    telephony_core::parse_decimal(KIND, what, s)
 }
 
 /// An event webhook (`event_url`): the status and everything the event carries, in
