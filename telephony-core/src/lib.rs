@@ -57,8 +57,8 @@ pub use provider::{Capabilities, ProviderKind, TelephonyProvider};
 pub use secret::Secret;
 pub use webhook::{
     Diagnosis, FormParams, InvalidNetwork, IpNet, MemoryReplayGuard, PublicUrl, PublicUrlError,
-    ReplayGuard, TrustedProxies, Verified, WebhookError, WebhookRequest, check_replay,
-    constant_time_eq, url_variants,
+    ReplayGuard, TrustedProxies, Verified, WebhookError, WebhookRequest, body_variants,
+    check_replay, constant_time_eq, url_variants,
 };
 
 /// Decimal amounts, re-exported for [`CallCost`].

@@ -462,10 +462,12 @@ pub enum WebhookError {
         diagnosis: Option<Diagnosis>,
     },
     /// The body does not hash to what the signature covers: it changed after signing.
-    #[error(
-        "the body does not match its signed hash: it was changed after signing (re-encoded by a framework or proxy?)"
-    )]
-    BodyHashMismatch,
+    #[error("the body does not match its signed hash: {}",
+        .diagnosis.unwrap_or("it was changed after signing (re-encoded by a framework or proxy?)"))]
+    BodyHashMismatch {
+        /// How the body was changed, when a near variant of it matches the hash.
+        diagnosis: Option<&'static str>,
+    },
     /// The signed time is outside the accepted window.
     #[error(
         "signed at {signed_at} (unix seconds), outside the {tolerance:?} window around now ({now})"
@@ -642,6 +644,65 @@ pub fn url_variants(url: &Url, headers: &HeaderMap) -> Vec<(Url, &'static str)> 
         );
     }
     out
+}
+
+/// Near variants of a received body, each with what it would mean if the signed hash matched
+/// it: the ways frameworks and proxies most often change a body before the verifier sees it.
+pub fn body_variants(body: &[u8]) -> Vec<(Vec<u8>, &'static str)> {
+    let mut out: Vec<(Vec<u8>, &'static str)> = Vec::new();
+    if let Some(stripped) = body
+        .strip_suffix(b"\r\n")
+        .or_else(|| body.strip_suffix(b"\n"))
+    {
+        out.push((
+            stripped.to_vec(),
+            "a trailing newline was added after signing: verify the raw bytes as received",
+        ));
+    } else {
+        let mut longer = body.to_vec();
+        longer.push(b'\n');
+        out.push((
+            longer,
+            "a trailing newline was removed after signing: verify the raw bytes as received",
+        ));
+    }
+    if let Some(compact) = compact_json(body)
+        && compact != body
+    {
+        out.push((
+            compact,
+            "the JSON was re-encoded with other whitespace after signing (a framework parsed and wrote it again): verify the raw bytes as received",
+        ));
+    }
+    out
+}
+
+/// `body` without the whitespace outside its strings, if it looks like JSON.
+fn compact_json(body: &[u8]) -> Option<Vec<u8>> {
+    let first = *body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if first != b'{' && first != b'[' {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in body {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+            out.push(b);
+        } else if !b.is_ascii_whitespace() {
+            out.push(b);
+        }
+    }
+    Some(out)
 }
 
 /// A request that authenticated, with what a replay guard should remember.
@@ -924,6 +985,17 @@ mod tests {
         assert_eq!(g.len(), 3);
         assert!(!g.first_use_at("d", later(60), later(13)));
         assert!(!g.first_use_at("c", later(60), later(13)));
+    }
+
+    #[test]
+    fn body_variants_undo_what_frameworks_do() {
+        let v = body_variants(b"{\n  \"a\": \"x y\",\n  \"b\": [1, 2]\n}\n");
+        assert_eq!(v[0].0, b"{\n  \"a\": \"x y\",\n  \"b\": [1, 2]\n}");
+        assert_eq!(v[1].0, br#"{"a":"x y","b":[1,2]}"#);
+        let v = body_variants(br#"{"a":"q\"  w"}"#);
+        assert_eq!(v.len(), 1, "already compact; only the newline variant");
+        assert_eq!(v[0].0, b"{\"a\":\"q\\\"  w\"}\n");
+        assert_eq!(body_variants(b"a=1&b=2").len(), 1);
     }
 
     #[test]

@@ -239,7 +239,11 @@ fn signed_params(request: &WebhookRequest) -> Result<FormParams, WebhookError> {
     if let Some(expected) = body_hash {
         let actual = hex(&Sha256::digest(&request.body));
         if !constant_time_eq(actual.as_bytes(), expected.as_bytes()) {
-            return Err(WebhookError::BodyHashMismatch);
+            let diagnosis = telephony_core::body_variants(&request.body)
+                .into_iter()
+                .find(|(b, _)| hex(&Sha256::digest(b)) == expected)
+                .map(|(_, why)| why);
+            return Err(WebhookError::BodyHashMismatch { diagnosis });
         }
         return Ok(FormParams::default());
     }
@@ -419,7 +423,16 @@ mod tests {
         assert!(v.validate(&ok).is_ok());
         let changed =
             WebhookRequest::new(Method::POST, url, headers, br#"{"CallSid":"CA2"}"#.to_vec());
-        assert_eq!(v.validate(&changed), Err(WebhookError::BodyHashMismatch));
+        assert_eq!(
+            v.validate(&changed),
+            Err(WebhookError::BodyHashMismatch { diagnosis: None })
+        );
+        let mut newline = body.to_vec();
+        newline.push(b'\n');
+        let reencoded =
+            WebhookRequest::new(Method::POST, ok.url.clone(), ok.headers.clone(), newline);
+        let e = v.validate(&reencoded).unwrap_err().to_string();
+        assert!(e.contains("trailing newline was added"), "{e}");
     }
 
     #[test]

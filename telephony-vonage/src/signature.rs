@@ -349,7 +349,11 @@ impl VonageValidator {
                 return Ok(());
             }
         }
-        Err(WebhookError::BodyHashMismatch)
+        let diagnosis = telephony_core::body_variants(&request.body)
+            .into_iter()
+            .find(|(b, _)| constant_time_eq(payload_hash(b).as_bytes(), expected.as_bytes()))
+            .map(|(_, why)| why);
+        Err(WebhookError::BodyHashMismatch { diagnosis })
     }
 }
 

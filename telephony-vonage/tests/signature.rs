@@ -39,7 +39,7 @@ fn at(secs: u64) -> SystemTime {
 fn kind(r: &Result<telephony_core::Verified, WebhookError>) -> &'static str {
     match r {
         Ok(_) => "ok",
-        Err(WebhookError::BodyHashMismatch) => "body_hash_mismatch",
+        Err(WebhookError::BodyHashMismatch { .. }) => "body_hash_mismatch",
         Err(WebhookError::Expired { .. }) => "expired",
         Err(WebhookError::Stale { .. }) => "stale",
         Err(WebhookError::Malformed { .. }) => "malformed",
@@ -136,6 +136,23 @@ fn the_errors_say_what_happened() {
         text("iat an hour old")
     );
     assert!(text("another application").contains("VONAGE_APPLICATION_ID"));
+    // A framework that parsed the JSON and wrote it again, pretty: the diagnosis says so.
+    let valid = find("valid");
+    let pretty = valid
+        .body
+        .replace("\",\"", "\",\n  \"")
+        .replace("\":\"", "\": \"");
+    assert_ne!(pretty, valid.body);
+    let e = validator
+        .validate(
+            &request(&valid.method, &valid.url, &pretty, &valid.authorization),
+            at(valid.now),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, WebhookError::BodyHashMismatch { diagnosis: Some(d) } if d.contains("re-encoded")),
+        "{e}"
+    );
     let missing = validator
         .validate(
             &WebhookRequest::new(
