@@ -177,14 +177,13 @@ fn unique() -> String {
 fn sign(args: &SignArgs) -> Result<(), Failure> {
     let (token, url, method) = args.signed.parts()?;
     if args.signed.provider == ProviderArg::Vonage {
-        // The token covers the body (its hash), not the URL or method.
-        let _ = (url, method);
+        // The token covers the body's hash (the query's, for a GET without a body).
         let body = args.body.clone().unwrap_or_default();
         let now = args.now.map_or_else(SystemTime::now, |s| {
             SystemTime::UNIX_EPOCH + Duration::from_secs(s)
         });
         let jti = args.nonce.clone().unwrap_or_else(unique);
-        let header = vonage_sig::sign_request(&token, body.as_bytes(), now, &jti);
+        let header = vonage_sig::sign_request(&token, &method, &url, body.as_bytes(), now, &jti);
         let _ = writeln!(std::io::stdout().lock(), "Authorization: {header}");
         return Ok(());
     }

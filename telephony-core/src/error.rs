@@ -67,16 +67,51 @@ impl Error {
         }
     }
 
-    /// Whether trying the same request again later may succeed: rate limiting, a server
-    /// error, a timeout or a refused connection. Configuration, authentication and bad
-    /// requests are not retryable.
+    /// Whether trying the same request again later may succeed, and is safe: rate limiting, a
+    /// server error, a timeout or a refused connection. Configuration, authentication and bad
+    /// requests are not retryable, and neither is a request that creates something (placing a
+    /// call) and may have been acted on: see [`may_have_acted`](Self::may_have_acted).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Api(e) => e.status == 429 || e.status >= 500,
-            Error::Transport(e) => {
-                matches!(e.kind, TransportKind::Connect | TransportKind::Timeout)
-            }
+            Error::Api(e) => (e.status == 429 || e.status >= 500) && !e.may_have_acted,
+            Error::Transport(e) => match e.kind {
+                TransportKind::Connect => true,
+                TransportKind::Timeout => !e.may_have_acted,
+                TransportKind::Other => false,
+            },
             _ => false,
+        }
+    }
+
+    /// Whether the provider may have done what was asked despite the error: a request that
+    /// creates something (placing a call) answered with a server error, or sent and never
+    /// answered. Repeating it may do it twice: look first (for a call, its status callbacks or
+    /// the provider's call list).
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            Error::Api(e) => e.may_have_acted,
+            Error::Transport(e) => e.may_have_acted,
+            _ => false,
+        }
+    }
+
+    /// Marks the error of a request that creates something: a server error, or a request sent
+    /// and not answered, may have been acted on ([`may_have_acted`](Self::may_have_acted)).
+    pub fn after_create(self) -> Error {
+        const HINT: &str = "it may have been done anyway: check before repeating it";
+        match self {
+            Error::Api(mut e) if e.status >= 500 => {
+                e.may_have_acted = true;
+                if e.hint.is_none() {
+                    e.hint = Some(HINT.to_owned());
+                }
+                Error::Api(e)
+            }
+            Error::Transport(mut e) if e.kind != TransportKind::Connect => {
+                e.may_have_acted = true;
+                Error::Transport(e)
+            }
+            other => other,
         }
     }
 
@@ -167,6 +202,9 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// What to check, when the status says it (a 401: the credentials).
     pub hint: Option<String>,
+    /// Whether the provider may have acted on the request anyway (see
+    /// [`Error::may_have_acted`]).
+    pub may_have_acted: bool,
 }
 
 impl ApiError {
@@ -186,6 +224,7 @@ impl ApiError {
             more_info: None,
             retry_after: None,
             hint: None,
+            may_have_acted: false,
         }
     }
 
@@ -244,6 +283,8 @@ pub struct TransportError {
     /// The underlying error.
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
+    /// Whether the request was sent, creates something, and may have been acted on.
+    pub may_have_acted: bool,
 }
 
 /// A message that could not be understood.
@@ -308,11 +349,23 @@ mod tests {
                 operation: "x".into(),
                 kind,
                 source: "boom".into(),
+                may_have_acted: false,
             })
         };
         assert!(t(TransportKind::Connect).is_retryable());
         assert!(t(TransportKind::Timeout).is_retryable());
         assert!(!t(TransportKind::Other).is_retryable());
+        // A call that may have been placed is not retried, and says why.
+        let placed = api(500).after_create();
+        assert!(placed.may_have_acted() && !placed.is_retryable());
+        assert!(
+            placed.to_string().contains("check before repeating"),
+            "{placed}"
+        );
+        assert!(api(429).after_create().is_retryable());
+        assert!(!api(400).after_create().may_have_acted());
+        assert!(!t(TransportKind::Timeout).after_create().is_retryable());
+        assert!(t(TransportKind::Connect).after_create().is_retryable());
         let c = Error::from(ConfigError::new("ACME_TOKEN", "missing: set it"));
         assert!(c.is_config() && c.is_auth());
         assert_eq!(c.to_string(), "ACME_TOKEN: missing: set it");

@@ -176,7 +176,11 @@ pub async fn send_with_retries(
                     TransportKind::Other => false,
                 };
                 if !retryable || last {
-                    return Err(transport_error(provider, operation, e));
+                    let error = transport_error(provider, operation, e);
+                    return Err(match idempotency {
+                        Idempotency::CreatesResource => error.after_create(),
+                        Idempotency::Idempotent => error,
+                    });
                 }
                 tokio::time::sleep(policy.backoff(attempt)).await;
             }
@@ -202,6 +206,7 @@ pub fn transport_error(provider: ProviderKind, operation: &str, e: reqwest::Erro
         operation: operation.to_owned(),
         kind: transport_kind(&e),
         source: Box::new(e.without_url()),
+        may_have_acted: false,
     })
 }
 

@@ -170,6 +170,7 @@ impl PlivoClient {
             self.request(Method::POST, &url).json(call)
         })
         .await
+        .map_err(Error::after_create)
     }
 
     /// A call's detail record, once it ended. `None` when Plivo has none (404).

@@ -113,6 +113,7 @@ async fn create_call_is_never_retried_after_a_500_or_a_timeout_but_is_after_a_42
     let err = plivo(&server).initiate_call(&outbound()).await.unwrap_err();
     assert_eq!(err.http_status(), Some(500));
     assert!(err.to_string().contains("server error"));
+    assert!(err.may_have_acted() && !err.is_retryable(), "{err}");
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -126,6 +127,7 @@ async fn create_call_is_never_retried_after_a_500_or_a_timeout_but_is_after_a_42
         matches!(&err, Error::Transport(t) if t.kind == TransportKind::Timeout),
         "{err}"
     );
+    assert!(err.may_have_acted() && !err.is_retryable(), "{err}");
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))

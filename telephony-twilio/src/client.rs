@@ -203,6 +203,7 @@ impl TwilioClient {
             self.request(Method::POST, &url).form(&form)
         })
         .await
+        .map_err(Error::after_create)
     }
 
     /// Fetches a call.

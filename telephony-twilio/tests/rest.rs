@@ -168,6 +168,7 @@ async fn create_call_is_not_retried_after_a_server_error() {
         .unwrap_err();
     assert_eq!(err.http_status(), Some(500));
     assert_eq!(err.provider_code(), Some("20500"));
+    assert!(err.may_have_acted() && !err.is_retryable(), "{err}");
 }
 
 #[tokio::test]

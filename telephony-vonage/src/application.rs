@@ -29,13 +29,21 @@ fn object<'a>(
         .ok_or_else(|| format!("{key} is not a JSON object"))
 }
 
-/// Points `capabilities.voice.webhooks.answer_url` and `.event_url` of `app` at `answer` and
-/// `event` (`POST`), keeping their other settings (timeouts) and every other field, and turns
-/// on `signed_callbacks` when `signed`.
+/// The answer URL an application's voice capability holds.
+pub fn answer_url(app: &Value) -> Option<&str> {
+    app.pointer("/capabilities/voice/webhooks/answer_url/address")
+        .and_then(Value::as_str)
+}
+
+/// Points `capabilities.voice.webhooks.answer_url` of `app` at `answer`, and `event_url` at
+/// `event` when given, keeping each webhook's method (`POST` where none was set), timeouts and
+/// every other field. Without `event`, an existing event URL stays; a missing one becomes the
+/// answer URL. `signed` says the host verifies signatures: signed callbacks that are off are
+/// reported, not changed, as the setting serves every number of the application.
 pub fn point_voice_webhooks(
     app: &mut Value,
     answer: &Url,
-    event: &Url,
+    event: Option<&Url>,
     signed: bool,
 ) -> Result<Plan, String> {
     let root = app
@@ -53,8 +61,25 @@ pub fn point_voice_webhooks(
             .push("the application had no voice capability; added it".to_owned());
         plan.changed = true;
     }
+    let signed_on = voice.get("signed_callbacks") == Some(&Value::Bool(true));
     let webhooks = object(voice, "webhooks")?;
-    for (name, url) in [("answer_url", answer), ("event_url", event)] {
+    let has_event = webhooks
+        .get("event_url")
+        .and_then(|h| h.get("address"))
+        .and_then(Value::as_str)
+        .is_some_and(|a| !a.is_empty());
+    let event = match event {
+        Some(e) => Some(e),
+        None if has_event => None,
+        None => {
+            plan.notes.push(format!(
+                "the application had no event URL; set it to {answer} (set VONAGE_EVENT_URL to send events elsewhere)"
+            ));
+            Some(answer)
+        }
+    };
+    for (name, url) in [("answer_url", Some(answer)), ("event_url", event)] {
+        let Some(url) = url else { continue };
         let hook = object(webhooks, name)?;
         let old = hook
             .get("address")
@@ -63,32 +88,25 @@ pub fn point_voice_webhooks(
         if name == "answer_url" {
             plan.previous_answer_url.clone_from(&old);
         }
-        let method_ok = hook
-            .get("http_method")
-            .and_then(Value::as_str)
-            .is_some_and(|m| m.eq_ignore_ascii_case("POST"));
-        if old.as_deref() != Some(url.as_str()) || !method_ok {
-            match &old {
-                Some(o) if o != url.as_str() => plan.notes.push(format!(
+        if old.as_deref() != Some(url.as_str()) {
+            if let Some(o) = &old {
+                plan.notes.push(format!(
                     "{name} was {o}: it had drifted, or was set by hand"
-                )),
-                Some(_) => plan.notes.push(format!(
-                    "{name} used GET; set it to POST (JSON bodies, hashed in the signature)"
-                )),
-                None => {}
+                ));
             }
             hook.insert("address".into(), Value::String(url.to_string()));
+            plan.changed = true;
+        }
+        if hook.get("http_method").and_then(Value::as_str).is_none() {
             hook.insert("http_method".into(), Value::String("POST".into()));
             plan.changed = true;
         }
     }
-    if signed && voice.get("signed_callbacks") != Some(&Value::Bool(true)) {
-        voice.insert("signed_callbacks".into(), Value::Bool(true));
+    if signed && !signed_on {
         plan.notes.push(
-            "turned on signed callbacks, so every webhook carries a token verify_webhook checks"
+            "signed callbacks are off for this application: Vonage sends its webhooks unsigned and verify_webhook refuses them; turn on capabilities.voice.signed_callbacks"
                 .to_owned(),
         );
-        plan.changed = true;
     }
     Ok(plan)
 }
@@ -108,9 +126,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn only_the_voice_webhooks_change() {
-        let mut app = json!({
+    fn app() -> Value {
+        json!({
             "id": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
             "name": "agent",
             "capabilities": {
@@ -128,40 +145,42 @@ mod tests {
             "keys": {"public_key": "-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n"},
             "privacy": {"improve_ai": false},
             "_links": {"self": {"href": "/v2/applications/aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"}}
-        });
+        })
+    }
+
+    #[test]
+    fn only_the_addresses_change() {
+        let mut app = app();
         let answer: Url = "https://agent.example.com/vonage/answer".parse().unwrap();
         let event: Url = "https://agent.example.com/vonage/events".parse().unwrap();
-        let plan = point_voice_webhooks(&mut app, &answer, &event, true).unwrap();
+        let plan = point_voice_webhooks(&mut app, &answer, Some(&event), true).unwrap();
         assert!(plan.changed);
         assert_eq!(
             plan.previous_answer_url.as_deref(),
             Some("https://old.example.com/answer")
         );
         assert_eq!(plan.notes.len(), 3, "{:?}", plan.notes);
+        assert!(plan.notes[2].contains("signed callbacks are off"));
+        let mut expected = app.clone();
+        expected["capabilities"]["voice"]["webhooks"]["answer_url"]["address"] =
+            json!("https://agent.example.com/vonage/answer");
+        expected["capabilities"]["voice"]["webhooks"]["event_url"]["address"] =
+            json!("https://agent.example.com/vonage/events");
+        assert_eq!(app, expected);
         let body = put_body(&app);
+        assert!(body.get("id").is_none() && body.get("_links").is_none());
         assert_eq!(
-            body,
-            json!({
-                "name": "agent",
-                "capabilities": {
-                    "voice": {
-                        "webhooks": {
-                            "answer_url": {"address": "https://agent.example.com/vonage/answer", "http_method": "POST", "connect_timeout": 500},
-                            "fallback_answer_url": {"address": "https://fallback.example.com", "http_method": "GET"},
-                            "event_url": {"address": "https://agent.example.com/vonage/events", "http_method": "POST", "socket_timeout": 3000}
-                        },
-                        "conversations_ttl": 48,
-                        "region": "eu-west",
-                        "signed_callbacks": true
-                    },
-                    "messages": {"webhooks": {"inbound_url": {"address": "https://m.example.com", "http_method": "POST"}}}
-                },
-                "keys": {"public_key": "-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n"},
-                "privacy": {"improve_ai": false}
-            })
+            body["capabilities"]["voice"]["webhooks"]["answer_url"]["http_method"],
+            "GET"
+        );
+        assert_eq!(body["capabilities"]["voice"]["region"], "eu-west");
+        assert!(
+            body["capabilities"]["voice"]
+                .get("signed_callbacks")
+                .is_none()
         );
         // Pointing it again changes nothing.
-        let again = point_voice_webhooks(&mut app, &answer, &event, true).unwrap();
+        let again = point_voice_webhooks(&mut app, &answer, Some(&event), false).unwrap();
         assert_eq!(
             again,
             Plan {
@@ -170,24 +189,23 @@ mod tests {
                 notes: vec![]
             }
         );
+        // Without an event URL of its own, the application's stays.
+        let plan = point_voice_webhooks(&mut app, &answer, None, false).unwrap();
+        assert!(!plan.changed);
     }
 
     #[test]
     fn an_application_without_voice_gets_it() {
         let mut app = json!({"id": "x", "name": "sms only", "capabilities": {"messages": {}}});
         let u: Url = "https://a.example.com/v".parse().unwrap();
-        let plan = point_voice_webhooks(&mut app, &u, &u, false).unwrap();
+        let plan = point_voice_webhooks(&mut app, &u, None, false).unwrap();
         assert!(plan.changed && plan.previous_answer_url.is_none());
         assert_eq!(
-            app["capabilities"]["voice"]["webhooks"]["event_url"]["address"],
-            "https://a.example.com/v"
+            app["capabilities"]["voice"]["webhooks"]["event_url"],
+            json!({"address": "https://a.example.com/v", "http_method": "POST"})
         );
-        assert!(
-            app["capabilities"]["voice"]
-                .get("signed_callbacks")
-                .is_none()
-        );
-        assert!(point_voice_webhooks(&mut json!([1]), &u, &u, false).is_err());
-        assert!(point_voice_webhooks(&mut json!({"capabilities": 3}), &u, &u, false).is_err());
+        assert_eq!(answer_url(&app), Some("https://a.example.com/v"));
+        assert!(point_voice_webhooks(&mut json!([1]), &u, None, false).is_err());
+        assert!(point_voice_webhooks(&mut json!({"capabilities": 3}), &u, None, false).is_err());
     }
 }

@@ -25,6 +25,12 @@ enum Api {
     Account,
 }
 
+/// How one request authenticates.
+enum Auth<'a> {
+    Bearer(Secret),
+    Basic(&'a str, &'a Secret),
+}
+
 /// A control action on a live call (`PUT /v1/calls/{uuid}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -63,10 +69,11 @@ impl VonageClient {
     /// signs once here, so a bad key fails now.
     pub fn new(config: VonageConfig) -> Result<VonageClient, Error> {
         config.validate()?;
-        let jwt = AppJwt::new(
+        let jwt = AppJwt::with_setting(
             config.application_id.clone(),
             &config.private_key,
             config.jwt_ttl,
+            config.key_setting,
         )?;
         let http = config.http.client()?;
         Ok(VonageClient {
@@ -90,6 +97,10 @@ impl VonageClient {
         join(&self.config.base_url, segments)
     }
 
+    fn applications_url(&self, segments: &[&str]) -> Url {
+        join(&self.config.applications_base_url, segments)
+    }
+
     fn rest_url(&self, segments: &[&str]) -> Url {
         join(&self.config.rest_base_url, segments)
     }
@@ -105,22 +116,36 @@ impl VonageClient {
         }
     }
 
-    fn request(&self, api: Api, method: Method, url: &Url) -> reqwest::RequestBuilder {
+    /// The credentials for one operation: the current application JWT, or the account's key
+    /// and secret. Taken once per operation, so every retry carries the same.
+    fn auth(&self, api: Api) -> Result<Auth<'_>, Error> {
+        match api {
+            Api::Voice => self
+                .jwt
+                .token(SystemTime::now())
+                .map(Auth::Bearer)
+                .map_err(|e| {
+                    ConfigError::new(
+                        self.config.key_setting,
+                        format!("the private key no longer signs RS256: {e}"),
+                    )
+                    .into()
+                }),
+            Api::Account => {
+                let (key, secret) = self.account_credentials()?;
+                Ok(Auth::Basic(key, secret))
+            }
+        }
+    }
+
+    fn request(&self, auth: &Auth<'_>, method: Method, url: &Url) -> reqwest::RequestBuilder {
         let builder = self
             .http
             .request(method, url.clone())
             .header(reqwest::header::ACCEPT, "application/json");
-        match api {
-            Api::Voice => match self.jwt.token(SystemTime::now()) {
-                Ok(token) => builder.bearer_auth(token.expose()),
-                // The key signed when the client was built; if it cannot now, send nothing
-                // that could authenticate, and let the 401 say so.
-                Err(_) => builder,
-            },
-            Api::Account => match self.account_credentials() {
-                Ok((key, secret)) => builder.basic_auth(key, Some(secret.expose())),
-                Err(_) => builder,
-            },
+        match auth {
+            Auth::Bearer(token) => builder.bearer_auth(token.expose()),
+            Auth::Basic(key, secret) => builder.basic_auth(key, Some(secret.expose())),
         }
     }
 
@@ -182,25 +207,28 @@ impl VonageClient {
     /// Places a call. Retried only on a 429 or a connection that never opened, so nobody is
     /// dialled twice.
     pub async fn create_call(&self, call: &CreateCall) -> Result<CallCreated, Error> {
-        call.validate().map_err(Error::InvalidRequest)?;
+        call.validate()?;
         let url = self.voice_url(&["v1", "calls"]);
+        let auth = self.auth(Api::Voice)?;
         self.call_json(
             Api::Voice,
             "create call",
             Idempotency::CreatesResource,
-            || self.request(Api::Voice, Method::POST, &url).json(call),
+            || self.request(&auth, Method::POST, &url).json(call),
         )
         .await
+        .map_err(Error::after_create)
     }
 
     /// A call.
     pub async fn get_call(&self, uuid: &str) -> Result<CallResource, Error> {
         let url = self.voice_url(&["v1", "calls", uuid]);
+        let auth = self.auth(Api::Voice)?;
         self.call_json(
             Api::Voice,
             &format!("fetch call {uuid}"),
             Idempotency::Idempotent,
-            || self.request(Api::Voice, Method::GET, &url),
+            || self.request(&auth, Method::GET, &url),
         )
         .await
     }
@@ -213,8 +241,9 @@ impl VonageClient {
         body: &serde_json::Value,
     ) -> Result<Answer, Error> {
         let url = self.voice_url(&["v1", "calls", uuid]);
+        let auth = self.auth(Api::Voice)?;
         self.exchange(operation, Idempotency::Idempotent, || {
-            self.request(Api::Voice, Method::PUT, &url).json(body)
+            self.request(&auth, Method::PUT, &url).json(body)
         })
         .await
     }
@@ -309,21 +338,24 @@ impl VonageClient {
         let url = self.voice_url(&["v1", "calls", uuid, "dtmf"]);
         let body = serde_json::json!({ "digits": digits });
         let operation = format!("send DTMF to call {uuid}");
+        let auth = self.auth(Api::Voice)?;
+        // Playing tones twice is wrong too: retried only where Vonage cannot have acted.
         let answer = self
             .exchange(&operation, Idempotency::CreatesResource, || {
-                self.request(Api::Voice, Method::PUT, &url).json(&body)
+                self.request(&auth, Method::PUT, &url).json(&body)
             })
-            .await?;
+            .await
+            .map_err(Error::after_create)?;
         if answer.is_success() {
             return Ok(());
         }
-        Err(self.api_error(Api::Voice, &operation, &answer).into())
+        Err(Error::from(self.api_error(Api::Voice, &operation, &answer)).after_create())
     }
 
     /// The account's numbers, 100 a page (`GET /account/numbers`), optionally only those
     /// starting with `prefix` (digits).
     pub async fn list_numbers(&self, prefix: Option<&str>) -> Result<Vec<OwnedNumber>, Error> {
-        self.account_credentials()?;
+        let auth = self.auth(Api::Account)?;
         let mut numbers = Vec::new();
         // Far more pages than any account has: a server that keeps answering cannot keep us.
         for index in 1..=10_000u32 {
@@ -342,13 +374,16 @@ impl VonageClient {
                     Api::Account,
                     "list numbers",
                     Idempotency::Idempotent,
-                    || self.request(Api::Account, Method::GET, &url),
+                    || self.request(&auth, Method::GET, &url),
                 )
                 .await?;
             let got = page.numbers.len();
             numbers.extend(page.numbers);
-            let total = page.count.unwrap_or(0);
-            if got < 100 || numbers.len() as u64 >= total {
+            let done = match page.count {
+                Some(total) => got == 0 || numbers.len() as u64 >= total,
+                None => got < 100,
+            };
+            if done {
                 break;
             }
         }
@@ -367,7 +402,7 @@ impl VonageClient {
     /// Links a number to an application (`POST /number/update`, form): its inbound calls
     /// then go to the application's answer URL.
     pub async fn link_number(&self, number: &OwnedNumber, app_id: &str) -> Result<(), Error> {
-        self.account_credentials()?;
+        let auth = self.auth(Api::Account)?;
         let country = number.country.clone().ok_or_else(|| {
             Error::Decode(DecodeError::new(
                 KIND,
@@ -384,7 +419,7 @@ impl VonageClient {
         let operation = format!("link number {} to application {app_id}", number.msisdn);
         let answer = self
             .exchange(&operation, Idempotency::Idempotent, || {
-                self.request(Api::Account, Method::POST, &url).form(&form)
+                self.request(&auth, Method::POST, &url).form(&form)
             })
             .await?;
         if !answer.is_success() {
@@ -405,13 +440,13 @@ impl VonageClient {
 
     /// An application, as JSON, every field kept (`GET /v2/applications/{id}`).
     pub async fn get_application(&self, id: &str) -> Result<serde_json::Value, Error> {
-        self.account_credentials()?;
-        let url = self.voice_url(&["v2", "applications", id]);
+        let auth = self.auth(Api::Account)?;
+        let url = self.applications_url(&["v2", "applications", id]);
         self.call_json(
             Api::Account,
             &format!("fetch application {id}"),
             Idempotency::Idempotent,
-            || self.request(Api::Account, Method::GET, &url),
+            || self.request(&auth, Method::GET, &url),
         )
         .await
     }
@@ -422,13 +457,13 @@ impl VonageClient {
         id: &str,
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
-        self.account_credentials()?;
-        let url = self.voice_url(&["v2", "applications", id]);
+        let auth = self.auth(Api::Account)?;
+        let url = self.applications_url(&["v2", "applications", id]);
         self.call_json(
             Api::Account,
             &format!("update application {id}"),
             Idempotency::Idempotent,
-            || self.request(Api::Account, Method::PUT, &url).json(body),
+            || self.request(&auth, Method::PUT, &url).json(body),
         )
         .await
     }

@@ -30,13 +30,17 @@ pub struct VonageConfig {
     pub api_secret: Option<Secret>,
     /// The account's signature secret, which signs webhooks (HS256). Not the API secret.
     pub signature_secret: Option<Secret>,
-    /// The Voice and Applications API host: `https://api.nexmo.com`, a regional host such as
-    /// `https://api-us.vonage.com`, or a fake in tests.
+    /// The Voice API host: `https://api.nexmo.com`, a regional host such as
+    /// `https://api-us-3.vonage.com` (the answer webhook's `region_url` names a call's), or a
+    /// fake in tests.
     pub base_url: Url,
+    /// The Applications API host: `https://api.nexmo.com`, or a fake in tests.
+    pub applications_base_url: Url,
     /// The Numbers API host: `https://rest.nexmo.com`, or a fake in tests.
     pub rest_base_url: Url,
     /// Where [`configure_inbound`](telephony_core::TelephonyProvider::configure_inbound) points
-    /// the application's event webhook; the answer URL itself when unset.
+    /// the application's event webhook. Unset, the application's event URL is left as it is
+    /// (or, when it has none, set to the answer URL, where the answer parser refuses events).
     pub event_url: Option<Url>,
     /// The currency the account is billed in, which Vonage's call records do not state: euros
     /// unless the account was set up otherwise.
@@ -50,6 +54,8 @@ pub struct VonageConfig {
     pub webhook_tolerance: Duration,
     /// Timeouts and retries.
     pub http: HttpConfig,
+    /// The setting the private key came from, to name it in errors.
+    pub(crate) key_setting: &'static str,
 }
 
 impl VonageConfig {
@@ -67,6 +73,8 @@ impl VonageConfig {
             api_secret: None,
             signature_secret: None,
             base_url: Url::parse(Self::DEFAULT_BASE_URL).expect("a valid constant URL"),
+            applications_base_url: Url::parse(Self::DEFAULT_BASE_URL)
+                .expect("a valid constant URL"),
             rest_base_url: Url::parse(Self::DEFAULT_REST_BASE_URL).expect("a valid constant URL"),
             event_url: None,
             currency: Currency::EUR,
@@ -74,6 +82,7 @@ impl VonageConfig {
             jwt_ttl: Duration::from_secs(900),
             webhook_tolerance: Duration::from_secs(300),
             http: HttpConfig::default(),
+            key_setting: "private_key",
         }
     }
 
@@ -89,11 +98,11 @@ impl VonageConfig {
     /// Settings from the environment:
     ///
     /// - `VONAGE_APPLICATION_ID` and `VONAGE_PRIVATE_KEY_PATH` (the key file), or
-    ///   `VONAGE_PRIVATE_KEY` (the PEM text itself, or a path);
+    ///   `VONAGE_PRIVATE_KEY` (the PEM text itself, its base64, or a path);
     /// - optionally `VONAGE_API_KEY` and `VONAGE_API_SECRET` (numbers, inbound set-up),
     ///   `VONAGE_SIGNATURE_SECRET` (signed webhooks), `VONAGE_BASE_URL`,
-    ///   `VONAGE_REST_BASE_URL`, `VONAGE_EVENT_URL`, `VONAGE_CURRENCY` and
-    ///   `VONAGE_STREAM_RATE` (8000, 16000 or 24000).
+    ///   `VONAGE_APPLICATIONS_BASE_URL`, `VONAGE_REST_BASE_URL`, `VONAGE_EVENT_URL`,
+    ///   `VONAGE_CURRENCY` and `VONAGE_STREAM_RATE` (8000, 16000 or 24000).
     pub fn from_env() -> Result<VonageConfig, ConfigError> {
         VonageConfig::from_lookup(|name| std::env::var(name).ok())
     }
@@ -111,15 +120,13 @@ impl VonageConfig {
                 "not set: the id of the Voice application in the Vonage dashboard",
             )
         })?;
-        let key = if let Some(path) = var("VONAGE_PRIVATE_KEY_PATH") {
-            read_key("VONAGE_PRIVATE_KEY_PATH", Path::new(&path))?
+        let (key, key_setting) = if let Some(path) = var("VONAGE_PRIVATE_KEY_PATH") {
+            (
+                read_key("VONAGE_PRIVATE_KEY_PATH", Path::new(&path))?,
+                "VONAGE_PRIVATE_KEY_PATH",
+            )
         } else if let Some(key) = get("VONAGE_PRIVATE_KEY").filter(|k| !k.trim().is_empty()) {
-            if key.contains("-----BEGIN") {
-                // A key pasted into one line of an env file keeps its newlines as `\n`.
-                Secret::new(key.replace("\\n", "\n"))
-            } else {
-                read_key("VONAGE_PRIVATE_KEY", Path::new(key.trim()))?
-            }
+            (inline_key(Secret::new(key))?, "VONAGE_PRIVATE_KEY")
         } else {
             return Err(ConfigError::new(
                 "VONAGE_PRIVATE_KEY_PATH",
@@ -127,11 +134,16 @@ impl VonageConfig {
             ));
         };
         let mut config = VonageConfig::new(app, key);
+        config.key_setting = key_setting;
         config.api_key = var("VONAGE_API_KEY");
         config.api_secret = var("VONAGE_API_SECRET").map(Secret::new);
         config.signature_secret = var("VONAGE_SIGNATURE_SECRET").map(Secret::new);
         for (name, slot) in [
             ("VONAGE_BASE_URL", &mut config.base_url),
+            (
+                "VONAGE_APPLICATIONS_BASE_URL",
+                &mut config.applications_base_url,
+            ),
             ("VONAGE_REST_BASE_URL", &mut config.rest_base_url),
         ] {
             if let Some(url) = var(name) {
@@ -186,9 +198,15 @@ impl VonageConfig {
         self
     }
 
-    /// Points the Voice and Applications APIs at another host.
+    /// Points the Voice API at another host (a region's).
     pub fn base_url(mut self, url: Url) -> VonageConfig {
         self.base_url = url;
+        self
+    }
+
+    /// Points the Applications API at another host.
+    pub fn applications_base_url(mut self, url: Url) -> VonageConfig {
+        self.applications_base_url = url;
         self
     }
 
@@ -198,9 +216,12 @@ impl VonageConfig {
         self
     }
 
-    /// Points both hosts at one server: a fake in tests, or the emulator.
+    /// Points the Voice, Applications and Numbers APIs at one server: a fake in tests, or the
+    /// emulator.
     pub fn all_hosts(self, url: Url) -> VonageConfig {
-        self.base_url(url.clone()).rest_base_url(url)
+        self.base_url(url.clone())
+            .applications_base_url(url.clone())
+            .rest_base_url(url)
     }
 
     /// Sets where `configure_inbound` points the event webhook.
@@ -281,6 +302,7 @@ impl VonageConfig {
         }
         for (name, url) in [
             ("VONAGE_BASE_URL", &self.base_url),
+            ("VONAGE_APPLICATIONS_BASE_URL", &self.applications_base_url),
             ("VONAGE_REST_BASE_URL", &self.rest_base_url),
         ] {
             if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
@@ -299,6 +321,32 @@ impl VonageConfig {
         }
         Ok(())
     }
+}
+
+/// `VONAGE_PRIVATE_KEY`: the PEM itself (its newlines possibly written `\n`, as one line of an
+/// env file keeps them), the PEM in base64 (as secret stores often hold it), or a path. The
+/// value is never repeated in an error: it may be the key.
+fn inline_key(value: Secret) -> Result<Secret, ConfigError> {
+    use base64::Engine as _;
+    let text = value.expose().trim();
+    if text.contains("-----BEGIN") {
+        return Ok(Secret::new(text.replace("\\n", "\n")));
+    }
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(compact.as_bytes())
+        && let Ok(pem) = String::from_utf8(decoded)
+        && pem.contains("-----BEGIN")
+    {
+        return Ok(Secret::new(pem));
+    }
+    let path = Path::new(text);
+    if text.len() < 4096 && path.is_file() {
+        return read_key("VONAGE_PRIVATE_KEY", path);
+    }
+    Err(ConfigError::new(
+        "VONAGE_PRIVATE_KEY",
+        "is neither a PEM key (-----BEGIN PRIVATE KEY-----), nor one in base64, nor the path of a readable file",
+    ))
 }
 
 fn read_key(setting: &str, path: &Path) -> Result<Secret, ConfigError> {
@@ -384,6 +432,29 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(e.setting, "VONAGE_STREAM_RATE");
+    }
+
+    #[test]
+    fn an_inline_key_may_be_base64_and_is_never_echoed() {
+        use base64::Engine as _;
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----\n";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+        let c = VonageConfig::from_lookup(env(&[
+            ("VONAGE_APPLICATION_ID", APP),
+            ("VONAGE_PRIVATE_KEY", &b64),
+        ]))
+        .unwrap();
+        assert_eq!(c.private_key.expose(), pem);
+        assert_eq!(c.key_setting, "VONAGE_PRIVATE_KEY");
+        // Base64 of something else, or a mangled key: an error that does not repeat it.
+        let mangled = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7-not-a-key";
+        let e = VonageConfig::from_lookup(env(&[
+            ("VONAGE_APPLICATION_ID", APP),
+            ("VONAGE_PRIVATE_KEY", mangled),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.setting, "VONAGE_PRIVATE_KEY");
+        assert!(!e.to_string().contains("MIIEvQ"), "{e}");
     }
 
     #[test]

@@ -54,15 +54,35 @@ fn unix(t: SystemTime) -> u64 {
 }
 
 impl AppJwt {
-    /// A signer for `application_id` with its private key (PEM). A key that is not an RSA
-    /// private key fails here, with what to do about it.
+    /// A signer for `application_id` with its private key (PEM), issuing tokens that live
+    /// `ttl` (30 s to 24 h). A key that is not an RSA private key fails here, with what to do
+    /// about it.
     pub fn new(
         application_id: impl Into<String>,
         private_key: &Secret,
         ttl: Duration,
     ) -> Result<AppJwt, ConfigError> {
+        AppJwt::with_setting(application_id, private_key, ttl, "private_key")
+    }
+
+    /// [`new`](Self::new), naming `setting` (the environment variable the key came from) in
+    /// errors.
+    pub(crate) fn with_setting(
+        application_id: impl Into<String>,
+        private_key: &Secret,
+        ttl: Duration,
+        setting: &str,
+    ) -> Result<AppJwt, ConfigError> {
+        if !(30..=86_400).contains(&ttl.as_secs()) {
+            return Err(ConfigError::new(
+                "jwt_ttl",
+                format!(
+                    "{} s: an application JWT lives from 30 s to 24 h",
+                    ttl.as_secs()
+                ),
+            ));
+        }
         let pem = private_key.expose().trim();
-        let setting = "VONAGE_PRIVATE_KEY_PATH";
         if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") {
             return Err(ConfigError::new(
                 setting,
@@ -108,7 +128,7 @@ impl AppJwt {
             application_id: self.application_id.clone(),
             iat,
             jti: uuid::Uuid::new_v4().to_string(),
-            exp: iat + self.ttl.as_secs(),
+            exp: iat.saturating_add(self.ttl.as_secs()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
     }
@@ -131,7 +151,7 @@ impl AppJwt {
         let fresh = Cached {
             token: Secret::new(token),
             iat: t,
-            exp: t + self.ttl.as_secs(),
+            exp: t.saturating_add(self.ttl.as_secs()),
         };
         let out = fresh.token.clone();
         *cached = Some(fresh);

@@ -52,9 +52,7 @@ pub use config::VonageConfig;
 pub use jwt::{AppClaims, AppJwt};
 pub use media::{CALL_UUID_HEADER, VonageMediaProtocol, content_type_format};
 pub use provider::Vonage;
-pub use resources::{
-    AdvancedMachineDetection, CallCreated, CallResource, CreateCall, FromNumber, OwnedNumber,
-};
+pub use resources::{CallCreated, CallResource, CreateCall, FromNumber, OwnedNumber};
 
 /// Vonage's [`ProviderKind`]: `vonage`.
 pub const KIND: ProviderKind = ProviderKind::new("vonage", "Vonage");
@@ -63,15 +61,17 @@ pub const KIND: ProviderKind = ProviderKind::new("vonage", "Vonage");
 /// older documentation said 1024.
 pub const BUFFER_FRAMES: u32 = 3072;
 
-/// A [`Pacer`] for Vonage's WebSocket: the first 10 s of a reply (500 frames) go at once,
-/// then one 20 ms frame every 18 ms, as a Vonage engineer advises so jitter never leaves a
-/// gap, never more than 1000 frames (20 s) estimated in Vonage's buffer, below both the 1024
-/// its older documentation gives and the 3072 of its current tutorial.
+/// A [`Pacer`] for Vonage's WebSocket: the first 10 s of a reply (500 frames) go at once, then
+/// one 20 ms frame every 18 ms, as Vonage advises so jitter never leaves a gap. At 18 ms the
+/// cushion grows by a frame every ten; after about eight minutes of unbroken audio it would
+/// reach Vonage's buffer, so the pacer never lets more than 3000 frames (a 72-frame margin
+/// under [`BUFFER_FRAMES`]) wait there, and at that cap sends in real time, one frame per
+/// 20 ms.
 pub fn pacer() -> Pacer {
     Pacer::new(
         Duration::from_millis(20),
         500,
         Duration::from_millis(18),
-        1000,
+        BUFFER_FRAMES - 72,
     )
 }

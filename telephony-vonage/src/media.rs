@@ -138,10 +138,11 @@ impl MediaProtocol for VonageMediaProtocol {
                         audio.len()
                     )));
                 }
-                let rate = u64::from(self.wire_format().map_or(16000, |f| f.rate.hz()));
-                let timestamp = Duration::from_nanos(self.received * 500_000_000 / rate);
-                self.received += audio.len() as u64;
-                self.frames += 1;
+                let rate = u128::from(self.wire_format().map_or(16000, |f| f.rate.hz()));
+                let nanos = u128::from(self.received) * 500_000_000 / rate;
+                let timestamp = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+                self.received = self.received.saturating_add(audio.len() as u64);
+                self.frames = self.frames.saturating_add(1);
                 return Ok(MediaEvent::Audio {
                     payload: audio,
                     track: AudioTrack::Inbound,

@@ -632,7 +632,8 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    fn validate(&self) -> Result<(), NccoError> {
+    /// Checks the endpoint as Vonage would.
+    pub fn validate(&self) -> Result<(), NccoError> {
         match self {
             Endpoint::Phone(p) => p.validate(),
             Endpoint::Websocket(w) => w.validate(),
@@ -1252,7 +1253,7 @@ impl Input {
         self
     }
 
-    /// Sets where the result goes, and the method.
+    /// Sets the method for `eventUrl`.
     pub fn event_method(mut self, method: Method) -> Input {
         self.event_method = Some(method);
         self
@@ -1319,8 +1320,8 @@ impl Notify {
         }
     }
 
-    /// Sets the method.
-    pub fn method(mut self, method: Method) -> Notify {
+    /// Sets the method for `eventUrl`.
+    pub fn event_method(mut self, method: Method) -> Notify {
         self.event_method = Some(method);
         self
     }

@@ -15,8 +15,9 @@ use crate::KIND;
 use crate::client::VonageClient;
 use crate::config::VonageConfig;
 use crate::media::{CALL_UUID_HEADER, VonageMediaProtocol};
+use crate::ncco::{AdvancedMachineDetection, AmdMode, MachineDetection as Amd};
 use crate::ncco::{Connect, Endpoint, Method, Ncco, NccoError, Phone, Websocket};
-use crate::resources::{AdvancedMachineDetection, CallResource, CreateCall, endpoint_text};
+use crate::resources::{CallResource, CreateCall, endpoint_text};
 use crate::signature::VonageValidator;
 use crate::status;
 
@@ -174,8 +175,7 @@ impl TelephonyProvider for Vonage {
         let mut req = match &call.target {
             CallTarget::AnswerUrl(url) => CreateCall::answer_url(to, url.as_str(), Method::Post),
             CallTarget::Stream(stream) => {
-                let ncco = self.ncco(stream, None)?.to_value().map_err(invalid)?;
-                CreateCall::ncco(to, ncco)
+                CreateCall::ncco(to, &self.ncco(stream, None)?).map_err(invalid)?
             }
             CallTarget::Markup(markup) => {
                 let ncco: serde_json::Value = serde_json::from_str(&markup.body).map_err(|e| {
@@ -184,7 +184,7 @@ impl TelephonyProvider for Vonage {
                         markup.content_type
                     ))
                 })?;
-                CreateCall::ncco(to, ncco)
+                CreateCall::raw_ncco(to, ncco)
             }
             _ => return Err(invalid("a call target this adapter does not know")),
         }
@@ -194,13 +194,12 @@ impl TelephonyProvider for Vonage {
         }
         match call.machine_detection {
             Some(MachineDetection::DetectGreetingEnd) => {
-                req.advanced_machine_detection = Some(AdvancedMachineDetection {
-                    behavior: "continue",
-                    mode: "detect_beep",
-                    beep_timeout: None,
-                });
+                req.advanced_machine_detection = Some(AdvancedMachineDetection::new(
+                    Amd::Continue,
+                    AmdMode::DetectBeep,
+                ));
             }
-            Some(_) => req.machine_detection = Some("continue"),
+            Some(_) => req.machine_detection = Some(Amd::Continue),
             None => {}
         }
         req.ringing_timer = call
@@ -253,11 +252,10 @@ impl TelephonyProvider for Vonage {
             )));
         };
         let mut app = self.client.get_application(&app_id).await?;
-        let event_url = config.event_url.clone().unwrap_or_else(|| url.clone());
         let plan = crate::application::point_voice_webhooks(
             &mut app,
             url,
-            &event_url,
+            config.event_url.as_ref(),
             self.validator.is_some(),
         )
         .map_err(|e| Error::Decode(DecodeError::new(KIND, "application", e)))?;
@@ -269,9 +267,17 @@ impl TelephonyProvider for Vonage {
                 .await?;
             changed = true;
         }
+        // Where the number's calls went before: its own application's answer URL.
+        let mut previous_url = plan.previous_answer_url;
         match owned.application() {
             Some(a) if a == app_id => {}
             other => {
+                previous_url = match other {
+                    Some(a) => self.client.get_application(a).await.ok().and_then(|other| {
+                        crate::application::answer_url(&other).map(str::to_owned)
+                    }),
+                    None => None,
+                };
                 notes.push(match other {
                     Some(a) => format!("{number} was linked to application {a}, not {app_id}: its calls went elsewhere; linked it"),
                     None => format!("{number} was linked to no application, so its calls never arrived; linked it to {app_id}"),
@@ -282,7 +288,7 @@ impl TelephonyProvider for Vonage {
         }
         Ok(InboundUpdate::new(
             number.clone(),
-            plan.previous_answer_url,
+            previous_url,
             url.as_str(),
             changed,
             notes,
@@ -320,6 +326,10 @@ impl TelephonyProvider for Vonage {
         status::parse_answer(request)
     }
 
+    /// A protocol expecting the configured stream rate until `websocket:connected` says the
+    /// rate. For a stream whose answer asked for another rate, build
+    /// [`VonageMediaProtocol::new`] with that rate, so audio that comes before
+    /// `websocket:connected` is read at it too.
     fn media_protocol(&self) -> Box<dyn MediaProtocol> {
         Box::new(VonageMediaProtocol::new(self.client.config().stream_rate))
     }

@@ -2,9 +2,10 @@
 //! is ignored, so new fields never break a parse).
 
 use serde::{Deserialize, Serialize};
+use telephony_core::Error;
 use telephony_core::rest::string_or_number;
 
-use crate::ncco::{Endpoint, Method};
+use crate::ncco::{AdvancedMachineDetection, Endpoint, MachineDetection, Method, Ncco, NccoError};
 
 /// The caller id of a created call: `{"type":"phone","number":"…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,19 +24,6 @@ impl FromNumber {
             number: number.as_ref().trim_start_matches('+').to_owned(),
         }
     }
-}
-
-/// `advanced_machine_detection` on a created call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct AdvancedMachineDetection {
-    /// `continue` or `hangup`.
-    pub behavior: &'static str,
-    /// `default`, `detect` or `detect_beep`.
-    pub mode: &'static str,
-    /// Seconds to wait for the beep, 45 to 120.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub beep_timeout: Option<u32>,
 }
 
 /// A call to place: the JSON body of `POST /v1/calls`. Exactly one of `answer_url` and `ncco`.
@@ -65,9 +53,9 @@ pub struct CreateCall {
     /// The method for `event_url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_method: Option<Method>,
-    /// `continue` (report `machine`/`human`) or `hangup` (hang up on a machine).
+    /// Report `machine`/`human` and go on, or hang up on a machine.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub machine_detection: Option<&'static str>,
+    pub machine_detection: Option<MachineDetection>,
     /// Machine detection that can wait for the greeting's beep.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advanced_machine_detection: Option<AdvancedMachineDetection>,
@@ -88,8 +76,14 @@ impl CreateCall {
         c
     }
 
-    /// A call to `to` that runs `ncco` (a JSON array of actions) when answered.
-    pub fn ncco(to: Endpoint, ncco: serde_json::Value) -> CreateCall {
+    /// A call to `to` that runs `ncco` when answered; the NCCO is checked here.
+    pub fn ncco(to: Endpoint, ncco: &Ncco) -> Result<CreateCall, NccoError> {
+        Ok(CreateCall::raw_ncco(to, ncco.to_value()?))
+    }
+
+    /// A call to `to` that runs an NCCO written elsewhere (a JSON array of actions): only its
+    /// shape is checked, when the call is placed.
+    pub fn raw_ncco(to: Endpoint, ncco: serde_json::Value) -> CreateCall {
         let mut c = CreateCall::bare(to);
         c.ncco = Some(ncco);
         c
@@ -126,9 +120,26 @@ impl CreateCall {
     }
 
     /// Checks what Vonage would refuse, before sending.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.to.len() != 1 {
+    pub fn validate(&self) -> Result<(), Error> {
+        self.check()
+            .map_err(|e| Error::InvalidRequest(format!("create call: {e}")))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let [to] = self.to.as_slice() else {
             return Err(format!("to holds {} endpoints; exactly one", self.to.len()));
+        };
+        to.validate().map_err(|e| format!("to: {}", e.0))?;
+        if let Some(a) = &self.advanced_machine_detection
+            && let Some(b) = a.beep_timeout
+            && !(45..=120).contains(&b)
+        {
+            return Err(format!("beep_timeout {b} s is outside 45 to 120"));
+        }
+        if self.machine_detection.is_some() && self.advanced_machine_detection.is_some() {
+            return Err(
+                "machine_detection and advanced_machine_detection exclude each other".into(),
+            );
         }
         if self.answer_url.is_some() == self.ncco.is_some() {
             return Err("give exactly one of answer_url and ncco".into());

@@ -11,11 +11,13 @@
 //!    default; `now` is passed in, so tests and replays of old traffic choose the clock);
 //! 5. `api_key` and `application_id` where both the token and the validator have them: a token
 //!    another account or application signed is refused;
-//! 6. `payload_hash`, the SHA-256 hex of the raw body, whenever the claim is present. vonage
-//!    4.9's `verify_signature` checks the signature only and leaves this to the application,
-//!    so a captured token could carry any body there; not here.
+//! 6. `payload_hash`, the SHA-256 hex of the raw body (of the query, as compact JSON, for a
+//!    `GET` without one), whenever the claim is present. vonage 4.9's `verify_signature`
+//!    checks the signature only and leaves this to the application, so a captured token could
+//!    carry any body there; not here.
 //!
-//! The token's `jti` comes back as the replay key, for a [`ReplayGuard`](telephony_core::ReplayGuard).
+//! The token's `jti` (or, for a token without one, its signature) comes back as the replay
+//! key, for a [`ReplayGuard`](telephony_core::ReplayGuard).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -92,6 +94,21 @@ pub fn payload_hash(body: &[u8]) -> String {
     hex(&Sha256::digest(body))
 }
 
+/// What `payload_hash` covers for a request: the raw body, or, for a request without one
+/// that has a query string (a `GET` webhook), the query's parameters as a compact JSON object
+/// in the order received, as Vonage's support article describes.
+pub fn payload_hash_for(method: &http::Method, url: &url::Url, body: &[u8]) -> String {
+    match url.query() {
+        Some(q) if body.is_empty() && method == http::Method::GET => {
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect();
+            payload_hash(query_json(&pairs).as_bytes())
+        }
+        _ => payload_hash(body),
+    }
+}
+
 fn hmac(secret: &Secret) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key length")
 }
@@ -107,10 +124,11 @@ pub fn sign(secret: &Secret, claims: &WebhookClaims) -> String {
     format!("{signing_input}.{sig}")
 }
 
-/// The claims Vonage puts in a webhook's token for `body`, issued at `now`: `iat`, a `jti`,
-/// `iss: Vonage`, `payload_hash` of the body, and the account and application when given.
+/// The claims Vonage puts in a webhook's token for a request with `payload_hash` (see
+/// [`payload_hash_for`]), issued at `now`: `iat`, a `jti`, `iss: Vonage`, the hash, and the
+/// account and application when given.
 pub fn claims_for(
-    body: &[u8],
+    payload_hash: String,
     now: SystemTime,
     jti: impl Into<String>,
     api_key: Option<&str>,
@@ -120,7 +138,7 @@ pub fn claims_for(
         iat: Some(unix(now)),
         jti: Some(jti.into()),
         iss: Some("Vonage".into()),
-        payload_hash: Some(payload_hash(body)),
+        payload_hash: Some(payload_hash),
         api_key: api_key.map(str::to_owned),
         application_id: application_id.map(str::to_owned),
         exp: None,
@@ -128,11 +146,19 @@ pub fn claims_for(
     }
 }
 
-/// The `Authorization` header value for a webhook carrying `body`, signed at `now`.
-pub fn sign_request(secret: &Secret, body: &[u8], now: SystemTime, jti: &str) -> String {
+/// The `Authorization` header value for a webhook (`method`, `url`, `body`), signed at `now`.
+pub fn sign_request(
+    secret: &Secret,
+    method: &http::Method,
+    url: &url::Url,
+    body: &[u8],
+    now: SystemTime,
+    jti: &str,
+) -> String {
+    let hash = payload_hash_for(method, url, body);
     format!(
         "Bearer {}",
-        sign(secret, &claims_for(body, now, jti, None, None))
+        sign(secret, &claims_for(hash, now, jti, None, None))
     )
 }
 
@@ -210,7 +236,15 @@ impl VonageValidator {
             .tolerance
             .saturating_mul(2)
             .max(Duration::from_secs(60));
-        Ok(Verified::new().with_replay_key(claims.jti.map(|j| format!("vonage:{j}")), remember))
+        // The jti names a delivery; a token without one is still unique by its signature.
+        let key = match claims.jti.as_deref().filter(|j| !j.is_empty()) {
+            Some(jti) => format!("vonage:{jti}"),
+            None => format!(
+                "vonage-token:{}",
+                token.rsplit('.').next().unwrap_or_default()
+            ),
+        };
+        Ok(Verified::new().with_replay_key(Some(key), remember))
     }
 
     /// Checks a token's algorithm, signature, times and parties, and returns its claims. The
@@ -329,25 +363,9 @@ impl VonageValidator {
             return Ok(());
         };
         let expected = expected.trim().to_ascii_lowercase();
-        if constant_time_eq(payload_hash(&request.body).as_bytes(), expected.as_bytes()) {
+        let actual = payload_hash_for(&request.method, &request.url, &request.body);
+        if constant_time_eq(actual.as_bytes(), expected.as_bytes()) {
             return Ok(());
-        }
-        // A GET carries no body; Vonage's documentation says the hash then covers the query
-        // parameters as a compact JSON object, in the order received.
-        if request.body.is_empty()
-            && request.method == http::Method::GET
-            && let Some(q) = request.url.query()
-        {
-            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect();
-            let json = query_json(&pairs);
-            if constant_time_eq(
-                payload_hash(json.as_bytes()).as_bytes(),
-                expected.as_bytes(),
-            ) {
-                return Ok(());
-            }
         }
         let diagnosis = telephony_core::body_variants(&request.body)
             .into_iter()
@@ -406,9 +424,16 @@ mod tests {
             .insert("content-type", "application/json".parse().unwrap());
         r.headers.insert(
             "authorization",
-            sign_request(secret, body.as_bytes(), t(at), "jti-1")
-                .parse()
-                .unwrap(),
+            sign_request(
+                secret,
+                &http::Method::POST,
+                &"https://agent.example.com/vonage/events".parse().unwrap(),
+                body.as_bytes(),
+                t(at),
+                "jti-1",
+            )
+            .parse()
+            .unwrap(),
         );
         r
     }
@@ -426,6 +451,57 @@ mod tests {
         let pairs =
             [("uuid", "u-1"), ("to", "447700900000")].map(|(k, v)| (k.to_owned(), v.to_owned()));
         assert_eq!(query_json(&pairs), r#"{"uuid":"u-1","to":"447700900000"}"#);
+    }
+
+    #[test]
+    fn a_token_without_jti_is_remembered_by_its_signature() {
+        let secret = Secret::new("sig-secret");
+        let body = "{}";
+        let mut claims = claims_for(
+            payload_hash(body.as_bytes()),
+            t(1_700_000_000),
+            "x",
+            None,
+            None,
+        );
+        claims.jti = None;
+        let token = sign(&secret, &claims);
+        let mut r = signed_post(&secret, body, 1_700_000_000);
+        r.headers
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let v = VonageValidator::new(secret)
+            .validate(&r, t(1_700_000_000))
+            .unwrap();
+        let sig = token.rsplit('.').next().unwrap();
+        assert_eq!(v.replay_key, Some(format!("vonage-token:{sig}")));
+    }
+
+    #[test]
+    fn a_get_is_hashed_over_its_query_not_its_empty_body() {
+        let url: url::Url = "https://a.example.com/answer?uuid=u-1&to=447700900000"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            payload_hash_for(&http::Method::GET, &url, b""),
+            payload_hash(br#"{"uuid":"u-1","to":"447700900000"}"#)
+        );
+        assert_eq!(
+            payload_hash_for(&http::Method::POST, &url, b"{}"),
+            payload_hash(b"{}")
+        );
+        // A token over an empty body does not authenticate a GET's query.
+        let secret = Secret::new("s");
+        let empty = sign(
+            &secret,
+            &claims_for(payload_hash(b""), t(1_700_000_000), "j", None, None),
+        );
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {empty}").parse().unwrap());
+        let r = WebhookRequest::new(http::Method::GET, url, headers, "");
+        assert!(matches!(
+            VonageValidator::new(secret).validate(&r, t(1_700_000_000)),
+            Err(WebhookError::BodyHashMismatch { .. })
+        ));
     }
 
     #[test]

@@ -55,11 +55,16 @@ pub fn direction(raw: &str) -> Direction {
     }
 }
 
-/// Whether an event is a leg (a WebSocket) that dropped: `disconnected`. Vonage sends it when
-/// the socket closes; this library hangs up through the API, which does not produce it, so
-/// unless the host closed the socket itself, the media stream failed and the caller may be
-/// left in silence. With `eventType: synchronous` (as [`Vonage::answer`] sets), the event
-/// request can be answered with a fallback NCCO.
+/// Whether an event is a leg (a WebSocket) that dropped: `disconnected`.
+///
+/// Vonage sends it when the socket closes, for either side's reason; hanging up through the
+/// API (as this library does) does not produce it. So unless the host closed the socket
+/// itself, the media stream failed and the caller may be left in silence: a failure to
+/// report. The event is the WebSocket leg's: its `uuid` is that leg's and its `to` the
+/// socket's URI, so match it to the call by [`CallEvent::conversation_id`]. The caller's leg
+/// goes on to the NCCO's next action, or ends; with `eventType: synchronous` (as the answer
+/// sets when the stream has a status callback) the event request may be answered with a
+/// fallback NCCO.
 ///
 /// [`Vonage::answer`]: telephony_core::TelephonyProvider::answer
 pub fn is_unexpected_disconnect(event: &CallEvent) -> bool {
@@ -125,12 +130,10 @@ fn required<'a>(p: &'a FormParams, name: &str, what: &str) -> Result<&'a str, Er
 
 fn seconds(s: &str) -> Option<Duration> {
     let s = s.trim();
-    s.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
-        s.parse::<f64>()
-            .ok()
-            .filter(|f| *f >= 0.0 && f.is_finite())
-            .map(Duration::from_secs_f64)
-    })
+    s.parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+        .or_else(|| Duration::try_from_secs_f64(s.parse::<f64>().ok()?).ok())
 }
 
 /// A price or rate as an exact decimal.
@@ -179,8 +182,10 @@ pub fn parse_event(request: &WebhookRequest, currency: Currency) -> Result<CallE
     e.network = p.get_nonempty("network").map(str::to_owned);
     e.answered_by = match raw {
         "human" => Some(AnsweredBy::Human),
+        // `beep_start`: the greeting's beep, the moment to leave a message. `beep_timeout`:
+        // no beep came, so nothing says the greeting ended.
         "machine" => Some(match p.get_nonempty("sub_state") {
-            Some("beep_start" | "beep_timeout") => AnsweredBy::MachineGreetingEnded,
+            Some("beep_start") => AnsweredBy::MachineGreetingEnded,
             _ => AnsweredBy::Machine,
         }),
         _ => None,
@@ -201,18 +206,28 @@ pub fn parse_event(request: &WebhookRequest, currency: Currency) -> Result<CallE
             })
         });
     e.sip_code = p.get("sip_code").and_then(|c| c.trim().parse().ok());
-    if let Some(amount) = decimal("price", p.get("price"))? {
-        e.cost =
-            Some(CallCost::new(amount.abs(), currency).with_rate(decimal("rate", p.get("rate"))?));
+    // A price that does not read leaves the cost out, not the event: a `completed` matters
+    // more than its price, which `call_cost` can fetch again.
+    if let Ok(Some(amount)) = decimal("price", p.get("price")) {
+        let rate = decimal("rate", p.get("rate")).ok().flatten();
+        e.cost = Some(CallCost::new(amount.abs(), currency).with_rate(rate));
     }
     Ok(e)
 }
 
 /// The answer request (`answer_url`): `uuid`, `conversation_uuid`, `from`, `to`, from a GET's
-/// query or a POST's JSON.
+/// query or a POST's JSON. An event (it has a `status`) is refused, so an event webhook that
+/// shares the answer URL never starts a second stream.
 pub fn parse_answer(request: &WebhookRequest) -> Result<InboundCall, Error> {
     let what = "answer webhook";
     let p = fields(request, what)?;
+    if let Some(status) = p.get_nonempty("status") {
+        return Err(Error::Decode(DecodeError::new(
+            KIND,
+            what,
+            format!("an event (status {status}), not an answer request"),
+        )));
+    }
     let id = CallId::new(required(&p, "uuid", what)?)
         .map_err(|e| Error::Decode(DecodeError::new(KIND, what, e.to_string())))?;
     let to = required(&p, "to", what)?;

@@ -417,26 +417,31 @@ proptest! {
 }
 
 #[test]
-fn the_pacer_sends_ahead_then_settles_at_18_ms() {
+fn the_pacer_sends_ahead_then_18_ms_apart_and_never_overfills_vonages_buffer() {
     let mut pacer = telephony_vonage::pacer();
     let t0 = std::time::Instant::now();
     let mut now = t0;
     let mut times = Vec::new();
-    // Two minutes of reply, sent as the pacer allows.
-    for _ in 0..6000 {
+    // Twenty minutes of unbroken reply, sent as the pacer allows.
+    for _ in 0..60_000 {
         now = pacer.next_send(now);
         pacer.sent(now);
         times.push(now - t0);
     }
     assert!(times[..500].iter().all(Duration::is_zero), "10 s at once");
     assert_eq!(times[501] - times[500], Duration::from_millis(18));
-    // Never more than 1000 frames (20 s) estimated in Vonage's 3072-frame buffer.
-    for (k, t) in times.iter().enumerate() {
-        let played = (t.as_millis() / 20) as usize;
-        assert!(k + 1 - played.min(k + 1) <= 1000, "frame {k} at {t:?}");
-    }
+    assert_eq!(times[20_000] - times[19_999], Duration::from_millis(18));
+    // Never more than 3000 frames estimated in Vonage's 3072-frame buffer.
+    let most = times
+        .iter()
+        .enumerate()
+        .map(|(k, t)| k + 1 - ((t.as_millis() / 20) as usize).min(k + 1))
+        .max()
+        .unwrap();
+    assert_eq!(most, 3000);
+    assert!(most < telephony_vonage::BUFFER_FRAMES as usize);
     // At the cap, real time.
-    assert_eq!(times[5999] - times[5998], Duration::from_millis(20));
+    assert_eq!(times[59_999] - times[59_998], Duration::from_millis(20));
     // A barge-in empties Vonage's buffer: the next reply starts at once.
     pacer.clear();
     assert_eq!(pacer.next_send(now), now);

@@ -223,7 +223,7 @@ fn record_input_and_notify_examples() {
     same(
         &Ncco::new().notify(
             Notify::new(json!({"foo": "bar"}), "https://example.com/webhooks/event")
-                .method(Method::Post),
+                .event_method(Method::Post),
         ),
         json!([{"action": "notify", "payload": {"foo": "bar"},
             "eventUrl": ["https://example.com/webhooks/event"], "eventMethod": "POST"}]),

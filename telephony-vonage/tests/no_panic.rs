@@ -78,8 +78,95 @@ fn token_like() -> impl Strategy<Value = String> {
     prop::collection::vec(part, 0..5).prop_map(|parts| format!("Bearer {}", parts.join(".")))
 }
 
+/// A value for an event field: numbers at and past every limit, numeric text, junk.
+fn extreme() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::json;
+    prop_oneof![
+        any::<i64>().prop_map(|v| json!(v)),
+        any::<u64>().prop_map(|v| json!(v)),
+        any::<f64>().prop_map(
+            |v| serde_json::Number::from_f64(v).map_or(json!(null), serde_json::Value::Number)
+        ),
+        Just(json!(1e300)),
+        Just(json!(-0.0)),
+        Just(json!("18446744073709551616")),
+        Just(json!("1e400")),
+        Just(json!("NaN")),
+        Just(json!("-inf")),
+        Just(json!("2e19")),
+        "[ -~]{0,24}".prop_map(|s| json!(s)),
+        Just(json!(null)),
+        Just(json!([1, {"a": 2}])),
+        Just(json!({"nested": true})),
+    ]
+}
+
+fn event() -> impl Strategy<Value = String> {
+    let status = prop::sample::select(vec![
+        "started",
+        "ringing",
+        "answered",
+        "machine",
+        "human",
+        "completed",
+        "busy",
+        "cancelled",
+        "failed",
+        "rejected",
+        "timeout",
+        "unanswered",
+        "disconnected",
+        "other",
+    ]);
+    let field = prop::sample::select(vec![
+        "duration",
+        "price",
+        "rate",
+        "sip_code",
+        "timestamp",
+        "sub_state",
+        "detail",
+        "direction",
+        "network",
+        "start_time",
+        "end_time",
+        "from",
+        "to",
+        "disconnected_by",
+    ]);
+    (
+        status,
+        prop::collection::vec((field, extreme()), 0..8),
+        any::<bool>(),
+    )
+        .prop_map(|(status, fields, call_uuid)| {
+            let mut o = serde_json::Map::new();
+            o.insert(
+                if call_uuid { "call_uuid" } else { "uuid" }.into(),
+                "aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into(),
+            );
+            o.insert("status".into(), status.into());
+            for (k, v) in fields {
+                o.insert(k.into(), v);
+            }
+            serde_json::Value::Object(o).to_string()
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn events_with_extreme_values_never_panic_and_keep_their_status(body in event()) {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        let r = WebhookRequest::new(Method::POST, "https://h.example.com/e".parse().unwrap(), headers, body.clone());
+        // A well-formed event always parses, whatever its values: a bad price or duration
+        // never loses the status.
+        let e = vonage().parse_status_callback(&r);
+        prop_assert!(e.is_ok(), "{body}: {e:?}");
+        prop_assert!(vonage().parse_inbound(&r).is_err(), "an event is not an answer");
+    }
 
     #[test]
     fn media_messages_never_panic(text in "\\PC{0,200}", msg in shaped(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
@@ -128,8 +215,9 @@ proptest! {
         let secret = Secret::new("sig");
         let signed_at = UNIX_EPOCH + Duration::from_secs(at);
         let mut headers = HeaderMap::new();
-        headers.insert("authorization", HeaderValue::from_str(&sign_request(&secret, body.as_bytes(), signed_at, &jti)).unwrap());
-        let r = WebhookRequest::new(Method::POST, "https://h.example.com/v".parse().unwrap(), headers, body.clone());
+        let url: telephony_core::Url = "https://h.example.com/v".parse().unwrap();
+        headers.insert("authorization", HeaderValue::from_str(&sign_request(&secret, &Method::POST, &url, body.as_bytes(), signed_at, &jti)).unwrap());
+        let r = WebhookRequest::new(Method::POST, url, headers, body.clone());
         let v = VonageValidator::new(secret);
         prop_assert!(v.validate(&r, signed_at + Duration::from_secs(skew)).is_ok());
         let verified = v.validate(&r, signed_at).unwrap();

@@ -184,16 +184,31 @@ async fn a_call_can_dial_a_websocket_directly() {
     let ws = Websocket::new("wss://agent.example.com/ws", SampleRate::Hz16000)
         .unwrap()
         .header("campaign", "spring");
-    let ncco = Ncco::new()
-        .talk(Talk::new("Hello from the agent"))
-        .to_value()
-        .unwrap();
+    let ncco = Ncco::new().talk(Talk::new("Hello from the agent"));
     let created = v
         .client()
-        .create_call(&CreateCall::ncco(Endpoint::Websocket(ws), ncco).from("+447700900001"))
+        .create_call(
+            &CreateCall::ncco(Endpoint::Websocket(ws), &ncco)
+                .unwrap()
+                .from("+447700900001"),
+        )
         .await
         .unwrap();
     assert_eq!(created.conversation_uuid.as_deref(), Some(CONV));
+    // A websocket endpoint that Vonage would refuse is refused here, before sending.
+    let long = Websocket::new("wss://agent.example.com/ws", SampleRate::Hz16000)
+        .unwrap()
+        .header("blob", "x".repeat(600));
+    let e = v
+        .client()
+        .create_call(
+            &CreateCall::ncco(Endpoint::Websocket(long), &ncco)
+                .unwrap()
+                .from("+447700900001"),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.is_config() && e.to_string().contains("512"), "{e}");
 }
 
 #[tokio::test]
@@ -212,7 +227,25 @@ async fn create_is_not_retried_after_a_500_but_is_after_a_429() {
         .await
         .unwrap_err();
     assert_eq!(e.http_status(), Some(500));
-    assert!(e.is_retryable());
+    // Vonage may have placed it: not for the host to retry blindly either.
+    assert!(e.may_have_acted() && !e.is_retryable(), "{e}");
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/calls"))
+        .respond_with(created().set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = vonage(&server)
+        .initiate_call(&outbound())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, telephony_core::Error::Transport(t) if t.kind == telephony_core::TransportKind::Timeout),
+        "{e}"
+    );
+    assert!(e.may_have_acted() && !e.is_retryable());
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -613,11 +646,11 @@ async fn configure_inbound_rewrites_only_the_voice_webhooks_and_links_the_number
             "capabilities": {
                 "voice": {
                     "webhooks": {
-                        "answer_url": {"address": "https://agent.example.com/vonage/answer", "http_method": "POST", "connect_timeout": 500, "socket_timeout": 3000},
+                        "answer_url": {"address": "https://agent.example.com/vonage/answer", "http_method": "GET", "connect_timeout": 500, "socket_timeout": 3000},
                         "fallback_answer_url": {"address": "https://fallback.example.com/answer", "http_method": "GET"},
                         "event_url": {"address": "https://agent.example.com/vonage/events", "http_method": "POST"}
                     },
-                    "signed_callbacks": true,
+                    "signed_callbacks": false,
                     "conversations_ttl": 48,
                     "region": "eu-west"
                 },
@@ -630,6 +663,17 @@ async fn configure_inbound_rewrites_only_the_voice_webhooks_and_links_the_number
             "https://agent.example.com/vonage/answer",
             "POST",
         )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(
+            "/v2/applications/ffffffff-0000-4000-8000-000000000000",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(application("https://elsewhere.example.com/answer", "GET")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -661,15 +705,16 @@ async fn configure_inbound_rewrites_only_the_voice_webhooks_and_links_the_number
         .await
         .unwrap();
     assert!(report.changed && report.drifted());
+    // The number's calls went to the application it was linked to.
     assert_eq!(
         report.previous_url.as_deref(),
-        Some("https://old.example.com/answer")
+        Some("https://elsewhere.example.com/answer")
     );
     let notes = report.notes.join("\n");
     for expected in [
         "answer_url was https://old.example.com/answer",
         "event_url was https://old.example.com/events",
-        "signed callbacks",
+        "signed callbacks are off",
         "linked to application ffffffff-0000-4000-8000-000000000000",
     ] {
         assert!(notes.contains(expected), "{expected} not in {notes}");
@@ -679,9 +724,7 @@ async fn configure_inbound_rewrites_only_the_voice_webhooks_and_links_the_number
 #[tokio::test]
 async fn configure_inbound_changes_nothing_that_is_right_and_reports_failures() {
     let server = MockServer::start().await;
-    let mut app = application("https://agent.example.com/vonage/answer", "POST");
-    app["capabilities"]["voice"]["webhooks"]["event_url"]["address"] =
-        json!("https://agent.example.com/vonage/answer");
+    let app = application("https://agent.example.com/vonage/answer", "POST");
     Mock::given(method("GET"))
         .and(path("/account/numbers"))
         .respond_with(
@@ -769,4 +812,122 @@ async fn a_refused_number_link_is_an_error() {
         .unwrap_err();
     assert_eq!(e.http_status(), Some(420));
     assert!(e.to_string().contains("method failed"), "{e}");
+}
+
+#[tokio::test]
+async fn the_other_error_paths() {
+    let server = MockServer::start().await;
+    let call = format!("/v1/calls/{UUID}");
+    Mock::given(method("GET"))
+        .and(path(call.as_str()))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found",
+            "detail": "Call not found"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("{call}/dtmf")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors#bad-request", "title": "Bad Request",
+            "detail": "Call is not answered"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(call.as_str()))
+        .and(body_json(json!({"action": "mute"})))
+        .respond_with(ResponseTemplate::new(409))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(call.as_str()))
+        .and(body_json(json!({"action": "hangup"})))
+        .respond_with(ResponseTemplate::new(410))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error-code": "401", "error-code-label": "authentication failed"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(application("https://old.example.com/answer", "POST")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors/application#payload-validation",
+            "title": "Bad Request", "detail": "The request failed due to validation errors",
+            "invalid_parameters": [{"name": "capabilities.voice.webhooks.answer_url.address", "reason": "Is not a valid URL"}]
+        })))
+        .mount(&server)
+        .await;
+    let v = vonage(&server);
+    let id = CallId::new(UUID).unwrap();
+    let e = v.call_status(&id).await.unwrap_err();
+    assert!(
+        e.is_not_found() && e.to_string().contains("Call not found"),
+        "{e}"
+    );
+    let e = v.client().send_dtmf(UUID, "1").await.unwrap_err();
+    assert_eq!(e.http_status(), Some(400));
+    assert!(!e.may_have_acted(), "a 400 was not acted on");
+    let e = v
+        .client()
+        .control(UUID, CallControl::Mute)
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), Some(409));
+    assert_eq!(v.hangup(&id).await.unwrap(), HangupOutcome::AlreadyEnded);
+    let e = v.phone_numbers().await.unwrap_err();
+    assert!(e.is_auth(), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("authentication failed") && text.contains("VONAGE_API_SECRET"),
+        "{text}"
+    );
+    assert!(!text.contains(API_SECRET));
+    let mut app = application("https://old.example.com/answer", "POST");
+    app["name"] = json!("renamed");
+    let e = v.client().put_application(APP, &app).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("answer_url.address: Is not a valid URL"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn reads_retry_server_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"uuid": UUID, "status": "ringing"})),
+        )
+        .expect(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let info = vonage(&server)
+        .call_status(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status, CallStatus::Ringing);
 }

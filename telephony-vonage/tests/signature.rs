@@ -8,7 +8,9 @@ use serde::Deserialize;
 use telephony_core::{
     MemoryReplayGuard, Secret, TelephonyProvider, WebhookError, WebhookRequest, check_replay,
 };
-use telephony_vonage::signature::{VonageValidator, WebhookClaims, claims_for, sign, sign_request};
+use telephony_vonage::signature::{
+    VonageValidator, WebhookClaims, claims_for, payload_hash, sign, sign_request,
+};
 use telephony_vonage::{AppClaims, AppJwt, Vonage, VonageConfig};
 
 #[derive(Deserialize)]
@@ -179,7 +181,7 @@ fn our_signer_agrees_with_jsonwebtoken_and_the_jti_is_remembered() {
     let now = at(1_700_000_000);
     let token = sign(
         &secret,
-        &claims_for(body, now, "jti-9", Some("a1b2c3d"), None),
+        &claims_for(payload_hash(body), now, "jti-9", Some("a1b2c3d"), None),
     );
     // An independent HS256 implementation reads our token...
     let mut validation = Validation::new(Algorithm::HS256);
@@ -225,7 +227,9 @@ fn our_signer_agrees_with_jsonwebtoken_and_the_jti_is_remembered() {
     // sign_request writes the whole header.
     r.headers.insert(
         "authorization",
-        sign_request(&secret, body, now, "jti-10").parse().unwrap(),
+        sign_request(&secret, &r.method, &r.url, body, now, "jti-10")
+            .parse()
+            .unwrap(),
     );
     assert!(validator.validate(&r, now).is_ok());
 }
@@ -326,7 +330,7 @@ fn the_provider_verifies_with_its_configured_secret() {
     let body = r#"{"status":"ringing","uuid":"u-1"}"#;
     let mine = sign(
         &secret,
-        &claims_for(body.as_bytes(), now, "j1", None, Some(APP)),
+        &claims_for(payload_hash(body.as_bytes()), now, "j1", None, Some(APP)),
     );
     let r = request(
         "POST",
@@ -338,7 +342,7 @@ fn the_provider_verifies_with_its_configured_secret() {
     let other = sign(
         &secret,
         &claims_for(
-            body.as_bytes(),
+            payload_hash(body.as_bytes()),
             now,
             "j2",
             None,
