@@ -13,6 +13,11 @@
 //! | `twilio` | [`twilio`] | yes |
 //! | `plivo` | [`plivo`] | yes |
 //! | `vonage` | [`vonage`] | yes |
+//! | `axum` | [`axum`], [`stream`]: verified webhooks, the router as a handler, media over WebSockets | no |
+//!
+//! What needs more than one provider lives here: [`ProviderConfig`] (settings from the
+//! environment or a config file, built into `Arc<dyn TelephonyProvider>`) and the
+//! [`InboundRouter`] (one webhook URL for every number and provider).
 //!
 //! The audio core is [`audio`].
 //!
@@ -27,7 +32,20 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod config;
+mod router;
+
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "axum")]
+pub mod stream;
+
+pub use config::ProviderConfig;
+pub use router::{
+    InboundRouter, MemoryDirectory, NumberDirectory, Outcome, Reply, detect_provider,
+};
 pub use telephony_core::*;
 
 #[cfg(feature = "twilio")]

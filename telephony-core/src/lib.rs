@@ -43,7 +43,7 @@ mod webhook;
 
 pub use error::{ApiError, ConfigError, DecodeError, Error, TransportError, TransportKind};
 pub use id::{CallId, E164, InvalidCallId, InvalidE164};
-pub use markup::{Markup, StreamSpec, XmlElement};
+pub use markup::{Markup, StreamSpec, XmlElement, is_loopback_host};
 pub use media::{
     MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, PlaybackTracker,
     SessionConfig, SessionEvent, StreamStart, WsMessage,

@@ -64,6 +64,17 @@ impl StreamSpec {
     }
 }
 
+/// Whether `url`'s host is this machine (`localhost`, `127.0.0.0/8`, `::1`): where an emulated
+/// carrier reaches an agent over plain `ws://`, which no real carrier ever could.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// A document to answer a provider's webhook with: TwiML, Plivo XML or an NCCO.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Markup {

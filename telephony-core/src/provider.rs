@@ -139,6 +139,10 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
         self.answer(stream)
     }
 
+    /// The document that says `text` to the caller and hangs up: a polite refusal (an
+    /// unknown number, a closed line) that never leaves a webhook without an answer.
+    fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error>;
+
     /// A call status callback, normalized.
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error>;
 

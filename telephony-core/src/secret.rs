@@ -46,6 +46,13 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Secrets are read from configuration files, never written: `Secret` has no `Serialize`.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 impl From<String> for Secret {
     fn from(s: String) -> Secret {
         Secret(s)

@@ -19,7 +19,7 @@ use crate::media::PlivoMediaProtocol;
 use crate::resources::{Cdr, LiveCall};
 use crate::signature::PlivoValidator;
 use crate::status;
-use crate::xml::{PlivoResponse, PlivoXmlError, Stream, StreamAudio};
+use crate::xml::{PlivoResponse, PlivoXmlError, Speak, Stream, StreamAudio};
 
 /// Plivo, as a [`TelephonyProvider`].
 ///
@@ -316,6 +316,15 @@ impl TelephonyProvider for Plivo {
 
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
         Ok(Markup::xml(Self::stream_xml(stream).map_err(invalid)?))
+    }
+
+    fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error> {
+        let doc = PlivoResponse::new()
+            .speak(Speak::new(text))
+            .hangup()
+            .to_xml()
+            .map_err(invalid)?;
+        Ok(Markup::xml(doc))
     }
 
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {

@@ -17,7 +17,7 @@ use crate::media::TwilioMediaProtocol;
 use crate::resources::{CallResource, parse_rfc2822, parse_seconds};
 use crate::signature::RequestValidator;
 use crate::status;
-use crate::twiml::{Stream, TwimlError, VoiceResponse};
+use crate::twiml::{Say, Stream, TwimlError, VoiceResponse};
 
 /// Twilio, as a [`TelephonyProvider`].
 ///
@@ -329,6 +329,12 @@ impl TelephonyProvider for Twilio {
 
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
         Ok(Markup::xml(Self::stream_twiml(stream).map_err(invalid)?))
+    }
+
+    fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error> {
+        Ok(Markup::xml(
+            VoiceResponse::new().say(Say::new(text)).hangup().to_xml(),
+        ))
     }
 
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {

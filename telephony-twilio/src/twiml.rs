@@ -208,13 +208,15 @@ pub struct Stream {
 
 impl Stream {
     /// A stream to `url`, which must be `wss://` and carry no query string (Twilio refuses
-    /// both, errors 31922; pass data as [`parameter`](Self::parameter)s).
+    /// both, errors 31922; pass data as [`parameter`](Self::parameter)s). `ws://` is accepted
+    /// for a loopback host only, where the emulated Twilio of `telephony-testkit` connects.
     pub fn new(url: &str) -> Result<Stream, TwimlError> {
         let parsed = url::Url::parse(url).map_err(|_| TwimlError::StreamUrl {
             url: url.to_owned(),
             reason: "not a URL",
         })?;
-        if parsed.scheme() != "wss" {
+        let loopback_ws = parsed.scheme() == "ws" && telephony_core::is_loopback_host(&parsed);
+        if parsed.scheme() != "wss" && !loopback_ws {
             return Err(TwimlError::StreamUrl {
                 url: url.to_owned(),
                 reason: "Twilio streams only to wss:// URLs",
@@ -461,6 +463,9 @@ mod tests {
     #[test]
     fn stream_urls_are_checked() {
         assert!(Stream::new("wss://a.example.com/x").is_ok());
+        assert!(Stream::new("ws://127.0.0.1:8080/media").is_ok());
+        assert!(Stream::new("ws://localhost/media").is_ok());
+        assert!(Stream::new("ws://a.example.com/x").is_err());
         let e = Stream::new("https://a.example.com/x").unwrap_err();
         assert!(e.to_string().contains("wss://"), "{e}");
         assert!(Stream::new("wss://a.example.com/x?id=1").is_err());

@@ -318,6 +318,12 @@ impl TelephonyProvider for Vonage {
         Ok(Markup::json(ncco.to_json().map_err(invalid)?))
     }
 
+    /// A `talk`: the call ends when the NCCO does.
+    fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error> {
+        let ncco = Ncco::new().talk(crate::ncco::Talk::new(text));
+        Ok(Markup::json(ncco.to_json().map_err(invalid)?))
+    }
+
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
         status::parse_event(request, self.client.config().currency)
     }

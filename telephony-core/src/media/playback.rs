@@ -86,15 +86,20 @@ impl PlaybackTracker {
         self.outstanding.push_back((name.to_owned(), self.sent));
     }
 
-    /// Records that buffered audio was dropped: pending marks will not be heard.
-    pub fn on_clear(&mut self) {
+    /// Records that buffered audio was dropped, and returns the marks sent and not yet played:
+    /// they will not be heard. Their echoes, where the provider sends them, come back as
+    /// [`MarkFate::Cleared`].
+    pub fn on_clear(&mut self) -> Vec<String> {
+        let mut cleared = Vec::with_capacity(self.outstanding.len());
         for (name, _) in self.outstanding.drain(..) {
             if self.flushed.len() == FLUSHED_LIMIT {
                 self.flushed.pop_front();
             }
-            self.flushed.push_back(name);
+            self.flushed.push_back(name.clone());
+            cleared.push(name);
         }
         self.sent = self.heard;
+        cleared
     }
 
     /// Records a mark that came back, and says what it means.
@@ -135,7 +140,7 @@ mod tests {
         assert_eq!(t.on_mark_returned("one"), MarkFate::Played);
         assert_eq!(t.heard(), Duration::from_secs(1));
         assert_eq!(t.pending(), Duration::from_secs(1));
-        t.on_clear();
+        assert_eq!(t.on_clear(), ["two", "three"]);
         assert_eq!(
             t.sent(),
             Duration::from_secs(1),

@@ -52,17 +52,18 @@ pub enum SessionEvent<'a> {
         /// How long, where known.
         duration: Option<std::time::Duration>,
     },
-    /// A mark came back and the audio before it was heard.
+    /// A mark came back and the audio before it was heard. (Marks whose audio was cleared
+    /// are reported by [`MediaSession::clear`] when it clears, for every provider alike; their
+    /// echoes, where a provider sends them, are [`Ignored`](Self::Ignored).)
     MarkPlayed(&'a str),
-    /// A mark came back because its audio was cleared: not heard.
-    MarkCleared(&'a str),
     /// The provider confirmed a clear.
     Cleared,
     /// The provider ended the stream.
     Stopped,
     /// A message the adapter does not know (its event name).
     Unknown(&'a str),
-    /// A message with nothing for the application (audio of the outbound track).
+    /// A message with nothing for the application (audio of the outbound track, the echo of
+    /// a mark already reported cleared).
     Ignored,
 }
 
@@ -205,7 +206,7 @@ impl MediaSession {
             }
             MediaEvent::Dtmf { digit, duration } => SessionEvent::Dtmf { digit, duration },
             MediaEvent::Mark { name } => match self.tracker.on_mark_returned(name) {
-                MarkFate::Cleared => SessionEvent::MarkCleared(name),
+                MarkFate::Cleared => SessionEvent::Ignored,
                 MarkFate::Played | MarkFate::Unknown => SessionEvent::MarkPlayed(name),
             },
             MediaEvent::Cleared => SessionEvent::Cleared,
@@ -233,8 +234,8 @@ impl MediaSession {
     }
 
     /// Places a playback marker after the audio sent so far; it comes back as
-    /// [`SessionEvent::MarkPlayed`] once that audio has played, or
-    /// [`SessionEvent::MarkCleared`] if it was cleared first.
+    /// [`SessionEvent::MarkPlayed`] once that audio has played, or is returned by
+    /// [`clear`](Self::clear) if it was cleared first.
     pub fn mark(
         &mut self,
         name: &str,
@@ -277,8 +278,10 @@ impl MediaSession {
     }
 
     /// Barge-in: drops the audio pending here and tells the provider to drop what it buffered.
-    /// Returns the marks that were waiting here and so never went out; marks already sent come
-    /// back later as [`SessionEvent::MarkCleared`].
+    /// Returns, oldest first, every mark whose audio will now not be heard: those sent and not
+    /// yet played, then those still waiting here for their frame. The same for every provider;
+    /// echoes of them that a provider sends afterwards (Twilio returns pending marks on clear)
+    /// are [`SessionEvent::Ignored`].
     pub fn clear(&mut self, out: &mut dyn FnMut(WsMessage<'_>)) -> Result<Vec<String>, MediaError> {
         if let Some(path) = self.path.as_mut() {
             path.framer.clear();
@@ -286,10 +289,10 @@ impl MediaSession {
         }
         self.wire.clear();
         self.pushed = self.emitted;
-        let dropped = self.queued_marks.drain(..).map(|(n, _)| n).collect();
         self.protocol.encode(MediaCommand::Clear, out)?;
-        self.tracker.on_clear();
-        Ok(dropped)
+        let mut cleared = self.tracker.on_clear();
+        cleared.extend(self.queued_marks.drain(..).map(|(n, _)| n));
+        Ok(cleared)
     }
 
     /// Plays DTMF tones to the caller, where the provider's stream can.

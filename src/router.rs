@@ -1,0 +1,354 @@
+//! One webhook URL for every number and every provider.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use telephony_core::{
+    CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, ReplayGuard, StreamSpec,
+    TelephonyProvider, WebhookError, WebhookRequest, check_replay,
+};
+
+/// Where calls to the host's numbers go: the host's own store of numbers, tenants and agents.
+#[async_trait]
+pub trait NumberDirectory: Send + Sync {
+    /// The stream that answers a call to `number` arriving through `provider`, or `None` for
+    /// a number this host does not serve.
+    async fn lookup(&self, number: &E164, provider: ProviderKind) -> Option<StreamSpec>;
+}
+
+/// A [`NumberDirectory`] in memory: a number, its stream.
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    routes: RwLock<HashMap<E164, StreamSpec>>,
+}
+
+impl MemoryDirectory {
+    /// An empty directory.
+    pub fn new() -> MemoryDirectory {
+        MemoryDirectory::default()
+    }
+
+    /// Routes `number` to `stream`, replacing what it had.
+    pub fn insert(&self, number: E164, stream: StreamSpec) {
+        let mut routes = self.routes.write().unwrap_or_else(|p| p.into_inner());
+        routes.insert(number, stream);
+    }
+
+    /// Stops serving `number`.
+    pub fn remove(&self, number: &E164) -> Option<StreamSpec> {
+        let mut routes = self.routes.write().unwrap_or_else(|p| p.into_inner());
+        routes.remove(number)
+    }
+}
+
+#[async_trait]
+impl NumberDirectory for MemoryDirectory {
+    async fn lookup(&self, number: &E164, _provider: ProviderKind) -> Option<StreamSpec> {
+        let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
+        routes.get(number).cloned()
+    }
+}
+
+/// What the router did with a request, for the host's logs and metrics.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The call was answered with a stream.
+    Answered {
+        /// Through which provider.
+        provider: ProviderKind,
+        /// The call.
+        call: InboundCall,
+    },
+    /// The number is not served: the caller heard a refusal and the call hung up.
+    UnknownNumber {
+        /// Through which provider.
+        provider: ProviderKind,
+        /// The call.
+        call: InboundCall,
+    },
+    /// The request did not authenticate.
+    Rejected {
+        /// The provider it claimed to come from.
+        provider: ProviderKind,
+        /// Why, with a diagnosis where there is one.
+        reason: WebhookError,
+    },
+    /// The request authenticated but could not be read, or the answer could not be written.
+    Invalid {
+        /// The provider.
+        provider: ProviderKind,
+        /// What was wrong.
+        reason: String,
+    },
+    /// No configured provider sent this request.
+    UnknownProvider,
+}
+
+/// An HTTP answer, framework-free.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Reply {
+    /// The status: 200, 400 or 403.
+    pub status: u16,
+    /// The `Content-Type`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+impl Reply {
+    fn text(status: u16, body: &str, outcome: Outcome) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.to_owned(),
+            outcome,
+        }
+    }
+}
+
+/// One webhook URL for every number and every provider: it tells which provider sent a
+/// request, verifies its signature with that provider's credentials (and the replay guard),
+/// reads the inbound call, looks the called number up in a [`NumberDirectory`], and answers
+/// with that provider's markup.
+///
+/// - A served number is answered with [`answer_call`](TelephonyProvider::answer_call): the
+///   stream the directory gives.
+/// - A number not served gets a polite spoken refusal and a hangup: status 200, never a 500,
+///   so the provider does not retry or play its own error.
+/// - A request that does not authenticate gets a 403 and a log line (`tracing`, warn) with
+///   the diagnosis.
+///
+/// ```
+/// use std::sync::Arc;
+/// use telephony::{InboundRouter, MemoryDirectory, StreamSpec};
+///
+/// let directory = Arc::new(MemoryDirectory::new());
+/// directory.insert(
+///     "+14155550100".parse()?,
+///     StreamSpec::new("wss://agent.example.com/media/twilio".parse()?),
+/// );
+/// let router = InboundRouter::new(directory);
+/// // .provider(twilio) for each configured provider, then router.handle(&request, now)
+/// # let _ = router;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct InboundRouter {
+    providers: Vec<Arc<dyn TelephonyProvider>>,
+    directory: Arc<dyn NumberDirectory>,
+    replay: Arc<dyn ReplayGuard>,
+    refusal: String,
+}
+
+impl std::fmt::Debug for InboundRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundRouter")
+            .field(
+                "providers",
+                &self.providers.iter().map(|p| p.kind()).collect::<Vec<_>>(),
+            )
+            .field("refusal", &self.refusal)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which provider a request claims to come from, by its signature header, else by the fields
+/// only that provider sends.
+pub fn detect_provider(request: &WebhookRequest) -> Option<&'static str> {
+    if request.header("x-twilio-signature").is_some() {
+        return Some("twilio");
+    }
+    if request.header("x-plivo-signature-v3").is_some()
+        || request.header("x-plivo-signature-v2").is_some()
+    {
+        return Some("plivo");
+    }
+    let params = request.params();
+    if params.get("CallSid").is_some() || params.get("AccountSid").is_some() {
+        return Some("twilio");
+    }
+    if params.get("CallUUID").is_some() {
+        return Some("plivo");
+    }
+    let bearer = request
+        .header("authorization")
+        .is_some_and(|a| a.len() > 7 && a[..7].eq_ignore_ascii_case("bearer "));
+    let vonage_fields = params.get("conversation_uuid").is_some()
+        || (request.is_json()
+            && serde_json::from_slice::<serde_json::Value>(&request.body)
+                .ok()
+                .is_some_and(|v| v.get("uuid").is_some() || v.get("conversation_uuid").is_some()));
+    if bearer || vonage_fields {
+        return Some("vonage");
+    }
+    None
+}
+
+impl InboundRouter {
+    /// A router over `directory`, with an in-memory replay guard and an English refusal.
+    pub fn new(directory: Arc<dyn NumberDirectory>) -> InboundRouter {
+        InboundRouter {
+            providers: Vec::new(),
+            directory,
+            replay: Arc::new(MemoryReplayGuard::default()),
+            refusal: "Sorry, this number is not in service. Goodbye.".to_owned(),
+        }
+    }
+
+    /// Serves `provider`'s calls, verified with its credentials.
+    pub fn provider(mut self, provider: Arc<dyn TelephonyProvider>) -> InboundRouter {
+        self.providers.push(provider);
+        self
+    }
+
+    /// Uses `guard` against replays (a shared store for a fleet).
+    pub fn replay_guard(mut self, guard: Arc<dyn ReplayGuard>) -> InboundRouter {
+        self.replay = guard;
+        self
+    }
+
+    /// Says `text` to callers of numbers not served.
+    pub fn refusal(mut self, text: impl Into<String>) -> InboundRouter {
+        self.refusal = text.into();
+        self
+    }
+
+    /// The provider that sent `request`, if it is one this router serves.
+    pub fn detect(&self, request: &WebhookRequest) -> Option<&Arc<dyn TelephonyProvider>> {
+        let id = detect_provider(request)?;
+        self.providers.iter().find(|p| p.kind().id() == id)
+    }
+
+    /// Authenticates a request: the provider's signature, then the replay guard.
+    pub async fn verify(
+        &self,
+        provider: &dyn TelephonyProvider,
+        request: &WebhookRequest,
+        now: SystemTime,
+    ) -> Result<(), WebhookError> {
+        let verified = provider.verify_webhook(request, now)?;
+        check_replay(self.replay.as_ref(), &verified, now).await
+    }
+
+    fn rejected(provider: ProviderKind, reason: WebhookError) -> Reply {
+        tracing::warn!(provider = provider.id(), reason = %reason, "webhook rejected");
+        Reply::text(
+            403,
+            "invalid signature",
+            Outcome::Rejected { provider, reason },
+        )
+    }
+
+    /// Answers an inbound call's webhook.
+    pub async fn handle(&self, request: &WebhookRequest, now: SystemTime) -> Reply {
+        let Some(provider) = self.detect(request) else {
+            tracing::warn!(url = %request.url, "webhook from no configured provider");
+            return Reply::text(403, "unknown provider", Outcome::UnknownProvider);
+        };
+        let kind = provider.kind();
+        if let Err(reason) = self.verify(provider.as_ref(), request, now).await {
+            return Self::rejected(kind, reason);
+        }
+        let call = match provider.parse_inbound(request) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(provider = kind.id(), error = %e, "inbound webhook unreadable");
+                return Reply::text(
+                    400,
+                    "not an inbound call",
+                    Outcome::Invalid {
+                        provider: kind,
+                        reason: e.to_string(),
+                    },
+                );
+            }
+        };
+        let stream = match &call.to_number {
+            Some(n) => self.directory.lookup(n, kind).await,
+            None => None,
+        };
+        let (markup, outcome) = match stream {
+            Some(stream) => (
+                provider.answer_call(&call, &stream),
+                Outcome::Answered {
+                    provider: kind,
+                    call,
+                },
+            ),
+            None => {
+                tracing::info!(provider = kind.id(), to = %call.to, "call to a number not served: refused");
+                (
+                    provider.speak_and_hangup(&self.refusal),
+                    Outcome::UnknownNumber {
+                        provider: kind,
+                        call,
+                    },
+                )
+            }
+        };
+        match markup {
+            Ok(m) => Reply {
+                status: 200,
+                content_type: m.content_type,
+                body: m.body,
+                outcome,
+            },
+            Err(e) => {
+                // The stream the directory gave cannot be written as markup: refuse politely
+                // rather than fail the call with a 500.
+                tracing::error!(provider = kind.id(), error = %e, "cannot answer with the directory's stream");
+                let refusal = provider
+                    .speak_and_hangup(&self.refusal)
+                    .map(|m| (m.content_type, m.body))
+                    .unwrap_or(("text/plain; charset=utf-8", String::new()));
+                Reply {
+                    status: 200,
+                    content_type: refusal.0,
+                    body: refusal.1,
+                    outcome: Outcome::Invalid {
+                        provider: kind,
+                        reason: e.to_string(),
+                    },
+                }
+            }
+        }
+    }
+
+    /// Reads a status callback: detects the provider, verifies, parses. The error is the reply
+    /// to send (403 or 400).
+    pub async fn status(
+        &self,
+        request: &WebhookRequest,
+        now: SystemTime,
+    ) -> Result<(ProviderKind, CallEvent), Reply> {
+        let Some(provider) = self.detect(request) else {
+            return Err(Reply::text(
+                403,
+                "unknown provider",
+                Outcome::UnknownProvider,
+            ));
+        };
+        let kind = provider.kind();
+        self.verify(provider.as_ref(), request, now)
+            .await
+            .map_err(|reason| Self::rejected(kind, reason))?;
+        provider
+            .parse_status_callback(request)
+            .map(|e| (kind, e))
+            .map_err(|e| {
+                Reply::text(
+                    400,
+                    "not a status callback",
+                    Outcome::Invalid {
+                        provider: kind,
+                        reason: e.to_string(),
+                    },
+                )
+            })
+    }
+}

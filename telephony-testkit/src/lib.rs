@@ -1,0 +1,31 @@
+//! Emulated carriers for telephony-rs: Twilio, Plivo and Vonage, in-process, on loopback.
+//!
+//! Each fake serves the part of its provider's REST API that the adapters use, with the
+//! provider's paths, status codes and bodies, so an adapter only changes its base URL to use
+//! it. Calls run a state machine (queued, ringing, in progress, completed; busy, no answer or
+//! failed when the callee is set so); on answer the fake fetches the answer URL with a signed
+//! request, reads the TwiML, Plivo XML or NCCO, and when it connects a stream opens the
+//! WebSocket as the provider does, plays a scripted caller, records what the agent sends
+//! back, honours clear and marks, and sends signed status callbacks and a price.
+//!
+//! It flags what the real provider would punish: a Vonage frame of the wrong size, a binary
+//! frame to Twilio, a malformed message, audio right after a clear. And it has fault knobs: a
+//! 429 with `Retry-After`, a 5xx, slow answers, a stream dropped mid-call.
+
+#![forbid(unsafe_code)]
+
+mod engine;
+mod markup;
+mod record;
+mod script;
+mod twilio;
+
+pub use engine::{Fake, Fault, Operation};
+pub use record::{CallRecord, Callee, Happening, Moment, Violation};
+pub use script::{CallerScript, SCRIPT_RATE, read_wav, resample, speech_like, write_wav};
+pub use twilio::FakeTwilio;
+
+/// The emulated Twilio's account and token.
+pub mod twilio_account {
+    pub use crate::twilio::{ACCOUNT_SID, AUTH_TOKEN};
+}
