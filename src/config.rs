@@ -32,6 +32,8 @@ use telephony_core::{ConfigError, Error, TelephonyProvider, Url};
 /// `TWILIO_AUTH_TOKEN: not set: …`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+// Built once per process; boxing the variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ProviderConfig {
     /// Twilio.
     #[cfg(feature = "twilio")]

@@ -11,7 +11,7 @@ use telephony_core::{ApiError, DecodeError, Error, Url};
 use crate::KIND;
 use crate::config::PlivoConfig;
 use crate::resources::{
-    Application, CallCreated, Cdr, ErrorBody, LiveCall, NumberPage, NumberResource,
+    Application, CallCreated, Cdr, ErrorBody, LiveCall, LiveCalls, NumberPage, NumberResource,
 };
 
 /// Plivo's REST API, the parts a voice platform uses. Cheap to clone.
@@ -191,6 +191,31 @@ impl PlivoClient {
             Some("live"),
         )
         .await
+    }
+
+    /// The ids of the account's live calls (`GET /Call/?status=live`).
+    pub async fn live_call_ids(&self) -> Result<Vec<String>, Error> {
+        let page: Option<LiveCalls> = self
+            .get_optional("list live calls", &self.url(&["Call"]), Some("live"))
+            .await?;
+        Ok(page.map(|p| p.calls).unwrap_or_default())
+    }
+
+    /// The live call placed by `request_uuid`: once answered, Plivo knows the call by its own
+    /// `CallUUID`, and its live record names the request.
+    pub async fn find_live_call_by_request(
+        &self,
+        request_uuid: &str,
+    ) -> Result<Option<LiveCall>, Error> {
+        for id in self.live_call_ids().await? {
+            if let Some(mut live) = self.get_live_call(&id).await?
+                && live.request_uuid.as_deref() == Some(request_uuid)
+            {
+                live.call_uuid.get_or_insert(id);
+                return Ok(Some(live));
+            }
+        }
+        Ok(None)
     }
 
     /// A call that is queued, by its request id (`?status=queued`). `None` on a 404.

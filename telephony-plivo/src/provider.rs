@@ -199,6 +199,15 @@ impl TelephonyProvider for Plivo {
             "queued".clone_into(&mut info.raw_status);
             return Ok(info);
         }
+        // A request id whose call was answered: the live call that names it.
+        if let Some(live) = self.client.find_live_call_by_request(id).await? {
+            let own = live
+                .call_uuid
+                .as_deref()
+                .and_then(|u| CallId::new(u).ok())
+                .unwrap_or_else(|| call.clone());
+            return Ok(live_info(&own, &live));
+        }
         Err(ApiError::new(
             KIND,
             format!("fetch call {id}"),
@@ -215,6 +224,17 @@ impl TelephonyProvider for Plivo {
         // Not a live call: perhaps the request of one not answered yet.
         if self.client.cancel_request(call.as_str()).await? {
             return Ok(HangupOutcome::Canceled);
+        }
+        // Or the request of one answered since, which Plivo knows by its CallUUID: hanging up
+        // must not stop at "not found" while that call bills on.
+        if let Some(uuid) = self
+            .client
+            .find_live_call_by_request(call.as_str())
+            .await?
+            .and_then(|live| live.call_uuid)
+            && self.client.hangup_call(&uuid).await?
+        {
+            return Ok(HangupOutcome::Ended);
         }
         Ok(HangupOutcome::AlreadyEnded)
     }

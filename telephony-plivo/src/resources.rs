@@ -142,6 +142,12 @@ pub struct Application {
 }
 
 #[derive(Debug, Deserialize)]
+pub(crate) struct LiveCalls {
+    #[serde(default)]
+    pub(crate) calls: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
 pub(crate) struct Meta {
     #[serde(default)]
     pub(crate) next: Option<String>,

@@ -243,7 +243,7 @@ async fn status_of_nothing_is_not_found() {
             ResponseTemplate::new(404)
                 .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
         )
-        .expect(3)
+        .expect(4)
         .mount(&server)
         .await;
     let err = plivo(&server)
@@ -251,6 +251,71 @@ async fn status_of_nothing_is_not_found() {
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
+}
+
+/// Once answered, Plivo knows a call by its CallUUID; a host holding only the request id
+/// must still be able to hang it up, or it bills on.
+#[tokio::test]
+async fn a_request_id_finds_its_answered_call() {
+    let server = MockServer::start().await;
+    for tail in [format!("Call/{REQ}/"), format!("Request/{REQ}/")] {
+        Mock::given(method("DELETE"))
+            .and(path(p(&tail)))
+            .respond_with(
+                ResponseTemplate::new(404)
+                    .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(p("Call/")))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"api_id": "x", "calls": ["11111111-2222-4333-8444-555555555555", UUID]}),
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p("Call/11111111-2222-4333-8444-555555555555/")))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"call_uuid": "11111111-2222-4333-8444-555555555555", "call_status": "in-progress", "request_uuid": "another"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"call_uuid": UUID, "call_status": "in-progress", "request_uuid": REQ, "direction": "outbound"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let plivo = plivo(&server);
+    let info = plivo.call_status(&CallId::new(REQ).unwrap()).await.unwrap();
+    assert_eq!(info.call_id.as_str(), UUID);
+    assert_eq!(info.status, CallStatus::InProgress);
+    assert_eq!(
+        plivo.hangup(&CallId::new(REQ).unwrap()).await.unwrap(),
+        HangupOutcome::Ended
+    );
 }
 
 #[tokio::test]

@@ -365,7 +365,7 @@ impl Carrier {
             c.running.fetch_sub(1, Ordering::SeqCst);
             let s = c.lock();
             if let Some(entry) = s.calls.get(&id2) {
-                let _ = entry.done.send(true);
+                entry.done.send_replace(true);
             }
         });
         (id, done_rx)
@@ -814,10 +814,10 @@ pub(crate) fn fault_response(status: u16, retry_after: Option<u64>, body: String
         .into_response();
     r.headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
-    if let Some(s) = retry_after {
-        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-            r.headers_mut().insert("retry-after", v);
-        }
+    if let Some(s) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        r.headers_mut().insert("retry-after", v);
     }
     r
 }

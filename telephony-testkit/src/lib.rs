@@ -13,19 +13,38 @@
 //! 429 with `Retry-After`, a 5xx, slow answers, a stream dropped mid-call.
 
 #![forbid(unsafe_code)]
+// The fakes' handlers answer errors with axum responses, as axum handlers do.
+#![allow(clippy::result_large_err)]
 
 mod engine;
 mod markup;
+mod plivo;
 mod record;
 mod script;
 mod twilio;
+mod vonage;
 
 pub use engine::{Fake, Fault, Operation};
+pub use plivo::FakePlivo;
 pub use record::{CallRecord, Callee, Happening, Moment, Violation};
 pub use script::{CallerScript, SCRIPT_RATE, read_wav, resample, speech_like, write_wav};
 pub use twilio::FakeTwilio;
+pub use vonage::FakeVonage;
 
-/// The emulated Twilio's account and token.
-pub mod twilio_account {
-    pub use crate::twilio::{ACCOUNT_SID, AUTH_TOKEN};
+/// The emulated accounts' credentials (they protect nothing).
+pub mod accounts {
+    /// Twilio's.
+    pub mod twilio {
+        pub use crate::twilio::{ACCOUNT_SID, AUTH_TOKEN};
+    }
+    /// Plivo's.
+    pub mod plivo {
+        pub use crate::plivo::{APP_ID, AUTH_ID, AUTH_TOKEN};
+    }
+    /// Vonage's.
+    pub mod vonage {
+        pub use crate::vonage::{
+            API_KEY, API_SECRET, APPLICATION_ID, PRIVATE_KEY, SIGNATURE_SECRET,
+        };
+    }
 }

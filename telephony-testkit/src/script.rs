@@ -144,14 +144,14 @@ pub fn speech_like(length: Duration, seed: u64) -> Vec<i16> {
                 phase += 2.0 * std::f64::consts::PI * f / rate;
                 let mut v = 0.0;
                 for h in 1..=24 {
-                    let freq = f * h as f64;
+                    let freq = f * f64::from(h);
                     if freq > 3800.0 {
                         break;
                     }
                     let w = (-((freq - f1) / 180.0).powi(2)).exp()
                         + 0.6 * (-((freq - f2) / 260.0).powi(2)).exp()
-                        + 0.08 / h as f64;
-                    v += w * (phase * h as f64).sin();
+                        + 0.08 / f64::from(h);
+                    v += w * (phase * f64::from(h)).sin();
                 }
                 out.push((v * env * 4200.0).clamp(-32767.0, 32767.0) as i16);
             }

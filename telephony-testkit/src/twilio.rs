@@ -24,7 +24,7 @@ use crate::markup::{self, Instruction, StreamTarget};
 use crate::record::Violation;
 
 /// The emulated account.
-pub const ACCOUNT_SID: &str = "AC00000000000000000000000000fa4e";
+pub const ACCOUNT_SID: &str = "AC0000000000000000000000000000fa4e";
 /// Its Auth Token.
 pub const AUTH_TOKEN: &str = "emulated-twilio-auth-token";
 

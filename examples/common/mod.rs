@@ -1,0 +1,460 @@
+//! The agent server the examples (and the root tests) share: one axum app with
+//!
+//! - `/inbound` (GET and POST): the [`InboundRouter`], one webhook for every number and
+//!   provider;
+//! - `/answer`: the answer URL of calls this host places, verified, answered with a stream;
+//! - `/status`: status callbacks, verified and parsed;
+//! - `/media/{provider}`: the media WebSockets, where an agent talks with the caller.
+//!
+//! Every normalized event is logged as one JSON object (a [`Log`] line).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::json;
+use telephony::audio::{AudioFormat, Encoding, SampleRate};
+use telephony::axum::{VerifiedWebhook, Webhooks, media_channel, reply};
+use telephony::stream::{MediaSender, StreamEvent, StreamOptions};
+use telephony::{
+    E164, InboundRouter, MediaSession, NumberDirectory, ProviderKind, PublicUrl, SessionConfig,
+    StreamSpec, TelephonyProvider, Url,
+};
+use tokio::sync::mpsc;
+
+/// One line of the agent's log: a normalized event, as JSON.
+pub type Log = serde_json::Value;
+
+/// What the agent does on a stream.
+#[derive(Debug, Clone)]
+pub enum Brain {
+    /// Greets the caller with a chime, then plays back each utterance once the caller pauses
+    /// for 300 ms, with a mark after each reply.
+    Echo,
+    /// Plays `audio` (PCM at the app rate) with marks at the given sample offsets, and clears
+    /// when the caller presses a key.
+    Script {
+        audio: Vec<i16>,
+        marks: Vec<(usize, String)>,
+    },
+}
+
+/// How to run the agent.
+pub struct AgentOptions {
+    pub providers: Vec<Arc<dyn TelephonyProvider>>,
+    pub numbers: Vec<E164>,
+    pub app_rate: SampleRate,
+    pub listen: SocketAddr,
+    pub public_url: Option<Url>,
+    pub brain: Brain,
+}
+
+/// A running agent.
+pub struct Agent {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Where providers reach it.
+    pub public_url: Url,
+    /// Its log, one normalized event a line.
+    pub log: mpsc::UnboundedReceiver<Log>,
+}
+
+impl Agent {
+    /// `/inbound`, `/answer`, `/status` at the public URL.
+    pub fn url(&self, path: &str) -> Url {
+        self.public_url.join(path).expect("a path")
+    }
+}
+
+#[derive(Clone)]
+struct App {
+    hooks: Webhooks,
+    providers: Arc<HashMap<&'static str, Arc<dyn TelephonyProvider>>>,
+    media_base: Url,
+    public_url: Url,
+    app_rate: SampleRate,
+    brain: Arc<Brain>,
+    log: mpsc::UnboundedSender<Log>,
+    started: Instant,
+}
+
+impl axum::extract::FromRef<App> for Webhooks {
+    fn from_ref(app: &App) -> Webhooks {
+        app.hooks.clone()
+    }
+}
+
+impl App {
+    fn log(&self, mut line: Log) {
+        line["t"] = json!((self.started.elapsed().as_millis() as f64) / 1000.0);
+        let _ = self.log.send(line);
+    }
+}
+
+/// The stream every call is answered with: this agent's WebSocket for the provider, asking for
+/// audio close to the app's rate where the provider offers a choice.
+fn stream_for(
+    media_base: &Url,
+    status: &Url,
+    provider: ProviderKind,
+    app_rate: SampleRate,
+) -> StreamSpec {
+    let url = media_base
+        .join(&format!("media/{}", provider.id()))
+        .expect("a path");
+    let mut spec = StreamSpec::new(url).parameter("agent", "echo");
+    match provider.id() {
+        "plivo" if app_rate.hz() >= 16000 => {
+            spec = spec.audio(AudioFormat::new(Encoding::L16Le, SampleRate::Hz16000));
+        }
+        "vonage" => {
+            let rate = match app_rate.hz() {
+                8000 => SampleRate::Hz8000,
+                16000 => SampleRate::Hz16000,
+                _ => SampleRate::Hz24000,
+            };
+            // A dropped socket reaches /status as `disconnected`.
+            spec = spec
+                .audio(AudioFormat::new(Encoding::L16Le, rate))
+                .status_callback(status.clone());
+        }
+        _ => {}
+    }
+    spec
+}
+
+struct Directory {
+    numbers: Vec<E164>,
+    media_base: Url,
+    status: Url,
+    app_rate: SampleRate,
+}
+
+#[async_trait::async_trait]
+impl NumberDirectory for Directory {
+    async fn lookup(&self, number: &E164, provider: ProviderKind) -> Option<StreamSpec> {
+        self.numbers
+            .contains(number)
+            .then(|| stream_for(&self.media_base, &self.status, provider, self.app_rate))
+    }
+}
+
+/// Starts the agent; it serves until the runtime stops.
+pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
+    let addr = listener.local_addr()?;
+    let public_url = options
+        .public_url
+        .unwrap_or_else(|| Url::parse(&format!("http://{addr}/")).expect("a URL"));
+    let mut media_base = public_url.clone();
+    let scheme = if public_url.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    media_base.set_scheme(scheme).ok();
+    let status = public_url.join("status").expect("a path");
+    let directory = Arc::new(Directory {
+        numbers: options.numbers,
+        media_base: media_base.clone(),
+        status,
+        app_rate: options.app_rate,
+    });
+    let mut router = InboundRouter::new(directory);
+    let mut providers = HashMap::new();
+    for p in &options.providers {
+        router = router.provider(p.clone());
+        providers.insert(p.kind().id(), p.clone());
+    }
+    let (log_tx, log_rx) = mpsc::unbounded_channel();
+    let app = App {
+        hooks: Webhooks::new(router, PublicUrl::from_base(public_url.clone())),
+        providers: Arc::new(providers),
+        media_base,
+        public_url: public_url.clone(),
+        app_rate: options.app_rate,
+        brain: Arc::new(options.brain),
+        log: log_tx,
+        started: Instant::now(),
+    };
+    let routes = Router::new()
+        .route("/inbound", any(inbound))
+        .route("/answer", any(answer))
+        .route("/status", any(status_callback))
+        .route("/media/{provider}", any(media))
+        .with_state(app);
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            routes.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Ok(Agent {
+        addr,
+        public_url,
+        log: log_rx,
+    })
+}
+
+async fn inbound(State(app): State<App>, request: axum::extract::Request) -> Response {
+    let request = match app.hooks.webhook_request(request).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let answer = app.hooks.router().handle(&request, SystemTime::now()).await;
+    let outcome = match &answer.outcome {
+        telephony::Outcome::Answered { provider, call } => {
+            json!({"event": "inbound", "provider": provider.id(), "call": call.call_id.as_str(), "from": call.from, "to": call.to})
+        }
+        telephony::Outcome::UnknownNumber { provider, call } => {
+            json!({"event": "refused", "provider": provider.id(), "call": call.call_id.as_str(), "to": call.to})
+        }
+        telephony::Outcome::Rejected { provider, reason } => {
+            json!({"event": "rejected", "provider": provider.id(), "reason": reason.to_string()})
+        }
+        other => json!({"event": "invalid", "detail": format!("{other:?}")}),
+    };
+    app.log(outcome);
+    reply(answer)
+}
+
+/// The answer URL of calls this host places: the same stream as an inbound call.
+async fn answer(State(app): State<App>, hook: VerifiedWebhook) -> Response {
+    let provider = hook.provider;
+    let call = match provider.parse_inbound(&hook.request) {
+        Ok(c) => c,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let status = app.public_url.join("status").expect("a path");
+    let stream = stream_for(&app.media_base, &status, provider.kind(), app.app_rate);
+    app.log(
+        json!({"event": "answer", "provider": provider.kind().id(), "call": call.call_id.as_str()}),
+    );
+    match provider.answer_call(&call, &stream) {
+        Ok(markup) => ([("content-type", markup.content_type)], markup.body).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+async fn status_callback(State(app): State<App>, request: axum::extract::Request) -> Response {
+    let request = match app.hooks.webhook_request(request).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    match app.hooks.router().status(&request, SystemTime::now()).await {
+        Ok((provider, event)) => {
+            app.log(json!({
+                "event": "status",
+                "provider": provider.id(),
+                "call": event.call_id.as_str(),
+                "status": event.status.name(),
+                "raw": event.raw_status,
+                "duration": event.duration.map(|d| d.as_secs()),
+                "cost": event.cost.map(|c| c.to_string()),
+            }));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(r) => reply(r),
+    }
+}
+
+async fn media(
+    State(app): State<App>,
+    Path(provider): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(provider) = app.providers.get(provider.as_str()).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    ws.on_upgrade(move |socket| async move {
+        let session =
+            MediaSession::new(provider.media_protocol(), SessionConfig::new(app.app_rate));
+        let channel = media_channel(
+            socket,
+            session,
+            StreamOptions::for_provider(provider.kind()),
+        );
+        talk(app, provider.kind(), channel.events, channel.sender).await;
+    })
+}
+
+fn rms(pcm: &[i16]) -> f64 {
+    if pcm.is_empty() {
+        return 0.0;
+    }
+    (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len() as f64).sqrt()
+}
+
+/// A chime: two short tones.
+fn chime(rate: SampleRate) -> Vec<i16> {
+    let r = f64::from(rate.hz());
+    let tone = |f: f64, ms: f64| -> Vec<i16> {
+        let n = (r * ms / 1000.0) as usize;
+        (0..n)
+            .map(|i| {
+                let env = (std::f64::consts::PI * i as f64 / n as f64).sin();
+                ((2.0 * std::f64::consts::PI * f * i as f64 / r).sin() * 6000.0 * env) as i16
+            })
+            .collect()
+    };
+    let mut out = tone(660.0, 150.0);
+    out.extend(vec![0; (r * 0.05) as usize]);
+    out.extend(tone(880.0, 200.0));
+    out
+}
+
+async fn talk(
+    app: App,
+    provider: ProviderKind,
+    mut events: telephony::stream::MediaEvents,
+    sender: MediaSender,
+) {
+    let rate = app.app_rate.hz() as usize;
+    let mut call = String::new();
+    let mut utterance: Vec<i16> = Vec::new();
+    let mut quiet = 0usize;
+    let mut speaking = false;
+    let mut replies = 0u32;
+    let mut heard = 0usize;
+    let log = |app: &App, call: &str, line: Log| {
+        let mut line = line;
+        line["provider"] = provider.id().into();
+        line["call"] = call.into();
+        app.log(line);
+    };
+    while let Some(event) = events.next().await {
+        match event {
+            StreamEvent::Started(start) => {
+                call = start
+                    .call_id
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default();
+                let params: serde_json::Map<String, serde_json::Value> = start
+                    .parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect();
+                log(
+                    &app,
+                    &call,
+                    json!({"event": "started", "format": format!("{}@{}", start.format.encoding.name(), start.format.rate.hz()), "parameters": params}),
+                );
+                match app.brain.as_ref() {
+                    Brain::Echo => {
+                        let _ = sender.audio(chime(app.app_rate)).await;
+                        let _ = sender.finish().await;
+                        let _ = sender.mark("greeting").await;
+                    }
+                    Brain::Script { audio, marks } => {
+                        let mut at = 0;
+                        for (offset, name) in marks {
+                            let end = (*offset).min(audio.len());
+                            let _ = sender.audio(audio[at..end].to_vec()).await;
+                            let _ = sender.finish().await;
+                            let _ = sender.mark(name.clone()).await;
+                            at = end;
+                        }
+                        if at < audio.len() {
+                            let _ = sender.audio(audio[at..].to_vec()).await;
+                            let _ = sender.finish().await;
+                        }
+                    }
+                }
+            }
+            StreamEvent::Audio(pcm) => {
+                heard += pcm.len();
+                if !matches!(app.brain.as_ref(), Brain::Echo) {
+                    continue;
+                }
+                let loud = rms(&pcm) > 300.0;
+                if loud {
+                    speaking = true;
+                    quiet = 0;
+                }
+                if speaking {
+                    utterance.extend_from_slice(&pcm);
+                    if !loud {
+                        quiet += pcm.len();
+                    }
+                    if quiet * 1000 >= 300 * rate {
+                        // The caller paused: play back what they said, then a mark.
+                        replies += 1;
+                        let reply = std::mem::take(&mut utterance);
+                        log(
+                            &app,
+                            &call,
+                            json!({"event": "reply", "n": replies, "ms": reply.len() * 1000 / rate}),
+                        );
+                        let _ = sender.audio(reply).await;
+                        let _ = sender.finish().await;
+                        let _ = sender.mark(format!("reply-{replies}")).await;
+                        speaking = false;
+                        quiet = 0;
+                    }
+                }
+            }
+            StreamEvent::Dtmf { digit, .. } => {
+                log(
+                    &app,
+                    &call,
+                    json!({"event": "dtmf", "digit": digit.to_string()}),
+                );
+                if matches!(app.brain.as_ref(), Brain::Script { .. }) {
+                    let _ = sender.clear().await;
+                }
+            }
+            StreamEvent::MarkPlayed(name) => {
+                log(&app, &call, json!({"event": "mark_played", "name": name}));
+            }
+            StreamEvent::MarkCleared(name) => {
+                log(&app, &call, json!({"event": "mark_cleared", "name": name}));
+            }
+            StreamEvent::Cleared => log(&app, &call, json!({"event": "cleared"})),
+            StreamEvent::Stopped => log(&app, &call, json!({"event": "stopped"})),
+            StreamEvent::Connected => {}
+            StreamEvent::Unknown(e) => log(&app, &call, json!({"event": "unknown", "name": e})),
+            StreamEvent::ProtocolError(e) => log(
+                &app,
+                &call,
+                json!({"event": "protocol_error", "detail": e.to_string()}),
+            ),
+            StreamEvent::Closed => {
+                log(
+                    &app,
+                    &call,
+                    json!({"event": "closed", "heard_ms": heard * 1000 / rate}),
+                );
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Waits for the log line that `pick` accepts, up to `within`.
+pub async fn wait_for(
+    log: &mut mpsc::UnboundedReceiver<Log>,
+    within: Duration,
+    seen: &mut Vec<Log>,
+    pick: impl Fn(&Log) -> bool,
+) -> Option<Log> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let line = tokio::time::timeout_at(deadline, log.recv()).await.ok()??;
+        seen.push(line.clone());
+        if pick(&line) {
+            return Some(line);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! A whole call, offline, in a few seconds: an emulated carrier on loopback, an agent server,
+//! and a call placed through the real adapter.
+//!
+//! ```text
+//! cargo run --example quickstart                       # Twilio
+//! cargo run --example quickstart -- --provider vonage  # or plivo
+//! ```
+//!
+//! What happens: the emulated carrier (telephony-testkit) rings a number; its scripted caller
+//! answers and speaks (speech-like audio, a key press); the agent greets it with a chime and
+//! plays back each thing it says once it pauses; the call is hung up and priced. The timeline
+//! prints as it happens, from the agent's side (status callbacks, the stream, DTMF, marks), and
+//! both sides of the audio are written as WAV files.
+//!
+//! Options: `--provider twilio|plivo|vonage`, `--speed X` (how much faster than real time;
+//! 1 by default), `--out DIR` (where the WAV files go; `target/quickstart` by default).
+
+// A program for a terminal: it prints.
+#![allow(clippy::print_stdout)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use telephony::audio::SampleRate;
+use telephony::{E164, HangupOutcome, OutboundCall, StreamSpec, TelephonyProvider};
+use telephony_testkit::{CallerScript, Fake, FakePlivo, FakeTwilio, FakeVonage, write_wav};
+
+use common::{AgentOptions, Brain};
+
+struct Args {
+    provider: String,
+    speed: f64,
+    out: PathBuf,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        provider: "twilio".into(),
+        speed: 1.0,
+        out: PathBuf::from("target/quickstart"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--provider" => a.provider = value()?.to_ascii_lowercase(),
+            "--speed" => {
+                a.speed = value()?
+                    .parse()
+                    .map_err(|_| "--speed takes a number".to_owned())?;
+            }
+            "--out" => a.out = PathBuf::from(value()?),
+            "--help" | "-h" => {
+                return Err(
+                    "usage: quickstart [--provider twilio|plivo|vonage] [--speed X] [--out DIR]"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    if !["twilio", "plivo", "vonage"].contains(&a.provider.as_str()) {
+        return Err(format!(
+            "--provider {:?}: twilio, plivo or vonage",
+            a.provider
+        ));
+    }
+    Ok(a)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args = args()?;
+    let callee: E164 = "+14155550100".parse()?;
+    let caller_id: E164 = "+14155550199".parse()?;
+
+    // 1. The emulated carrier, and the adapter pointed at it.
+    let (fake, provider): (Fake, Arc<dyn TelephonyProvider>) = match args.provider.as_str() {
+        "plivo" => {
+            let f = FakePlivo::start().await?;
+            let p = Arc::new(telephony::plivo::Plivo::new(f.config())?);
+            (Fake::clone(&f), p)
+        }
+        "vonage" => {
+            let f = FakeVonage::start().await?;
+            let p = Arc::new(telephony::vonage::Vonage::new(f.config())?);
+            (Fake::clone(&f), p)
+        }
+        _ => {
+            let f = FakeTwilio::start().await?;
+            let p = Arc::new(telephony::twilio::Twilio::new(f.config())?);
+            (Fake::clone(&f), p)
+        }
+    };
+    fake.speed(args.speed);
+    fake.script(
+        CallerScript::speech_like(Duration::from_millis(2600))
+            .dtmf(Duration::from_millis(1200), '5')
+            .linger(Duration::from_secs(10)),
+    );
+    println!(
+        "{} emulated at {} (offline, loopback)",
+        provider.kind(),
+        fake.base_url()
+    );
+
+    // 2. The agent: router, status callbacks, media; an echo agent on each stream.
+    let mut agent = common::start(AgentOptions {
+        providers: vec![provider.clone()],
+        numbers: vec![caller_id.clone()],
+        app_rate: SampleRate::Hz16000,
+        listen: "127.0.0.1:0".parse()?,
+        public_url: None,
+        brain: Brain::Echo,
+    })
+    .await?;
+    println!("agent listening at {}", agent.public_url);
+
+    // 3. The call: straight into a stream where the provider can (Twilio TwiML, Vonage NCCO),
+    //    else through the agent's answer URL (Plivo).
+    let target = if provider.capabilities().inline_stream_on_create {
+        let mut media = agent.public_url.clone();
+        media.set_scheme("ws").ok();
+        let mut spec = StreamSpec::new(media.join(&format!("media/{}", provider.kind().id()))?)
+            .parameter("campaign", "quickstart");
+        if provider.kind().id() == "vonage" {
+            spec = spec.audio(telephony::audio::AudioFormat::L16LE_16K);
+        }
+        OutboundCall::stream(callee.clone(), caller_id.clone(), spec)
+    } else {
+        OutboundCall::answer_url(callee.clone(), caller_id.clone(), agent.url("answer"))
+    }
+    .status_callback(agent.url("status"));
+    let placed = provider.initiate_call(&call_with_timeouts(target)).await?;
+    println!("placed call {}", placed.call_id);
+    println!();
+    println!("  time  event");
+
+    // 4. The timeline, as the agent sees it. Once the agent's second reply has played, the
+    //    host hangs up through the API (a call that ended already would be success too).
+    let (mut closed, mut ended, mut hung_up) = (false, false, false);
+    // The call's own id, as the status callbacks name it (Plivo's CallUUID, not its request id).
+    let mut call_id = placed.call_id.clone();
+    while !(closed && ended) {
+        let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(30), agent.log.recv()).await
+        else {
+            return Err("the call stalled: no event for 30 s".into());
+        };
+        print_line(&line);
+        match line["event"].as_str().unwrap_or("") {
+            "mark_played" if line["name"] == "reply-2" && !hung_up => {
+                hung_up = true;
+                let outcome = provider.hangup(&placed.call_id).await?;
+                println!("        the host hangs up: {}", describe(outcome));
+            }
+            "closed" => closed = true,
+            "status" => {
+                if let Some(id) = line["call"]
+                    .as_str()
+                    .and_then(|c| telephony::CallId::new(c).ok())
+                {
+                    call_id = id;
+                }
+                let terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
+                ended |= terminal.contains(&line["status"].as_str().unwrap_or(""));
+            }
+            _ => {}
+        }
+    }
+    if !hung_up {
+        let outcome = provider.hangup(&placed.call_id).await?;
+        println!("        the host hangs up: {}", describe(outcome));
+    }
+
+    // 5. The price.
+    let record = fake
+        .wait(placed.call_id.as_str())
+        .await
+        .ok_or("the call vanished")?;
+    let cost = provider.call_cost(&call_id).await?;
+    println!(
+        "        cost: {}",
+        cost.map_or("not priced".to_owned(), |c| c.to_string())
+    );
+
+    // 6. Both sides of the audio.
+    std::fs::create_dir_all(&args.out)?;
+    let rate = record.wire_rate.unwrap_or(SampleRate::Hz8000);
+    let caller = args.out.join(format!("{}-caller.wav", args.provider));
+    let heard = args.out.join(format!("{}-agent.wav", args.provider));
+    write_wav(&caller, &record.caller_audio, rate)?;
+    write_wav(&heard, &record.heard, rate)?;
+    println!();
+    println!(
+        "wrote {} (what the caller said) and {} (what the caller heard), {} Hz",
+        caller.display(),
+        heard.display(),
+        rate.hz()
+    );
+    if !record.violations.is_empty() {
+        return Err(format!("protocol violations: {:?}", record.violations).into());
+    }
+    println!(
+        "{}: {} s, {}, no protocol violations",
+        record.id,
+        record.duration.map_or(0, |d| d.as_secs()),
+        record.raw_status
+    );
+    Ok(())
+}
+
+fn describe(outcome: HangupOutcome) -> &'static str {
+    match outcome {
+        HangupOutcome::Ended => "ended",
+        HangupOutcome::Canceled => "canceled",
+        HangupOutcome::AlreadyEnded => "it had already ended",
+        _ => "done",
+    }
+}
+
+fn call_with_timeouts(call: OutboundCall) -> OutboundCall {
+    call.ring_timeout(Duration::from_secs(30))
+        .time_limit(Duration::from_secs(600))
+}
+
+fn print_line(line: &common::Log) {
+    let t = line["t"].as_f64().unwrap_or(0.0);
+    let event = line["event"].as_str().unwrap_or("?");
+    let detail = match event {
+        "status" => format!(
+            "{} ({}){}",
+            line["status"].as_str().unwrap_or("?"),
+            line["raw"].as_str().unwrap_or("?"),
+            line["cost"]
+                .as_str()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default()
+        ),
+        "started" => format!(
+            "stream started: {}, parameters {}",
+            line["format"].as_str().unwrap_or("?"),
+            line["parameters"]
+        ),
+        "dtmf" => format!("caller pressed {}", line["digit"].as_str().unwrap_or("?")),
+        "reply" => format!("agent replies: {} ms echoed", line["ms"]),
+        "mark_played" => format!("mark {} played", line["name"].as_str().unwrap_or("?")),
+        "mark_cleared" => format!("mark {} cleared", line["name"].as_str().unwrap_or("?")),
+        "closed" => format!(
+            "stream closed ({} ms of caller audio heard)",
+            line["heard_ms"]
+        ),
+        "answer" => "answer URL fetched".to_owned(),
+        other => other.to_owned(),
+    };
+    println!("{t:6.2}s  {detail}");
+}
