@@ -59,6 +59,11 @@ impl From<ApiError> for Error {
 }
 
 impl Error {
+    /// A request that cannot be made as asked ([`Error::InvalidRequest`]): nothing was sent.
+    pub fn invalid_request(reason: impl ToString) -> Error {
+        Error::InvalidRequest(reason.to_string())
+    }
+
     /// The provider's answer, when it answered with an error status.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
@@ -180,10 +185,11 @@ impl ConfigError {
 
 /// An error status from a provider's REST API.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{provider} answered {status}{} to {operation}: {message}{}{}",
+#[error("{provider} answered {status}{} to {operation}: {message}{}{}{}",
     .code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default(),
     .hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default(),
-    .more_info.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    .more_info.as_ref().map(|m| format!(" ({m})")).unwrap_or_default(),
+    .request_id.as_ref().map(|r| format!(" [request id {r}]")).unwrap_or_default())]
 #[non_exhaustive]
 pub struct ApiError {
     /// The provider.
@@ -205,6 +211,8 @@ pub struct ApiError {
     /// Whether the provider may have acted on the request anyway (see
     /// [`Error::may_have_acted`]).
     pub may_have_acted: bool,
+    /// The provider's id for this request (Plivo's `api_id`), which its support asks for.
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -225,6 +233,7 @@ impl ApiError {
             retry_after: None,
             hint: None,
             may_have_acted: false,
+            request_id: None,
         }
     }
 
@@ -249,6 +258,12 @@ impl ApiError {
     /// Sets what to check.
     pub fn with_hint(mut self, hint: Option<String>) -> ApiError {
         self.hint = hint;
+        self
+    }
+
+    /// Sets the provider's id for the request.
+    pub fn with_request_id(mut self, request_id: Option<String>) -> ApiError {
+        self.request_id = request_id;
         self
     }
 }
@@ -329,6 +344,14 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "Acme answered 401 (code 20003) to create call: Authenticate; check ACME_TOKEN (https://example.com/20003)"
+        );
+        let with_id = e.clone().with_request_id(Some("9e4f-77".into()));
+        assert_eq!(with_id.request_id.as_deref(), Some("9e4f-77"));
+        assert!(
+            with_id
+                .to_string()
+                .ends_with("(https://example.com/20003) [request id 9e4f-77]"),
+            "{with_id}"
         );
         let e = Error::from(e);
         assert!(e.is_auth() && !e.is_retryable() && !e.is_not_found());

@@ -51,7 +51,7 @@ pub use media::{
 pub use model::{
     AnsweredBy, CallCost, CallEvent, CallInfo, CallInitiation, CallStatus, CallTarget, Currency,
     Direction, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, OutboundCall,
-    PhoneNumber, parse_decimal,
+    PhoneNumber, parse_decimal, parse_seconds,
 };
 pub use provider::{Capabilities, ProviderKind, TelephonyProvider};
 pub use secret::Secret;

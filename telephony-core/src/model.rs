@@ -461,6 +461,21 @@ pub fn parse_decimal(
     }
 }
 
+/// Reads a whole number of seconds a provider wrote as text (`"17"`, `" 60 "`): `None` for
+/// anything else, so a duration the provider garbled never fails the message it came in.
+///
+/// ```
+/// use std::time::Duration;
+/// use telephony_core::parse_seconds;
+///
+/// assert_eq!(parse_seconds(" 17 "), Some(Duration::from_secs(17)));
+/// assert_eq!(parse_seconds("-1"), None);
+/// assert_eq!(parse_seconds("1.5"), None);
+/// ```
+pub fn parse_seconds(s: &str) -> Option<Duration> {
+    s.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
 /// What a call cost: an exact decimal amount, never a float, and its currency.
 ///
 /// The amount is what was charged, positive (Twilio writes charges as negative prices).

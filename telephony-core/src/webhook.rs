@@ -14,6 +14,10 @@ use http::{HeaderMap, Method};
 use thiserror::Error;
 use url::Url;
 
+use crate::error::DecodeError;
+use crate::id::CallId;
+use crate::provider::ProviderKind;
+
 /// A webhook request as it arrived, framework-free: the method, the public URL the provider
 /// called (see [`PublicUrl`]), the headers, and the body's raw bytes exactly as sent.
 #[derive(Debug, Clone)]
@@ -125,6 +129,29 @@ impl FormParams {
     /// The first value of `name` if present and not empty.
     pub fn get_nonempty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `name`, present and not empty, or a decode error of `what` (the
+    /// webhook being parsed, as `provider` sent it) that names the missing parameter.
+    pub fn required(
+        &self,
+        provider: ProviderKind,
+        name: &str,
+        what: &str,
+    ) -> Result<&str, DecodeError> {
+        self.get_nonempty(name)
+            .ok_or_else(|| DecodeError::new(provider, what, format!("no {name} parameter")))
+    }
+
+    /// [`required`](Self::required), read as a [`CallId`].
+    pub fn call_id(
+        &self,
+        provider: ProviderKind,
+        name: &str,
+        what: &str,
+    ) -> Result<CallId, DecodeError> {
+        CallId::new(self.required(provider, name, what)?)
+            .map_err(|e| DecodeError::new(provider, what, e.to_string()))
     }
 
     /// Every value of `name`, in order.
@@ -1008,5 +1035,26 @@ mod tests {
         assert_eq!(p.get("d"), Some("📞 x"));
         let bad = FormParams::parse(b"x=%FF%FE");
         assert_eq!(bad.get("x").map(|v| v.chars().count()), Some(2));
+    }
+
+    #[test]
+    fn required_parameters_name_what_is_missing() {
+        const P: ProviderKind = ProviderKind::new("acme", "Acme");
+        let p = FormParams::parse(b"Call=c-1&Empty=&Spaced=a+b");
+        assert_eq!(p.required(P, "Call", "status callback"), Ok("c-1"));
+        assert_eq!(
+            p.call_id(P, "Call", "status callback").unwrap().as_str(),
+            "c-1"
+        );
+        for name in ["Empty", "Absent"] {
+            assert_eq!(
+                p.required(P, name, "status callback")
+                    .unwrap_err()
+                    .to_string(),
+                format!("Acme: cannot read status callback: no {name} parameter")
+            );
+        }
+        let e = p.call_id(P, "Spaced", "inbound call").unwrap_err();
+        assert_eq!((e.what.as_str(), e.provider), ("inbound call", P));
     }
 }
