@@ -1,0 +1,200 @@
+//! The media loop over plain channels: no socket, the provider's side played by the test.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use futures_util::{sink, stream};
+use telephony::audio::SampleRate;
+use telephony::media::Pacer;
+use telephony::stream::{MediaChannel, StreamEvent, StreamOptions, WsFrame, spawn_media_loop};
+use telephony::vonage::VonageMediaProtocol;
+use telephony::{MediaSession, SessionConfig};
+use tokio::sync::mpsc;
+
+/// A loop whose socket is two channels: what the agent sends arrives on the first receiver,
+/// what the provider sends goes in through the second sender.
+fn over_channels(
+    options: StreamOptions,
+) -> (MediaChannel, mpsc::Receiver<WsFrame>, mpsc::Sender<WsFrame>) {
+    let (out_tx, out_rx) = mpsc::channel::<WsFrame>(1024);
+    let (in_tx, in_rx) = mpsc::channel::<WsFrame>(1024);
+    let sink = sink::unfold(out_tx, |tx, frame: WsFrame| async move {
+        tx.send(frame).await.map(|()| tx).map_err(|_| "closed")
+    });
+    let incoming = stream::unfold(in_rx, |mut rx| async move {
+        rx.recv().await.map(|f| (Ok::<_, Infallible>(f), rx))
+    });
+    let session = MediaSession::new(
+        Box::new(VonageMediaProtocol::new(SampleRate::Hz16000)),
+        SessionConfig::new(SampleRate::Hz16000),
+    );
+    let channel = spawn_media_loop(Box::pin(sink), Box::pin(incoming), session, options);
+    (channel, out_rx, in_tx)
+}
+
+const CONNECTED: &str = r#"{"event":"websocket:connected","content-type":"audio/l16;rate=16000","call_uuid":"63f61863-4a51-4f6b-86e1-46edebcf9356"}"#;
+
+async fn next(events: &mut telephony::stream::MediaEvents) -> StreamEvent {
+    tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("an event in time")
+        .expect("the stream is open")
+}
+
+#[tokio::test]
+async fn events_in_frames_out() {
+    let (mut ch, mut out, provider) = over_channels(StreamOptions::immediate());
+    provider.send(WsFrame::Text(CONNECTED.into())).await.unwrap();
+    let StreamEvent::Started(start) = next(&mut ch.events).await else {
+        panic!("started")
+    };
+    assert_eq!(
+        start.call_id.map(|c| c.as_str().to_owned()).as_deref(),
+        Some("63f61863-4a51-4f6b-86e1-46edebcf9356")
+    );
+    provider
+        .send(WsFrame::Binary(vec![1, 0, 2, 0]))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut ch.events).await, StreamEvent::Audio(vec![1, 2]));
+    provider
+        .send(WsFrame::Text("not json".into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut ch.events).await,
+        StreamEvent::ProtocolError(_)
+    ));
+
+    // 1000 samples: one whole frame now, the rest padded at finish, then the mark.
+    ch.sender.audio(vec![100; 1000]).await.unwrap();
+    ch.sender.mark("reply-1").await.unwrap();
+    ch.sender.finish().await.unwrap();
+    let mut frames = Vec::new();
+    while frames.len() < 5 {
+        frames.push(
+            tokio::time::timeout(Duration::from_secs(5), out.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    let sizes: Vec<String> = frames
+        .iter()
+        .map(|f| match f {
+            WsFrame::Binary(b) => b.len().to_string(),
+            WsFrame::Text(t) => t.clone(),
+            WsFrame::Close => "close".into(),
+        })
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            "640",
+            "640",
+            "640",
+            "640",
+            r#"{"action":"notify","payload":{"name":"reply-1"}}"#
+        ]
+    );
+    provider
+        .send(WsFrame::Text(
+            r#"{"event":"websocket:notify","payload":{"name":"reply-1"}}"#.into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut ch.events).await,
+        StreamEvent::MarkPlayed("reply-1".into())
+    );
+
+    // The provider hangs up: the host hears it, and the loop ends.
+    provider.send(WsFrame::Close).await.unwrap();
+    assert_eq!(next(&mut ch.events).await, StreamEvent::Closed);
+    tokio::time::timeout(Duration::from_secs(5), ch.task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_clear_drops_what_the_pacer_held_and_reports_every_mark_not_heard() {
+    // One frame at once, then one a minute: the rest waits in the loop.
+    let pacer = Pacer::new(Duration::from_millis(20), 1, Duration::from_secs(60), 10);
+    let (mut ch, mut out, provider) = over_channels(StreamOptions::immediate().pacer(pacer));
+    provider.send(WsFrame::Text(CONNECTED.into())).await.unwrap();
+    next(&mut ch.events).await;
+    ch.sender.audio(vec![500; 3200]).await.unwrap(); // 10 frames
+    ch.sender.mark("first").await.unwrap();
+    ch.sender.audio(vec![500; 3200]).await.unwrap();
+    ch.sender.mark("second").await.unwrap();
+    // The first frame goes; nothing more for a minute.
+    assert!(matches!(out.recv().await, Some(WsFrame::Binary(b)) if b.len() == 640));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(out.try_recv().is_err(), "the pacer holds the rest");
+
+    ch.sender.clear().await.unwrap();
+    assert_eq!(
+        next(&mut ch.events).await,
+        StreamEvent::MarkCleared("first".into())
+    );
+    assert_eq!(
+        next(&mut ch.events).await,
+        StreamEvent::MarkCleared("second".into())
+    );
+    // The clear goes out, then the queued marks (their echoes are ignored); no audio.
+    let mut after = Vec::new();
+    while let Ok(Some(f)) = tokio::time::timeout(Duration::from_millis(200), out.recv()).await {
+        after.push(f);
+    }
+    assert_eq!(
+        after.first(),
+        Some(&WsFrame::Text(r#"{"action":"clear"}"#.into()))
+    );
+    assert!(
+        after.iter().all(|f| !matches!(f, WsFrame::Binary(_))),
+        "audio queued before the clear never goes out: {after:?}"
+    );
+    // A new reply after the clear starts at once.
+    ch.sender.audio(vec![500; 320]).await.unwrap();
+    assert!(matches!(out.recv().await, Some(WsFrame::Binary(b)) if b.len() == 640));
+}
+
+#[tokio::test]
+async fn dropping_both_ends_closes_the_socket_and_ends_the_task() {
+    let (ch, mut out, provider) = over_channels(StreamOptions::immediate());
+    provider.send(WsFrame::Text(CONNECTED.into())).await.unwrap();
+    let MediaChannel {
+        events,
+        sender,
+        task,
+    } = ch;
+    drop(sender);
+    drop(events);
+    // The next frame from the provider finds nobody listening.
+    provider
+        .send(WsFrame::Binary(vec![0; 640]))
+        .await
+        .unwrap();
+    let mut closed = false;
+    while let Ok(Some(f)) = tokio::time::timeout(Duration::from_secs(5), out.recv()).await {
+        if f == WsFrame::Close {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "the loop closes the socket");
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    // And the sender side reports the end.
+    let (ch, _out, _provider) = over_channels(StreamOptions::immediate());
+    let sender = ch.sender.clone();
+    sender.close().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), ch.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sender.audio(vec![0; 10]).await.is_err());
+}
