@@ -54,18 +54,7 @@ fn transcode(args: &TranscodeArgs) -> Result<(), Failure> {
         .profile
         .parse()
         .map_err(|e| Failure::Usage(format!("--profile: {e}")))?;
-    let chunk_ms: f64 = args
-        .chunk_ms
-        .trim()
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite() && *v >= 0.0 && *v <= 3_600_000.0)
-        .ok_or_else(|| {
-            Failure::Usage(format!(
-                "--chunk-ms {}: expected a number of milliseconds from 0 to 3600000",
-                args.chunk_ms
-            ))
-        })?;
+    let chunk_ms = chunk_ms(&args.chunk_ms, from)?;
 
     let mut converter = Transcoder::new(from, to, profile);
     let stdin = io::stdin();
@@ -83,6 +72,37 @@ fn transcode(args: &TranscodeArgs) -> Result<(), Failure> {
         Err(Failure::Usage(ref m)) if m == BROKEN_PIPE => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The longest chunk: a minute, which keeps the buffers of the widest format (f32 at 48 kHz)
+/// near 11 MB instead of the gigabytes an unbounded N would ask for.
+const MAX_CHUNK_MS: f64 = 60_000.0;
+
+/// Reads `--chunk-ms`: 0, or from one sample at the input rate up to [`MAX_CHUNK_MS`].
+fn chunk_ms(text: &str, from: AudioFormat) -> Result<f64, Failure> {
+    let hz = f64::from(from.rate.hz());
+    let smallest = 1000.0 / hz;
+    let value: f64 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && (0.0..=MAX_CHUNK_MS).contains(v))
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "--chunk-ms {text}: expected 0 or a number of milliseconds from {smallest} \
+                 (one sample at {hz} Hz) to {MAX_CHUNK_MS}"
+            ))
+        })?;
+    // Less than one sample a chunk would spin through empty chunks without reading. The
+    // tolerance lets the printed smallest value through however it rounds; a chunk a hair under
+    // one sample still advances, skipping one empty chunk in a billion.
+    if value != 0.0 && value * hz / 1000.0 < 1.0 - 1e-9 {
+        return Err(Failure::Usage(format!(
+            "--chunk-ms {text}: less than one sample at {hz} Hz; the smallest is {smallest} \
+             (or 0 for whatever each read returns)"
+        )));
+    }
+    Ok(value)
 }
 
 const BROKEN_PIPE: &str = "broken pipe";
