@@ -42,6 +42,10 @@ pub enum Error {
     /// The media stream broke its protocol.
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// A listing's pages could not be followed safely: a next-page link to another host, or
+    /// more pages than any account has. Nothing is returned rather than part of the list.
+    #[error(transparent)]
+    Page(#[from] PageError),
     /// The provider has no such operation.
     #[error("{provider} does not support {operation}")]
     Unsupported {
@@ -120,13 +124,12 @@ impl Error {
         }
     }
 
-    /// Whether the credentials were refused (401, 403) or are missing.
+    /// Whether the provider refused the credentials (401) or what they may do (403): fix
+    /// the credentials or the account, not the request. A credential that is missing or
+    /// malformed is found before sending and is a configuration error
+    /// ([`is_config`](Self::is_config)), not this.
     pub fn is_auth(&self) -> bool {
-        match self {
-            Error::Api(e) => e.status == 401 || e.status == 403,
-            Error::Config(_) => true,
-            _ => false,
-        }
+        matches!(self, Error::Api(e) if e.status == 401 || e.status == 403)
     }
 
     /// Whether the provider does not know the resource (404).
@@ -268,6 +271,79 @@ impl ApiError {
     }
 }
 
+/// A paged listing that was not followed to its end; see [`PageProblem`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{provider} {operation}: {problem}")]
+#[non_exhaustive]
+pub struct PageError {
+    /// The provider.
+    pub provider: ProviderKind,
+    /// The listing: `list numbers`.
+    pub operation: String,
+    /// What was wrong.
+    pub problem: PageProblem,
+}
+
+impl PageError {
+    /// A page error of `operation`.
+    pub fn new(
+        provider: ProviderKind,
+        operation: impl Into<String>,
+        problem: PageProblem,
+    ) -> PageError {
+        PageError {
+            provider,
+            operation: operation.into(),
+            problem,
+        }
+    }
+}
+
+/// Why a listing's next page was not fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PageProblem {
+    /// The next-page link names another scheme, host or port than the configured API: it is
+    /// not followed, so the credentials are never sent there.
+    #[error(
+        "the next-page link {link:?} points away from {expected}: not followed, so the credentials stay with the API"
+    )]
+    OtherOrigin {
+        /// The link, as given (shortened).
+        link: String,
+        /// The configured origin.
+        expected: String,
+    },
+    /// The next-page link leaves the configured base URL's path.
+    #[error("the next-page link {link:?} leaves the API's path {prefix:?}")]
+    OutsidePrefix {
+        /// The link, as given (shortened).
+        link: String,
+        /// The base URL's path.
+        prefix: String,
+    },
+    /// The next-page link cannot be read as a URL.
+    #[error("the next-page link {link:?} cannot be read: {detail}")]
+    Malformed {
+        /// The link, as given (shortened).
+        link: String,
+        /// Why.
+        detail: String,
+    },
+    /// A page pointed back at a page already read.
+    #[error("the next-page link {link:?} points back at a page already read")]
+    Repeated {
+        /// The link, as given (shortened).
+        link: String,
+    },
+    /// The listing kept answering with a next page.
+    #[error("still a next page after {max} pages: stopped, rather than return part of the list")]
+    TooManyPages {
+        /// The pages read.
+        max: usize,
+    },
+}
+
 /// How a request failed to get an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -389,8 +465,12 @@ mod tests {
         assert!(!api(400).after_create().may_have_acted());
         assert!(!t(TransportKind::Timeout).after_create().is_retryable());
         assert!(t(TransportKind::Connect).after_create().is_retryable());
+        assert!(api(403).is_auth() && !api(403).is_config());
+        assert!(!api(404).is_auth() && !api(429).is_auth() && !api(500).is_auth());
+        assert!(!t(TransportKind::Connect).is_auth());
+        // A missing credential is a configuration error, kept apart from a refused one.
         let c = Error::from(ConfigError::new("ACME_TOKEN", "missing: set it"));
-        assert!(c.is_config() && c.is_auth());
+        assert!(c.is_config() && !c.is_auth() && !c.is_retryable());
         assert_eq!(c.to_string(), "ACME_TOKEN: missing: set it");
     }
 }

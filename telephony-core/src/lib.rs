@@ -41,7 +41,10 @@ pub mod rest;
 mod secret;
 mod webhook;
 
-pub use error::{ApiError, ConfigError, DecodeError, Error, TransportError, TransportKind};
+pub use error::{
+    ApiError, ConfigError, DecodeError, Error, PageError, PageProblem, TransportError,
+    TransportKind,
+};
 pub use id::{CallId, E164, InvalidCallId, InvalidE164};
 pub use markup::{Markup, StreamSpec, XmlElement, is_loopback_host};
 pub use media::{

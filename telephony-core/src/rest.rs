@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{ConfigError, DecodeError, Error, TransportError, TransportKind};
+use url::Url;
+
+use crate::error::{ConfigError, DecodeError, Error, PageProblem, TransportError, TransportKind};
 use crate::provider::ProviderKind;
 
 /// Timeouts and retries for one provider's client.
@@ -302,6 +304,75 @@ pub fn string_or_number<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// The URL of a listing's next page, from the link a page gives (Twilio `next_page_uri`,
+/// Plivo `meta.next`): the configured `base`'s origin and path prefix, and only the link's path
+/// and query. The link's path is taken from the API's root, so a base of
+/// `https://proxy.example.com/twilio` and a link `/2010-04-01/…?Page=1` give
+/// `https://proxy.example.com/twilio/2010-04-01/…?Page=1`. An absolute or `//host` link is
+/// accepted only on `base`'s own scheme, host and port (its path then taken as it is);
+/// anything else is refused, so Basic-auth credentials never go to a host a response named.
+///
+/// ```
+/// use telephony_core::{PageProblem, Url, rest::next_page_url};
+///
+/// let base: Url = "https://proxy.example.com/twilio".parse()?;
+/// assert_eq!(
+///     next_page_url(&base, "/2010-04-01/Accounts/AC1/IncomingPhoneNumbers.json?Page=1")?.as_str(),
+///     "https://proxy.example.com/twilio/2010-04-01/Accounts/AC1/IncomingPhoneNumbers.json?Page=1"
+/// );
+/// assert!(matches!(
+///     next_page_url(&base, "//evil.example.net/steal"),
+///     Err(PageProblem::OtherOrigin { .. })
+/// ));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn next_page_url(base: &Url, link: &str) -> Result<Url, PageProblem> {
+    let shown: String = link.chars().take(200).collect();
+    let link = link.trim();
+    let prefix = base.path().trim_end_matches('/').to_owned();
+    // Anything a URL parser could read a host from: a scheme, `//`, or a backslash that
+    // special schemes read as a slash.
+    let names_host = Url::parse(link).is_ok()
+        || link.starts_with("//")
+        || link.starts_with('\\')
+        || link.starts_with("/\\");
+    let mut next = base.clone();
+    next.set_fragment(None);
+    if names_host {
+        let absolute = base.join(link).map_err(|e| PageProblem::Malformed {
+            link: shown.clone(),
+            detail: e.to_string(),
+        })?;
+        if absolute.origin() != base.origin() {
+            return Err(PageProblem::OtherOrigin {
+                link: shown,
+                expected: base.origin().ascii_serialization(),
+            });
+        }
+        next.set_path(absolute.path());
+        next.set_query(absolute.query());
+    } else {
+        let without_fragment = link.split('#').next().unwrap_or("");
+        let (path, query) = match without_fragment.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (without_fragment, None),
+        };
+        let slash = if path.starts_with('/') { "" } else { "/" };
+        next.set_path(&format!("{prefix}{slash}{path}"));
+        next.set_query(query);
+    }
+    // Dot segments (`/../`) are resolved by the URL parser: the result must still be under
+    // the base's path.
+    let inside = next.path() == prefix || next.path().starts_with(&format!("{prefix}/"));
+    if !inside || next.origin() != base.origin() {
+        return Err(PageProblem::OutsidePrefix {
+            link: shown,
+            prefix,
+        });
+    }
+    Ok(next)
+}
+
 /// Lower-case hexadecimal, as signatures and body hashes are written.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -340,6 +411,65 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
         h.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn next_pages_keep_the_configured_origin_and_prefix() {
+        let base: Url = "https://proxy.example.com/twilio/".parse().unwrap();
+        let next = |link: &str| next_page_url(&base, link).map(|u| u.to_string());
+        assert_eq!(
+            next("/2010-04-01/Accounts/AC1/X.json?PageSize=100&Page=1&PageToken=PA1#frag").unwrap(),
+            "https://proxy.example.com/twilio/2010-04-01/Accounts/AC1/X.json?PageSize=100&Page=1&PageToken=PA1"
+        );
+        assert_eq!(
+            next("v1/Number/?offset=20").unwrap(),
+            "https://proxy.example.com/twilio/v1/Number/?offset=20"
+        );
+        // Absolute on the same origin: its path as it is.
+        assert_eq!(
+            next("https://proxy.example.com:443/twilio/2010-04-01/X.json?Page=2").unwrap(),
+            "https://proxy.example.com/twilio/2010-04-01/X.json?Page=2"
+        );
+        for other in [
+            "https://evil.example.net/twilio/2010-04-01/X.json",
+            "http://proxy.example.com/twilio/2010-04-01/X.json",
+            "https://proxy.example.com:8443/twilio/X.json",
+            "//evil.example.net/twilio/X.json",
+            "\\\\evil.example.net/twilio/X.json",
+            "/\\evil.example.net/twilio/X.json",
+            "https://user:pw@evil.example.net/",
+        ] {
+            assert!(
+                matches!(
+                    next_page_url(&base, other),
+                    Err(PageProblem::OtherOrigin { .. })
+                ),
+                "{other}: {:?}",
+                next(other)
+            );
+        }
+        for outside in [
+            "/../../admin",
+            "/%2e%2e/admin",
+            "https://proxy.example.com/admin",
+        ] {
+            assert!(
+                matches!(
+                    next_page_url(&base, outside),
+                    Err(PageProblem::OutsidePrefix { .. })
+                ),
+                "{outside}: {:?}",
+                next(outside)
+            );
+        }
+        let e = next_page_url(&base, "//evil.example.net/x").unwrap_err();
+        assert!(e.to_string().contains("https://proxy.example.com"), "{e}");
+        // No prefix: the link's path from the root.
+        let root: Url = "http://127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            next_page_url(&root, "/a/b?c=1").unwrap().as_str(),
+            "http://127.0.0.1:8080/a/b?c=1"
+        );
     }
 
     #[test]
