@@ -33,9 +33,19 @@ fn chunked(r: &mut Resampler, input: &[i16], sizes: &[usize]) -> Vec<i16> {
     let mut i = 0;
     while !rest.is_empty() {
         let n = sizes[i % sizes.len()].min(rest.len());
+        let predicted = r.output_len(n);
+        assert!(
+            predicted <= r.max_output_len(n),
+            "output_len within max_output_len"
+        );
         let mut buf = vec![0i16; r.max_output_len(n)];
         let wrote = r.process(&rest[..n], &mut buf).unwrap();
-        assert_eq!(wrote, r.output_len(0) + wrote, "output_len(0) is always 0");
+        assert_eq!(wrote, predicted, "process writes what output_len said");
+        assert_eq!(
+            r.output_len(0),
+            0,
+            "no input, no output, whatever came before"
+        );
         out.extend_from_slice(&buf[..wrote]);
         rest = &rest[n..];
         i += 1;

@@ -77,8 +77,10 @@ const PASS: usize = 256;
 ///   [`flush`](Resampler::flush), never on a timer.
 /// - **Real-time safe.** [`process`](Resampler::process) does not allocate, lock or block;
 ///   buffers are sized at construction (a few kilobytes) and coefficient tables are shared.
-/// - **16-bit transparent.** In the default profile the output is within a decibel of the
-///   int16 ceiling against an ideal band-limited reference; no dither; overshoot saturates.
+/// - **16-bit transparent.** In the default profile, against an ideal band-limited reference,
+///   the SNR on full-band noise is at most 1.2 dB under the int16 ceiling (84.9 dB against
+///   86.0 dB, the worst rate pair; the tests hold every pair to 2 dB under) and on speech
+///   0.35 dB under; no dither; overshoot saturates.
 ///
 /// ```
 /// use telephony_audio::{Profile, Resampler, SampleRate};
