@@ -139,13 +139,9 @@ impl PlivoClient {
     /// A Plivo error answer, with the hint its status calls for.
     pub(crate) fn api_error(&self, operation: &str, answer: &Answer) -> ApiError {
         let parsed: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let mut message = parsed.text().unwrap_or_else(|| {
+        let message = parsed.text().unwrap_or_else(|| {
             format!("no error message (body: {:?})", rest::preview(&answer.body))
         });
-        // Plivo's support asks for the request's api_id.
-        if let Some(id) = &parsed.api_id {
-            message.push_str(&format!(" (api_id {id})"));
-        }
         let hint = match answer.status {
             401 => Some(format!(
                 "check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN for account {}",
@@ -161,6 +157,8 @@ impl PlivoClient {
                 std::time::SystemTime::now(),
             ))
             .with_hint(hint)
+            // Plivo's support asks for the request's api_id.
+            .with_request_id(parsed.api_id)
     }
 
     /// Places a call. Retried only on a 429 or a connection that never opened.

@@ -4,12 +4,11 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use telephony_core::audio::{Encoding, SampleRate};
 use telephony_core::{
     ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget,
     Capabilities, ConfigError, Currency, DecodeError, E164, Error, HangupOutcome, InboundCall,
     InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec,
-    TelephonyProvider, Url, Verified, WebhookError, WebhookRequest, parse_decimal,
+    TelephonyProvider, Url, Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
 };
 
 use crate::KIND;
@@ -26,8 +25,14 @@ use crate::xml::{PlivoResponse, PlivoXmlError, Speak, Stream, StreamAudio};
 /// Placing a call returns Plivo's `request_uuid` as the call id. The call gets its own
 /// `CallUUID` when it is answered; Plivo's answer and hangup callbacks carry both, and
 /// [`parse_status_callback`](TelephonyProvider::parse_status_callback) puts the request id in
-/// [`CallEvent::initiation_id`]: match on that. [`call_status`](TelephonyProvider::call_status)
-/// and [`hangup`](TelephonyProvider::hangup) accept either id.
+/// [`CallEvent::initiation_id`]: match on that, and keep the event's `call_id`.
+///
+/// [`call_status`](TelephonyProvider::call_status), [`hangup`](TelephonyProvider::hangup) and
+/// [`call_cost`](TelephonyProvider::call_cost) accept the request id while the call is queued,
+/// ringing or live. Once it has ended, Plivo files its record (status, duration, price) under
+/// the `CallUUID` alone, and offers no way to look a record up by request id: with the request
+/// id, `call_status` and `call_cost` then answer a not-found error whose hint says to pass the
+/// `CallUUID`, and `hangup` answers that the call had already ended.
 #[derive(Debug, Clone)]
 pub struct Plivo {
     client: PlivoClient,
@@ -52,15 +57,13 @@ impl Plivo {
     /// The Plivo XML that connects a call to a bidirectional stream (μ-law 8 kHz, or L16 at
     /// 8 or 16 kHz as `stream.audio` asks), keeps the call on it, and hangs up when it closes.
     /// Stream parameters travel as `extraHeaders`, which Plivo limits to letters and digits.
+    ///
+    /// Any other format is refused ([`PlivoXmlError::UnsupportedAudio`]) rather than replaced:
+    /// a caller that asked for A-law or 24 kHz would otherwise get audio it does not expect.
     pub fn stream_xml(stream: &StreamSpec) -> Result<String, PlivoXmlError> {
         let audio = match stream.audio {
-            Some(f) if f.encoding != Encoding::Mulaw && f.rate == SampleRate::Hz16000 => {
-                StreamAudio::L16At16k
-            }
-            Some(f) if f.encoding != Encoding::Mulaw && f.rate == SampleRate::Hz8000 => {
-                StreamAudio::L16At8k
-            }
-            _ => StreamAudio::Mulaw8k,
+            Some(format) => StreamAudio::for_format(format)?,
+            None => StreamAudio::Mulaw8k,
         };
         let mut s = Stream::new(stream.url.as_str())
             .bidirectional(true)
@@ -76,12 +79,22 @@ impl Plivo {
     }
 }
 
-fn invalid(e: impl ToString) -> Error {
-    Error::InvalidRequest(e.to_string())
+fn seconds(s: Option<&str>) -> Option<Duration> {
+    parse_seconds(s?)
 }
 
-fn seconds(s: Option<&str>) -> Option<Duration> {
-    s?.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// What a host holding a request id should do once the call has ended.
+const REQUEST_ID_HINT: &str = "if this is the request_uuid that placing the call returned, the call has ended and Plivo files its record under the call's own CallUUID only (it cannot be looked up by request id): pass the CallUUID from the answer or hangup callback (CallEvent::call_id, matched to the request by initiation_id)";
+
+fn not_found(id: &str) -> Error {
+    ApiError::new(
+        KIND,
+        format!("fetch call {id}"),
+        404,
+        "Plivo knows no live call, call record or queued request with this id",
+    )
+    .with_hint(Some(REQUEST_ID_HINT.to_owned()))
+    .into()
 }
 
 fn decimal(what: &str, s: Option<&str>) -> Result<Option<Decimal>, Error> {
@@ -108,6 +121,32 @@ fn live_info(id: &CallId, live: &LiveCall) -> CallInfo {
     info.from.clone_from(&live.from);
     info.to.clone_from(&live.to);
     info
+}
+
+impl Plivo {
+    /// A request id whose call has not ended: queued, or answered and live under its own
+    /// CallUUID.
+    async fn unfinished_request(&self, call: &CallId) -> Result<Option<CallInfo>, Error> {
+        let id = call.as_str();
+        if let Some(queued) = self.client.get_queued_call(id).await? {
+            let mut info = live_info(call, &queued);
+            info.status = CallStatus::Queued;
+            "queued".clone_into(&mut info.raw_status);
+            return Ok(Some(info));
+        }
+        Ok(self
+            .client
+            .find_live_call_by_request(id)
+            .await?
+            .map(|live| {
+                let own = live
+                    .call_uuid
+                    .as_deref()
+                    .and_then(|u| CallId::new(u).ok())
+                    .unwrap_or_else(|| call.clone());
+                live_info(&own, &live)
+            }))
+    }
 }
 
 fn cdr_info(id: &CallId, cdr: &Cdr) -> Result<CallInfo, Error> {
@@ -159,7 +198,7 @@ impl TelephonyProvider for Plivo {
         let answer_url = match &call.target {
             CallTarget::AnswerUrl(url) => url.to_string(),
             _ => {
-                return Err(invalid(
+                return Err(Error::invalid_request(
                     "Plivo cannot place a call with inline XML: give an answer URL that returns Plivo::answer (or `telephony markup plivo`)",
                 ));
             }
@@ -193,28 +232,9 @@ impl TelephonyProvider for Plivo {
         if let Some(cdr) = self.client.get_cdr(id).await? {
             return cdr_info(call, &cdr);
         }
-        if let Some(queued) = self.client.get_queued_call(id).await? {
-            let mut info = live_info(call, &queued);
-            info.status = CallStatus::Queued;
-            "queued".clone_into(&mut info.raw_status);
-            return Ok(info);
-        }
-        // A request id whose call was answered: the live call that names it.
-        if let Some(live) = self.client.find_live_call_by_request(id).await? {
-            let own = live
-                .call_uuid
-                .as_deref()
-                .and_then(|u| CallId::new(u).ok())
-                .unwrap_or_else(|| call.clone());
-            return Ok(live_info(&own, &live));
-        }
-        Err(ApiError::new(
-            KIND,
-            format!("fetch call {id}"),
-            404,
-            "Plivo knows no live call, call record or queued request with this id",
-        )
-        .into())
+        self.unfinished_request(call)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     async fn hangup(&self, call: &CallId) -> Result<HangupOutcome, Error> {
@@ -240,10 +260,18 @@ impl TelephonyProvider for Plivo {
     }
 
     async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error> {
-        match self.client.get_cdr(call.as_str()).await? {
-            Some(cdr) => cost_of(&cdr),
-            None => Ok(None),
+        let id = call.as_str();
+        if let Some(cdr) = self.client.get_cdr(id).await? {
+            return cost_of(&cdr);
         }
+        // No record: not priced yet if Plivo still has the call going, else not found (with
+        // a request id, the record is under the CallUUID).
+        if self.client.get_live_call(id).await?.is_some()
+            || self.unfinished_request(call).await?.is_some()
+        {
+            return Ok(None);
+        }
+        Err(not_found(id))
     }
 
     async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error> {
@@ -268,7 +296,7 @@ impl TelephonyProvider for Plivo {
             )
         })?;
         let Some(current) = self.client.get_number(number.digits()).await? else {
-            return Err(invalid(format!(
+            return Err(Error::invalid_request(format!(
                 "{number} is not a number of Plivo account {}: rent it first, or check PLIVO_AUTH_ID",
                 config.auth_id
             )));
@@ -335,7 +363,9 @@ impl TelephonyProvider for Plivo {
     }
 
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
-        Ok(Markup::xml(Self::stream_xml(stream).map_err(invalid)?))
+        Ok(Markup::xml(
+            Self::stream_xml(stream).map_err(Error::invalid_request)?,
+        ))
     }
 
     fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error> {
@@ -343,7 +373,7 @@ impl TelephonyProvider for Plivo {
             .speak(Speak::new(text))
             .hangup()
             .to_xml()
-            .map_err(invalid)?;
+            .map_err(Error::invalid_request)?;
         Ok(Markup::xml(doc))
     }
 

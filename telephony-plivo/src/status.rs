@@ -1,16 +1,14 @@
 //! Plivo's values mapped to the normalized model (one table each), and the webhook parsers.
 
-use std::time::Duration;
-
 use telephony_core::{
-    AnsweredBy, CallEvent, CallId, CallStatus, DecodeError, Direction, Error, FormParams,
-    InboundCall, WebhookRequest,
+    AnsweredBy, CallEvent, CallId, CallStatus, Direction, Error, InboundCall, WebhookRequest,
+    parse_seconds,
 };
 
 use crate::KIND;
 
-/// Plivo `CallStatus` → normalized status, for every documented value: `ringing`,
-/// `in-progress`, `completed`, `busy`, `no-answer`, `cancel` (by the caller), `timeout` (a
+/// Plivo `CallStatus` → normalized status, for every documented value: `queued` (a live-call
+/// record of a request not dialled yet), `ringing`, `in-progress`, `completed`, `busy`, `no-answer`, `cancel` (by the caller), `timeout` (a
 /// carrier or network failure to connect) and `failed`.
 pub fn call_status(raw: &str) -> CallStatus {
     match raw {
@@ -47,20 +45,6 @@ pub fn direction(raw: &str) -> Direction {
     }
 }
 
-fn required<'a>(p: &'a FormParams, name: &str, what: &str) -> Result<&'a str, Error> {
-    p.get_nonempty(name)
-        .ok_or_else(|| Error::Decode(DecodeError::new(KIND, what, format!("no {name} parameter"))))
-}
-
-fn call_id(p: &FormParams, name: &str, what: &str) -> Result<CallId, Error> {
-    CallId::new(required(p, name, what)?)
-        .map_err(|e| Error::Decode(DecodeError::new(KIND, what, e.to_string())))
-}
-
-fn seconds(s: &str) -> Option<Duration> {
-    s.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
 /// An answer, ring or hangup callback (`CallUUID`, `CallStatus`, `Event`, `HangupCause`,
 /// `Duration`, `BillDuration`, `Direction`, `From`, `To`), form or query.
 ///
@@ -69,14 +53,14 @@ fn seconds(s: &str) -> Option<Duration> {
 pub fn parse_status_callback(request: &WebhookRequest) -> Result<CallEvent, Error> {
     let what = "call callback";
     let p = request.params();
-    let raw = required(&p, "CallStatus", what)?;
-    let mut e = CallEvent::new(call_id(&p, "CallUUID", what)?, call_status(raw), raw);
+    let raw = p.required(KIND, "CallStatus", what)?;
+    let mut e = CallEvent::new(p.call_id(KIND, "CallUUID", what)?, call_status(raw), raw);
     e.raw_event = p.get_nonempty("Event").map(str::to_owned);
     e.direction = p.get_nonempty("Direction").map(direction);
     e.from = p.get_nonempty("From").map(str::to_owned);
     e.to = p.get_nonempty("To").map(str::to_owned);
-    e.duration = p.get("Duration").and_then(seconds);
-    e.billed_duration = p.get("BillDuration").and_then(seconds);
+    e.duration = p.get("Duration").and_then(parse_seconds);
+    e.billed_duration = p.get("BillDuration").and_then(parse_seconds);
     e.hangup_cause = p
         .get_nonempty("HangupCause")
         .or_else(|| p.get_nonempty("HangupCauseName"))
@@ -101,8 +85,8 @@ pub fn parse_status_callback(request: &WebhookRequest) -> Result<CallEvent, Erro
 pub fn parse_inbound(request: &WebhookRequest) -> Result<InboundCall, Error> {
     let what = "inbound call webhook";
     let p = request.params();
-    let id = call_id(&p, "CallUUID", what)?;
-    let to = required(&p, "To", what)?;
+    let id = p.call_id(KIND, "CallUUID", what)?;
+    let to = p.required(KIND, "To", what)?;
     Ok(InboundCall::new(id, p.get("From").unwrap_or(""), to))
 }
 
@@ -138,14 +122,14 @@ pub struct StreamStatus {
 pub fn parse_stream_status(request: &WebhookRequest) -> Result<StreamStatus, Error> {
     let what = "stream status callback";
     let p = request.params();
-    let event = match required(&p, "Event", what)? {
+    let event = match p.required(KIND, "Event", what)? {
         "StartStream" => StreamEvent::Started,
         "StopStream" => StreamEvent::Stopped,
         "DroppedStream" => StreamEvent::Dropped,
         other => StreamEvent::Unknown(other.to_owned()),
     };
     Ok(StreamStatus {
-        call_id: call_id(&p, "CallUUID", what)?,
+        call_id: p.call_id(KIND, "CallUUID", what)?,
         stream_id: ["StreamID", "StreamId", "StreamUUID"]
             .iter()
             .find_map(|k| p.get_nonempty(k))
@@ -160,11 +144,14 @@ pub fn parse_stream_status(request: &WebhookRequest) -> Result<StreamStatus, Err
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
     fn every_documented_status_maps() {
         for (raw, status, terminal) in [
+            ("queued", CallStatus::Queued, false),
             ("ringing", CallStatus::Ringing, false),
             ("in-progress", CallStatus::InProgress, false),
             ("completed", CallStatus::Completed, true),
@@ -221,13 +208,46 @@ mod tests {
         );
         let inbound = parse_inbound(&r).unwrap();
         assert_eq!(inbound.to_number.unwrap().as_str(), "+14155550100");
-        for event in ["StartStream", "StopStream", "DroppedStream", "Else"] {
+    }
+
+    #[test]
+    fn stream_status_callbacks_say_which_event() {
+        for (event, parsed) in [
+            ("StartStream", StreamEvent::Started),
+            ("StopStream", StreamEvent::Stopped),
+            ("DroppedStream", StreamEvent::Dropped),
+            ("PausedStream", StreamEvent::Unknown("PausedStream".into())),
+        ] {
             let r = WebhookRequest::form_post(
                 "https://a/s".parse().unwrap(),
                 &[("Event", event), ("CallUUID", "c1"), ("StreamID", "s1")],
             );
             let s = parse_stream_status(&r).unwrap();
+            assert_eq!(s.event, parsed, "{event}");
+            assert_eq!(s.call_id.as_str(), "c1");
             assert_eq!(s.stream_id.as_deref(), Some("s1"));
+            assert_eq!(s.error, None);
+        }
+        let r = WebhookRequest::form_post(
+            "https://a/s".parse().unwrap(),
+            &[
+                ("Event", "DroppedStream"),
+                ("CallUUID", "c1"),
+                ("StreamId", "s2"),
+                ("Error", "socket closed"),
+            ],
+        );
+        let s = parse_stream_status(&r).unwrap();
+        assert_eq!(
+            (s.event, s.stream_id.as_deref(), s.error.as_deref()),
+            (StreamEvent::Dropped, Some("s2"), Some("socket closed"))
+        );
+        for missing in [&[("CallUUID", "c1")][..], &[("Event", "StartStream")][..]] {
+            let r = WebhookRequest::form_post("https://a/s".parse().unwrap(), missing);
+            assert!(
+                matches!(parse_stream_status(&r), Err(Error::Decode(_))),
+                "{missing:?}"
+            );
         }
     }
 }

@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
 use telephony_core::{E164, XmlElement};
 use thiserror::Error;
 
@@ -37,6 +38,29 @@ pub enum PlivoXmlError {
     /// `extraHeaders` Plivo refuses.
     #[error("extraHeaders: {0}")]
     ExtraHeaders(String),
+    /// Audio Plivo cannot stream.
+    #[error("Plivo streams μ-law at 8000 Hz, or L16 at 8000 or 16000 Hz; it cannot stream {0}")]
+    UnsupportedAudio(AudioFormat),
+}
+
+/// How Plivo calls back a URL the XML names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// `GET`: the parameters in the query.
+    Get,
+    /// `POST`, a form body (the default).
+    #[default]
+    Post,
+}
+
+impl Method {
+    /// `GET` or `POST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
 }
 
 /// A `<Response>`.
@@ -88,9 +112,18 @@ impl PlivoResponse {
         self.push(XmlElement::new("Hangup"))
     }
 
-    /// `<Redirect>` to more XML (POST).
+    /// `<Redirect>` to more XML, fetched with a POST.
     pub fn redirect(self, url: &str) -> PlivoResponse {
-        self.push(XmlElement::new("Redirect").attr("method", "POST").text(url))
+        self.redirect_with(url, Method::Post)
+    }
+
+    /// `<Redirect>` to more XML, fetched with `method`.
+    pub fn redirect_with(self, url: &str, method: Method) -> PlivoResponse {
+        self.push(
+            XmlElement::new("Redirect")
+                .attr("method", method.as_str())
+                .text(url),
+        )
     }
 
     /// `<Dial>` numbers.
@@ -245,6 +278,18 @@ pub enum StreamAudio {
 }
 
 impl StreamAudio {
+    /// The stream audio for `format`, or why Plivo cannot stream it. Either L16 byte order
+    /// maps to the same `contentType`: the order on the wire is
+    /// [`PlivoConfig::l16_byte_order`](crate::PlivoConfig::l16_byte_order)'s.
+    pub fn for_format(format: AudioFormat) -> Result<StreamAudio, PlivoXmlError> {
+        match (format.encoding, format.rate) {
+            (Encoding::Mulaw, SampleRate::Hz8000) => Ok(StreamAudio::Mulaw8k),
+            (Encoding::L16Le | Encoding::L16Be, SampleRate::Hz8000) => Ok(StreamAudio::L16At8k),
+            (Encoding::L16Le | Encoding::L16Be, SampleRate::Hz16000) => Ok(StreamAudio::L16At16k),
+            _ => Err(PlivoXmlError::UnsupportedAudio(format)),
+        }
+    }
+
     /// The `contentType` value.
     pub fn content_type(self) -> &'static str {
         match self {
@@ -263,6 +308,7 @@ pub struct Stream {
     track: Option<AudioTrack>,
     timeout: Option<Duration>,
     status_callback: Option<String>,
+    status_callback_method: Method,
     audio: StreamAudio,
     extra_headers: Vec<(String, String)>,
     keep_call_alive: bool,
@@ -280,6 +326,7 @@ impl Stream {
             track: None,
             timeout: None,
             status_callback: None,
+            status_callback_method: Method::Post,
             audio: StreamAudio::Mulaw8k,
             extra_headers: Vec::new(),
             keep_call_alive: false,
@@ -304,9 +351,16 @@ impl Stream {
         self
     }
 
-    /// Where Plivo posts `StartStream`, `StopStream` and `DroppedStream` (POST).
+    /// Where Plivo reports `StartStream`, `StopStream` and `DroppedStream` (with a POST unless
+    /// [`status_callback_method`](Self::status_callback_method) says otherwise).
     pub fn status_callback(mut self, url: impl Into<String>) -> Stream {
         self.status_callback = Some(url.into());
+        self
+    }
+
+    /// How Plivo calls the status callback: `POST` (the default) or `GET`.
+    pub fn status_callback_method(mut self, method: Method) -> Stream {
+        self.status_callback_method = method;
         self
     }
 
@@ -393,7 +447,9 @@ impl Stream {
             .attr_opt("statusCallbackUrl", self.status_callback.clone())
             .attr_opt(
                 "statusCallbackMethod",
-                self.status_callback.as_ref().map(|_| "POST"),
+                self.status_callback
+                    .as_ref()
+                    .map(|_| self.status_callback_method.as_str()),
             )
             .attr("contentType", self.audio.content_type())
             .attr_opt("extraHeaders", self.extra_headers_value()?)
@@ -502,6 +558,80 @@ mod tests {
             "<Hangup/></Response>",
         ] {
             assert!(doc.contains(piece), "{piece} missing from {doc}");
+        }
+    }
+
+    #[test]
+    fn callback_methods_are_settable() {
+        let doc = PlivoResponse::new()
+            .redirect_with("https://a/next", Method::Get)
+            .redirect_with("https://a/other", Method::Post)
+            .to_xml()
+            .unwrap();
+        assert!(
+            doc.ends_with(
+                "<Response><Redirect method=\"GET\">https://a/next</Redirect><Redirect method=\"POST\">https://a/other</Redirect></Response>"
+            ),
+            "{doc}"
+        );
+        let stream = |m: Option<Method>| {
+            let mut s = Stream::new("wss://a/s").status_callback("https://a/st");
+            if let Some(m) = m {
+                s = s.status_callback_method(m);
+            }
+            PlivoResponse::new().stream(s).to_xml().unwrap()
+        };
+        for (method, attr) in [
+            (None, "statusCallbackMethod=\"POST\""),
+            (Some(Method::Post), "statusCallbackMethod=\"POST\""),
+            (Some(Method::Get), "statusCallbackMethod=\"GET\""),
+        ] {
+            let doc = stream(method);
+            assert!(
+                doc.contains(&format!("statusCallbackUrl=\"https://a/st\" {attr} ")),
+                "{method:?}: {doc}"
+            );
+        }
+        // No callback, no method.
+        let doc = PlivoResponse::new()
+            .stream(Stream::new("wss://a/s").status_callback_method(Method::Get))
+            .to_xml()
+            .unwrap();
+        assert!(!doc.contains("statusCallbackMethod"), "{doc}");
+    }
+
+    #[test]
+    fn only_the_formats_plivo_streams() {
+        let f = AudioFormat::new;
+        for (format, audio) in [
+            (f(Encoding::Mulaw, SampleRate::Hz8000), StreamAudio::Mulaw8k),
+            (f(Encoding::L16Le, SampleRate::Hz8000), StreamAudio::L16At8k),
+            (f(Encoding::L16Be, SampleRate::Hz8000), StreamAudio::L16At8k),
+            (
+                f(Encoding::L16Le, SampleRate::Hz16000),
+                StreamAudio::L16At16k,
+            ),
+            (
+                f(Encoding::L16Be, SampleRate::Hz16000),
+                StreamAudio::L16At16k,
+            ),
+        ] {
+            assert_eq!(StreamAudio::for_format(format), Ok(audio), "{format}");
+        }
+        for format in [
+            f(Encoding::Alaw, SampleRate::Hz8000),
+            f(Encoding::Mulaw, SampleRate::Hz16000),
+            f(Encoding::L16Le, SampleRate::Hz24000),
+            f(Encoding::F32Le, SampleRate::Hz16000),
+        ] {
+            let e = StreamAudio::for_format(format).unwrap_err();
+            assert_eq!(e, PlivoXmlError::UnsupportedAudio(format));
+            let text = e.to_string();
+            assert!(
+                text.contains("μ-law at 8000 Hz, or L16 at 8000 or 16000 Hz")
+                    && text.contains(&format.to_string()),
+                "{text}"
+            );
         }
     }
 }

@@ -253,6 +253,138 @@ async fn status_of_nothing_is_not_found() {
     assert!(err.is_not_found(), "{err}");
 }
 
+/// Plivo files an ended call's record under its CallUUID and has no lookup by request id (the
+/// record carries no request_uuid, and the call list filters on none): the answer for a
+/// request id of an ended call is a not-found that says what to pass instead.
+#[tokio::test]
+async fn a_request_id_of_an_ended_call_says_to_pass_the_call_uuid() {
+    let server = MockServer::start().await;
+    let not_found = || {
+        ResponseTemplate::new(404)
+            .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"}))
+    };
+    for status in ["live", "queued"] {
+        Mock::given(method("GET"))
+            .and(path(p(&format!("Call/{REQ}/"))))
+            .and(query_param("status", status))
+            .respond_with(not_found())
+            .expect(2)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(p("Call/")))
+        .and(query_param("status", "live"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"api_id": "x", "calls": []})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    // The record exists, under the CallUUID; the request id finds nothing.
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("0.01200"))))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(not_found())
+        .expect(2)
+        .mount(&server)
+        .await;
+    let plivo = plivo(&server);
+    let req = CallId::new(REQ).unwrap();
+    let status = plivo.call_status(&req).await.unwrap_err();
+    let cost = plivo.call_cost(&req).await.unwrap_err();
+    for err in [status, cost] {
+        assert!(err.is_not_found(), "{err}");
+        let hint = err.api().unwrap().hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains("request_uuid")
+                && hint.contains("pass the CallUUID from the answer or hangup callback"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(hint),
+            "the hint is in the message: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cost_of_a_call_still_going_is_not_priced_yet() {
+    // By its CallUUID: no record yet, but live.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"call_uuid": UUID, "call_status": "in-progress", "request_uuid": REQ}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        plivo(&server)
+            .call_cost(&CallId::new(UUID).unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    // By its request id, answered: the live call that names the request.
+    let server = MockServer::start().await;
+    for status in ["live", "queued"] {
+        Mock::given(method("GET"))
+            .and(path(p(&format!("Call/{REQ}/"))))
+            .and(query_param("status", status))
+            .respond_with(ResponseTemplate::new(404))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p("Call/")))
+        .and(query_param("status", "live"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"calls": [UUID]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"call_uuid": UUID, "call_status": "in-progress", "request_uuid": REQ}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        plivo(&server)
+            .call_cost(&CallId::new(REQ).unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 /// Once answered, Plivo knows a call by its CallUUID; a host holding only the request id
 /// must still be able to hang it up, or it bills on.
 #[tokio::test]
@@ -395,9 +527,11 @@ async fn cost_is_total_amount_in_dollars_with_the_rate() {
     );
     assert_eq!(cost.rate, Some("0.00850".parse().unwrap()));
 
+    // A record not priced yet.
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(None)))
         .expect(1)
         .mount(&server)
         .await;
@@ -408,6 +542,19 @@ async fn cost_is_total_amount_in_dollars_with_the_rate() {
             .unwrap(),
         None
     );
+
+    // No record, no live call, no request: not found, not "not priced".
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .call_cost(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
 }
 
 #[tokio::test]
@@ -595,4 +742,282 @@ async fn errors_are_typed_with_hints_and_no_secrets() {
         plivo(&server).phone_numbers().await.unwrap().is_empty(),
         "a read retries after a 500"
     );
+}
+
+fn plivo_error(status: u16, api_id: &str, error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(serde_json::json!({"api_id": api_id, "error": error}))
+}
+
+#[tokio::test]
+async fn the_api_id_is_the_request_id_not_part_of_the_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .respond_with(plivo_error(
+            400,
+            "c8f0ae3a-7c7e-11ee-8d3e-0242ac110004",
+            "invalid to number",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server).initiate_call(&outbound()).await.unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!(
+        api.request_id.as_deref(),
+        Some("c8f0ae3a-7c7e-11ee-8d3e-0242ac110004")
+    );
+    assert_eq!(api.message, "invalid to number");
+    assert!(
+        err.to_string()
+            .ends_with("invalid to number [request id c8f0ae3a-7c7e-11ee-8d3e-0242ac110004]"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn hangup_failures_other_than_404_are_errors() {
+    // A 500 is retried (hanging up twice is harmless), then reported.
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(plivo_error(500, "a1", "internal error"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(p(&format!("Request/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .hangup(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(500), "{err}");
+    assert!(err.is_retryable() && !err.may_have_acted(), "{err}");
+    assert!(
+        err.to_string().contains(&format!("hang up call {UUID}")),
+        "{err}"
+    );
+
+    // A 401 is not retried, and says which settings to check.
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(plivo_error(401, "a2", "authentication failed"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .hangup(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_auth() && !err.is_retryable(), "{err}");
+    assert_eq!(err.api().unwrap().request_id.as_deref(), Some("a2"));
+    let text = format!("{err} {err:?}");
+    assert!(
+        text.contains("check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN for account MAXXXXXXXXXXXXXXXXX1"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN), "{text}");
+}
+
+#[tokio::test]
+async fn a_refused_link_is_an_error_after_the_answer_url_was_set() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/14155550101/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"number": "14155550101", "application": null})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET")).and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"app_id": APP, "answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"})))
+        .expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(p("Number/14155550101/")))
+        .respond_with(plivo_error(400, "l1", "app_id is not valid"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.http_status(), Some(400), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("link number 14155550101 to application {APP}"))
+            && text.contains("app_id is not valid"),
+        "{text}"
+    );
+    assert_eq!(err.api().unwrap().request_id.as_deref(), Some("l1"));
+}
+
+#[tokio::test]
+async fn a_refused_application_update_stops_before_linking() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/14155550101/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"number": "14155550101", "application": null})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"app_id": APP, "answer_url": "https://old.example.com/answer"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(plivo_error(
+            403,
+            "u1",
+            "subaccount may not modify this application",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p("Number/14155550101/")))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_auth() && !err.is_retryable(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("Plivo answered 403 to update application {APP}"))
+            && text.contains("subaccount may not modify")
+            && text.contains("the account may not do this"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_429_keeps_its_retry_after() {
+    // Longer than the policy will wait: answered at once, with the wait Plivo asked for.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(
+            plivo_error(429, "r1", "too many requests").insert_header("retry-after", "60"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = plivo(&server)
+        .call_status(&CallId::new(UUID).unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable() && !err.is_auth(), "{err}");
+    let api = err.api().unwrap();
+    assert_eq!(
+        (api.status, api.retry_after),
+        (429, Some(Duration::from_secs(60)))
+    );
+    assert!(err.to_string().contains("rate limited: slow down"), "{err}");
+}
+
+#[tokio::test]
+async fn a_success_that_does_not_parse_is_a_decode_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(p("Call/")))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(serde_json::json!({"api_id": "x", "message": "call fired"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{UUID}/"))))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p("Number/")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"objects": [{"alias": "no number"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("a lot"))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let plivo = plivo(&server);
+    let errors = [
+        plivo.initiate_call(&outbound()).await.unwrap_err(),
+        plivo
+            .call_status(&CallId::new(UUID).unwrap())
+            .await
+            .unwrap_err(),
+        plivo.phone_numbers().await.unwrap_err(),
+        plivo
+            .call_cost(&CallId::new(REQ).unwrap())
+            .await
+            .unwrap_err(),
+    ];
+    for err in errors {
+        assert!(matches!(err, Error::Decode(_)), "{err}");
+        assert!(err.to_string().starts_with("Plivo: cannot read"), "{err}");
+    }
+}
+
+#[test]
+fn answer_streams_l16_16k_exactly_and_refuses_what_plivo_cannot_stream() {
+    use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
+    let plivo = Plivo::new(PlivoConfig::new(ID, TOKEN)).unwrap();
+    let spec = StreamSpec::new("wss://agent.example.com/plivo/media".parse().unwrap())
+        .parameter("lead", "42")
+        .audio(AudioFormat::new(Encoding::L16Le, SampleRate::Hz16000));
+    assert_eq!(
+        plivo.answer(&spec).unwrap().body,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Stream bidirectional=\"true\" \
+         contentType=\"audio/x-l16;rate=16000\" extraHeaders=\"lead=42\" keepCallAlive=\"true\">\
+         wss://agent.example.com/plivo/media</Stream><Hangup/></Response>"
+    );
+    for format in [
+        AudioFormat::new(Encoding::Alaw, SampleRate::Hz8000),
+        AudioFormat::new(Encoding::Mulaw, SampleRate::Hz24000),
+        AudioFormat::new(Encoding::L16Le, SampleRate::Hz24000),
+    ] {
+        let err = plivo.answer(&spec.clone().audio(format)).unwrap_err();
+        assert!(err.is_config(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("μ-law at 8000 Hz, or L16 at 8000 or 16000 Hz")
+                && text.contains(&format.to_string()),
+            "{text}"
+        );
+    }
 }
