@@ -171,6 +171,7 @@ async fn a_call_can_dial_a_websocket_directly() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/calls"))
+        .and(AppJwt)
         .and(body_json(json!({
             "to": [{"type": "websocket", "uri": "wss://agent.example.com/ws", "content-type": "audio/l16;rate=16000", "headers": {"campaign": "spring"}}],
             "from": {"type": "phone", "number": "447700900001"},
@@ -216,6 +217,7 @@ async fn create_is_not_retried_after_a_500_but_is_after_a_429() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/calls"))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(500).set_body_json(json!({
             "type": "https://developer.nexmo.com/api-errors#internal-error", "title": "Internal Error"
         })))
@@ -233,6 +235,7 @@ async fn create_is_not_retried_after_a_500_but_is_after_a_429() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/calls"))
+        .and(AppJwt)
         .respond_with(created().set_delay(Duration::from_secs(2)))
         .expect(1)
         .mount(&server)
@@ -250,6 +253,7 @@ async fn create_is_not_retried_after_a_500_but_is_after_a_429() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/calls"))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
         .up_to_n_times(1)
         .expect(1)
@@ -258,12 +262,20 @@ async fn create_is_not_retried_after_a_500_but_is_after_a_429() {
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/calls"))
+        .and(AppJwt)
         .respond_with(created())
         .expect(1)
         .with_priority(2)
         .mount(&server)
         .await;
     vonage(&server).initiate_call(&outbound()).await.unwrap();
+    // The retry is signed like the first attempt: a token that verifies, with the claims.
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent.iter().all(|r| AppJwt.matches(r)),
+        "every attempt carries a valid JWT"
+    );
 }
 
 #[tokio::test]
@@ -271,6 +283,7 @@ async fn problem_details_are_typed() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/calls"))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(400).insert_header("content-type", "application/problem+json").set_body_json(json!({
             "type": "https://developer.nexmo.com/api-errors#bad-request",
             "title": "Bad Request",
@@ -301,6 +314,7 @@ async fn problem_details_are_typed() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "type": "https://developer.nexmo.com/api-errors#unauthorized", "title": "Unauthorized",
             "detail": "You did not provide correct credentials."
@@ -372,6 +386,7 @@ async fn an_unpriced_call_has_no_cost_and_numbers_may_come_as_numbers() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "uuid": UUID, "status": "answered", "rate": null, "price": null, "duration": 12
         })))
@@ -404,6 +419,9 @@ async fn hangup_is_a_put_and_an_ended_call_is_success() {
 
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
+        .and(body_json(json!({"action": "hangup"})))
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({
             "type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found"
         })))
@@ -422,6 +440,7 @@ async fn a_refused_hangup_is_success_only_when_the_call_is_over() {
         let server = MockServer::start().await;
         Mock::given(method("PUT"))
             .and(path(format!("/v1/calls/{UUID}")))
+            .and(AppJwt)
             .respond_with(ResponseTemplate::new(400).set_body_json(json!({
                 "type": "https://developer.nexmo.com/api-errors#bad-request", "title": "Bad Request",
                 "detail": "Call is not in a valid state"
@@ -431,6 +450,7 @@ async fn a_refused_hangup_is_success_only_when_the_call_is_over() {
             .await;
         Mock::given(method("GET"))
             .and(path(format!("/v1/calls/{UUID}")))
+            .and(AppJwt)
             .respond_with(
                 ResponseTemplate::new(200).set_body_json(json!({"uuid": UUID, "status": state})),
             )
@@ -465,6 +485,7 @@ async fn transfer_mute_and_dtmf() {
         .await;
     Mock::given(method("PUT"))
         .and(path(call.as_str()))
+        .and(AppJwt)
         .and(body_json(json!({
             "action": "transfer",
             "destination": {"type": "ncco", "url": ["https://agent.example.com/vonage/next"]}
@@ -475,6 +496,7 @@ async fn transfer_mute_and_dtmf() {
         .await;
     Mock::given(method("PUT"))
         .and(path(call.as_str()))
+        .and(AppJwt)
         .and(body_json(json!({"action": "earmuff"})))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
@@ -511,7 +533,10 @@ async fn transfer_mute_and_dtmf() {
 async fn the_application_jwt_is_reused_across_requests() {
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
+        .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(204))
+        .expect(3)
         .mount(&server)
         .await;
     let v = vonage(&server);
@@ -820,54 +845,58 @@ async fn the_other_error_paths() {
     let call = format!("/v1/calls/{UUID}");
     Mock::given(method("GET"))
         .and(path(call.as_str()))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(404).set_body_json(json!({
             "type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found",
             "detail": "Call not found"
         })))
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PUT"))
         .and(path(format!("{call}/dtmf")))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
             "type": "https://developer.nexmo.com/api-errors#bad-request", "title": "Bad Request",
             "detail": "Call is not answered"
         })))
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PUT"))
         .and(path(call.as_str()))
+        .and(AppJwt)
         .and(body_json(json!({"action": "mute"})))
         .respond_with(ResponseTemplate::new(409))
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PUT"))
         .and(path(call.as_str()))
+        .and(AppJwt)
         .and(body_json(json!({"action": "hangup"})))
         .respond_with(ResponseTemplate::new(410))
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/account/numbers"))
+        .and(header("authorization", basic().as_str()))
         .respond_with(ResponseTemplate::new(401).set_body_json(
             json!({"error-code": "401", "error-code-label": "authentication failed"}),
         ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v2/applications/{APP}")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(application("https://old.example.com/answer", "POST")),
-        )
+        .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("PUT"))
         .and(path(format!("/v2/applications/{APP}")))
+        .and(header("authorization", basic().as_str()))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
             "type": "https://developer.nexmo.com/api-errors/application#payload-validation",
             "title": "Bad Request", "detail": "The request failed due to validation errors",
             "invalid_parameters": [{"name": "capabilities.voice.webhooks.answer_url.address", "reason": "Is not a valid URL"}]
         })))
+        .expect(1)
         .mount(&server)
         .await;
     let v = vonage(&server);
@@ -910,6 +939,7 @@ async fn reads_retry_server_errors() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
         .respond_with(ResponseTemplate::new(503))
         .up_to_n_times(1)
         .expect(1)
@@ -918,6 +948,7 @@ async fn reads_retry_server_errors() {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/calls/{UUID}")))
+        .and(AppJwt)
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"uuid": UUID, "status": "ringing"})),
         )
