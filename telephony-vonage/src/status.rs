@@ -31,7 +31,7 @@ use crate::KIND;
 /// | `rejected` | failed | refused before connecting (restricted, or declined by the platform) |
 /// | `timeout` | no-answer | rang out (`ringing_timer`) |
 /// | `unanswered` | no-answer | not answered, or the destination was unreachable |
-/// | `disconnected` | failed | a leg (a WebSocket) dropped; see [`is_unexpected_disconnect`] |
+/// | `disconnected` | failed | a leg (a WebSocket) closed; see [`is_unexpected_disconnect`] |
 pub fn call_status(raw: &str) -> CallStatus {
     match raw {
         "started" => CallStatus::Initiated,
@@ -55,20 +55,38 @@ pub fn direction(raw: &str) -> Direction {
     }
 }
 
-/// Whether an event is a leg (a WebSocket) that dropped: `disconnected`.
+/// Whether an event says a leg (a WebSocket) closed: `disconnected`, for whatever reason.
 ///
-/// Vonage sends it when the socket closes, for either side's reason; hanging up through the
-/// API (as this library does) does not produce it. So unless the host closed the socket
-/// itself, the media stream failed and the caller may be left in silence: a failure to
-/// report. The event is the WebSocket leg's: its `uuid` is that leg's and its `to` the
-/// socket's URI, so match it to the call by [`CallEvent::conversation_id`]. The caller's leg
-/// goes on to the NCCO's next action, or ends; with `eventType: synchronous` (as the answer
-/// sets when the stream has a status callback) the event request may be answered with a
-/// fallback NCCO.
-///
-/// [`Vonage::answer`]: telephony_core::TelephonyProvider::answer
-pub fn is_unexpected_disconnect(event: &CallEvent) -> bool {
+/// Vonage sends it when the socket closes, whichever side closed it; hanging up through the
+/// API (as this library does) does not produce it. The event is the WebSocket leg's: its
+/// `uuid` is that leg's and its `to` the socket's URI, so match it to the call by
+/// [`CallEvent::conversation_id`]. See [`is_unexpected_disconnect`] for the failure to report.
+pub fn is_disconnect(event: &CallEvent) -> bool {
     event.raw_status == "disconnected"
+}
+
+/// Whether an event is a WebSocket that dropped without the host closing it: a
+/// [`disconnected`](is_disconnect) when `closed_by_host` is false.
+///
+/// Vonage's event cannot tell who closed the socket, only the host knows: pass whether it
+/// closed this conversation's socket itself (a session that ended its stream on purpose). If
+/// it did not, the media stream failed and the caller may be left in silence: a failure to
+/// report. The caller's leg goes on to the NCCO's next action, or ends; with `eventType:
+/// synchronous` (as the answer sets when the stream has a status callback) the event request
+/// may be answered with a fallback NCCO.
+///
+/// ```
+/// # use telephony_core::{CallEvent, CallId, CallStatus};
+/// use telephony_vonage::status::{call_status, is_unexpected_disconnect};
+///
+/// let event = CallEvent::new(CallId::new("u-1")?, call_status("disconnected"), "disconnected");
+/// let closed_by_host = false; // say, looked up by event.conversation_id
+/// assert!(is_unexpected_disconnect(&event, closed_by_host));
+/// assert!(!is_unexpected_disconnect(&event, true));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn is_unexpected_disconnect(event: &CallEvent, closed_by_host: bool) -> bool {
+    is_disconnect(event) && !closed_by_host
 }
 
 /// Parses Vonage's timestamps: RFC 3339 (`2020-01-01T12:00:00.000Z`), or `2020-01-01 12:00:00`

@@ -7,7 +7,7 @@ use serde_json::json;
 use telephony_core::{
     AnsweredBy, CallStatus, Currency, Decimal, Direction, Error, TelephonyProvider, WebhookRequest,
 };
-use telephony_vonage::status::is_unexpected_disconnect;
+use telephony_vonage::status::{is_disconnect, is_unexpected_disconnect};
 use telephony_vonage::{Vonage, VonageConfig};
 
 const APP: &str = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab";
@@ -85,7 +85,9 @@ fn a_completed_call_carries_its_duration_price_and_network() {
         e.hangup_cause.as_deref(),
         Some("hung up by the caller or callee")
     );
-    assert!(!is_unexpected_disconnect(&e));
+    // A hang-up is not a disconnect, whoever closed what.
+    assert!(!is_disconnect(&e));
+    assert!(!is_unexpected_disconnect(&e, false));
 
     // The Java SDK's tests send numbers as numbers.
     let e = vonage()
@@ -116,7 +118,10 @@ fn a_websocket_that_drops_is_a_failure_to_report() {
         })))
         .unwrap();
     assert_eq!(e.status, CallStatus::Failed);
-    assert!(is_unexpected_disconnect(&e));
+    assert!(is_disconnect(&e));
+    assert!(is_unexpected_disconnect(&e, false));
+    // The host closed the socket itself: the event is expected, not a failure.
+    assert!(!is_unexpected_disconnect(&e, true));
     assert!(
         e.hangup_cause
             .as_deref()
