@@ -80,10 +80,6 @@ impl Twilio {
     }
 }
 
-fn invalid(e: impl ToString) -> Error {
-    Error::InvalidRequest(e.to_string())
-}
-
 /// A Twilio price (`"-0.01300"`, a charge) as a positive cost.
 pub(crate) fn cost_of(call: &CallResource) -> Result<Option<CallCost>, Error> {
     let Some(amount) = telephony_core::parse_decimal(KIND, "call price", call.price.as_deref())?
@@ -149,18 +145,22 @@ impl TelephonyProvider for Twilio {
         let instructions = match &call.target {
             CallTarget::AnswerUrl(url) => CallInstructions::Url(url.clone()),
             CallTarget::Stream(stream) => {
-                CallInstructions::Twiml(Self::stream_twiml(stream).map_err(invalid)?)
+                CallInstructions::Twiml(Self::stream_twiml(stream).map_err(Error::invalid_request)?)
             }
             CallTarget::Markup(m) if m.content_type.contains("xml") => {
                 CallInstructions::Twiml(m.body.clone())
             }
             CallTarget::Markup(m) => {
-                return Err(invalid(format!(
+                return Err(Error::invalid_request(format!(
                     "Twilio runs TwiML, not {}: give an XML document",
                     m.content_type
                 )));
             }
-            _ => return Err(invalid("this call target is not supported by Twilio")),
+            _ => {
+                return Err(Error::invalid_request(
+                    "this call target is not supported by Twilio",
+                ));
+            }
         };
         let mut req = CreateCall::new(call.to.as_str(), call.from.as_str(), instructions);
         req.status_callback.clone_from(&call.status_callback);
@@ -257,7 +257,7 @@ impl TelephonyProvider for Twilio {
                 .as_ref()
                 == Some(number)
         }) else {
-            return Err(invalid(format!(
+            return Err(Error::invalid_request(format!(
                 "{number} is not a number of Twilio account {}: buy or port it first, or check TWILIO_ACCOUNT_SID",
                 self.client.config().account_sid
             )));
@@ -328,7 +328,9 @@ impl TelephonyProvider for Twilio {
     }
 
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
-        Ok(Markup::xml(Self::stream_twiml(stream).map_err(invalid)?))
+        Ok(Markup::xml(
+            Self::stream_twiml(stream).map_err(Error::invalid_request)?,
+        ))
     }
 
     fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error> {

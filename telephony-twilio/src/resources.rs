@@ -115,9 +115,7 @@ pub(crate) fn parse_rfc2822(s: &str) -> Option<SystemTime> {
 }
 
 /// Whole seconds, as Twilio writes durations.
-pub(crate) fn parse_seconds(s: &str) -> Option<Duration> {
-    s.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
+pub(crate) use telephony_core::parse_seconds;
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,8 @@
 use std::time::SystemTime;
 
 use telephony_core::{
-    AnsweredBy, CallEvent, CallId, CallStatus, DecodeError, Direction, Error, FormParams,
-    InboundCall, WebhookRequest,
+    AnsweredBy, CallEvent, CallId, CallStatus, DecodeError, Direction, Error, InboundCall,
+    WebhookRequest,
 };
 
 use crate::KIND;
@@ -50,25 +50,14 @@ pub fn answered_by(raw: &str) -> AnsweredBy {
     }
 }
 
-fn required<'a>(params: &'a FormParams, name: &str, what: &str) -> Result<&'a str, Error> {
-    params
-        .get_nonempty(name)
-        .ok_or_else(|| Error::Decode(DecodeError::new(KIND, what, format!("no {name} parameter"))))
-}
-
-fn call_id(params: &FormParams, name: &str, what: &str) -> Result<CallId, Error> {
-    let raw = required(params, name, what)?;
-    CallId::new(raw).map_err(|e| Error::Decode(DecodeError::new(KIND, what, e.to_string())))
-}
-
 /// A call status callback (`StatusCallback` on the call or the number), form or query.
 ///
 /// Unknown values are kept, never an error; only a missing `CallSid` or `CallStatus` is.
 pub fn parse_status_callback(request: &WebhookRequest) -> Result<CallEvent, Error> {
     let what = "status callback";
     let p = request.params();
-    let raw = required(&p, "CallStatus", what)?;
-    let mut event = CallEvent::new(call_id(&p, "CallSid", what)?, call_status(raw), raw);
+    let raw = p.required(KIND, "CallStatus", what)?;
+    let mut event = CallEvent::new(p.call_id(KIND, "CallSid", what)?, call_status(raw), raw);
     event.direction = p.get_nonempty("Direction").map(direction);
     event.from = p.get_nonempty("From").map(str::to_owned);
     event.to = p.get_nonempty("To").map(str::to_owned);
@@ -89,7 +78,7 @@ pub fn parse_status_callback(request: &WebhookRequest) -> Result<CallEvent, Erro
 pub fn parse_inbound(request: &WebhookRequest) -> Result<InboundCall, Error> {
     let what = "inbound call webhook";
     let p = request.params();
-    let id = call_id(&p, "CallSid", what)?;
+    let id = p.call_id(KIND, "CallSid", what)?;
     let from = p.get("From").or_else(|| p.get("Caller")).unwrap_or("");
     let to = p.get("To").or_else(|| p.get("Called")).unwrap_or("");
     if to.is_empty() {
@@ -141,7 +130,7 @@ pub struct StreamStatus {
 pub fn parse_stream_status(request: &WebhookRequest) -> Result<StreamStatus, Error> {
     let what = "stream status callback";
     let p = request.params();
-    let raw = required(&p, "StreamEvent", what)?;
+    let raw = p.required(KIND, "StreamEvent", what)?;
     let event = match raw {
         "stream-started" => StreamEvent::Started,
         "stream-stopped" => StreamEvent::Stopped,
@@ -149,8 +138,8 @@ pub fn parse_stream_status(request: &WebhookRequest) -> Result<StreamStatus, Err
         other => StreamEvent::Unknown(other.to_owned()),
     };
     Ok(StreamStatus {
-        call_id: call_id(&p, "CallSid", what)?,
-        stream_id: required(&p, "StreamSid", what)?.to_owned(),
+        call_id: p.call_id(KIND, "CallSid", what)?,
+        stream_id: p.required(KIND, "StreamSid", what)?.to_owned(),
         stream_name: p.get_nonempty("StreamName").map(str::to_owned),
         event,
         timestamp: p.get("Timestamp").and_then(parse_rfc2822),

@@ -36,10 +36,6 @@ pub struct Vonage {
     validator: Option<VonageValidator>,
 }
 
-fn invalid(e: impl ToString) -> Error {
-    Error::InvalidRequest(e.to_string())
-}
-
 impl Vonage {
     /// The adapter for these settings, checked first (the private key is parsed and signs once).
     pub fn new(config: VonageConfig) -> Result<Vonage, Error> {
@@ -118,7 +114,8 @@ impl Vonage {
     }
 
     fn ncco(&self, stream: &StreamSpec, call: Option<&InboundCall>) -> Result<Ncco, Error> {
-        Self::stream_ncco(stream, call, self.client.config().stream_rate).map_err(invalid)
+        Self::stream_ncco(stream, call, self.client.config().stream_rate)
+            .map_err(Error::invalid_request)
     }
 
     fn info(&self, call: &CallResource) -> Result<CallInfo, Error> {
@@ -175,18 +172,22 @@ impl TelephonyProvider for Vonage {
         let mut req = match &call.target {
             CallTarget::AnswerUrl(url) => CreateCall::answer_url(to, url.as_str(), Method::Post),
             CallTarget::Stream(stream) => {
-                CreateCall::ncco(to, &self.ncco(stream, None)?).map_err(invalid)?
+                CreateCall::ncco(to, &self.ncco(stream, None)?).map_err(Error::invalid_request)?
             }
             CallTarget::Markup(markup) => {
                 let ncco: serde_json::Value = serde_json::from_str(&markup.body).map_err(|e| {
-                    invalid(format!(
+                    Error::invalid_request(format!(
                         "Vonage runs an NCCO, a JSON array; this markup ({}) is not JSON: {e}",
                         markup.content_type
                     ))
                 })?;
                 CreateCall::raw_ncco(to, ncco)
             }
-            _ => return Err(invalid("a call target this adapter does not know")),
+            _ => {
+                return Err(Error::invalid_request(
+                    "a call target this adapter does not know",
+                ));
+            }
         }
         .from(call.from.digits());
         if let Some(cb) = &call.status_callback {
@@ -246,7 +247,7 @@ impl TelephonyProvider for Vonage {
         let config = self.client.config();
         let app_id = config.application_id.clone();
         let Some(owned) = self.client.get_number(number.digits()).await? else {
-            return Err(invalid(format!(
+            return Err(Error::invalid_request(format!(
                 "{number} is not a number of Vonage account {}: rent it first, or check VONAGE_API_KEY",
                 config.api_key.as_deref().unwrap_or("?")
             )));
@@ -310,18 +311,24 @@ impl TelephonyProvider for Vonage {
 
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
         let ncco = self.ncco(stream, None)?;
-        Ok(Markup::json(ncco.to_json().map_err(invalid)?))
+        Ok(Markup::json(
+            ncco.to_json().map_err(Error::invalid_request)?,
+        ))
     }
 
     fn answer_call(&self, call: &InboundCall, stream: &StreamSpec) -> Result<Markup, Error> {
         let ncco = self.ncco(stream, Some(call))?;
-        Ok(Markup::json(ncco.to_json().map_err(invalid)?))
+        Ok(Markup::json(
+            ncco.to_json().map_err(Error::invalid_request)?,
+        ))
     }
 
     /// A `talk`: the call ends when the NCCO does.
     fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error> {
         let ncco = Ncco::new().talk(crate::ncco::Talk::new(text));
-        Ok(Markup::json(ncco.to_json().map_err(invalid)?))
+        Ok(Markup::json(
+            ncco.to_json().map_err(Error::invalid_request)?,
+        ))
     }
 
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use rust_decimal::Decimal;
 use telephony_core::{
     AnsweredBy, CallCost, CallEvent, CallId, CallStatus, Currency, DecodeError, Direction, Error,
-    FormParams, InboundCall, WebhookRequest,
+    FormParams, InboundCall, WebhookRequest, parse_seconds,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -146,12 +146,9 @@ fn required<'a>(p: &'a FormParams, name: &str, what: &str) -> Result<&'a str, Er
         .ok_or_else(|| Error::Decode(DecodeError::new(KIND, what, format!("no {name} field"))))
 }
 
+/// Whole seconds, or fractional ones as Vonage sometimes writes them.
 fn seconds(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    s.parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-        .or_else(|| Duration::try_from_secs_f64(s.parse::<f64>().ok()?).ok())
+    parse_seconds(s).or_else(|| Duration::try_from_secs_f64(s.trim().parse::<f64>().ok()?).ok())
 }
 
 /// A price or rate as an exact decimal.
