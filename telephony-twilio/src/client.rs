@@ -1,10 +1,11 @@
 //! The REST client: one pooled HTTP client, Basic auth, retries that never dial twice.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use reqwest::Method;
 use telephony_core::rest::{self, Idempotency};
-use telephony_core::{ApiError, Error, Url};
+use telephony_core::{ApiError, Error, PageError, PageProblem, Url};
 
 use crate::KIND;
 use crate::config::{Credentials, TwilioConfig};
@@ -103,6 +104,10 @@ impl CreateCall {
         f
     }
 }
+
+/// The most pages [`TwilioClient::list_numbers`] reads: far more than any account has, so a
+/// server that keeps answering with a next page cannot keep it there.
+pub const MAX_PAGES: usize = 1000;
 
 /// Every call progress event Twilio can report.
 pub const STATUS_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
@@ -234,36 +239,40 @@ impl TwilioClient {
     }
 
     /// The account's numbers, every page; only `number` when given.
+    ///
+    /// Each `next_page_uri` is followed on the configured host and path prefix only
+    /// ([`rest::next_page_url`]): a link naming another host is refused, so the credentials
+    /// never leave for it. A listing that has not ended after [`MAX_PAGES`] pages, or that
+    /// points back at a page already read, is an [`Error::Page`], never a partial list.
     pub async fn list_numbers(&self, number: Option<&str>) -> Result<Vec<NumberResource>, Error> {
+        const OPERATION: &str = "list numbers";
         let mut url = self.account_url(&["IncomingPhoneNumbers.json"]);
         url.query_pairs_mut().append_pair("PageSize", "100");
         if let Some(n) = number {
             url.query_pairs_mut().append_pair("PhoneNumber", n);
         }
+        let page_error = |problem| Error::Page(PageError::new(KIND, OPERATION, problem));
+        let mut read = HashSet::new();
         let mut numbers = Vec::new();
-        // Far more pages than any account has: a server that keeps answering with a next page
-        // cannot keep us here.
-        for _ in 0..1000 {
+        while read.len() < MAX_PAGES {
+            read.insert(url.clone());
             let page: NumberPage = self
-                .call_api("list numbers", Idempotency::Idempotent, || {
+                .call_api(OPERATION, Idempotency::Idempotent, || {
                     self.request(Method::GET, &url)
                 })
                 .await?;
             numbers.extend(page.incoming_phone_numbers);
-            match page.next_page_uri.filter(|u| !u.is_empty()) {
-                Some(next) => {
-                    url = self.config.base_url.join(&next).map_err(|e| {
-                        Error::Decode(telephony_core::DecodeError::new(
-                            KIND,
-                            "number page",
-                            format!("next_page_uri {next:?}: {e}"),
-                        ))
-                    })?;
-                }
-                None => return Ok(numbers),
+            let Some(next) = page.next_page_uri.filter(|u| !u.trim().is_empty()) else {
+                return Ok(numbers);
+            };
+            url = rest::next_page_url(&self.config.base_url, &next).map_err(page_error)?;
+            if read.contains(&url) {
+                return Err(page_error(PageProblem::Repeated {
+                    link: next.chars().take(200).collect(),
+                }));
             }
         }
-        Ok(numbers)
+        Err(page_error(PageProblem::TooManyPages { max: MAX_PAGES }))
     }
 
     /// Updates a number's voice settings (`VoiceUrl`, `VoiceMethod`, `VoiceApplicationSid`, …).

@@ -37,7 +37,7 @@ pub mod twiml;
 
 use telephony_core::ProviderKind;
 
-pub use client::{CallInstructions, CreateCall, STATUS_EVENTS, TwilioClient};
+pub use client::{CallInstructions, CreateCall, MAX_PAGES, STATUS_EVENTS, TwilioClient};
 pub use config::{Credentials, TwilioConfig, regional_base_url};
 pub use media::TwilioMediaProtocol;
 pub use provider::Twilio;

@@ -46,13 +46,17 @@ pub struct Twilio {
 impl Twilio {
     /// The adapter for these settings, checked first.
     pub fn new(config: TwilioConfig) -> Result<Twilio, Error> {
-        let validator = config.webhook_token.clone().map(|token| {
-            let v = RequestValidator::new(token);
-            match config.shared_key_secret.clone() {
-                Some(s) => v.with_shared_key(s),
-                None => v,
+        let validator = match (
+            config.webhook_token.clone(),
+            config.shared_key_secret.clone(),
+        ) {
+            (Some(token), Some(shared)) => {
+                Some(RequestValidator::new(token).with_shared_key(shared))
             }
-        });
+            (Some(token), None) => Some(RequestValidator::new(token)),
+            (None, Some(shared)) => Some(RequestValidator::shared_key_only(shared)),
+            (None, None) => None,
+        };
         Ok(Twilio {
             client: TwilioClient::new(config)?,
             validator,
@@ -76,7 +80,7 @@ impl Twilio {
         for (k, v) in &stream.parameters {
             s = s.parameter(k.clone(), v.clone());
         }
-        Ok(VoiceResponse::new().connect_stream(s).hangup().to_xml())
+        Ok(VoiceResponse::new().connect_stream(s)?.hangup().to_xml())
     }
 }
 
@@ -131,7 +135,7 @@ impl TelephonyProvider for Twilio {
 
     fn validate_config(&self) -> Result<(), Error> {
         self.client.config().validate()?;
-        if self.validator.is_none() {
+        if self.client.config().webhook_token.is_none() {
             return Err(telephony_core::ConfigError::new(
                 "TWILIO_AUTH_TOKEN",
                 "not set: webhooks cannot be verified without the account's Auth Token",
@@ -319,10 +323,8 @@ impl TelephonyProvider for Twilio {
     ) -> Result<Verified, WebhookError> {
         match &self.validator {
             Some(v) => v.validate(request),
-            None => Err(WebhookError::Malformed {
-                what: "configuration",
-                detail: "no Auth Token configured to verify Twilio webhooks (TWILIO_AUTH_TOKEN)"
-                    .into(),
+            None => Err(WebhookError::MissingSecret {
+                setting: "TWILIO_AUTH_TOKEN",
             }),
         }
     }

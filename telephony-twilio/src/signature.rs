@@ -36,7 +36,9 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// The algorithm a request says it was signed with (`HMAC_SHA1` when it does not say).
+    /// The algorithm a request says it was signed with, read as twilio-python's
+    /// `get_signature_algorithm` reads it: the first `algorithm=` part with a value (the name
+    /// exact, both trimmed), `HMAC_SHA1` when there is none; the value in any case.
     pub fn of_request(request: &WebhookRequest) -> Result<Algorithm, WebhookError> {
         let Some(settings) = request.header(SETTINGS_HEADER) else {
             return Ok(Algorithm::HmacSha1);
@@ -44,10 +46,10 @@ impl Algorithm {
         let algorithm = settings
             .split(',')
             .filter_map(|part| part.split_once('='))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case("algorithm"))
+            .find(|(k, v)| k.trim() == "algorithm" && !v.trim().is_empty())
             .map(|(_, v)| v.trim());
         match algorithm {
-            None | Some("") => Ok(Algorithm::HmacSha1),
+            None => Ok(Algorithm::HmacSha1),
             Some(a) if a.eq_ignore_ascii_case("HMAC_SHA1") => Ok(Algorithm::HmacSha1),
             Some(a) if a.eq_ignore_ascii_case("HMAC_SHA256") => Ok(Algorithm::HmacSha256),
             Some(other) => Err(WebhookError::UnsupportedAlgorithm(other.to_owned())),
@@ -142,16 +144,28 @@ pub fn port_variants(url: &Url) -> (String, String) {
 /// Checks `X-Twilio-Signature`, and explains a mismatch.
 #[derive(Debug, Clone)]
 pub struct RequestValidator {
-    token: Secret,
+    token: Option<Secret>,
     shared_key: Option<Secret>,
 }
+
+/// Where the SharedKey secret is set, for [`WebhookError::MissingSecret`].
+pub const SHARED_KEY_SETTING: &str = "the SharedKey secret (TwilioConfig::shared_key_secret)";
 
 impl RequestValidator {
     /// A validator for webhooks signed with this Auth Token.
     pub fn new(auth_token: Secret) -> RequestValidator {
         RequestValidator {
-            token: auth_token,
+            token: Some(auth_token),
             shared_key: None,
+        }
+    }
+
+    /// A validator for webhooks signed HMAC-SHA256 with this SharedKey secret only: a request
+    /// signed with the Auth Token is refused with [`WebhookError::MissingSecret`].
+    pub fn shared_key_only(secret: Secret) -> RequestValidator {
+        RequestValidator {
+            token: None,
+            shared_key: Some(secret),
         }
     }
 
@@ -162,17 +176,14 @@ impl RequestValidator {
     }
 
     fn key(&self, algorithm: Algorithm) -> Result<&[u8], WebhookError> {
-        match algorithm {
-            Algorithm::HmacSha1 => Ok(self.token.expose().as_bytes()),
-            Algorithm::HmacSha256 => self
-                .shared_key
-                .as_ref()
-                .map(|s| s.expose().as_bytes())
-                .ok_or_else(|| WebhookError::Malformed {
-                    what: "signature settings",
-                    detail: "the request is signed with a SharedKey (HMAC_SHA256) and no SharedKey secret is configured".into(),
-                }),
-        }
+        let (secret, setting) = match algorithm {
+            Algorithm::HmacSha1 => (&self.token, "TWILIO_AUTH_TOKEN"),
+            Algorithm::HmacSha256 => (&self.shared_key, SHARED_KEY_SETTING),
+        };
+        secret
+            .as_ref()
+            .map(|s| s.expose().as_bytes())
+            .ok_or(WebhookError::MissingSecret { setting })
     }
 
     /// Authenticates a webhook exactly as twilio-python does; on a mismatch, tries the usual
@@ -456,10 +467,25 @@ mod tests {
             "key=KSxxx, algorithm=HMAC_SHA256".parse().unwrap(),
         );
         let without = RequestValidator::new(Secret::new("tok"));
-        assert!(matches!(
+        assert_eq!(
             without.validate(&r),
-            Err(WebhookError::Malformed { .. })
-        ));
+            Err(WebhookError::MissingSecret {
+                setting: SHARED_KEY_SETTING
+            })
+        );
+        let only = RequestValidator::shared_key_only(Secret::new("shared"));
+        assert!(only.validate(&r).is_ok());
+        let sha1 = request(
+            "https://h/p",
+            &compute_signature("https://h/p", DOC_PARAMS, b"tok", Algorithm::HmacSha1),
+            &DOC_PARAMS,
+        );
+        assert_eq!(
+            only.validate(&sha1),
+            Err(WebhookError::MissingSecret {
+                setting: "TWILIO_AUTH_TOKEN"
+            })
+        );
         let with = without.with_shared_key(Secret::new("shared"));
         assert!(with.validate(&r).is_ok());
         r.headers

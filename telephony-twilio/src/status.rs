@@ -74,13 +74,22 @@ pub fn parse_status_callback(request: &WebhookRequest) -> Result<CallEvent, Erro
     Ok(event)
 }
 
-/// The voice webhook of an inbound call.
+/// The voice webhook of an inbound call: `CallSid`, `From` (else `Caller`), `To` (else
+/// `Called`), `AccountSid`. Only a missing `CallSid` or called number is an error.
 pub fn parse_inbound(request: &WebhookRequest) -> Result<InboundCall, Error> {
     let what = "inbound call webhook";
     let p = request.params();
     let id = p.call_id(KIND, "CallSid", what)?;
-    let from = p.get("From").or_else(|| p.get("Caller")).unwrap_or("");
-    let to = p.get("To").or_else(|| p.get("Called")).unwrap_or("");
+    // `Caller` and `Called` carry the same numbers as `From` and `To`: either pair will do,
+    // and an empty `From` must not hide a `Caller` that is there.
+    let from = p
+        .get_nonempty("From")
+        .or_else(|| p.get_nonempty("Caller"))
+        .unwrap_or("");
+    let to = p
+        .get_nonempty("To")
+        .or_else(|| p.get_nonempty("Called"))
+        .unwrap_or("");
     if to.is_empty() {
         return Err(Error::Decode(DecodeError::new(
             KIND,

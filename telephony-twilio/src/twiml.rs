@@ -5,7 +5,10 @@
 //! use telephony_twilio::twiml::{Say, Stream, VoiceResponse};
 //!
 //! let stream = Stream::new("wss://agent.example.com/media")?.parameter("tenant", "acme");
-//! let doc = VoiceResponse::new().say(Say::new("Connecting you now.")).connect_stream(stream).hangup();
+//! let doc = VoiceResponse::new()
+//!     .say(Say::new("Connecting you now."))
+//!     .connect_stream(stream)?
+//!     .hangup();
 //! assert_eq!(
 //!     doc.to_xml(),
 //!     "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Connecting you now.</Say>\
@@ -31,6 +34,14 @@ pub enum TwimlError {
         url: String,
         /// Why.
         reason: &'static str,
+    },
+    /// A `<Connect><Stream>` (bidirectional) asking for a track Twilio does not stream there.
+    #[error(
+        "<Connect><Stream track=\"{track}\">: a bidirectional stream carries only inbound_track; fork other tracks with <Start><Stream>"
+    )]
+    BidirectionalTrack {
+        /// The track asked for.
+        track: &'static str,
     },
     /// A value out of Twilio's range.
     #[error("{what}: {reason}")]
@@ -102,8 +113,19 @@ impl VoiceResponse {
     /// `<Connect><Stream>`: a bidirectional stream. Twilio runs the next verb only once our
     /// server closes the WebSocket; follow it with [`hangup`](Self::hangup), not a
     /// `<Pause>`, or the call stays open and billing after the agent is done.
-    pub fn connect_stream(self, stream: Stream) -> VoiceResponse {
-        self.verb(XmlElement::new("Connect").child(stream.element()))
+    ///
+    /// A bidirectional stream carries the caller's audio only: a [`Track`] other than
+    /// [`Track::Inbound`] is refused ([`TwimlError::BidirectionalTrack`]).
+    pub fn connect_stream(self, stream: Stream) -> Result<VoiceResponse, TwimlError> {
+        match stream.track {
+            None | Some(Track::Inbound) => {}
+            Some(track) => {
+                return Err(TwimlError::BidirectionalTrack {
+                    track: track.as_str(),
+                });
+            }
+        }
+        Ok(self.verb(XmlElement::new("Connect").child(stream.element())))
     }
 
     /// `<Start><Stream>`: a one-way fork of the call's audio; Twilio moves straight on to the
@@ -470,6 +492,41 @@ mod tests {
         assert!(e.to_string().contains("wss://"), "{e}");
         assert!(Stream::new("wss://a.example.com/x?id=1").is_err());
         assert!(Stream::new("not a url").is_err());
+    }
+
+    #[test]
+    fn connect_streams_only_the_inbound_track() {
+        let stream = || Stream::new("wss://a/media").unwrap();
+        for track in [Track::Both, Track::Outbound] {
+            let err = VoiceResponse::new()
+                .connect_stream(stream().track(track))
+                .unwrap_err();
+            assert_eq!(
+                err,
+                TwimlError::BidirectionalTrack {
+                    track: track.as_str()
+                }
+            );
+            assert!(err.to_string().contains("<Start><Stream>"), "{err}");
+            // A fork may carry any track.
+            assert!(
+                VoiceResponse::new()
+                    .start_stream(stream().track(track))
+                    .to_xml()
+                    .contains(track.as_str())
+            );
+        }
+        let doc = VoiceResponse::new()
+            .connect_stream(stream().track(Track::Inbound))
+            .unwrap()
+            .to_xml();
+        assert!(
+            doc.contains(
+                "<Connect><Stream url=\"wss://a/media\" track=\"inbound_track\"/></Connect>"
+            ),
+            "{doc}"
+        );
+        assert!(VoiceResponse::new().connect_stream(stream()).is_ok());
     }
 
     #[test]

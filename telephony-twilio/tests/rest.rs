@@ -1,16 +1,18 @@
 //! The REST operations against a fake Twilio on loopback: the exact requests sent, and every
 //! error path. Each mock that must be hit says how often.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use telephony_core::rest::{HttpConfig, RetryPolicy};
 use telephony_core::{
-    CallId, CallStatus, Currency, Decimal, Error, HangupOutcome, MachineDetection, OutboundCall,
-    StreamSpec, TelephonyProvider, TransportKind,
+    CallId, CallInitiation, CallStatus, CallTarget, Currency, Decimal, Error, HangupOutcome,
+    MachineDetection, Markup, OutboundCall, PageProblem, StreamSpec, TelephonyProvider,
+    TransportKind,
 };
-use telephony_twilio::{Twilio, TwilioConfig};
+use telephony_twilio::{MAX_PAGES, Twilio, TwilioConfig};
 use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "tok-s3cr3t-value";
@@ -633,18 +635,308 @@ async fn configure_inbound_on_a_number_not_owned_says_so() {
     );
 }
 
+/// What a host does with numbers it was handed as text: parse, then dial.
+async fn dial(twilio: &Twilio, to: &str, from: &str) -> Result<CallInitiation, Error> {
+    let call = OutboundCall::answer_url(
+        to.parse()?,
+        from.parse()?,
+        "https://agent.example.com/answer".parse().unwrap(),
+    );
+    twilio.initiate_call(&call).await
+}
+
+/// Bad numbers, and calls Twilio would refuse, fail before anything is sent: the one POST the
+/// server sees is the good call at the end.
 #[tokio::test]
 async fn a_bad_number_fails_before_any_request() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
+        .respond_with(ResponseTemplate::new(201).set_body_json(call_json("queued", None)))
+        .expect(1)
         .mount(&server)
         .await;
-    let err = "4155550100".parse::<telephony_core::E164>().unwrap_err();
-    assert!(err.to_string().contains("E.164"));
-    let err = CallId::new("CA 1").unwrap_err();
-    assert!(err.to_string().contains("call id"));
+    let t = twilio(&server);
+    for (to, from) in [
+        ("4155550100", "+14155550199"),
+        ("+1 415 555 0100", "+14155550199"),
+        ("+14155550100", "+0123456789"),
+        ("+1415", "+14155550199"),
+    ] {
+        let err = dial(&t, to, from).await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidNumber(_)) && err.is_config(),
+            "{to} {from}: {err}"
+        );
+        assert!(err.to_string().contains("E.164"), "{err}");
+    }
+    // A number that arrives in JSON is checked as it is read.
+    assert!(serde_json::from_str::<telephony_core::E164>("\"4155550100\"").is_err());
+    let number = |n: &str| n.parse().unwrap();
+    let refused = [
+        OutboundCall::stream(
+            number("+14155550100"),
+            number("+14155550199"),
+            StreamSpec::new("wss://agent.example.com/media?lead=42".parse().unwrap()),
+        ),
+        OutboundCall::stream(
+            number("+14155550100"),
+            number("+14155550199"),
+            StreamSpec::new("https://agent.example.com/media".parse().unwrap()),
+        ),
+        OutboundCall::with_target(
+            number("+14155550100"),
+            number("+14155550199"),
+            CallTarget::Markup(Markup::json("[]".into())),
+        ),
+    ];
+    for call in &refused {
+        let err = t.initiate_call(call).await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidRequest(_)) && err.is_config(),
+            "{err}"
+        );
+    }
+    dial(&t, "+14155550100", "+14155550199").await.unwrap();
+}
+
+/// Arrival times, to check how long the client waited between attempts.
+struct Timed {
+    at: Arc<Mutex<Vec<Instant>>>,
+    answers: Vec<ResponseTemplate>,
+}
+
+impl Respond for Timed {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let mut at = self.at.lock().unwrap();
+        at.push(Instant::now());
+        self.answers[(at.len() - 1).min(self.answers.len() - 1)].clone()
+    }
+}
+
+#[tokio::test]
+async fn a_fetch_waits_as_long_as_retry_after_asks() {
+    let server = MockServer::start().await;
+    let at = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .respond_with(Timed {
+            at: at.clone(),
+            answers: vec![
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "1")
+                    .set_body_json(serde_json::json!({"code": 20429, "message": "Too Many Requests", "status": 429})),
+                ResponseTemplate::new(200).set_body_json(call_json("in-progress", None)),
+            ],
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    // The backoff alone would be 5 ms: only Retry-After explains a second's wait.
+    let info = twilio(&server)
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status, CallStatus::InProgress);
+    let at = at.lock().unwrap();
+    assert_eq!(at.len(), 2);
+    let waited = at[1] - at[0];
+    assert!(
+        waited >= Duration::from_millis(990),
+        "retried after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn api_key_credentials_are_sent_as_basic_auth() {
+    use base64::Engine as _;
+    const KEY: &str = "SK0123456789abcdef0123456789abcdef";
+    const KEY_SECRET: &str = "key-s3cr3t-value";
+    let server = MockServer::start().await;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:{KEY_SECRET}"))
+    );
+    // The account stays in the path; the key and its secret authenticate.
+    Mock::given(method("GET"))
+        .and(path(THE_CALL))
+        .and(header("authorization", expected.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("ringing", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let config = TwilioConfig::new(SID, TOKEN)
+        .api_key(KEY, KEY_SECRET)
+        .base_url(server.uri().parse().unwrap())
+        .http(HttpConfig::default().retry(RetryPolicy::none()));
+    let info = Twilio::new(config)
+        .unwrap()
+        .call_status(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(info.status, CallStatus::Ringing);
+}
+
+/// The call ended between the look and the hang-up: Twilio answers the POST with 404/20404,
+/// and that is success.
+#[tokio::test]
+async fn hangup_when_the_update_answers_404_20404_is_success() {
+    for (status, target) in [("in-progress", "completed"), ("ringing", "canceled")] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(THE_CALL))
+            .respond_with(ResponseTemplate::new(200).set_body_json(call_json(status, None)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(THE_CALL))
+            .and(form(&[("Status", target)]))
+            .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
+                "code": 20404, "message": "The requested resource was not found", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let out = twilio(&server)
+            .hangup(&CallId::new(CALL).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(out, HangupOutcome::AlreadyEnded, "{status}");
+    }
+}
+
+fn numbers_page(numbers: &[serde_json::Value], next: Option<&str>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        "incoming_phone_numbers": numbers, "next_page_uri": next, "page_size": 100
+    }))
+}
+
+/// Behind a base URL with a path (a proxy, a gateway), the next page keeps the prefix:
+/// Twilio's `next_page_uri` is from the API's root.
+#[tokio::test]
+async fn numbers_next_page_keeps_the_base_url_prefix() {
+    let server = MockServer::start().await;
+    let prefixed = format!("/gateway/twilio{NUMBERS}");
+    Mock::given(method("GET"))
+        .and(path(prefixed.as_str()))
+        .and(query_param("PageToken", "PAabc"))
+        .and(header("authorization", basic_auth().as_str()))
+        .respond_with(numbers_page(
+            &[number_json("PN02", "+14155550102", None, None)],
+            None,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(prefixed.as_str()))
+        .respond_with(numbers_page(
+            &[number_json("PN01", "+14155550101", None, None)],
+            Some(&format!("{NUMBERS}?PageSize=100&Page=1&PageToken=PAabc")),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let config = TwilioConfig::new(SID, TOKEN)
+        .base_url(format!("{}/gateway/twilio", server.uri()).parse().unwrap())
+        .http(HttpConfig::default().retry(RetryPolicy::none()));
+    let numbers = Twilio::new(config).unwrap().phone_numbers().await.unwrap();
+    let listed: Vec<&str> = numbers.iter().map(|n| n.number.as_str()).collect();
+    assert_eq!(listed, ["+14155550101", "+14155550102"]);
+}
+
+/// A page that names another host is not followed: the credentials never go there.
+#[tokio::test]
+async fn a_next_page_on_another_host_is_refused() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(numbers_page(&[], None))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+    let host = elsewhere.uri().trim_start_matches("http://").to_owned();
+    for link in [
+        format!("http://{host}{NUMBERS}?Page=1"),
+        format!("//{host}{NUMBERS}?Page=1"),
+        format!("/\\{host}{NUMBERS}?Page=1"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(NUMBERS))
+            .respond_with(numbers_page(
+                &[number_json("PN01", "+14155550101", None, None)],
+                Some(&link),
+            ))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = twilio(&server).phone_numbers().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Page(p) if matches!(p.problem, PageProblem::OtherOrigin { .. })),
+            "{link}: {err}"
+        );
+        assert!(!err.is_retryable() && !err.is_auth(), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("list numbers") && !text.contains(TOKEN),
+            "{text}"
+        );
+    }
+}
+
+/// Answers every page with a next one, numbered after the page asked for.
+struct Endless;
+
+impl Respond for Endless {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let page: usize = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "Page")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        numbers_page(
+            &[number_json("PN01", "+14155550101", None, None)],
+            Some(&format!("{NUMBERS}?PageSize=100&Page={}", page + 1)),
+        )
+    }
+}
+
+/// A listing that never ends is an error after MAX_PAGES pages, not a truncated list.
+#[tokio::test]
+async fn a_listing_that_never_ends_is_an_error_not_a_partial_list() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(NUMBERS))
+        .respond_with(Endless)
+        .expect(MAX_PAGES as u64)
+        .mount(&server)
+        .await;
+    let err = twilio(&server).phone_numbers().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Page(p) if p.problem == PageProblem::TooManyPages { max: MAX_PAGES }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_page_that_points_back_at_itself_is_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(NUMBERS))
+        .respond_with(numbers_page(
+            &[number_json("PN01", "+14155550101", None, None)],
+            Some(&format!("{NUMBERS}?PageSize=100")),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = twilio(&server).phone_numbers().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Page(p) if matches!(p.problem, PageProblem::Repeated { .. })),
+        "{err}"
+    );
 }
 
 #[tokio::test]
