@@ -29,7 +29,7 @@ pub(crate) struct Signed {
     provider: ProviderArg,
     /// The signing secret (Twilio, Plivo: the Auth Token; Vonage: the signature secret, not
     /// the API secret). Defaults to TWILIO_AUTH_TOKEN, PLIVO_AUTH_TOKEN or
-    /// VONAGE_SIGNATURE_SECRET.
+    /// VONAGE_SIGNATURE_SECRET. Twilio webhooks signed with a SharedKey take --shared-key.
     #[arg(long)]
     secret: Option<String>,
     /// The URL the provider requests, query string included.
@@ -57,6 +57,11 @@ pub(crate) struct VerifyArgs {
     /// The time to check against, in Unix seconds (for schemes with a time window).
     #[arg(long)]
     now: Option<u64>,
+    /// Twilio: the secret of the SharedKey that signs HMAC-SHA256 webhooks (those with
+    /// `X-Twilio-Webhooks-Signature-Settings: key=…,algorithm=HMAC_SHA256`). The Auth Token
+    /// (--secret) is then needed only for requests signed without it.
+    #[arg(long, value_name = "SECRET")]
+    shared_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -107,16 +112,44 @@ impl Signed {
     /// The secret, URL and method.
     fn parts(&self) -> Result<(Secret, Url, Method), Failure> {
         Ok((
-            secret(self.secret.as_deref(), self.provider.secret_env())?,
+            self.secret()?,
             parse_url(&self.url)?,
             parse_method(&self.method)?,
         ))
     }
+
+    fn secret(&self) -> Result<Secret, Failure> {
+        secret(self.secret.as_deref(), self.provider.secret_env())
+    }
+}
+
+/// The Twilio validator for the secrets given: the Auth Token, a SharedKey secret, or both.
+fn twilio_validator(
+    token: Result<Secret, Failure>,
+    shared_key: Option<Secret>,
+) -> Result<RequestValidator, Failure> {
+    Ok(match (token, shared_key) {
+        (Ok(token), Some(key)) => RequestValidator::new(token).with_shared_key(key),
+        (Ok(token), None) => RequestValidator::new(token),
+        (Err(_), Some(key)) => RequestValidator::shared_key_only(key),
+        (Err(e), None) => return Err(e),
+    })
 }
 
 fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let provider = args.signed.provider;
-    let (token, url, method) = args.signed.parts()?;
+    let shared_key = args
+        .shared_key
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
+    if shared_key.is_some() && provider != ProviderArg::Twilio {
+        return Err(Failure::Usage(
+            "--shared-key is for Twilio webhooks signed with a SharedKey (HMAC-SHA256)".into(),
+        ));
+    }
+    let url = parse_url(&args.signed.url)?;
+    let method = parse_method(&args.signed.method)?;
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => b.clone().into_bytes(),
         (None, Some(path)) => std::fs::read(path)
@@ -150,9 +183,11 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     });
     let request = WebhookRequest::new(method, url, headers, body);
     let verdict: Result<Verified, WebhookError> = match provider {
-        ProviderArg::Twilio => RequestValidator::new(token).validate(&request),
-        ProviderArg::Plivo => PlivoValidator::new(token).validate(&request),
-        ProviderArg::Vonage => VonageValidator::new(token).validate(&request, now),
+        ProviderArg::Twilio => {
+            twilio_validator(args.signed.secret(), shared_key)?.validate(&request)
+        }
+        ProviderArg::Plivo => PlivoValidator::new(args.signed.secret()?).validate(&request),
+        ProviderArg::Vonage => VonageValidator::new(args.signed.secret()?).validate(&request, now),
     };
     let mut stdout = std::io::stdout().lock();
     match verdict {
@@ -160,6 +195,17 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
             let _ = writeln!(stdout, "valid");
             Ok(())
         }
+        // Not a verdict on the request: the secret that would check it was not given.
+        Err(WebhookError::MissingSecret { setting }) => Err(Failure::Usage(
+            if setting == telephony::twilio::signature::SHARED_KEY_SETTING {
+                "the request is signed with a SharedKey (HMAC-SHA256, X-Twilio-Webhooks-Signature-Settings): pass --shared-key with that SharedKey's secret".to_owned()
+            } else {
+                format!(
+                    "no signing secret for this request: pass --secret or set {}",
+                    provider.secret_env()
+                )
+            },
+        )),
         Err(e) => {
             let _ = writeln!(stdout, "invalid: {e}");
             Err(Failure::No(format!("invalid signature: {e}")))

@@ -7,21 +7,35 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const CALL: &str = "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+/// The Auth Token every run has in its environment: distinctive, so finding it in any output
+/// means it leaked.
+const TOKEN: &str = "twtok-Q7vX2mLp9RzK4cWn";
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_telephony"))
-        .args(args)
+    run_env(args, Some(TOKEN))
+}
+
+/// Runs the command with `TWILIO_AUTH_TOKEN` set to `token`, or unset; whatever it prints, the
+/// token is not in it.
+fn run_env(args: &[&str], token: Option<&str>) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_telephony"));
+    cmd.args(args)
         .env("TWILIO_ACCOUNT_SID", SID)
-        .env("TWILIO_AUTH_TOKEN", "tok")
+        .env_remove("TWILIO_AUTH_TOKEN")
         .env_remove("TWILIO_API_KEY_SID")
-        .env_remove("TWILIO_BASE_URL")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
+        .env_remove("TWILIO_BASE_URL");
+    if let Some(t) = token {
+        cmd.env("TWILIO_AUTH_TOKEN", t);
+    }
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
-    )
+    );
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!text.contains(TOKEN), "the Auth Token is on {name}: {text}");
+    }
+    (out.status.code().unwrap(), stdout, stderr)
 }
 
 fn call_json(status: &str, price: Option<&str>) -> serde_json::Value {
@@ -173,11 +187,18 @@ async fn provider_errors_exit_1_credential_errors_exit_2() {
         err.contains("Twilio answered 404 (code 20404)") && err.lines().count() == 1,
         "{err}"
     );
-    let (code, _, err) = run(&["numbers", "twilio", "--base-url", &base]);
+    let (code, out, err) = run(&["numbers", "twilio", "--base-url", &base]);
     assert_eq!(code, 2);
+    assert!(err.contains("TWILIO_AUTH_TOKEN"), "{err}");
+    // Named, never shown (run_env checks every run; this is the one most likely to leak).
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "{out} {err}");
+    let received = server.received_requests().await.unwrap();
     assert!(
-        err.contains("TWILIO_AUTH_TOKEN") && !err.contains("tok\n"),
-        "{err}"
+        received.iter().any(|r| r
+            .headers
+            .get("authorization")
+            .is_some_and(|h| h.to_str().unwrap().starts_with("Basic "))),
+        "the token was sent, so it was there to leak"
     );
     let (code, _, err) = run(&[
         "call",
@@ -247,6 +268,92 @@ fn sign_then_verify_and_diagnose() {
         out.starts_with("X-Twilio-Signature: ") && err.contains("bodySHA256="),
         "{out} {err}"
     );
+}
+
+/// A SharedKey (HMAC-SHA256) request: its signature made by twilio 9.13's RequestValidator
+/// (the "SharedKey HMAC-SHA256" case of telephony-twilio/tests/fixtures/signature_vectors.json).
+const SHARED_KEY: &str = "shared-key-s3cr3t";
+const SHARED_URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+const SHARED_BODY: &str = "CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212";
+const SHARED_SIGNATURE: &str = "X-Twilio-Signature: rnOm33MK5/50Hsu8VmVAuNA0xMY7xDw7QIvdjQzGDvs=";
+const SHARED_SETTINGS: &str = "X-Twilio-Webhooks-Signature-Settings: key=webhooks_sharedkey_0123456789abcdef,algorithm=HMAC_SHA256";
+
+fn verify_shared(extra: &[&str], token: Option<&str>) -> (i32, String, String) {
+    let mut args = vec![
+        "webhook",
+        "verify",
+        "twilio",
+        "--url",
+        SHARED_URL,
+        "--header",
+        SHARED_SIGNATURE,
+        "--header",
+        SHARED_SETTINGS,
+        "--body",
+        SHARED_BODY,
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = run_env(&args, token);
+    assert!(
+        !out.contains(SHARED_KEY) && !err.contains(SHARED_KEY),
+        "{out} {err}"
+    );
+    (code, out, err)
+}
+
+#[test]
+fn verify_a_shared_key_request() {
+    // The SharedKey's secret verifies it, with or without an Auth Token at hand.
+    let (code, out, err) = verify_shared(&["--shared-key", SHARED_KEY], Some(TOKEN));
+    assert_eq!((code, out.trim()), (0, "valid"), "{err}");
+    let (code, out, err) = verify_shared(&["--shared-key", SHARED_KEY], None);
+    assert_eq!((code, out.trim()), (0, "valid"), "{err}");
+    // The Auth Token does not: the request says a SharedKey signed it.
+    let (code, out, err) = verify_shared(&["--secret", "12345"], None);
+    assert_eq!(code, 2, "{out} {err}");
+    assert!(
+        err.contains("--shared-key") && !out.contains("valid"),
+        "{out} {err}"
+    );
+    // Another SharedKey secret is a "no".
+    let (code, out, _) = verify_shared(&["--shared-key", "another-shared-key"], None);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("invalid: "), "{out}");
+    // A request signed with the Auth Token still needs the Auth Token.
+    let sha1 = [
+        "webhook",
+        "verify",
+        "twilio",
+        "--shared-key",
+        SHARED_KEY,
+        "--url",
+        SHARED_URL,
+        "--header",
+        "X-Twilio-Signature: 0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+        "--body",
+        SHARED_BODY,
+    ];
+    let (code, _, err) = run_env(&sha1, None);
+    assert_eq!(code, 2);
+    assert!(err.contains("TWILIO_AUTH_TOKEN"), "{err}");
+    let mut with_token = sha1.to_vec();
+    with_token.extend_from_slice(&["--secret", "12345"]);
+    let (code, out, _) = run_env(&with_token, None);
+    assert_eq!((code, out.trim()), (0, "valid"));
+    // The option is Twilio's.
+    let (code, _, err) = run(&[
+        "webhook",
+        "verify",
+        "plivo",
+        "--secret",
+        "s",
+        "--shared-key",
+        "k",
+        "--url",
+        SHARED_URL,
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--shared-key is for Twilio"), "{err}");
 }
 
 #[test]
