@@ -3,7 +3,10 @@
 //! In: `start` (there is no `connected`), `media`, `dtmf`, `playedStream` (also `played`),
 //! `clearedAudio`, and `stop` if it arrives; the socket closing is the authoritative end.
 //! Out: `playAudio`, `checkpoint`, `clearAudio`, `sendDTMF`. One codec for the whole stream,
-//! the one `start` announced; L16's byte order is configurable, little-endian by default.
+//! the one the first `start` announced: a later `start` with the same format is taken as the
+//! same stream announced again, one with another format is refused
+//! ([`MediaError::FormatChanged`]) and the stream keeps its format. L16's byte order is
+//! configurable, little-endian by default.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -217,6 +220,15 @@ impl MediaProtocol for PlivoMediaProtocol {
                     None => (None, None),
                 };
                 let format = self.format_of(encoding, rate)?;
+                if let Some(was) = self.format
+                    && was != format
+                {
+                    return Err(MediaError::FormatChanged {
+                        provider: KIND,
+                        was,
+                        now: format,
+                    });
+                }
                 self.format = Some(format);
                 self.stream_id = start.stream_id.or(msg.stream_id);
                 self.first_timestamp = None;

@@ -195,6 +195,7 @@ fn commands_encode_as_plivo_documents_them() {
         Err(MediaError::Unsupported { .. })
     ));
 
+    let mut p = PlivoMediaProtocol::new(ByteOrder::Little);
     let text = fixture("media_start_l16.json");
     p.decode(WsMessage::Text(&text)).unwrap();
     let v = sent(&mut p, MediaCommand::Audio(&[1, 0])).unwrap();
@@ -282,4 +283,233 @@ fn an_l16_16k_session() {
     round_trip(&fixture("media_start_l16.json"), 640, |pcm| {
         pcm.iter().flat_map(|s| s.to_le_bytes()).collect()
     });
+}
+
+/// One codec for the whole stream: a later `start` with another format is refused, typed, and
+/// the stream goes on in the format it started with; the same format announced again is fine.
+#[test]
+fn a_second_start_may_not_change_the_codec() {
+    let mut s = MediaSession::new(
+        Box::new(PlivoMediaProtocol::new(ByteOrder::Little)),
+        SessionConfig::new(SampleRate::Hz8000),
+    );
+    let mulaw = fixture("media_start_mulaw.json");
+    assert!(matches!(
+        s.handle(WsMessage::Text(&mulaw)),
+        Ok(SessionEvent::Started(_))
+    ));
+    let l16 = fixture("media_start_l16.json");
+    assert_eq!(
+        s.handle(WsMessage::Text(&l16)).unwrap_err(),
+        MediaError::FormatChanged {
+            provider: telephony_plivo::KIND,
+            was: AudioFormat::MULAW_8K,
+            now: AudioFormat::new(Encoding::L16Le, SampleRate::Hz16000),
+        }
+    );
+    assert_eq!(s.wire_format(), Some(AudioFormat::MULAW_8K));
+    assert_eq!(
+        s.protocol().wire_format(),
+        Some(AudioFormat::MULAW_8K),
+        "the protocol keeps its format too"
+    );
+    // Audio still decodes as μ-law, and goes out as μ-law.
+    let msg = fixture("media_media.json");
+    assert!(
+        matches!(s.handle(WsMessage::Text(&msg)), Ok(SessionEvent::Audio(pcm)) if pcm.len() == 8)
+    );
+    let mut frames = Vec::new();
+    s.send_audio(&[0; 160], &mut |m| {
+        if let WsMessage::Text(t) = m {
+            frames.push(serde_json::from_str::<serde_json::Value>(t).unwrap());
+        }
+    })
+    .unwrap();
+    assert_eq!(frames[0]["media"]["contentType"], "audio/x-mulaw");
+    // The same format again is the same stream.
+    assert!(matches!(
+        s.handle(WsMessage::Text(&mulaw)),
+        Ok(SessionEvent::Started(_))
+    ));
+}
+
+/// What a stream's 20 ms `media` message carries for these wire bytes.
+fn media_message(wire: &[u8]) -> String {
+    format!(
+        r#"{{"event":"media","sequenceNumber":2,"media":{{"track":"inbound","timestamp":"1","chunk":1,"payload":"{}"}}}}"#,
+        STANDARD.encode(wire)
+    )
+}
+
+fn wire_bytes(encoding: Encoding, pcm: &[i16]) -> Vec<u8> {
+    match encoding {
+        Encoding::Mulaw => {
+            let mut b = vec![0; pcm.len()];
+            telephony_core::audio::encode_ulaw(pcm, &mut b);
+            b
+        }
+        Encoding::L16Le => pcm.iter().flat_map(|s| s.to_le_bytes()).collect(),
+        Encoding::L16Be => pcm.iter().flat_map(|s| s.to_be_bytes()).collect(),
+        other => panic!("Plivo does not stream {other}"),
+    }
+}
+
+fn wire_pcm(encoding: Encoding, bytes: &[u8]) -> Vec<i16> {
+    match encoding {
+        Encoding::Mulaw => bytes
+            .iter()
+            .map(|b| telephony_core::audio::ulaw_decode_sample(*b))
+            .collect(),
+        Encoding::L16Le => bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect(),
+        Encoding::L16Be => bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_be_bytes([c[0], c[1]]))
+            .collect(),
+        other => panic!("Plivo does not stream {other}"),
+    }
+}
+
+/// The share of the signal's power at `hz` (Goertzel), and its RMS.
+fn tone_share(pcm: &[i16], rate: f64, hz: f64) -> (f64, f64) {
+    let w = 2.0 * std::f64::consts::PI * hz / rate;
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    let mut energy = 0.0;
+    for &x in pcm {
+        let x = f64::from(x);
+        let s0 = x + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+        energy += x * x;
+    }
+    let n = pcm.len() as f64;
+    let power_at = (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) * 2.0 / n;
+    (power_at / energy, (energy / n).sqrt())
+}
+
+/// A 1 kHz tone from the caller reaches the app as a 1 kHz tone at 24 kHz, and the app's
+/// reply reaches the wire as the same tone: content, not just lengths, both ways.
+fn a_tone_survives(start: &str, order: ByteOrder, encoding: Encoding, rate: SampleRate) {
+    let mut s = MediaSession::new(
+        Box::new(PlivoMediaProtocol::new(order)),
+        SessionConfig::new(SampleRate::Hz24000),
+    );
+    assert!(matches!(
+        s.handle(WsMessage::Text(start)),
+        Ok(SessionEvent::Started(_))
+    ));
+    assert_eq!(s.wire_format(), Some(AudioFormat::new(encoding, rate)));
+    let wire_hz = f64::from(rate.hz());
+    let tone: Vec<i16> = (0..rate.hz() as usize)
+        .map(|n| ((2.0 * std::f64::consts::PI * 1000.0 * n as f64 / wire_hz).sin() * 8000.0) as i16)
+        .collect();
+    let mut heard = Vec::new();
+    for chunk in tone.chunks(rate.samples_per_20ms()) {
+        let msg = media_message(&wire_bytes(encoding, chunk));
+        match s.handle(WsMessage::Text(&msg)).unwrap() {
+            SessionEvent::Audio(pcm) => heard.extend_from_slice(pcm),
+            other => panic!("{other:?}"),
+        }
+    }
+    // A second of audio, less the resampler's start.
+    assert!(heard.len() > 23_000, "{}", heard.len());
+    let (share, rms) = tone_share(&heard[2400..], 24_000.0, 1000.0);
+    assert!(share > 0.95, "the app hears the tone: {share}");
+    assert!(
+        (rms - 8000.0 / 2f64.sqrt()).abs() < 500.0,
+        "at its level: {rms}"
+    );
+
+    let mut back = Vec::new();
+    let mut out = |m: WsMessage<'_>| {
+        if let WsMessage::Text(t) = m {
+            let v: serde_json::Value = serde_json::from_str(t).unwrap();
+            if v["event"] == "playAudio" {
+                back.extend(
+                    STANDARD
+                        .decode(v["media"]["payload"].as_str().unwrap())
+                        .unwrap(),
+                );
+            }
+        }
+    };
+    s.send_audio(&heard, &mut out).unwrap();
+    s.finish(&mut out).unwrap();
+    let played = wire_pcm(encoding, &back);
+    assert!(played.len() as f64 > wire_hz * 0.95, "{}", played.len());
+    let skip = rate.hz() as usize / 10;
+    let (share, rms) = tone_share(&played[skip..played.len() - skip], wire_hz, 1000.0);
+    assert!(share > 0.95, "the caller hears the tone: {share}");
+    assert!(
+        (rms - 8000.0 / 2f64.sqrt()).abs() < 500.0,
+        "at its level: {rms}"
+    );
+}
+
+#[test]
+fn a_tone_survives_mulaw_8k() {
+    a_tone_survives(
+        &fixture("media_start_mulaw.json"),
+        ByteOrder::Little,
+        Encoding::Mulaw,
+        SampleRate::Hz8000,
+    );
+}
+
+#[test]
+fn a_tone_survives_l16_16k_in_either_byte_order() {
+    let start = fixture("media_start_l16.json");
+    a_tone_survives(
+        &start,
+        ByteOrder::Little,
+        Encoding::L16Le,
+        SampleRate::Hz16000,
+    );
+    a_tone_survives(&start, ByteOrder::Big, Encoding::L16Be, SampleRate::Hz16000);
+}
+
+/// At the app's own rate nothing is resampled, so the bytes can be checked one by one: a
+/// big-endian stream reads and writes the high byte first, a little-endian one the low byte.
+#[test]
+fn big_endian_really_swaps_bytes_on_the_wire() {
+    let start = fixture("media_start_l16.json");
+    let samples: [i16; 4] = [0x1234, -2, i16::MIN, 0x00ff];
+    for (order, wire) in [
+        (
+            ByteOrder::Big,
+            [0x12, 0x34, 0xff, 0xfe, 0x80, 0x00, 0x00, 0xff],
+        ),
+        (
+            ByteOrder::Little,
+            [0x34, 0x12, 0xfe, 0xff, 0x00, 0x80, 0xff, 0x00],
+        ),
+    ] {
+        let mut s = MediaSession::new(
+            Box::new(PlivoMediaProtocol::new(order)),
+            SessionConfig::new(SampleRate::Hz16000),
+        );
+        s.handle(WsMessage::Text(&start)).unwrap();
+        let msg = media_message(&wire);
+        assert_eq!(
+            s.handle(WsMessage::Text(&msg)),
+            Ok(SessionEvent::Audio(&samples[..])),
+            "{order:?} in"
+        );
+        let mut sent = Vec::new();
+        let mut out = |m: WsMessage<'_>| {
+            if let WsMessage::Text(t) = m {
+                let v: serde_json::Value = serde_json::from_str(t).unwrap();
+                sent.extend(
+                    STANDARD
+                        .decode(v["media"]["payload"].as_str().unwrap())
+                        .unwrap(),
+                );
+            }
+        };
+        s.send_audio(&samples, &mut out).unwrap();
+        s.finish(&mut out).unwrap();
+        assert_eq!(&sent[..wire.len()], &wire[..], "{order:?} out");
+    }
 }

@@ -195,6 +195,19 @@ pub enum MediaError {
         /// The size given.
         got: usize,
     },
+    /// A later `start` announced another format than the stream's first: one format holds
+    /// for the whole stream, so the change is refused and the stream keeps its format.
+    #[error(
+        "{provider} media stream: started as {was}, then a start announced {now}: one format holds for the whole stream"
+    )]
+    FormatChanged {
+        /// The provider.
+        provider: ProviderKind,
+        /// The format the stream started with, still in force.
+        was: AudioFormat,
+        /// The format announced later.
+        now: AudioFormat,
+    },
     /// The audio is not a whole number of samples, or similar.
     #[error("{provider} media stream: {source}")]
     Audio {
