@@ -2,18 +2,20 @@
 
 use std::process::Command;
 
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ID: &str = "MAXXXXXXXXXXXXXXXXX1";
 const REQ: &str = "2e94fb9a-a58f-4a1c-86ac-59cba3e4a2b5";
+const UUID: &str = "b2a7c1d4-5e6f-4a8b-9c0d-1e2f3a4b5c6d";
+const APP: &str = "29986316244302815";
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_telephony"))
         .args(args)
         .env("PLIVO_AUTH_ID", ID)
         .env("PLIVO_AUTH_TOKEN", "tok")
-        .env("PLIVO_APP_ID", "29986316244302815")
+        .env("PLIVO_APP_ID", APP)
         .env_remove("PLIVO_BASE_URL")
         .output()
         .unwrap();
@@ -37,9 +39,10 @@ async fn call_status_hangup_cost_numbers() {
         .expect(1)
         .mount(&server)
         .await;
+    // Ringing once, then the call is over.
     Mock::given(method("GET")).and(path(p(&format!("Call/{REQ}/")))).and(query_param("status", "live"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_status": "ringing", "direction": "outbound", "from": "14155550199", "to": "14155550100"})))
-        .expect(1).mount(&server).await;
+        .up_to_n_times(1).expect(1).mount(&server).await;
     Mock::given(method("DELETE"))
         .and(path(p(&format!("Call/{REQ}/"))))
         .respond_with(
@@ -55,9 +58,27 @@ async fn call_status_hangup_cost_numbers() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET")).and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_uuid": REQ, "call_state": "ANSWER", "total_amount": "0.01200", "total_rate": "0.00850"})))
+    // Plivo files the ended call's record under its CallUUID only: the request id finds no
+    // record, no live call, no queued request.
+    Mock::given(method("GET")).and(path(p(&format!("Call/{UUID}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_uuid": UUID, "call_state": "ANSWER", "total_amount": "0.01200", "total_rate": "0.00850"})))
         .expect(1).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Call/{REQ}/"))))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+        )
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p("Call/")))
+        .and(query_param("status", "live"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"calls": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path(p("Number/")))
         .respond_with(ResponseTemplate::new(200).set_body_json(
@@ -90,8 +111,15 @@ async fn call_status_hangup_cost_numbers() {
     );
     let (code, out, _) = run(&["hangup", "plivo", REQ, "--base-url", &base]);
     assert_eq!((code, out.trim()), (0, "canceled"));
-    let (code, out, _) = run(&["cost", "plivo", REQ, "--base-url", &base]);
+    let (code, out, _) = run(&["cost", "plivo", UUID, "--base-url", &base]);
     assert_eq!((code, out.trim()), (0, "0.01200 USD"));
+    let (code, out, err) = run(&["cost", "plivo", REQ, "--base-url", &base]);
+    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert!(
+        err.starts_with("telephony: Plivo answered 404")
+            && err.contains("pass the CallUUID from the answer or hangup callback"),
+        "{err}"
+    );
     let (code, out, _) = run(&["numbers", "plivo", "--base-url", &base]);
     assert_eq!((code, out.trim()), (0, "+14155550101 -"));
 }
@@ -172,4 +200,145 @@ fn sign_verify_markup() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("letters and digits"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_links_the_number_and_says_what_it_found() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let p = |t: &str| format!("/v1/Account/{ID}/{t}");
+    Mock::given(method("GET"))
+        .and(path(p("Number/14155550101/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "number": "14155550101", "application": format!("/v1/Account/{ID}/Application/11111111111111111/")
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p("Application/11111111111111111/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"app_id": "11111111111111111", "answer_url": "https://old.example.com/answer"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"app_id": APP, "answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p("Number/14155550101/")))
+        .and(body_json(serde_json::json!({"app_id": APP})))
+        .respond_with(
+            ResponseTemplate::new(202).set_body_json(serde_json::json!({"message": "changed"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (code, out, err) = run(&[
+        "inbound",
+        "plivo",
+        "--number",
+        "+14155550101",
+        "--url",
+        "https://agent.example.com/plivo/inbound",
+        "--base-url",
+        &base,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            "+14155550101 now points at https://agent.example.com/plivo/inbound (was https://old.example.com/answer)",
+            &format!(
+                "note: +14155550101 was linked to application 11111111111111111, not {APP}: its calls went elsewhere; linked it"
+            ),
+        ]
+    );
+
+    // A number the account does not rent: the provider's "no", exit 1.
+    Mock::given(method("GET"))
+        .and(path(p("Number/14155550109/")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (code, _, err) = run(&[
+        "inbound",
+        "plivo",
+        "--number",
+        "+14155550109",
+        "--url",
+        "https://agent.example.com/plivo/inbound",
+        "--base-url",
+        &base,
+    ]);
+    assert_eq!(
+        code, 2,
+        "a request that cannot be made is a usage error: {err}"
+    );
+    assert!(err.contains("not a number of Plivo account"), "{err}");
+}
+
+#[test]
+fn markup_at_16000_streams_l16_and_other_rates_are_refused() {
+    let (code, out, err) = run(&[
+        "markup",
+        "plivo",
+        "--stream-url",
+        "wss://a.example.com/plivo",
+        "--rate",
+        "16000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Stream bidirectional=\"true\" \
+         contentType=\"audio/x-l16;rate=16000\" keepCallAlive=\"true\">wss://a.example.com/plivo</Stream>\
+         <Hangup/></Response>"
+    );
+    let (code, out, _) = run(&[
+        "markup",
+        "plivo",
+        "--stream-url",
+        "wss://a.example.com/plivo",
+        "--rate",
+        "8000",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("contentType=\"audio/x-mulaw;rate=8000\""),
+        "{out}"
+    );
+    for rate in ["24000", "44100"] {
+        let (code, out, err) = run(&[
+            "markup",
+            "plivo",
+            "--stream-url",
+            "wss://a.example.com/plivo",
+            "--rate",
+            rate,
+        ]);
+        assert_eq!((code, out.as_str()), (2, ""), "{rate}");
+        assert!(
+            err.contains(&format!(
+                "--rate {rate}: Plivo streams at 8000 (μ-law) or 16000 (L16)"
+            )),
+            "{err}"
+        );
+    }
 }
