@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use telephony_core::audio::{AudioFormat, Encoding, Profile, SampleRate};
+use telephony_core::audio::{AudioFormat, Encoder, Encoding, Profile, Resampler, SampleRate};
 use telephony_core::{
     MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, SessionConfig, SessionEvent,
     WsMessage,
@@ -341,6 +341,171 @@ fn a_24k_agent_on_a_16k_stream() {
     s.finish(&mut wire.sink()).unwrap();
     assert!(wire.frames.iter().all(|f| f.len() == 640));
     assert!(wire.frames.len() >= 50);
+}
+
+fn connected(rate: u32) -> String {
+    format!(r#"{{"event":"websocket:connected","content-type":"audio/l16;rate={rate}"}}"#)
+}
+
+/// The answer asked for 16 kHz, the host began its greeting at once, and `websocket:connected`
+/// then says 8 kHz: the 10 ms waiting in a part-frame is resampled to 8 kHz and goes out first,
+/// bit for bit what a 16k->8k resampler makes of it, its mark right after it, then the rest of
+/// the reply through the new path. Nothing lost, nothing reordered, no frame of another size.
+#[test]
+fn a_rate_change_at_connect_keeps_the_part_frame_and_its_mark() {
+    let profile = Profile::HighQuality;
+    let mut s = MediaSession::new(
+        Box::new(VonageMediaProtocol::new(SampleRate::Hz16000)),
+        SessionConfig::new(SampleRate::Hz16000).profile(profile),
+    );
+    let greeting = sine(480, 16000.0); // 30 ms: one frame goes, 10 ms waits
+    let mut wire = Wire::default();
+    s.send_audio(&greeting, &mut wire.sink()).unwrap();
+    s.mark("greeting", &mut wire.sink()).unwrap();
+    assert_eq!(
+        wire.order,
+        ["audio 640"],
+        "the mark waits for its part-frame"
+    );
+    assert_eq!(s.playback().sent(), Duration::from_millis(20));
+
+    s.handle(WsMessage::Text(&connected(8000))).unwrap();
+    assert_eq!(s.wire_format().map(|f| f.rate), Some(SampleRate::Hz8000));
+    assert_eq!(
+        s.playback().sent(),
+        Duration::from_millis(20),
+        "what went out keeps its duration"
+    );
+
+    let rest = sine(1000, 16000.0);
+    let mut after = Wire::default();
+    s.send_audio(&rest, &mut after.sink()).unwrap();
+    s.finish(&mut after.sink()).unwrap();
+    assert!(
+        after.frames.iter().all(|f| f.len() == 320),
+        "20 ms at 8 kHz"
+    );
+
+    // What should come out: the waiting 10 ms through a 16k->8k resampler to its end, then
+    // the rest of the reply through a fresh 16k->8k encoder.
+    let mut carried = Vec::new();
+    let mut r = Resampler::new(SampleRate::Hz16000, SampleRate::Hz8000, profile);
+    r.process_into(&greeting[320..], &mut carried);
+    r.flush_into(&mut carried);
+    let mut expected = le(&carried);
+    let mut e = Encoder::new(
+        SampleRate::Hz16000,
+        AudioFormat::new(Encoding::L16Le, SampleRate::Hz8000),
+        profile,
+    );
+    e.encode(&rest, &mut expected);
+    e.flush(&mut expected);
+    let played = after.frames.concat();
+    assert_eq!(played.len(), expected.len().div_ceil(320) * 320);
+    assert_eq!(&played[..expected.len()], &expected[..]);
+    assert!(
+        played[expected.len()..].iter().all(|&b| b == 0),
+        "silence pads"
+    );
+
+    // The mark follows the frame that ends the carried audio, before any later audio.
+    let notify = r#"{"action":"notify","payload":{"name":"greeting"}}"#;
+    let at = after.order.iter().position(|m| m == notify).unwrap();
+    let frames_before = carried.len().div_ceil(160);
+    assert_eq!(at, frames_before, "{:?}", after.order);
+    assert!(after.order[..at].iter().all(|m| m == "audio 320"));
+
+    // The mark comes back: heard counts the 20 ms frame before the change and the carried
+    // frames after it.
+    assert_eq!(
+        s.handle(WsMessage::Text(
+            r#"{"event":"websocket:notify","payload":{"name":"greeting"}}"#
+        )),
+        Ok(SessionEvent::MarkPlayed("greeting"))
+    );
+    assert_eq!(
+        s.playback().heard(),
+        Duration::from_millis(20 + 20 * frames_before as u64)
+    );
+}
+
+/// A mark already sent before the change still counts what was heard before it, and a clear
+/// after the change reports the marks waiting in the carried audio.
+#[test]
+fn marks_survive_a_rate_change_and_a_clear_after_it_reports_them() {
+    let mut s = MediaSession::new(
+        Box::new(VonageMediaProtocol::new(SampleRate::Hz16000)),
+        SessionConfig::new(SampleRate::Hz16000),
+    );
+    let mut wire = Wire::default();
+    s.send_audio(&sine(640, 16000.0), &mut wire.sink()).unwrap();
+    s.mark("sent", &mut wire.sink()).unwrap(); // no part-frame: goes out at once
+    s.send_audio(&sine(100, 16000.0), &mut wire.sink()).unwrap();
+    s.mark("waiting", &mut wire.sink()).unwrap();
+    assert_eq!(
+        wire.order,
+        [
+            "audio 640",
+            "audio 640",
+            r#"{"action":"notify","payload":{"name":"sent"}}"#
+        ]
+    );
+    s.handle(WsMessage::Text(&connected(24000))).unwrap();
+    assert_eq!(
+        s.handle(WsMessage::Text(
+            r#"{"event":"websocket:notify","payload":{"name":"sent"}}"#
+        )),
+        Ok(SessionEvent::MarkPlayed("sent"))
+    );
+    assert_eq!(s.playback().heard(), Duration::from_millis(40));
+    assert_eq!(
+        s.playback().outstanding_marks().count(),
+        0,
+        "the waiting mark is not sent yet"
+    );
+    let mut wire = Wire::default();
+    assert_eq!(s.clear(&mut wire.sink()).unwrap(), ["waiting"]);
+    assert_eq!(
+        wire.order,
+        [r#"{"action":"clear"}"#],
+        "the carried audio is dropped too"
+    );
+    let mut wire = Wire::default();
+    s.finish(&mut wire.sink()).unwrap();
+    assert!(
+        wire.order.is_empty(),
+        "nothing left to send after the clear"
+    );
+}
+
+/// Two corrections before anything more is sent: the carried audio is carried again, to the
+/// last format, and still comes out first, with its mark after it.
+#[test]
+fn audio_carried_twice_still_comes_out_first() {
+    let mut s = MediaSession::new(
+        Box::new(VonageMediaProtocol::new(SampleRate::Hz16000)),
+        SessionConfig::new(SampleRate::Hz16000),
+    );
+    let mut wire = Wire::default();
+    s.send_audio(&[3000; 200], &mut wire.sink()).unwrap();
+    s.mark("m", &mut wire.sink()).unwrap();
+    assert!(wire.order.is_empty());
+    s.handle(WsMessage::Text(&connected(8000))).unwrap();
+    s.handle(WsMessage::Text(&connected(24000))).unwrap();
+    s.finish(&mut wire.sink()).unwrap();
+    assert!(
+        wire.frames.iter().all(|f| f.len() == 960),
+        "{:?}",
+        wire.order
+    );
+    assert_eq!(
+        wire.order.last().map(String::as_str),
+        Some(r#"{"action":"notify","payload":{"name":"m"}}"#)
+    );
+    // 12.5 ms of a constant 3000, carried through 8 kHz to 24 kHz: the level arrives.
+    let out = samples(&wire.frames.concat());
+    let peak = out.iter().map(|&x| i32::from(x).abs()).max().unwrap();
+    assert!((2500..=3600).contains(&peak), "peak {peak}");
 }
 
 #[derive(Debug, Clone)]

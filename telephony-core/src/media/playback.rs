@@ -47,6 +47,20 @@ impl PlaybackTracker {
         }
     }
 
+    /// Counts samples at `rate_hz` from now on, for a stream whose rate changed: what was sent
+    /// and heard, and where each outstanding mark stands, keep their durations (to the sample).
+    pub(crate) fn set_rate(&mut self, rate_hz: u32) {
+        let (old, new) = (u128::from(self.rate_hz), u128::from(rate_hz.max(1)));
+        // Rounding down keeps the order of the counts: heard never passes sent.
+        let scale = |n: u64| u64::try_from(u128::from(n) * new / old).unwrap_or(u64::MAX);
+        self.sent = scale(self.sent);
+        self.heard = scale(self.heard);
+        for (_, at) in &mut self.outstanding {
+            *at = scale(*at);
+        }
+        self.rate_hz = rate_hz.max(1);
+    }
+
     fn duration(&self, samples: u64) -> Duration {
         Duration::from_nanos(samples * 1_000_000_000 / u64::from(self.rate_hz))
     }

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use telephony_audio::{AudioFormat, Decoder, Encoder, Framer, Profile, SampleRate};
+use telephony_audio::{AudioFormat, Decoder, Encoder, Framer, Profile, Resampler, SampleRate};
 
 use super::{
     AudioTrack, MarkFate, MediaCommand, MediaError, MediaEvent, MediaProtocol, PlaybackTracker,
@@ -104,6 +104,9 @@ pub struct MediaSession {
     pcm: Vec<i16>,
     wire: Vec<u8>,
     tracker: PlaybackTracker,
+    /// Outbound audio carried over a change of wire format, already in the new format: it
+    /// goes into the framer before anything sent after the change.
+    carry: Vec<u8>,
     /// Marks waiting for the frame that carries the audio before them (strict framing).
     queued_marks: VecDeque<(String, u64)>,
     pushed: u64,
@@ -132,6 +135,7 @@ impl MediaSession {
             pcm: Vec::with_capacity(2048),
             wire: Vec::with_capacity(4096),
             tracker: PlaybackTracker::new(8000),
+            carry: Vec::new(),
             queued_marks: VecDeque::new(),
             pushed: 0,
             emitted: 0,
@@ -181,9 +185,29 @@ impl MediaSession {
             MediaEvent::Connected => SessionEvent::Connected,
             MediaEvent::Start(start) => {
                 let format = start.format;
-                if self.path.as_ref().is_none_or(|p| p.format != format) {
-                    self.path = Some(AudioPath::new(format, self.config, framing));
-                    self.tracker = PlaybackTracker::new(format.rate.hz());
+                let fresh = AudioPath::new(format, self.config, framing);
+                match self.path.as_mut() {
+                    None => {
+                        self.path = Some(fresh);
+                        self.tracker = PlaybackTracker::new(format.rate.hz());
+                    }
+                    // The start corrects the format the protocol expected (Vonage's
+                    // `websocket:connected` reporting another rate than the answer asked
+                    // for): what waits to be sent moves to the new format, nothing dropped.
+                    Some(path) if path.format != format => {
+                        let old = std::mem::replace(path, fresh);
+                        carry_over(
+                            old,
+                            format,
+                            self.config.profile,
+                            &mut self.carry,
+                            &mut self.queued_marks,
+                            &mut self.pushed,
+                            self.emitted,
+                        );
+                        self.tracker.set_rate(format.rate.hz());
+                    }
+                    Some(_) => {}
                 }
                 SessionEvent::Started(self.start.insert(start))
             }
@@ -242,7 +266,7 @@ impl MediaSession {
         out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
         let strict = self.protocol.framing().strict;
-        let pending = self.path.as_ref().map_or(0, |p| p.framer.pending());
+        let pending = self.path.as_ref().map_or(0, |p| p.framer.pending()) + self.carry.len();
         if pending == 0 {
             return self.send_mark(name, out);
         }
@@ -288,6 +312,7 @@ impl MediaSession {
             path.encoder.reset();
         }
         self.wire.clear();
+        self.carry.clear();
         self.pushed = self.emitted;
         self.protocol.encode(MediaCommand::Clear, out)?;
         let mut cleared = self.tracker.on_clear();
@@ -315,6 +340,7 @@ impl MediaSession {
             protocol,
             path,
             wire,
+            carry,
             tracker,
             queued_marks,
             pushed,
@@ -351,6 +377,11 @@ impl MediaSession {
                 }
             }
         };
+        // The carried audio was counted in `pushed` when it was carried.
+        if !carry.is_empty() {
+            path.framer.push(carry, |frame| emit(frame, frame.len()));
+            carry.clear();
+        }
         path.framer.push(wire, |frame| emit(frame, frame.len()));
         if last {
             let real = path.framer.pending();
@@ -365,4 +396,48 @@ impl MediaSession {
             None => Ok(()),
         }
     }
+}
+
+/// Moves the outbound audio still waiting in `old` to `format`, for a stream whose wire format
+/// changed before that audio went out: the audio carried from an earlier change, the partial
+/// frame and what the encoder's resampler still holds are decoded, resampled to the new rate
+/// and encoded again into `carry`, in that order. Marks waiting for that audio move with it, to
+/// where their audio ends in the new format, so none goes out before its audio. `pushed` and
+/// `emitted` count bytes: from here on, `pushed - emitted` is in the new format.
+fn carry_over(
+    mut old: AudioPath,
+    format: AudioFormat,
+    profile: Profile,
+    carry: &mut Vec<u8>,
+    queued_marks: &mut VecDeque<(String, u64)>,
+    pushed: &mut u64,
+    emitted: u64,
+) {
+    let mut waiting = std::mem::take(carry);
+    old.framer
+        .flush_unpadded(|part| waiting.extend_from_slice(part));
+    old.encoder.flush(&mut waiting);
+    let old_width = old.format.encoding.bytes_per_sample() as u64;
+    let new_width = format.encoding.bytes_per_sample() as u64;
+    let mut pcm = Vec::new();
+    // Whole samples by construction: the framer and the encoder only ever hold whole samples.
+    if old.format.encoding.decode(&waiting, &mut pcm).is_err() {
+        pcm.clear();
+    }
+    let mut resampler = Resampler::new(old.format.rate, format.rate, profile);
+    let mut moved = Vec::new();
+    resampler.process_into(&pcm, &mut moved);
+    resampler.flush_into(&mut moved);
+    format.encoding.encode(&moved, carry);
+    let carried = carry.len() as u64 / new_width;
+    // A mark `k` samples into the waiting audio lands where those samples end after
+    // resampling: `k` at the new rate, plus the resampler's delay, rounded up.
+    let (from, to) = (u64::from(old.format.rate.hz()), u64::from(format.rate.hz()));
+    let delay = resampler.output_delay() as u64;
+    for (_, at) in queued_marks.iter_mut() {
+        let k = at.saturating_sub(emitted) / old_width;
+        let landed = (k.saturating_mul(to).div_ceil(from) + delay).min(carried);
+        *at = emitted + landed * new_width;
+    }
+    *pushed = emitted + carry.len() as u64;
 }
