@@ -29,6 +29,41 @@ fn basic() -> String {
     )
 }
 
+/// Plivo's error body, with its `api_id`.
+fn plivo_error(status: u16, api_id: &str, error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(serde_json::json!({"api_id": api_id, "error": error}))
+}
+
+fn not_found() -> ResponseTemplate {
+    plivo_error(404, "x", "not found")
+}
+
+/// Number 14155550101 of the account, linked to `app` (or to none), fetched once.
+async fn number_linked_to(server: &MockServer, app: Option<&str>) {
+    let application = app.map(|a| format!("/v1/Account/{ID}/Application/{a}/"));
+    Mock::given(method("GET"))
+        .and(path(p("Number/14155550101/")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"number": "14155550101", "application": application}),
+        ))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// Application APP, answering at `answer_url` (POST), fetched once.
+async fn application_answering(server: &MockServer, answer_url: &str) {
+    Mock::given(method("GET"))
+        .and(path(p(&format!("Application/{APP}/"))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"app_id": APP, "answer_url": answer_url, "answer_method": "POST"}),
+        ))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 fn plivo(server: &MockServer) -> Plivo {
     let http = HttpConfig::default()
         .request_timeout(Duration::from_millis(300))
@@ -164,10 +199,7 @@ async fn status_tries_live_then_the_record_then_the_queue() {
     Mock::given(method("GET"))
         .and(path(p(&format!("Call/{UUID}/"))))
         .and(query_param("status", "live"))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-        )
+        .respond_with(not_found())
         .expect(1)
         .mount(&server)
         .await;
@@ -208,10 +240,6 @@ async fn status_of_a_live_call_and_of_a_queued_request() {
     assert_eq!(info.status, CallStatus::InProgress);
 
     let server = MockServer::start().await;
-    let not_found = || {
-        ResponseTemplate::new(404)
-            .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"}))
-    };
     Mock::given(method("GET"))
         .and(path(p(&format!("Call/{REQ}/"))))
         .and(query_param("status", "live"))
@@ -239,10 +267,7 @@ async fn status_of_a_live_call_and_of_a_queued_request() {
 async fn status_of_nothing_is_not_found() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-        )
+        .respond_with(not_found())
         .expect(4)
         .mount(&server)
         .await;
@@ -259,10 +284,6 @@ async fn status_of_nothing_is_not_found() {
 #[tokio::test]
 async fn a_request_id_of_an_ended_call_says_to_pass_the_call_uuid() {
     let server = MockServer::start().await;
-    let not_found = || {
-        ResponseTemplate::new(404)
-            .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"}))
-    };
     for status in ["live", "queued"] {
         Mock::given(method("GET"))
             .and(path(p(&format!("Call/{REQ}/"))))
@@ -393,10 +414,7 @@ async fn a_request_id_finds_its_answered_call() {
     for tail in [format!("Call/{REQ}/"), format!("Request/{REQ}/")] {
         Mock::given(method("DELETE"))
             .and(path(p(&tail)))
-            .respond_with(
-                ResponseTemplate::new(404)
-                    .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-            )
+            .respond_with(not_found())
             .expect(1)
             .mount(&server)
             .await;
@@ -428,10 +446,7 @@ async fn a_request_id_finds_its_answered_call() {
         .await;
     Mock::given(method("GET"))
         .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-        )
+        .respond_with(not_found())
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
@@ -468,10 +483,6 @@ async fn hangup_deletes_then_cancels_the_request_then_reports_already_ended() {
     );
 
     let server = MockServer::start().await;
-    let not_found = || {
-        ResponseTemplate::new(404)
-            .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"}))
-    };
     Mock::given(method("DELETE"))
         .and(path(p(&format!("Call/{REQ}/"))))
         .respond_with(not_found())
@@ -584,18 +595,8 @@ async fn numbers_follow_meta_next() {
 #[tokio::test]
 async fn configure_inbound_sets_the_answer_url_and_links_an_unlinked_number() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/14155550101/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"number": "14155550101", "application": null})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET")).and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"app_id": APP, "answer_url": "https://old.example.com/answer", "answer_method": "POST"})))
-        .expect(1).mount(&server).await;
+    number_linked_to(&server, None).await;
+    application_answering(&server, "https://old.example.com/answer").await;
     Mock::given(method("POST")).and(path(p(&format!("Application/{APP}/"))))
         .and(body_json(serde_json::json!({"answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"})))
         .respond_with(ResponseTemplate::new(202).set_body_json(serde_json::json!({"message": "changed"})))
@@ -632,12 +633,8 @@ async fn configure_inbound_sets_the_answer_url_and_links_an_unlinked_number() {
 #[tokio::test]
 async fn configure_inbound_leaves_a_correct_setup_alone() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).and(path(p("Number/14155550101/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"number": "14155550101", "application": format!("/v1/Account/{ID}/Application/{APP}/")})))
-        .expect(1).mount(&server).await;
-    Mock::given(method("GET")).and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"app_id": APP, "answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"})))
-        .expect(1).mount(&server).await;
+    number_linked_to(&server, Some(APP)).await;
+    application_answering(&server, "https://agent.example.com/plivo/inbound").await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(202))
         .expect(0)
@@ -675,10 +672,7 @@ async fn configure_inbound_needs_an_application_and_an_owned_number() {
     );
     Mock::given(method("GET"))
         .and(path(p("Number/14155550109/")))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-        )
+        .respond_with(not_found())
         .expect(1)
         .mount(&server)
         .await;
@@ -742,11 +736,6 @@ async fn errors_are_typed_with_hints_and_no_secrets() {
         plivo(&server).phone_numbers().await.unwrap().is_empty(),
         "a read retries after a 500"
     );
-}
-
-fn plivo_error(status: u16, api_id: &str, error: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_json(serde_json::json!({"api_id": api_id, "error": error}))
 }
 
 #[tokio::test]
@@ -827,18 +816,8 @@ async fn hangup_failures_other_than_404_are_errors() {
 #[tokio::test]
 async fn a_refused_link_is_an_error_after_the_answer_url_was_set() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/14155550101/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"number": "14155550101", "application": null})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET")).and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"app_id": APP, "answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"})))
-        .expect(1).mount(&server).await;
+    number_linked_to(&server, None).await;
+    application_answering(&server, "https://agent.example.com/plivo/inbound").await;
     Mock::given(method("POST"))
         .and(path(p("Number/14155550101/")))
         .respond_with(plivo_error(400, "l1", "app_id is not valid"))
@@ -865,15 +844,7 @@ async fn a_refused_link_is_an_error_after_the_answer_url_was_set() {
 #[tokio::test]
 async fn a_refused_application_update_stops_before_linking() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/14155550101/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"number": "14155550101", "application": null})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    number_linked_to(&server, None).await;
     Mock::given(method("GET"))
         .and(path(p(&format!("Application/{APP}/"))))
         .respond_with(ResponseTemplate::new(200).set_body_json(
