@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use wiremock::matchers::{body_json, method, path};
+use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const APP: &str = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab";
@@ -23,6 +23,7 @@ fn run_with(args: &[&str], key: &str) -> (i32, String, String) {
         .env("VONAGE_API_KEY", "a1b2c3d4")
         .env("VONAGE_API_SECRET", "api-s3cret")
         .env_remove("VONAGE_SIGNATURE_SECRET")
+        .env_remove("VONAGE_EVENT_URL")
         .env_remove("VONAGE_PRIVATE_KEY")
         .env_remove("VONAGE_BASE_URL")
         .env_remove("VONAGE_REST_BASE_URL")
@@ -116,6 +117,151 @@ async fn call_status_hangup_cost_numbers() {
         (code, out.trim()),
         (0, format!("+447700900001 application {APP}").as_str())
     );
+}
+
+fn basic() -> String {
+    use base64::Engine as _;
+    let pair = base64::engine::general_purpose::STANDARD.encode("a1b2c3d4:api-s3cret");
+    format!("Basic {pair}")
+}
+
+fn application(answer: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": APP,
+        "name": "voice agent",
+        "capabilities": {"voice": {
+            "webhooks": {
+                "answer_url": {"address": answer, "http_method": "GET"},
+                "event_url": {"address": "https://a.example.com/events", "http_method": "POST"}
+            },
+            "signed_callbacks": true
+        }},
+        "keys": {"public_key": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"}
+    })
+}
+
+/// Mounts the account's one number, linked to the application, and the application whose
+/// answer URL is `answer`.
+async fn account(server: &MockServer, answer: &str) {
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .and(query_param("pattern", "447700900000"))
+        .and(header("authorization", basic().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "count": 1, "numbers": [{"country": "GB", "msisdn": "447700900000", "app_id": APP, "features": ["VOICE"]}]
+        })))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .and(header("authorization", basic().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(application(answer)))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+const ANSWER: &str = "https://agent.example.com/vonage/answer";
+
+fn inbound(base: &str, number: &str) -> (i32, String, String) {
+    run(&[
+        "inbound",
+        "vonage",
+        "--number",
+        number,
+        "--url",
+        ANSWER,
+        "--base-url",
+        base,
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_points_the_application_at_the_url_and_says_what_was_there() {
+    let server = MockServer::start().await;
+    account(&server, "https://old.example.com/answer").await;
+    // The application is rewritten with the new answer URL; the event URL and every other
+    // field stay as they were. The number is already linked, so it is not touched.
+    Mock::given(method("PUT"))
+        .and(path(format!("/v2/applications/{APP}")))
+        .and(header("authorization", basic().as_str()))
+        .and(body_partial_json(serde_json::json!({
+            "name": "voice agent",
+            "capabilities": {"voice": {
+                "webhooks": {
+                    "answer_url": {"address": ANSWER, "http_method": "GET"},
+                    "event_url": {"address": "https://a.example.com/events", "http_method": "POST"}
+                },
+                "signed_callbacks": true
+            }}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(application(ANSWER)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/number/update"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (code, out, err) = inbound(&server.uri(), "+447700900000");
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "+447700900000 now points at https://agent.example.com/vonage/answer (was https://old.example.com/answer)"
+        ),
+        "{out}"
+    );
+    let notes: Vec<&str> = lines.collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("note: answer_url was https://old.example.com/answer")),
+        "{out}"
+    );
+    assert!(notes.iter().all(|n| n.starts_with("note: ")), "{out}");
+    assert!(!out.contains("api-s3cret") && !err.contains("api-s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_changes_nothing_that_is_already_right_and_refuses_a_number_not_rented() {
+    let server = MockServer::start().await;
+    account(&server, ANSWER).await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (code, out, err) = inbound(&server.uri(), "+447700900000");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        "+447700900000 already points at https://agent.example.com/vonage/answer"
+    );
+
+    // The account does not rent this number: one line naming the account, nothing changed.
+    let empty = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"count": 0})))
+        .expect(1)
+        .mount(&empty)
+        .await;
+    let (code, out, err) = inbound(&empty.uri(), "+14155550100");
+    assert_eq!(code, 2, "a configuration error: {err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("+14155550100 is not a number of Vonage account a1b2c3d4"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // A number that is not E.164 never reaches Vonage.
+    let (code, _, err) = inbound(&empty.uri(), "4155550100");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("E.164"), "{err}");
 }
 
 #[test]
