@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use base64::Engine as _;
+use jsonwebtoken::signature::Signer as _;
+use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::{Deserialize, Serialize};
 use telephony_core::{ConfigError, Secret};
 
@@ -122,6 +124,12 @@ impl AppJwt {
     }
 
     /// A new token issued at `now`.
+    ///
+    /// Signed with jsonwebtoken's aws-lc-rs backend named outright, not through the process's
+    /// default `CryptoProvider`: jsonwebtoken picks that default from its crate features and
+    /// panics at the first signature when two backends (or none) end up enabled, for example
+    /// when another crate in the host's build turns on `rust_crypto`. Named, the backend cannot
+    /// clash, so a key that [`new`](Self::new) accepted signs or returns an error, never panics.
     pub fn mint(&self, now: SystemTime) -> Result<String, jsonwebtoken::errors::Error> {
         let iat = unix(now);
         let claims = AppClaims {
@@ -130,7 +138,17 @@ impl AppJwt {
             jti: uuid::Uuid::new_v4().to_string(),
             exp: iat.saturating_add(self.ttl.as_secs()),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
+        let signer = (jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.signer_factory)(
+            &Algorithm::RS256,
+            &self.key,
+        )?;
+        // What `jsonwebtoken::encode` writes for `Header::new(Algorithm::RS256)`.
+        let b64 = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(br#"{"typ":"JWT","alg":"RS256"}"#);
+        let payload = b64.encode(serde_json::to_vec(&claims)?);
+        let message = format!("{header}.{payload}");
+        let signature = signer.try_sign(message.as_bytes())?;
+        Ok(format!("{message}.{}", b64.encode(signature)))
     }
 
     /// The token to send at `now`: the cached one while more than a third of its life remains,

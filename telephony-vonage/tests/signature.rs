@@ -285,6 +285,34 @@ fn the_application_jwt_verifies_with_the_public_key_and_is_cached() {
     assert_ne!(a.jti, b.jti);
 }
 
+/// jsonwebtoken 11 chooses its crypto backend from its crate features at run time and panics
+/// at the first signature or verification when two of them (or none) are enabled: a clash in
+/// the build fails here, in CI. The adapter built from the config mints tokens that the
+/// default backend verifies, identical in form to what `jsonwebtoken::encode` writes.
+#[test]
+fn one_jsonwebtoken_backend_and_the_adapter_mints_a_token_it_verifies() {
+    let vonage = Vonage::new(VonageConfig::new(APP, KEY)).unwrap();
+    let jwt = vonage.client().jwt();
+    let now = SystemTime::now();
+    let token = jwt.token(now).unwrap();
+    // Through the process's default provider: the path that panics on a clash.
+    let claims = verify_app_jwt(token.expose());
+    assert_eq!(claims.application_id, APP);
+    // RS256 (PKCS#1 v1.5) is deterministic: jsonwebtoken's own encoding of the same claims
+    // is the same token, byte for byte.
+    let reference = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &claims,
+        &EncodingKey::from_rsa_pem(KEY.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        token.expose(),
+        reference,
+        "the token is what jsonwebtoken::encode gives for its claims"
+    );
+}
+
 #[test]
 fn pkcs1_keys_work_and_bad_keys_fail_at_build_with_a_clear_error() {
     let pkcs1 = include_str!("fixtures/test_private_pkcs1.key");
