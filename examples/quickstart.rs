@@ -125,6 +125,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         listen: "127.0.0.1:0".parse()?,
         public_url: None,
         brain: Brain::Echo,
+        record_audio: false,
     })
     .await?;
     println!("agent listening at {}", agent.public_url);

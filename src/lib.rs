@@ -13,8 +13,14 @@
 //! | `twilio` | [`twilio`] | yes |
 //! | `plivo` | [`plivo`] | yes |
 //! | `vonage` | [`vonage`] | yes |
-#![cfg_attr(feature = "axum", doc = "| `axum` | [`axum`], [`stream`]: verified webhooks, the router as a handler, media over WebSockets | no |")]
-#![cfg_attr(not(feature = "axum"), doc = "| `axum` | `axum`, `stream`: verified webhooks, the router as a handler, media over WebSockets | no |")]
+#![cfg_attr(
+    feature = "axum",
+    doc = "| `axum` | [`axum`], [`stream`]: verified webhooks, the router as a handler, media over WebSockets | no |"
+)]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "| `axum` | `axum`, `stream`: verified webhooks, the router as a handler, media over WebSockets | no |"
+)]
 //!
 //! What needs more than one provider lives here: [`ProviderConfig`] (settings from the
 //! environment or a config file, built into `Arc<dyn TelephonyProvider>`) and the

@@ -57,8 +57,15 @@ pub enum StreamEvent {
     Unknown(String),
     /// A message that broke the protocol; the stream goes on.
     ProtocolError(MediaError),
-    /// The socket closed; nothing follows.
+    /// The socket closed with a closing handshake (or the host closed it); nothing follows.
     Closed,
+    /// The socket failed, or ended without a closing handshake: the connection dropped.
+    /// Nothing follows. The call may still be up (and billing) unless the answer document
+    /// ends it when the stream ends, as [`TelephonyProvider::answer`] does: hang up through the
+    /// API to be sure.
+    ///
+    /// [`TelephonyProvider::answer`]: telephony_core::TelephonyProvider::answer
+    Dropped(String),
 }
 
 impl StreamEvent {
@@ -306,13 +313,19 @@ async fn run<Si, St, E>(
         tokio::select! {
             incoming = stream.next() => {
                 let frame = match incoming {
-                    None | Some(Ok(WsFrame::Close)) => {
+                    Some(Ok(WsFrame::Close)) => {
                         let _ = events.send(StreamEvent::Closed).await;
+                        return;
+                    }
+                    None => {
+                        let reason = "the connection ended without a closing handshake";
+                        tracing::debug!(reason, "media socket dropped");
+                        let _ = events.send(StreamEvent::Dropped(reason.to_owned())).await;
                         return;
                     }
                     Some(Err(e)) => {
                         tracing::debug!(error = %e, "media socket failed");
-                        let _ = events.send(StreamEvent::Closed).await;
+                        let _ = events.send(StreamEvent::Dropped(e.to_string())).await;
                         return;
                     }
                     Some(Ok(f)) => f,

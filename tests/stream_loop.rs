@@ -44,7 +44,10 @@ async fn next(events: &mut telephony::stream::MediaEvents) -> StreamEvent {
 #[tokio::test]
 async fn events_in_frames_out() {
     let (mut ch, mut out, provider) = over_channels(StreamOptions::immediate());
-    provider.send(WsFrame::Text(CONNECTED.into())).await.unwrap();
+    provider
+        .send(WsFrame::Text(CONNECTED.into()))
+        .await
+        .unwrap();
     let StreamEvent::Started(start) = next(&mut ch.events).await else {
         panic!("started")
     };
@@ -122,7 +125,10 @@ async fn a_clear_drops_what_the_pacer_held_and_reports_every_mark_not_heard() {
     // One frame at once, then one a minute: the rest waits in the loop.
     let pacer = Pacer::new(Duration::from_millis(20), 1, Duration::from_secs(60), 10);
     let (mut ch, mut out, provider) = over_channels(StreamOptions::immediate().pacer(pacer));
-    provider.send(WsFrame::Text(CONNECTED.into())).await.unwrap();
+    provider
+        .send(WsFrame::Text(CONNECTED.into()))
+        .await
+        .unwrap();
     next(&mut ch.events).await;
     ch.sender.audio(vec![500; 3200]).await.unwrap(); // 10 frames
     ch.sender.mark("first").await.unwrap();
@@ -163,7 +169,10 @@ async fn a_clear_drops_what_the_pacer_held_and_reports_every_mark_not_heard() {
 #[tokio::test]
 async fn dropping_both_ends_closes_the_socket_and_ends_the_task() {
     let (ch, mut out, provider) = over_channels(StreamOptions::immediate());
-    provider.send(WsFrame::Text(CONNECTED.into())).await.unwrap();
+    provider
+        .send(WsFrame::Text(CONNECTED.into()))
+        .await
+        .unwrap();
     let MediaChannel {
         events,
         sender,
@@ -172,10 +181,7 @@ async fn dropping_both_ends_closes_the_socket_and_ends_the_task() {
     drop(sender);
     drop(events);
     // The next frame from the provider finds nobody listening.
-    provider
-        .send(WsFrame::Binary(vec![0; 640]))
-        .await
-        .unwrap();
+    provider.send(WsFrame::Binary(vec![0; 640])).await.unwrap();
     let mut closed = false;
     while let Ok(Some(f)) = tokio::time::timeout(Duration::from_secs(5), out.recv()).await {
         if f == WsFrame::Close {
@@ -197,4 +203,28 @@ async fn dropping_both_ends_closes_the_socket_and_ends_the_task() {
         .unwrap()
         .unwrap();
     assert!(sender.audio(vec![0; 10]).await.is_err());
+}
+
+#[tokio::test]
+async fn a_connection_that_ends_without_a_closing_handshake_is_dropped_not_closed() {
+    let (mut ch, _out, provider) = over_channels(StreamOptions::immediate());
+    provider
+        .send(WsFrame::Text(CONNECTED.into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next(&mut ch.events).await,
+        StreamEvent::Started(_)
+    ));
+    // The provider's side vanishes: no Close frame, the stream just ends.
+    drop(provider);
+    let StreamEvent::Dropped(reason) = next(&mut ch.events).await else {
+        panic!("a dropped connection must say so")
+    };
+    assert!(reason.contains("closing handshake"), "{reason}");
+    assert!(ch.events.next().await.is_none(), "nothing follows");
+    tokio::time::timeout(Duration::from_secs(5), ch.task)
+        .await
+        .unwrap()
+        .unwrap();
 }

@@ -10,9 +10,12 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cli;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
@@ -56,6 +59,58 @@ pub struct AgentOptions {
     pub listen: SocketAddr,
     pub public_url: Option<Url>,
     pub brain: Brain,
+    /// Keeps the caller audio of every stream (PCM at the app rate), for tests to compare.
+    pub record_audio: bool,
+}
+
+impl AgentOptions {
+    /// An echo agent for `providers`, answering `numbers`, on a free loopback port.
+    pub fn echo(providers: Vec<Arc<dyn TelephonyProvider>>, numbers: Vec<E164>) -> AgentOptions {
+        AgentOptions {
+            providers,
+            numbers,
+            app_rate: SampleRate::Hz16000,
+            listen: "127.0.0.1:0".parse().expect("an address"),
+            public_url: None,
+            brain: Brain::Echo,
+            record_audio: false,
+        }
+    }
+}
+
+/// What the agent's streams heard, by call id (the stream's, else the provider's), and how
+/// many streams are running.
+#[derive(Debug, Default)]
+pub struct Recordings {
+    audio: Mutex<HashMap<String, Vec<i16>>>,
+    sent: Mutex<HashMap<String, Vec<usize>>>,
+    live: AtomicUsize,
+}
+
+impl Recordings {
+    /// The caller audio of `call` (PCM at the app rate).
+    pub fn audio(&self, call: &str) -> Option<Vec<i16>> {
+        self.audio
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(call)
+            .cloned()
+    }
+
+    /// The length of each piece of audio the agent sent on `call` (samples at the app rate;
+    /// each piece ends with `finish`, so it goes out padded to whole frames).
+    pub fn sent(&self, call: &str) -> Option<Vec<usize>> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(call)
+            .cloned()
+    }
+
+    /// Streams still running.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
 }
 
 /// A running agent.
@@ -66,6 +121,8 @@ pub struct Agent {
     pub public_url: Url,
     /// Its log, one normalized event a line.
     pub log: mpsc::UnboundedReceiver<Log>,
+    /// What its streams heard.
+    pub recordings: Arc<Recordings>,
 }
 
 impl Agent {
@@ -85,6 +142,8 @@ struct App {
     brain: Arc<Brain>,
     log: mpsc::UnboundedSender<Log>,
     started: Instant,
+    record_audio: bool,
+    recordings: Arc<Recordings>,
 }
 
 impl axum::extract::FromRef<App> for Webhooks {
@@ -176,6 +235,7 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         providers.insert(p.kind().id(), p.clone());
     }
     let (log_tx, log_rx) = mpsc::unbounded_channel();
+    let recordings = Arc::new(Recordings::default());
     let app = App {
         hooks: Webhooks::new(router, PublicUrl::from_base(public_url.clone())),
         providers: Arc::new(providers),
@@ -185,6 +245,8 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         brain: Arc::new(options.brain),
         log: log_tx,
         started: Instant::now(),
+        record_audio: options.record_audio,
+        recordings: recordings.clone(),
     };
     let routes = Router::new()
         .route("/inbound", any(inbound))
@@ -203,6 +265,7 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         addr,
         public_url,
         log: log_rx,
+        recordings,
     })
 }
 
@@ -212,12 +275,15 @@ async fn inbound(State(app): State<App>, request: axum::extract::Request) -> Res
         Err(response) => return response,
     };
     let answer = app.hooks.router().handle(&request, SystemTime::now()).await;
+    // Numbers in E.164 where they read as one, as each provider writes them otherwise.
+    let e164 =
+        |n: &Option<E164>, raw: &str| n.as_ref().map_or(raw.to_owned(), |n| n.as_str().to_owned());
     let outcome = match &answer.outcome {
         telephony::Outcome::Answered { provider, call } => {
-            json!({"event": "inbound", "provider": provider.id(), "call": call.call_id.as_str(), "from": call.from, "to": call.to})
+            json!({"event": "inbound", "provider": provider.id(), "call": call.call_id.as_str(), "from": e164(&call.from_number, &call.from), "to": e164(&call.to_number, &call.to)})
         }
         telephony::Outcome::UnknownNumber { provider, call } => {
-            json!({"event": "refused", "provider": provider.id(), "call": call.call_id.as_str(), "to": call.to})
+            json!({"event": "refused", "provider": provider.id(), "call": call.call_id.as_str(), "from": e164(&call.from_number, &call.from), "to": e164(&call.to_number, &call.to)})
         }
         telephony::Outcome::Rejected { provider, reason } => {
             json!({"event": "rejected", "provider": provider.id(), "reason": reason.to_string()})
@@ -284,7 +350,11 @@ async fn media(
             session,
             StreamOptions::for_provider(provider.kind()),
         );
-        talk(app, provider.kind(), channel.events, channel.sender).await;
+        app.recordings.live.fetch_add(1, Ordering::SeqCst);
+        talk(app.clone(), provider, channel.events, channel.sender).await;
+        // The loop ends with the socket; wait for it so that "live" means running.
+        let _ = channel.task.await;
+        app.recordings.live.fetch_sub(1, Ordering::SeqCst);
     })
 }
 
@@ -315,10 +385,13 @@ fn chime(rate: SampleRate) -> Vec<i16> {
 
 async fn talk(
     app: App,
-    provider: ProviderKind,
+    provider_api: Arc<dyn TelephonyProvider>,
     mut events: telephony::stream::MediaEvents,
     sender: MediaSender,
 ) {
+    let provider = provider_api.kind();
+    let mut recorded: Vec<i16> = Vec::new();
+    let mut sent: Vec<usize> = Vec::new();
     let rate = app.app_rate.hz() as usize;
     let mut call = String::new();
     let mut utterance: Vec<i16> = Vec::new();
@@ -352,7 +425,9 @@ async fn talk(
                 );
                 match app.brain.as_ref() {
                     Brain::Echo => {
-                        let _ = sender.audio(chime(app.app_rate)).await;
+                        let greeting = chime(app.app_rate);
+                        sent.push(greeting.len());
+                        let _ = sender.audio(greeting).await;
                         let _ = sender.finish().await;
                         let _ = sender.mark("greeting").await;
                     }
@@ -360,12 +435,14 @@ async fn talk(
                         let mut at = 0;
                         for (offset, name) in marks {
                             let end = (*offset).min(audio.len());
+                            sent.push(end - at);
                             let _ = sender.audio(audio[at..end].to_vec()).await;
                             let _ = sender.finish().await;
                             let _ = sender.mark(name.clone()).await;
                             at = end;
                         }
                         if at < audio.len() {
+                            sent.push(audio.len() - at);
                             let _ = sender.audio(audio[at..].to_vec()).await;
                             let _ = sender.finish().await;
                         }
@@ -374,6 +451,9 @@ async fn talk(
             }
             StreamEvent::Audio(pcm) => {
                 heard += pcm.len();
+                if app.record_audio {
+                    recorded.extend_from_slice(&pcm);
+                }
                 if !matches!(app.brain.as_ref(), Brain::Echo) {
                     continue;
                 }
@@ -396,6 +476,7 @@ async fn talk(
                             &call,
                             json!({"event": "reply", "n": replies, "ms": reply.len() * 1000 / rate}),
                         );
+                        sent.push(reply.len());
                         let _ = sender.audio(reply).await;
                         let _ = sender.finish().await;
                         let _ = sender.mark(format!("reply-{replies}")).await;
@@ -437,9 +518,50 @@ async fn talk(
                 );
                 break;
             }
+            StreamEvent::Dropped(reason) => {
+                log(
+                    &app,
+                    &call,
+                    json!({"event": "closed", "heard_ms": heard * 1000 / rate, "dropped": true}),
+                );
+                // The connection went away without the provider ending the stream: the call
+                // may still be up, and billing. End it through the API.
+                hang_up_dropped(&app, provider_api.as_ref(), &call, &reason).await;
+                break;
+            }
             _ => {}
         }
     }
+    if app.record_audio {
+        app.recordings
+            .sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(call.clone(), sent);
+        app.recordings
+            .audio
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(call, recorded);
+    }
+}
+
+/// The stream dropped: say so, and end the call through the API (the answer document may
+/// have ended it already, which is success too).
+async fn hang_up_dropped(app: &App, provider: &dyn TelephonyProvider, call: &str, reason: &str) {
+    let kind = provider.kind().id();
+    let Ok(id) = telephony::CallId::new(call) else {
+        app.log(json!({"event": "dropped", "provider": kind, "call": call, "reason": reason, "hangup": "no call id on the stream"}));
+        return;
+    };
+    let outcome = match provider.hangup(&id).await {
+        Ok(telephony::HangupOutcome::Ended) => "ended".to_owned(),
+        Ok(telephony::HangupOutcome::Canceled) => "canceled".to_owned(),
+        Ok(telephony::HangupOutcome::AlreadyEnded) => "already ended".to_owned(),
+        Ok(_) => "done".to_owned(),
+        Err(e) => format!("failed: {e}"),
+    };
+    app.log(json!({"event": "dropped", "provider": kind, "call": call, "reason": reason, "hangup": outcome}));
 }
 
 /// Waits for the log line that `pick` accepts, up to `within`.

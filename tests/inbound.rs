@@ -1,0 +1,250 @@
+//! Inbound calls through the one webhook, for each provider: the number pointed at the agent
+//! with `configure_inbound`, a call to a served number answered with a stream and talked to,
+//! a call to a number the agent does not serve refused politely, a forged webhook refused
+//! with a 403 and the reason logged.
+
+#[path = "../examples/common/mod.rs"]
+mod common;
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use common::AgentOptions;
+use common::cli::configure_numbers;
+use support::{AnyFake, number};
+use telephony::{CallStatus, FormParams, Secret, Url};
+use telephony_testkit::{CallerScript, Happening};
+
+async fn inbound(provider_id: &str) {
+    let fake = AnyFake::start(provider_id).await;
+    fake.speed(5.0);
+    fake.script(
+        CallerScript::speech_like(Duration::from_millis(1500))
+            .dtmf(Duration::from_millis(700), '3')
+            .linger(Duration::from_secs(2)),
+    );
+    let provider = fake.provider();
+    let (served, unserved, caller) = (
+        number("+14155550100"),
+        number("+14155550111"),
+        number("+14155550199"),
+    );
+    fake.add_number(&served);
+    fake.add_number(&unserved);
+    let mut agent = common::start(AgentOptions::echo(
+        vec![provider.clone()],
+        vec![served.clone()],
+    ))
+    .await
+    .unwrap();
+    let inbound = agent.url("inbound");
+
+    // Both numbers point at the one webhook; a second run finds nothing to change.
+    let both = [served.clone(), unserved.clone()];
+    let first = configure_numbers(std::slice::from_ref(&provider), &both, &inbound)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    for line in &first {
+        assert_eq!(line["url"], inbound.as_str(), "{provider_id}: {line}");
+        assert_eq!(line["changed"], true, "{provider_id}: {line}");
+    }
+    let again = configure_numbers(std::slice::from_ref(&provider), &both, &inbound)
+        .await
+        .unwrap();
+    for line in &again {
+        assert_eq!(line["changed"], false, "{provider_id}: {line}");
+        assert_eq!(
+            line["previous_url"],
+            inbound.as_str(),
+            "{provider_id}: {line}"
+        );
+    }
+
+    // A served number: answered with a stream, the caller heard, the agent replies.
+    let id = fake.ring(&caller, &served);
+    let record = tokio::time::timeout(Duration::from_secs(30), fake.wait(&id))
+        .await
+        .expect("the served call ends")
+        .expect("the call exists");
+    assert_eq!(
+        record.status,
+        CallStatus::Completed,
+        "{provider_id}: {record:?}"
+    );
+    assert!(record.inbound);
+    assert!(record.violations.is_empty(), "{:?}", record.violations);
+    assert!(
+        record
+            .timeline
+            .iter()
+            .any(|m| matches!(m.what, Happening::StreamOpened { .. })),
+        "{provider_id}: no stream"
+    );
+    assert!(
+        record.marks_echoed().contains(&"greeting"),
+        "{provider_id}: {:?}",
+        record.marks_echoed()
+    );
+    let loud = record
+        .heard
+        .iter()
+        .filter(|s| s.unsigned_abs() > 1000)
+        .count();
+    assert!(
+        loud > 1000,
+        "{provider_id}: the caller heard {loud} loud samples"
+    );
+
+    // A number the agent does not serve: a spoken refusal and a hangup, no stream.
+    let refused = fake.ring(&caller, &unserved);
+    let record = tokio::time::timeout(Duration::from_secs(30), fake.wait(&refused))
+        .await
+        .expect("the refused call ends")
+        .expect("the call exists");
+    assert_eq!(
+        record.status,
+        CallStatus::Completed,
+        "{provider_id}: {record:?}"
+    );
+    assert!(
+        record
+            .timeline
+            .iter()
+            .any(|m| matches!(&m.what, Happening::Said(text) if text.contains("not in service"))),
+        "{provider_id}: {:?}",
+        record.timeline
+    );
+    assert!(
+        !record
+            .timeline
+            .iter()
+            .any(|m| matches!(m.what, Happening::StreamOpened { .. })),
+        "{provider_id}: a refused call must not stream"
+    );
+
+    // A forged webhook: signed with another secret.
+    let response = forged(
+        provider_id,
+        &inbound,
+        caller.as_str(),
+        served.as_str(),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 403, "{provider_id}");
+
+    // What the agent logged, in order.
+    let mut seen = Vec::new();
+    while let Ok(line) = agent.log.try_recv() {
+        seen.push(line);
+    }
+    let events: Vec<&str> = seen.iter().filter_map(|l| l["event"].as_str()).collect();
+    let position = |e: &str| events.iter().position(|x| *x == e);
+    for expected in ["inbound", "started", "dtmf", "reply", "refused", "rejected"] {
+        assert!(
+            position(expected).is_some(),
+            "{provider_id}: no {expected} in {events:?}"
+        );
+    }
+    assert!(position("inbound") < position("started"));
+    let answered = seen.iter().find(|l| l["event"] == "inbound").unwrap();
+    assert_eq!(answered["to"], served.as_str(), "{provider_id}: {answered}");
+    let refusal = seen.iter().find(|l| l["event"] == "refused").unwrap();
+    assert_eq!(refusal["to"], unserved.as_str(), "{provider_id}: {refusal}");
+    let dtmf = seen.iter().find(|l| l["event"] == "dtmf").unwrap();
+    assert_eq!(dtmf["digit"], "3");
+    let rejected = seen.iter().find(|l| l["event"] == "rejected").unwrap();
+    assert_eq!(rejected["provider"], provider_id);
+    assert!(
+        rejected["reason"].as_str().unwrap().contains("signature"),
+        "{provider_id}: {rejected}"
+    );
+    assert_eq!(fake.running(), 0, "{provider_id}: a call still runs");
+}
+
+/// An inbound-call webhook for `provider`, signed with a secret that is not the account's.
+fn forged(provider: &str, url: &Url, from: &str, to: &str) -> reqwest::RequestBuilder {
+    let wrong = Secret::new("not-the-account-secret");
+    let client = reqwest::Client::new();
+    match provider {
+        "twilio" => {
+            let form = [
+                ("CallSid", "CA0123456789abcdef0123456789abcdef"),
+                (
+                    "AccountSid",
+                    telephony_testkit::accounts::twilio::ACCOUNT_SID,
+                ),
+                ("From", from),
+                ("To", to),
+                ("CallStatus", "ringing"),
+                ("Direction", "inbound"),
+            ];
+            let (url, signature) =
+                telephony::twilio::signature::sign_request(&wrong, url, &form, None);
+            client
+                .post(url.as_str())
+                .header("X-Twilio-Signature", signature)
+                .form(&form)
+        }
+        "plivo" => {
+            let body = format!(
+                "CallUUID=4f2c8a1e-0000-4000-8000-000000000001&From={}&To={}&Direction=inbound&CallStatus=ringing",
+                from.trim_start_matches('+'),
+                to.trim_start_matches('+')
+            );
+            let nonce = "19170428651938201761";
+            let signature = telephony::plivo::signature::sign_v3(
+                &wrong,
+                &axum::http::Method::POST,
+                url,
+                &FormParams::parse(body.as_bytes()),
+                nonce,
+            );
+            client
+                .post(url.as_str())
+                .header("X-Plivo-Signature-V3", signature)
+                .header("X-Plivo-Signature-V3-Nonce", nonce)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+        }
+        _ => {
+            let body = serde_json::json!({
+                "uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356",
+                "conversation_uuid": "CON-f972836a-550f-45fa-956c-12a2ab5b7d22",
+                "from": from.trim_start_matches('+'),
+                "to": to.trim_start_matches('+'),
+            })
+            .to_string();
+            let authorization = telephony::vonage::signature::sign_request(
+                &wrong,
+                &axum::http::Method::POST,
+                url,
+                body.as_bytes(),
+                SystemTime::now(),
+                "0b6e4a7c-0000-4000-8000-000000000001",
+            );
+            client
+                .post(url.as_str())
+                .header("Authorization", authorization)
+                .header("Content-Type", "application/json")
+                .body(body)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twilio_inbound_through_the_router() {
+    inbound("twilio").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plivo_inbound_through_the_router() {
+    inbound("plivo").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vonage_inbound_through_the_router() {
+    inbound("vonage").await;
+}
