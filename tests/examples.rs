@@ -124,11 +124,10 @@ async fn providers_come_from_the_environment_and_a_missing_setting_is_named() {
     let half: HashMap<&str, &str> =
         [("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef")].into();
     let err = providers_from_env(|name| half.get(name).map(|v| (*v).to_owned()))
-        .err()
-        .expect("a token is missing");
+        .expect_err("a token is missing");
     assert!(err.contains("TWILIO_AUTH_TOKEN"), "{err}");
 
-    let err = providers_from_env(|_| None).err().expect("nothing is set");
+    let err = providers_from_env(|_| None).expect_err("nothing is set");
     assert!(err.contains("no provider credentials"), "{err}");
 }
 

@@ -22,7 +22,7 @@ pub(crate) fn block_on(f: impl Future<Output = Result<(), Failure>>) -> Result<(
         .block_on(f)
 }
 
-fn out(line: impl std::fmt::Display) {
+pub(crate) fn out(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 

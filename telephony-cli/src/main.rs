@@ -3,7 +3,9 @@
 //! Exit status: 0 on success; 1 when the answer is "no" (an invalid signature) or the provider
 //! refused; 2 on a usage or configuration error. Always a one-line reason on stderr.
 
+mod alloc;
 mod audio;
+mod bench;
 mod calls;
 mod provider;
 mod webhook;
@@ -46,6 +48,9 @@ enum Command {
     Numbers(calls::NumbersArgs),
     /// Point a number's inbound calls at a URL, reporting what was there before.
     Inbound(calls::InboundArgs),
+    /// Measure the media path: simulated calls in-process, no sockets.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Why a command failed, and the exit status that says so.
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
         Command::Cost(args) => calls::block_on(calls::cost(args)),
         Command::Numbers(args) => calls::block_on(calls::numbers(args)),
         Command::Inbound(args) => calls::block_on(calls::inbound(args)),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
-use telephony_core::media::json::{dtmf_digit, lenient_u64, push_string};
+use telephony_core::media::json::{borrowed_str, dtmf_digit, lenient_u64, push_string};
 use telephony_core::media::{AudioTrack, Framing, StreamStart};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
@@ -118,8 +118,13 @@ impl PlivoMediaProtocol {
 struct Message<'a> {
     #[serde(borrow)]
     event: Cow<'a, str>,
-    #[serde(rename = "streamId", default)]
-    stream_id: Option<String>,
+    #[serde(
+        rename = "streamId",
+        default,
+        borrow,
+        deserialize_with = "borrowed_str"
+    )]
+    stream_id: Option<Cow<'a, str>>,
     #[serde(rename = "sequenceNumber", default, deserialize_with = "lenient_u64")]
     sequence_number: Option<u64>,
     #[serde(default, borrow)]
@@ -128,7 +133,7 @@ struct Message<'a> {
     start: Option<Start>,
     #[serde(default)]
     dtmf: Option<Dtmf>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     name: Option<Cow<'a, str>>,
     #[serde(default)]
     extra_headers: Option<String>,
@@ -136,7 +141,7 @@ struct Message<'a> {
 
 #[derive(Deserialize)]
 struct Media<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     track: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_u64")]
     timestamp: Option<u64>,
@@ -230,7 +235,7 @@ impl MediaProtocol for PlivoMediaProtocol {
                     });
                 }
                 self.format = Some(format);
-                self.stream_id = start.stream_id.or(msg.stream_id);
+                self.stream_id = start.stream_id.or(msg.stream_id.map(Cow::into_owned));
                 self.first_timestamp = None;
                 let mut s = StreamStart::new(format);
                 s.stream_id.clone_from(&self.stream_id);

@@ -23,6 +23,7 @@ mod record;
 mod script;
 mod twilio;
 mod vonage;
+mod wire;
 
 pub use engine::{Fake, Fault, Operation};
 pub use plivo::FakePlivo;
@@ -30,6 +31,7 @@ pub use record::{CallRecord, Callee, Happening, Moment, Violation};
 pub use script::{CallerScript, SCRIPT_RATE, read_wav, resample, speech_like, write_wav};
 pub use twilio::FakeTwilio;
 pub use vonage::FakeVonage;
+pub use wire::{ProviderMessage, ProviderStream};
 
 /// The emulated accounts' credentials (they protect nothing).
 pub mod accounts {

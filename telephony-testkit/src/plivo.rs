@@ -32,6 +32,13 @@ pub const AUTH_TOKEN: &str = "emulated-plivo-auth-token";
 /// The application inbound calls go to.
 pub const APP_ID: &str = "10000000000000001";
 
+/// This provider's ways, with the emulated account's secret.
+pub(crate) fn dialect() -> Box<dyn Dialect> {
+    Box::new(PlivoDialect {
+        token: Secret::new(AUTH_TOKEN),
+    })
+}
+
 struct PlivoDialect {
     token: Secret,
 }
@@ -749,12 +756,7 @@ impl FakePlivo {
     /// Starts one on a free loopback port.
     pub async fn start() -> std::io::Result<FakePlivo> {
         let (listener, url) = bind().await?;
-        let carrier = carrier(
-            Box::new(PlivoDialect {
-                token: Secret::new(AUTH_TOKEN),
-            }),
-            url,
-        );
+        let carrier = carrier(dialect(), url);
         let plivo = Arc::new(Plivo {
             carrier: carrier.clone(),
             numbers: Mutex::new(Vec::new()),

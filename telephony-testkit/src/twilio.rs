@@ -28,6 +28,13 @@ pub const ACCOUNT_SID: &str = "AC0000000000000000000000000000fa4e";
 /// Its Auth Token.
 pub const AUTH_TOKEN: &str = "emulated-twilio-auth-token";
 
+/// This provider's ways, with the emulated account's secret.
+pub(crate) fn dialect() -> Box<dyn Dialect> {
+    Box::new(TwilioDialect {
+        token: Secret::new(AUTH_TOKEN),
+    })
+}
+
 struct TwilioDialect {
     token: Secret,
 }
@@ -604,12 +611,7 @@ impl FakeTwilio {
     /// Starts one on a free loopback port.
     pub async fn start() -> std::io::Result<FakeTwilio> {
         let (listener, url) = bind().await?;
-        let carrier = carrier(
-            Box::new(TwilioDialect {
-                token: Secret::new(AUTH_TOKEN),
-            }),
-            url,
-        );
+        let carrier = carrier(dialect(), url);
         let twilio = Arc::new(Twilio {
             carrier: carrier.clone(),
             numbers: Mutex::new(Vec::new()),

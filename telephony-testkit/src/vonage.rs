@@ -36,6 +36,13 @@ pub const SIGNATURE_SECRET: &str = "emulated-vonage-signature-secret";
 pub const PRIVATE_KEY: &str = include_str!("../keys/emulator_private.key");
 const PUBLIC_KEY: &str = include_str!("../keys/emulator_public.pem");
 
+/// This provider's ways, with the emulated account's secret.
+pub(crate) fn dialect() -> Box<dyn Dialect> {
+    Box::new(VonageDialect {
+        secret: Secret::new(SIGNATURE_SECRET),
+    })
+}
+
 struct VonageDialect {
     secret: Secret,
 }
@@ -596,12 +603,7 @@ impl FakeVonage {
         let (listener, url) = bind().await?;
         let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes())
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let carrier = carrier(
-            Box::new(VonageDialect {
-                secret: Secret::new(SIGNATURE_SECRET),
-            }),
-            url,
-        );
+        let carrier = carrier(dialect(), url);
         let application = serde_json::json!({
             "id": APPLICATION_ID,
             "name": "emulated voice application",

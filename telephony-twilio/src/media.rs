@@ -12,7 +12,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use telephony_core::audio::AudioFormat;
-use telephony_core::media::json::{dtmf_digit, lenient_u64, ordered_strings, push_string};
+use telephony_core::media::json::{
+    borrowed_str, dtmf_digit, lenient_u64, ordered_strings, push_string,
+};
 use telephony_core::media::{AudioTrack, Framing, StreamStart};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
@@ -56,7 +58,12 @@ impl TwilioMediaProtocol {
 struct Message<'a> {
     #[serde(borrow)]
     event: Cow<'a, str>,
-    #[serde(rename = "streamSid", default, borrow)]
+    #[serde(
+        rename = "streamSid",
+        default,
+        borrow,
+        deserialize_with = "borrowed_str"
+    )]
     stream_sid: Option<Cow<'a, str>>,
     #[serde(rename = "sequenceNumber", default, deserialize_with = "lenient_u64")]
     sequence_number: Option<u64>,
@@ -72,7 +79,7 @@ struct Message<'a> {
 
 #[derive(Deserialize)]
 struct Media<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
     track: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_u64")]
     timestamp: Option<u64>,

@@ -6,6 +6,41 @@ use std::fmt::Write as _;
 use serde::Deserializer;
 use serde::de::{self, MapAccess, Visitor};
 
+/// Deserializes an optional string that borrows from the message where it can (no escapes),
+/// as `#[serde(borrow)]` does for a plain `Cow<str>` field but not inside an `Option`: so a
+/// media message is read without allocating.
+pub fn borrowed_str<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::borrow::Cow<'de, str>>, D::Error> {
+    use std::borrow::Cow;
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_str(V)
+        }
+    }
+    d.deserialize_option(V)
+}
+
 /// Deserializes a counter a provider writes as a number (`42`), a string of digits (`"42"`),
 /// or null. Anything else becomes `None`, never an error.
 pub fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -128,6 +163,27 @@ mod tests {
         n: Option<u64>,
         #[serde(default, deserialize_with = "ordered_strings")]
         p: Vec<(String, String)>,
+    }
+
+    #[derive(Deserialize)]
+    struct B<'a> {
+        #[serde(default, borrow, deserialize_with = "borrowed_str")]
+        s: Option<std::borrow::Cow<'a, str>>,
+    }
+
+    #[test]
+    fn optional_strings_borrow_unless_escaped() {
+        use std::borrow::Cow;
+        let b: B<'_> = serde_json::from_str(r#"{"s":"inbound"}"#).unwrap();
+        assert!(matches!(b.s, Some(Cow::Borrowed("inbound"))));
+        let b: B<'_> = serde_json::from_str(r#"{"s":"in\"bound"}"#).unwrap();
+        assert!(matches!(b.s.as_deref(), Some("in\"bound")));
+        assert!(matches!(b.s, Some(Cow::Owned(_))));
+        for json in [r#"{"s":null}"#, "{}"] {
+            let b: B<'_> = serde_json::from_str(json).unwrap();
+            assert!(b.s.is_none(), "{json}");
+        }
+        assert!(serde_json::from_str::<B<'_>>(r#"{"s":4}"#).is_err());
     }
 
     #[test]

@@ -1,0 +1,430 @@
+//! `telephony bench media`: simulated calls in-process, no sockets. Provider frames go in as
+//! the provider sends them (telephony-testkit writes them), app PCM comes out; 20 ms of app PCM
+//! a frame goes back as provider frames. The answer is what a voice platform asks before it
+//! buys machines: how many call legs one core carries.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+use telephony::audio::{AudioFormat, Decoder, Encoder, Encoding, Profile, Resampler, SampleRate};
+use telephony::{
+    MediaCommand, MediaProtocol, MediaSession, ProviderKind, SessionConfig, SessionEvent,
+};
+use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, speech_like};
+
+use crate::Failure;
+use crate::alloc;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Run simulated calls through a provider's whole media path and report legs per core, the
+    /// time per 20 ms frame by stage, and the memory one session holds.
+    Media(MediaArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MediaArgs {
+    /// twilio, plivo or vonage.
+    #[arg(long)]
+    provider: String,
+    /// The rate of the PCM the application hears and speaks.
+    #[arg(long, value_name = "HZ", default_value = "16000")]
+    app_rate: u32,
+    /// Resampler profile: hq or low-latency.
+    #[arg(long, value_name = "PROFILE", default_value = "hq")]
+    profile: String,
+    /// Seconds of call audio to simulate.
+    #[arg(long, value_name = "S", default_value = "600")]
+    seconds: f64,
+    /// The stream's wire format, ENCODING@RATE (Twilio: mulaw@8000; Plivo: mulaw@8000,
+    /// s16le@8000 or s16le@16000; Vonage: s16le@8000, s16le@16000 or s16le@24000). By default
+    /// what each provider streams most: μ-law 8 kHz for Twilio and Plivo, L16 16 kHz for Vonage.
+    #[arg(long, value_name = "FORMAT")]
+    wire: Option<String>,
+    /// One JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(cmd: BenchCommand) -> Result<(), Failure> {
+    match cmd {
+        BenchCommand::Media(args) => media(&args),
+    }
+}
+
+/// How many times each measurement runs; the fastest counts. One busy thread's wall time is
+/// its CPU time when nothing preempts it, and the fastest run is the one least preempted on a
+/// shared machine.
+const RUNS: usize = 5;
+
+/// The fastest of [`RUNS`] runs of `f`.
+fn best(mut f: impl FnMut()) -> Duration {
+    (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+const CLOCK: &str = "fastest of 5 runs, wall time of one thread";
+
+/// What one simulated call carries: the provider's messages and the agent's replies.
+struct Call {
+    provider: ProviderKind,
+    format: AudioFormat,
+    opening: Vec<ProviderMessage>,
+    /// One message per 20 ms; cycled when the call is longer.
+    frames: Vec<ProviderMessage>,
+    /// The caller's audio in the wire format, 20 ms a frame, as the frames carry it.
+    wire: Vec<Vec<u8>>,
+    /// The agent's reply at the app rate.
+    reply: Vec<i16>,
+}
+
+/// Distinct frames kept: a minute of audio each way, cycled over longer calls.
+const POOL_SECONDS: u64 = 60;
+
+impl Call {
+    fn new(
+        provider: ProviderKind,
+        format: AudioFormat,
+        app_rate: SampleRate,
+    ) -> Result<Call, Failure> {
+        let mut stream = ProviderStream::new(provider, format).map_err(Failure::Usage)?;
+        let pool = Duration::from_secs(POOL_SECONDS);
+        let caller = resample(&speech_like(pool, 7), SCRIPT_RATE, format.rate);
+        let mut bytes = Vec::new();
+        Encoder::new(format.rate, format, Profile::HighQuality).encode(&caller, &mut bytes);
+        let frame_bytes = format.rate.samples_per_20ms() * format.encoding.bytes_per_sample();
+        let wire: Vec<Vec<u8>> = bytes
+            .chunks_exact(frame_bytes)
+            .map(<[u8]>::to_vec)
+            .collect();
+        let opening = stream.opening();
+        let frames = wire.iter().map(|f| stream.media(f)).collect();
+        let reply = resample(&speech_like(pool, 11), SCRIPT_RATE, app_rate);
+        Ok(Call {
+            provider,
+            format,
+            opening,
+            frames,
+            wire,
+            reply,
+        })
+    }
+
+    fn protocol(&self) -> Box<dyn MediaProtocol> {
+        match self.provider.id() {
+            "twilio" => Box::new(telephony::twilio::TwilioMediaProtocol::new()),
+            "plivo" => Box::new(telephony::plivo::PlivoMediaProtocol::new(
+                if self.format.encoding == Encoding::L16Be {
+                    telephony::plivo::ByteOrder::Big
+                } else {
+                    telephony::plivo::ByteOrder::Little
+                },
+            )),
+            _ => Box::new(telephony::vonage::VonageMediaProtocol::new(
+                self.format.rate,
+            )),
+        }
+    }
+
+    fn frame(&self, i: usize) -> &ProviderMessage {
+        &self.frames[i % self.frames.len()]
+    }
+
+    fn reply_chunk(&self, i: usize, spf: usize) -> &[i16] {
+        let chunks = self.reply.len() / spf;
+        let k = i % chunks;
+        &self.reply[k * spf..(k + 1) * spf]
+    }
+}
+
+/// A session that has opened and run a second, so its buffers have their steady size.
+fn started_session(call: &Call, config: SessionConfig) -> Result<MediaSession, Failure> {
+    let mut session = MediaSession::new(call.protocol(), config);
+    for m in &call.opening {
+        session
+            .handle(m.as_ws())
+            .map_err(|e| Failure::No(format!("the stream's opening: {e}")))?;
+    }
+    let spf = config.app_rate.samples_per_20ms();
+    for i in 0..50 {
+        leg(&mut session, call, i, spf)?;
+    }
+    Ok(session)
+}
+
+/// One 20 ms of a call, both directions.
+fn leg(session: &mut MediaSession, call: &Call, i: usize, spf: usize) -> Result<usize, Failure> {
+    let mut heard = 0;
+    if let SessionEvent::Audio(pcm) = session
+        .handle(call.frame(i).as_ws())
+        .map_err(|e| Failure::No(format!("frame {i}: {e}")))?
+    {
+        heard = pcm.len();
+    }
+    let mut sent = 0;
+    session
+        .send_audio(call.reply_chunk(i, spf), &mut |m| {
+            sent += match m {
+                telephony::WsMessage::Text(t) => t.len(),
+                telephony::WsMessage::Binary(b) => b.len(),
+            }
+        })
+        .map_err(|e| Failure::No(format!("sending frame {i}: {e}")))?;
+    Ok(heard + sent)
+}
+
+/// Time per frame of each stage alone, over `n` frames.
+struct Breakdown {
+    parse: Duration,
+    decode: Duration,
+    resample: Duration,
+    encode: Duration,
+    serialize: Duration,
+}
+
+fn breakdown(call: &Call, config: SessionConfig, n: usize) -> Breakdown {
+    let format = call.format;
+    let (wire_rate, app_rate) = (format.rate, config.app_rate);
+    let spf_wire = wire_rate.samples_per_20ms();
+    let spf_app = app_rate.samples_per_20ms();
+
+    // Parse: the provider's message to the wire bytes it carries (JSON, base64).
+    let mut protocol = call.protocol();
+    for m in &call.opening {
+        let _ = protocol.decode(m.as_ws());
+    }
+    let parse = best(|| {
+        for i in 0..n {
+            if let Ok(telephony::MediaEvent::Audio { payload, .. }) =
+                protocol.decode(call.frame(i).as_ws())
+            {
+                black_box(payload.len());
+            }
+        }
+    });
+
+    // Decode and encode: the codec alone, at the wire rate.
+    let mut decoder = Decoder::new(format, wire_rate, config.profile);
+    let mut pcm = Vec::with_capacity(spf_wire * 2);
+    let pool = call.wire.len();
+    let decode = best(|| {
+        for i in 0..n {
+            pcm.clear();
+            let _ = decoder.decode(&call.wire[i % pool], &mut pcm);
+            black_box(pcm.len());
+        }
+    });
+    let mut caller_pcm = Vec::new();
+    for f in &call.wire {
+        let _ = decoder.decode(f, &mut caller_pcm);
+    }
+
+    // Resample: the caller's audio up to the app rate, the reply down to the wire rate.
+    let mut up = Resampler::new(wire_rate, app_rate, config.profile);
+    let mut down = Resampler::new(app_rate, wire_rate, config.profile);
+    let mut up_out = vec![0i16; up.max_output_len(spf_wire) + 8];
+    let mut down_out = vec![0i16; down.max_output_len(spf_app) + 8];
+    let chunks = caller_pcm.len() / spf_wire;
+    let resample = if wire_rate == app_rate {
+        Duration::ZERO
+    } else {
+        best(|| {
+            for i in 0..n {
+                let k = i % chunks;
+                let _ = up.process(&caller_pcm[k * spf_wire..(k + 1) * spf_wire], &mut up_out);
+                let _ = down.process(call.reply_chunk(i, spf_app), &mut down_out);
+                black_box((&up_out, &down_out));
+            }
+        })
+    };
+
+    let mut encoder = Encoder::new(wire_rate, format, config.profile);
+    let mut bytes = Vec::with_capacity(spf_wire * 4);
+    let encode = best(|| {
+        for i in 0..n {
+            let k = i % chunks;
+            bytes.clear();
+            encoder.encode(&caller_pcm[k * spf_wire..(k + 1) * spf_wire], &mut bytes);
+            black_box(bytes.len());
+        }
+    });
+
+    // Serialize: one frame of wire bytes to the provider's message (base64, JSON; Vonage's
+    // binary frame as it is).
+    let serialize = best(|| {
+        for i in 0..n {
+            let mut len = 0;
+            let _ = protocol.encode(MediaCommand::Audio(&call.wire[i % pool]), &mut |m| {
+                len += match m {
+                    telephony::WsMessage::Text(t) => t.len(),
+                    telephony::WsMessage::Binary(b) => b.len(),
+                }
+            });
+            black_box(len);
+        }
+    });
+    let per = |d: Duration| d / n as u32;
+    Breakdown {
+        parse: per(parse),
+        decode: per(decode),
+        resample: per(resample),
+        encode: per(encode),
+        serialize: per(serialize),
+    }
+}
+
+fn default_wire(provider: ProviderKind) -> AudioFormat {
+    match provider.id() {
+        "vonage" => AudioFormat::L16LE_16K,
+        _ => AudioFormat::MULAW_8K,
+    }
+}
+
+fn media(args: &MediaArgs) -> Result<(), Failure> {
+    let provider = match args.provider.to_ascii_lowercase().as_str() {
+        "twilio" => telephony::twilio::KIND,
+        "plivo" => telephony::plivo::KIND,
+        "vonage" => telephony::vonage::KIND,
+        other => {
+            return Err(Failure::Usage(format!(
+                "--provider {other:?}: twilio, plivo or vonage"
+            )));
+        }
+    };
+    let app_rate = SampleRate::from_hz(args.app_rate).ok_or_else(|| {
+        Failure::Usage(format!(
+            "--app-rate {}: one of 8000, 16000, 24000, 32000, 48000",
+            args.app_rate
+        ))
+    })?;
+    let profile: Profile = args
+        .profile
+        .parse()
+        .map_err(|e| Failure::Usage(format!("--profile: {e}")))?;
+    if !(args.seconds.is_finite() && (1.0..=86_400.0).contains(&args.seconds)) {
+        return Err(Failure::Usage(format!(
+            "--seconds {}: from 1 to 86400",
+            args.seconds
+        )));
+    }
+    let format = match &args.wire {
+        Some(w) => w
+            .parse::<AudioFormat>()
+            .map_err(|e| Failure::Usage(format!("--wire {w}: {e}")))?,
+        None => default_wire(provider),
+    };
+    let config = SessionConfig::new(app_rate).profile(profile);
+    let call = Call::new(provider, format, app_rate)?;
+    let n = (args.seconds * 50.0).round() as usize;
+    let spf = app_rate.samples_per_20ms();
+
+    // The memory one session holds: what its construction and a second of call left
+    // allocated, plus the struct itself.
+    let before = alloc::live_bytes();
+    let mut session = started_session(&call, config)?;
+    let session_bytes =
+        alloc::live_bytes().saturating_sub(before) + std::mem::size_of::<MediaSession>();
+
+    // The whole leg, both directions, through the session.
+    let allocations = alloc::allocations();
+    let mut failed = None;
+    let mut carried = 0usize;
+    let whole = best(|| {
+        for i in 0..n {
+            match leg(&mut session, &call, i, spf) {
+                Ok(b) => carried += b,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+    });
+    let allocations = (alloc::allocations() - allocations) as f64 / (n * RUNS) as f64;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    black_box(carried);
+    let b = breakdown(&call, config, n);
+
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let per_frame = whole.as_secs_f64() / n as f64;
+    let legs_per_core = args.seconds / whole.as_secs_f64();
+    let stages = us(b.parse) + us(b.decode) + us(b.resample) + us(b.encode) + us(b.serialize);
+    let other = (per_frame * 1e6 - stages).max(0.0);
+    let non_resampling = 1.0 - us(b.resample) / (per_frame * 1e6);
+    let wire = format!("{}@{}", format.encoding.name(), format.rate.hz());
+    if args.json {
+        let v = json!({
+            "provider": provider.id(),
+            "wire": wire,
+            "app_rate": app_rate.hz(),
+            "profile": profile.to_string(),
+            "seconds": args.seconds,
+            "frames": n,
+            "clock": CLOCK,
+            "legs_per_core": legs_per_core,
+            "us_per_frame": per_frame * 1e6,
+            "session_bytes": session_bytes,
+            "allocations_per_frame": allocations,
+            "breakdown": {
+                "parse": us(b.parse),
+                "decode": us(b.decode),
+                "resample": us(b.resample),
+                "encode": us(b.encode),
+                "serialize": us(b.serialize),
+                "other": other,
+            },
+        });
+        crate::calls::out(v);
+        return Ok(());
+    }
+    let pct = |x: f64| 100.0 * x / (per_frame * 1e6);
+    let mut lines = vec![
+        format!(
+            "telephony bench media: {provider}, wire {wire}, app {} Hz, {profile}; {} s of call audio ({n} frames each way), {}",
+            app_rate.hz(),
+            args.seconds,
+            CLOCK
+        ),
+        format!(
+            "  legs per core     {legs_per_core:>10.0}   (seconds of call audio, both directions, per CPU second)"
+        ),
+        format!("  per 20 ms frame   {:>10.3} µs", per_frame * 1e6),
+    ];
+    for (name, d) in [
+        ("parse", b.parse),
+        ("decode", b.decode),
+        ("resample", b.resample),
+        ("encode", b.encode),
+        ("serialize", b.serialize),
+    ] {
+        lines.push(format!(
+            "    {name:<15} {:>8.3} µs  {:>5.1} %",
+            us(d),
+            pct(us(d))
+        ));
+    }
+    lines.push(format!(
+        "    {:<15} {other:>8.3} µs  {:>5.1} %   (session, framing, playback tracking)",
+        "other",
+        pct(other)
+    ));
+    lines.push(format!(
+        "  all but resampling {:>8.1} % of a leg",
+        100.0 * non_resampling
+    ));
+    lines.push(format!(
+        "  session memory    {session_bytes:>10} bytes; {allocations:.3} heap allocations per frame"
+    ));
+    crate::calls::out(lines.join("\n"));
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The media path in steady state: no heap allocation per 20 ms frame, either direction, for
+//! every provider, and a session that holds at most 32 KiB. Counted by a global allocator that
+//! wraps the system's (this test binary only).
+
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use telephony::audio::{AudioFormat, Encoder, Encoding, Profile, SampleRate};
+use telephony::{MediaProtocol, MediaSession, SessionConfig, SessionEvent};
+use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, speech_like};
+
+struct Counting;
+
+thread_local! {
+    // Per thread, so the test harness's other threads do not count.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+}
+
+fn note(delta: i64, count: bool) {
+    // `try_with`: the thread's slots may be gone while it exits.
+    let _ = LIVE.try_with(|l| l.set(l.get() + delta));
+    if count {
+        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments; the counters are
+// thread-local cells that never touch the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as i64, true);
+        // SAFETY: the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note(-(layout.size() as i64), false);
+        // SAFETY: `ptr` came from `alloc` with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size as i64 - layout.size() as i64, true);
+        // SAFETY: `ptr` came from `alloc` with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn live() -> i64 {
+    LIVE.with(Cell::get)
+}
+
+/// Ten seconds of a provider's stream, as it sends it.
+fn stream(
+    provider: telephony::ProviderKind,
+    format: AudioFormat,
+) -> (Vec<ProviderMessage>, Vec<ProviderMessage>) {
+    let mut s = ProviderStream::new(provider, format).unwrap();
+    let caller = resample(
+        &speech_like(Duration::from_secs(10), 7),
+        SCRIPT_RATE,
+        format.rate,
+    );
+    let mut bytes = Vec::new();
+    Encoder::new(format.rate, format, Profile::HighQuality).encode(&caller, &mut bytes);
+    let frame = format.rate.samples_per_20ms() * format.encoding.bytes_per_sample();
+    let opening = s.opening();
+    let frames = bytes.chunks_exact(frame).map(|f| s.media(f)).collect();
+    (opening, frames)
+}
+
+fn protocol(provider: telephony::ProviderKind, format: AudioFormat) -> Box<dyn MediaProtocol> {
+    match provider.id() {
+        "twilio" => Box::new(telephony::twilio::TwilioMediaProtocol::new()),
+        "plivo" => Box::new(telephony::plivo::PlivoMediaProtocol::new(
+            telephony::plivo::ByteOrder::Little,
+        )),
+        _ => Box::new(telephony::vonage::VonageMediaProtocol::new(format.rate)),
+    }
+}
+
+fn check(
+    provider: telephony::ProviderKind,
+    format: AudioFormat,
+    app_rate: SampleRate,
+    profile: Profile,
+) {
+    let (opening, frames) = stream(provider, format);
+    let reply = resample(
+        &speech_like(Duration::from_secs(10), 11),
+        SCRIPT_RATE,
+        app_rate,
+    );
+    let spf = app_rate.samples_per_20ms();
+    let what = format!(
+        "{provider} {}@{} app {} {profile}",
+        format.encoding.name(),
+        format.rate.hz(),
+        app_rate.hz()
+    );
+
+    let before = live();
+    let mut session = MediaSession::new(
+        protocol(provider, format),
+        SessionConfig::new(app_rate).profile(profile),
+    );
+    for m in &opening {
+        session.handle(m.as_ws()).unwrap();
+    }
+    let mut sink = 0usize;
+    let mut step = |session: &mut MediaSession, i: usize| {
+        if let SessionEvent::Audio(pcm) = session.handle(frames[i].as_ws()).unwrap() {
+            sink += pcm.len();
+        }
+        session
+            .send_audio(&reply[i * spf..(i + 1) * spf], &mut |m| {
+                sink += match m {
+                    telephony::WsMessage::Text(t) => t.len(),
+                    telephony::WsMessage::Binary(b) => b.len(),
+                }
+            })
+            .unwrap();
+    };
+    // A second of call: buffers grow to their steady size.
+    for i in 0..50 {
+        step(&mut session, i);
+    }
+    let held = live() - before + std::mem::size_of::<MediaSession>() as i64;
+
+    let start = allocations();
+    for i in 50..frames.len().min(reply.len() / spf) {
+        step(&mut session, i);
+    }
+    let made = allocations() - start;
+    assert_eq!(made, 0, "{what}: {made} allocations over 9 s of call audio");
+    assert!(sink > 0);
+    assert!(held <= 32 * 1024, "{what}: a session holds {held} bytes");
+    eprintln!("{what}: 0 allocations per frame; the session holds {held} bytes");
+}
+
+#[test]
+fn twilio_allocates_nothing_per_frame() {
+    for app in [SampleRate::Hz8000, SampleRate::Hz16000, SampleRate::Hz24000] {
+        for profile in [Profile::HighQuality, Profile::LowLatency] {
+            check(telephony::twilio::KIND, AudioFormat::MULAW_8K, app, profile);
+        }
+    }
+}
+
+#[test]
+fn plivo_allocates_nothing_per_frame() {
+    let l16 = AudioFormat::new(Encoding::L16Le, SampleRate::Hz16000);
+    for format in [AudioFormat::MULAW_8K, l16] {
+        for app in [SampleRate::Hz16000, SampleRate::Hz24000] {
+            check(telephony::plivo::KIND, format, app, Profile::HighQuality);
+        }
+    }
+}
+
+#[test]
+fn vonage_allocates_nothing_per_frame() {
+    for rate in [SampleRate::Hz8000, SampleRate::Hz16000, SampleRate::Hz24000] {
+        let format = AudioFormat::new(Encoding::L16Le, rate);
+        for app in [SampleRate::Hz16000, SampleRate::Hz24000] {
+            check(telephony::vonage::KIND, format, app, Profile::HighQuality);
+        }
+    }
+}
