@@ -11,12 +11,10 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
 use telephony_core::media::json::{borrowed_str, dtmf_digit, lenient_u64, push_string};
-use telephony_core::media::{AudioTrack, Framing, StreamStart};
+use telephony_core::media::{AudioTrack, Framing, StreamStart, b64, scan};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
 };
@@ -53,6 +51,34 @@ impl PlivoMediaProtocol {
     /// The stream's id, once `start` came.
     pub fn stream_id(&self) -> Option<&str> {
         self.stream_id.as_deref()
+    }
+
+    /// A `media` event's audio, however the message was read.
+    fn audio<'a>(
+        &'a mut self,
+        payload: &str,
+        track: Option<&str>,
+        timestamp: Option<u64>,
+        sequence: Option<u64>,
+    ) -> Result<MediaEvent<'a>, MediaError> {
+        self.payload.clear();
+        b64::decode_into(payload.as_bytes(), &mut self.payload)
+            .map_err(|e| Self::malformed(format!("media payload is not base64: {e}")))?;
+        let track = match track {
+            Some("outbound") => AudioTrack::Outbound,
+            _ => AudioTrack::Inbound,
+        };
+        // Plivo stamps media with the wall clock; report time since the first packet.
+        let timestamp = timestamp.map(|t| {
+            let first = *self.first_timestamp.get_or_insert(t);
+            Duration::from_millis(t.saturating_sub(first))
+        });
+        Ok(MediaEvent::Audio {
+            payload: &self.payload,
+            track,
+            timestamp,
+            sequence,
+        })
     }
 
     fn malformed(detail: impl Into<String>) -> MediaError {
@@ -213,6 +239,10 @@ impl MediaProtocol for PlivoMediaProtocol {
                 });
             }
         };
+        // Fifty times a second: the media event, read without a general parser.
+        if let Some(m) = scan::media_message(text) {
+            return self.audio(m.payload, m.track, m.timestamp, m.sequence);
+        }
         let msg: Message<'a> =
             serde_json::from_str(text).map_err(|e| Self::malformed(e.to_string()))?;
         match msg.event.as_ref() {
@@ -252,25 +282,12 @@ impl MediaProtocol for PlivoMediaProtocol {
                 let media = msg
                     .media
                     .ok_or_else(|| Self::malformed("media without a media object"))?;
-                self.payload.clear();
-                STANDARD
-                    .decode_vec(media.payload.as_bytes(), &mut self.payload)
-                    .map_err(|e| Self::malformed(format!("media payload is not base64: {e}")))?;
-                let track = match media.track.as_deref() {
-                    Some("outbound") => AudioTrack::Outbound,
-                    _ => AudioTrack::Inbound,
-                };
-                // Plivo stamps media with the wall clock; report time since the first packet.
-                let timestamp = media.timestamp.map(|t| {
-                    let first = *self.first_timestamp.get_or_insert(t);
-                    Duration::from_millis(t.saturating_sub(first))
-                });
-                Ok(MediaEvent::Audio {
-                    payload: &self.payload,
-                    track,
-                    timestamp,
-                    sequence: msg.sequence_number,
-                })
+                self.audio(
+                    &media.payload,
+                    media.track.as_deref(),
+                    media.timestamp,
+                    msg.sequence_number,
+                )
             }
             "dtmf" => {
                 let digit = msg
@@ -336,7 +353,7 @@ impl MediaProtocol for PlivoMediaProtocol {
                     "8000"
                 });
                 self.out.push_str(",\"payload\":\"");
-                STANDARD.encode_string(frame, &mut self.out);
+                b64::encode_into(frame, &mut self.out);
                 self.out.push_str("\"}}");
             }
             MediaCommand::Mark(name) => {

@@ -5,9 +5,11 @@
 //! Nothing here touches a socket: feed frames in from any WebSocket library and send what comes
 //! out, so protocols and sessions are tested with plain values.
 
+pub mod b64;
 pub mod json;
 mod pacer;
 mod playback;
+pub mod scan;
 mod session;
 
 use std::fmt;
