@@ -86,8 +86,8 @@ struct Call {
     reply: Vec<i16>,
 }
 
-/// Distinct frames kept: a minute of audio each way, cycled over longer calls.
-const POOL_SECONDS: u64 = 60;
+/// Distinct frames kept: ten seconds of audio each way, cycled over longer calls.
+const POOL_SECONDS: u64 = 10;
 
 impl Call {
     fn new(

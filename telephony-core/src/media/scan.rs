@@ -27,6 +27,7 @@ pub struct MediaMessage<'a> {
 /// to the general parser.
 pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
     let mut s = Scanner {
+        text,
         b: text.as_bytes(),
         i: 0,
     };
@@ -101,8 +102,36 @@ pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
 }
 
 struct Scanner<'a> {
+    text: &'a str,
     b: &'a [u8],
     i: usize,
+}
+
+/// Where the first `"`, backslash or control character is in `bytes`: eight bytes at a time,
+/// then byte by byte in the word that holds it.
+fn special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bit set in each byte of `x` below `n` (exact for the first such byte; n <= 0x80).
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut at = 0;
+    for w in bytes.chunks_exact(8) {
+        let Ok(w) = <[u8; 8]>::try_from(w) else {
+            break;
+        };
+        let x = u64::from_le_bytes(w);
+        let hit = below(x, 0x20)
+            | below(x ^ (ONES * u64::from(b'"')), 1)
+            | below(x ^ (ONES * u64::from(b'\\')), 1);
+        if hit != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| at + p)
 }
 
 impl<'a> Scanner<'a> {
@@ -129,23 +158,21 @@ impl<'a> Scanner<'a> {
     fn plain_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let rest = self.b.get(start..)?;
-        let len = rest
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        if rest[len] != b'"' {
+        let len = special(self.b.get(start..)?)?;
+        if self.b[start + len] != b'"' {
             return None;
         }
         self.i = start + len + 1;
-        // The input is a `str` and the quotes are ASCII: the slice is whole characters.
-        std::str::from_utf8(&self.b[start..start + len]).ok()
+        // Between two ASCII quotes of a `str`: whole characters.
+        self.text.get(start..start + len)
     }
 
     /// Passes over a string, escapes and all, checking it is valid JSON.
     fn any_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
-            match *self.b.get(self.i)? {
+            self.i += special(self.b.get(self.i..)?)?;
+            match self.b[self.i] {
                 b'"' => {
                     self.i += 1;
                     return Some(());
@@ -164,8 +191,8 @@ impl<'a> Scanner<'a> {
                         _ => return None,
                     }
                 }
-                c if c < 0x20 => return None,
-                _ => self.i += 1,
+                // A control character: not JSON.
+                _ => return None,
             }
         }
     }
