@@ -15,47 +15,23 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use telephony::audio::{AudioFormat, Encoder, Encoding, Profile, SampleRate};
+use telephony::audio::{AudioFormat, Encoding, Profile, SampleRate};
 use telephony::{
     MediaCommand, MediaEvent, MediaProtocol, MediaSession, ProviderKind, SessionConfig,
     SessionEvent, WsMessage,
 };
-use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, speech_like};
+use telephony_testkit::{
+    ProviderMessage, ProviderStream, Recorded, SCRIPT_RATE, resample, speech_like,
+};
 
-/// Ten seconds of what `provider` sends in `format`: the opening, then 500 media messages, and
-/// the wire bytes of each.
-struct Stream {
-    opening: Vec<ProviderMessage>,
-    frames: Vec<ProviderMessage>,
-    wire: Vec<Vec<u8>>,
-}
-
-fn stream(provider: ProviderKind, format: AudioFormat) -> Stream {
-    let mut s = ProviderStream::new(provider, format).expect("a format the provider streams");
-    let caller = resample(
-        &speech_like(Duration::from_secs(10), 7),
-        SCRIPT_RATE,
-        format.rate,
-    );
-    let mut bytes = Vec::new();
-    Encoder::new(format.rate, format, Profile::HighQuality).encode(&caller, &mut bytes);
-    let frame = format.rate.samples_per_20ms() * format.encoding.bytes_per_sample();
-    let wire: Vec<Vec<u8>> = bytes.chunks_exact(frame).map(<[u8]>::to_vec).collect();
-    Stream {
-        opening: s.opening(),
-        frames: wire.iter().map(|f| s.media(f)).collect(),
-        wire,
-    }
+/// Ten seconds of what `provider` sends in `format`.
+fn stream(provider: ProviderKind, format: AudioFormat) -> Recorded {
+    ProviderStream::record_speech(provider, format, Duration::from_secs(10))
+        .expect("a format the provider streams")
 }
 
 fn protocol(provider: ProviderKind, format: AudioFormat) -> Box<dyn MediaProtocol> {
-    match provider.id() {
-        "twilio" => Box::new(telephony::twilio::TwilioMediaProtocol::new()),
-        "plivo" => Box::new(telephony::plivo::PlivoMediaProtocol::new(
-            telephony::plivo::ByteOrder::Little,
-        )),
-        _ => Box::new(telephony::vonage::VonageMediaProtocol::new(format.rate)),
-    }
+    ProviderStream::protocol(provider, format)
 }
 
 fn name(format: AudioFormat) -> String {

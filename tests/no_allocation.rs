@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use telephony::audio::{AudioFormat, Encoder, Encoding, Profile, SampleRate};
+use telephony::audio::{AudioFormat, Encoding, Profile, SampleRate};
 use telephony::{MediaProtocol, MediaSession, SessionConfig, SessionEvent};
 use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, speech_like};
 
@@ -64,28 +64,12 @@ fn stream(
     provider: telephony::ProviderKind,
     format: AudioFormat,
 ) -> (Vec<ProviderMessage>, Vec<ProviderMessage>) {
-    let mut s = ProviderStream::new(provider, format).unwrap();
-    let caller = resample(
-        &speech_like(Duration::from_secs(10), 7),
-        SCRIPT_RATE,
-        format.rate,
-    );
-    let mut bytes = Vec::new();
-    Encoder::new(format.rate, format, Profile::HighQuality).encode(&caller, &mut bytes);
-    let frame = format.rate.samples_per_20ms() * format.encoding.bytes_per_sample();
-    let opening = s.opening();
-    let frames = bytes.chunks_exact(frame).map(|f| s.media(f)).collect();
-    (opening, frames)
+    let r = ProviderStream::record_speech(provider, format, Duration::from_secs(10)).unwrap();
+    (r.opening, r.frames)
 }
 
 fn protocol(provider: telephony::ProviderKind, format: AudioFormat) -> Box<dyn MediaProtocol> {
-    match provider.id() {
-        "twilio" => Box::new(telephony::twilio::TwilioMediaProtocol::new()),
-        "plivo" => Box::new(telephony::plivo::PlivoMediaProtocol::new(
-            telephony::plivo::ByteOrder::Little,
-        )),
-        _ => Box::new(telephony::vonage::VonageMediaProtocol::new(format.rate)),
-    }
+    ProviderStream::protocol(provider, format)
 }
 
 fn check(

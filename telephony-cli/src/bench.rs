@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use telephony::audio::{AudioFormat, Decoder, Encoder, Encoding, Profile, Resampler, SampleRate};
+use telephony::audio::{AudioFormat, Decoder, Encoder, Profile, Resampler, SampleRate};
 use telephony::{
     MediaCommand, MediaProtocol, MediaSession, ProviderKind, SessionConfig, SessionEvent,
 };
@@ -95,43 +95,22 @@ impl Call {
         format: AudioFormat,
         app_rate: SampleRate,
     ) -> Result<Call, Failure> {
-        let mut stream = ProviderStream::new(provider, format).map_err(Failure::Usage)?;
         let pool = Duration::from_secs(POOL_SECONDS);
-        let caller = resample(&speech_like(pool, 7), SCRIPT_RATE, format.rate);
-        let mut bytes = Vec::new();
-        Encoder::new(format.rate, format, Profile::HighQuality).encode(&caller, &mut bytes);
-        let frame_bytes = format.rate.samples_per_20ms() * format.encoding.bytes_per_sample();
-        let wire: Vec<Vec<u8>> = bytes
-            .chunks_exact(frame_bytes)
-            .map(<[u8]>::to_vec)
-            .collect();
-        let opening = stream.opening();
-        let frames = wire.iter().map(|f| stream.media(f)).collect();
+        let recorded =
+            ProviderStream::record_speech(provider, format, pool).map_err(Failure::Usage)?;
         let reply = resample(&speech_like(pool, 11), SCRIPT_RATE, app_rate);
         Ok(Call {
             provider,
             format,
-            opening,
-            frames,
-            wire,
+            opening: recorded.opening,
+            frames: recorded.frames,
+            wire: recorded.wire,
             reply,
         })
     }
 
     fn protocol(&self) -> Box<dyn MediaProtocol> {
-        match self.provider.id() {
-            "twilio" => Box::new(telephony::twilio::TwilioMediaProtocol::new()),
-            "plivo" => Box::new(telephony::plivo::PlivoMediaProtocol::new(
-                if self.format.encoding == Encoding::L16Be {
-                    telephony::plivo::ByteOrder::Big
-                } else {
-                    telephony::plivo::ByteOrder::Little
-                },
-            )),
-            _ => Box::new(telephony::vonage::VonageMediaProtocol::new(
-                self.format.rate,
-            )),
-        }
+        ProviderStream::protocol(self.provider, self.format)
     }
 
     fn frame(&self, i: usize) -> &ProviderMessage {

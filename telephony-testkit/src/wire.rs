@@ -3,6 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
+use telephony::MediaProtocol;
+use telephony::audio::{Encoder, Profile};
+
 use telephony::Decimal;
 use telephony::audio::{AudioFormat, Encoding};
 use telephony::{ProviderKind, WsMessage};
@@ -36,6 +39,19 @@ impl ProviderMessage {
             other => ProviderMessage::Text(other.to_string()),
         }
     }
+}
+
+/// A stream as the provider sent it: the opening, then one message per 20 ms of caller audio,
+/// with the wire bytes each carries.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// What opened the stream.
+    pub opening: Vec<ProviderMessage>,
+    /// One message per 20 ms.
+    pub frames: Vec<ProviderMessage>,
+    /// The wire bytes of each message, in order.
+    pub wire: Vec<Vec<u8>>,
 }
 
 /// What the provider sends on one stream, message by message, exactly as the emulated carrier
@@ -123,6 +139,46 @@ impl ProviderStream {
             media: dialect.media(&call, &target),
             format,
         })
+    }
+
+    /// `length` of speech-like caller audio (the scripted caller's voice), as this provider
+    /// sends it: for benches and allocation counts, where the messages are made up front.
+    pub fn record_speech(
+        provider: ProviderKind,
+        format: AudioFormat,
+        length: Duration,
+    ) -> Result<Recorded, String> {
+        let mut stream = ProviderStream::new(provider, format)?;
+        let caller = crate::resample(
+            &crate::speech_like(length, 7),
+            crate::SCRIPT_RATE,
+            format.rate,
+        );
+        let mut bytes = Vec::new();
+        Encoder::new(format.rate, format, Profile::HighQuality).encode(&caller, &mut bytes);
+        let frame = format.rate.samples_per_20ms() * format.encoding.bytes_per_sample();
+        let wire: Vec<Vec<u8>> = bytes.chunks_exact(frame).map(<[u8]>::to_vec).collect();
+        Ok(Recorded {
+            opening: stream.opening(),
+            frames: wire.iter().map(|f| stream.media(f)).collect(),
+            wire,
+        })
+    }
+
+    /// The media protocol an adapter runs on a stream of `provider` in `format` (Plivo's L16
+    /// byte order as the format says), as `TelephonyProvider::media_protocol` gives it.
+    pub fn protocol(provider: ProviderKind, format: AudioFormat) -> Box<dyn MediaProtocol> {
+        match provider.id() {
+            "twilio" => Box::new(telephony::twilio::TwilioMediaProtocol::new()),
+            "plivo" => Box::new(telephony::plivo::PlivoMediaProtocol::new(
+                if format.encoding == Encoding::L16Be {
+                    telephony::plivo::ByteOrder::Big
+                } else {
+                    telephony::plivo::ByteOrder::Little
+                },
+            )),
+            _ => Box::new(telephony::vonage::VonageMediaProtocol::new(format.rate)),
+        }
     }
 
     /// The wire format.
