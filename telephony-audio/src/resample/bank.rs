@@ -24,8 +24,45 @@ pub(crate) struct Bank {
     pub(crate) m: usize,
     pub(crate) taps: usize,
     pub(crate) coeffs: Box<[f32]>,
+    /// Per stream, the taps `lo..hi` outside which every phase's coefficient is zero.
+    pub(crate) live: Box<[(usize, usize)]>,
+    /// The same sums rewritten on the prototype's symmetry, when it is linear phase.
+    pub(crate) fold: Option<Fold>,
     /// Delay added, in samples at the filter rate F = L * input rate.
     pub(crate) delay_at_f: f64,
+}
+
+/// A linear-phase bank rewritten so that one multiply-add serves two taps.
+///
+/// A symmetric prototype gives the bank an involution `σ` on its taps (`v = (stream, tap)`)
+/// that maps phase `p`'s coefficients onto phase `L-1-p`'s: `c[L-1-p](v) = c[p](σv)`. So with
+/// `u = x_v + x_σv` and `w = x_v - x_σv`, computed exactly (the inputs are integers), the
+/// half-sum of phases `p` and `L-1-p` is a sum over the `u` of each pair `{v, σv}`, and their
+/// half-difference a sum over the `w`: phase `p` is the half-sum plus the half-difference,
+/// phase `L-1-p` the half-sum minus it. An odd `L`'s middle phase is its own mirror, a sum
+/// over the `u`. That halves the multiply-adds, the kernels' bottleneck.
+///
+/// In an interpolator (`M = 1`) `σ` reverses the taps; in a decimator (`2/(2R)`, see [`Bank`])
+/// it maps each stream onto another (or onto itself), reversed.
+#[derive(Debug)]
+pub(crate) struct Fold {
+    pub(crate) spans: Box<[Span]>,
+    /// `L` per step, the spans' steps one after the other: for each pair `p < L/2` the
+    /// half-sum's coefficient of `u`, then the half-difference's of `w`; last, for an odd `L`,
+    /// the middle phase's coefficient of `u`. A tap that is its own mirror (`σv = v`, so
+    /// `u = 2 x_v`, `w = 0`) has its coefficients halved.
+    pub(crate) coeffs: Box<[f32]>,
+}
+
+/// Taps paired by the mirror: step `k` pairs tap `near_at + k` of stream `near` with tap
+/// `far_at - k` of stream `far`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) near: usize,
+    pub(crate) near_at: usize,
+    pub(crate) far: usize,
+    pub(crate) far_at: usize,
+    pub(crate) steps: usize,
 }
 
 impl Bank {
@@ -33,13 +70,6 @@ impl Bank {
         // Zero-stuffing by L divides the level by L: the filter gains it back. A stretched
         // prototype stands for a decimator, whose gain is 1.
         let gain = (l / stretch) as f64;
-        let tap = |at: i64| {
-            let st = stretch as i64;
-            (at % st == 0)
-                .then(|| prototype.get((at / st) as usize))
-                .flatten()
-                .map(|&c| (c * gain) as f32)
-        };
         let k = ((prototype.len() - 1) * stretch + 1) as i64;
         let (li, mi) = (l as i64, m as i64);
         // Prototype index of sub-filter (p, s) at tap a: L*M*a + p*M - s*L.
@@ -52,43 +82,47 @@ impl Bank {
             }
         }
         let taps = (taps as usize).next_multiple_of(TAP_ALIGN);
-        let mut coeffs = vec![0.0f32; m * taps * l];
+        // The stretched prototype index behind each coefficient, where it is nonzero.
+        let at = |s: usize, b: usize, p: usize| {
+            let at = index(p, s, (taps - 1 - b) as i64);
+            ((0..k).contains(&at) && at % stretch as i64 == 0).then_some(at)
+        };
+        let value = |at: i64| prototype[at as usize / stretch] * gain;
+        let mut grid = vec![0.0f64; m * taps * l];
         for s in 0..m {
             for b in 0..taps {
-                let a = (taps - 1 - b) as i64;
                 for p in 0..l {
-                    let at = index(p, s, a);
-                    if (0..k).contains(&at) {
-                        coeffs[(s * taps + b) * l + p] = tap(at).unwrap_or(0.0);
+                    if let Some(at) = at(s, b, p) {
+                        grid[(s * taps + b) * l + p] = value(at);
                     }
                 }
             }
         }
+        let live = (0..m)
+            .map(|s| {
+                let row = &grid[s * taps * l..(s + 1) * taps * l];
+                let nonzero = |b: &usize| row[b * l..(b + 1) * l].iter().any(|&c| c != 0.0);
+                let lo = (0..taps).find(nonzero).unwrap_or(0);
+                let hi = (0..taps).rev().find(nonzero).map_or(lo, |b| b + 1);
+                (lo, hi)
+            })
+            .collect();
+        let symmetric =
+            (0..prototype.len()).all(|n| prototype[n] == prototype[prototype.len() - 1 - n]);
+        let fold = symmetric.then(|| fold(&grid, l, m, taps, at, k)).flatten();
         Bank {
             l,
             m,
             taps,
-            coeffs: coeffs.into_boxed_slice(),
+            coeffs: grid.iter().map(|&c| c as f32).collect(),
+            live,
+            fold,
             delay_at_f: delay_at_f * stretch as f64,
         }
     }
 
     /// The shared bank for a ratio; `l` and `m` coprime, one of the twelve the rates produce.
     pub(crate) fn get(profile: Profile, l: usize, m: usize) -> &'static Bank {
-        const RATIOS: [(usize, usize); 12] = [
-            (2, 1),
-            (1, 2),
-            (3, 1),
-            (1, 3),
-            (4, 1),
-            (1, 4),
-            (6, 1),
-            (1, 6),
-            (3, 2),
-            (2, 3),
-            (4, 3),
-            (3, 4),
-        ];
         static BANKS: [[OnceLock<Bank>; 12]; 2] = [const { [const { OnceLock::new() }; 12] }; 2];
         let slot = RATIOS
             .iter()
@@ -124,8 +158,115 @@ impl Bank {
     }
 }
 
+/// The ratios `L/M` the supported rates produce.
+const RATIOS: [(usize, usize); 12] = [
+    (2, 1),
+    (1, 2),
+    (3, 1),
+    (1, 3),
+    (4, 1),
+    (1, 4),
+    (6, 1),
+    (1, 6),
+    (3, 2),
+    (2, 3),
+    (4, 3),
+    (3, 4),
+];
+
 /// Output phases a decimator is computed in; see [`Bank`].
 const DECIMATION_PHASES: usize = 2;
+
+/// The [`Fold`] of a bank, `grid[s][b][p]` (unrounded), whose coefficient at `(s, b, p)` is
+/// entry `at(s, b, p)` of a symmetric prototype of length `k` (stretched); `None` if its
+/// mirror pairs do not come as [`Span`]s.
+fn fold(
+    grid: &[f64],
+    l: usize,
+    m: usize,
+    taps: usize,
+    at: impl Fn(usize, usize, usize) -> Option<i64>,
+    k: i64,
+) -> Option<Fold> {
+    let c = |s: usize, b: usize, p: usize| grid[(s * taps + b) * l + p];
+    // Where each prototype entry sits in phase 0.
+    let mut place = vec![None; k as usize];
+    for s in 0..m {
+        for b in 0..taps {
+            if let Some(n) = at(s, b, 0) {
+                place[n as usize] = Some((s, b));
+            }
+        }
+    }
+    let live = |s: usize, b: usize| (0..l).any(|p| at(s, b, p).is_some());
+    let mut spans = Vec::new();
+    let mut coeffs = Vec::new();
+    let mut done = vec![false; m];
+    let mut covered = 0;
+    for s in 0..m {
+        if done[s] {
+            continue;
+        }
+        let support: Vec<usize> = (0..taps).filter(|&b| live(s, b)).collect();
+        let (&lo, &last) = (support.first()?, support.last()?);
+        if support.len() != last + 1 - lo {
+            return None;
+        }
+        // The mirror of a tap of phase L-1 is a tap of phase 0; it fixes the pair's geometry.
+        let b0 = *support.iter().find(|&&b| at(s, b, l - 1).is_some())?;
+        let (far, far_b0) = place[(k - 1 - at(s, b0, l - 1)?) as usize]?;
+        let sum = far_b0 + b0;
+        let mirror = |b: usize| sum.checked_sub(b).filter(|&f| f < taps);
+        // Every phase's coefficients must map as the involution says, zeros included.
+        for b in lo..=last {
+            let f = mirror(b)?;
+            for p in 0..l {
+                if c(s, b, l - 1 - p) != c(far, f, p) || !live(far, f) {
+                    return None;
+                }
+            }
+        }
+        if done[far] {
+            return None;
+        }
+        let end = if far == s { sum / 2 } else { last };
+        for b in lo..=end {
+            let half = if far == s && 2 * b == sum { 0.5 } else { 1.0 };
+            for p in 0..l / 2 {
+                let (v, w) = (c(s, b, p), c(s, b, l - 1 - p));
+                coeffs.push(((v + w) / 2.0 * half) as f32);
+                coeffs.push(((v - w) / 2.0 * half) as f32);
+            }
+            if l % 2 == 1 {
+                coeffs.push((c(s, b, l / 2) * half) as f32);
+            }
+        }
+        spans.push(Span {
+            near: s,
+            near_at: lo,
+            far,
+            far_at: mirror(lo)?,
+            steps: end + 1 - lo,
+        });
+        covered += if far == s {
+            sum + 1 - 2 * lo
+        } else {
+            2 * (last + 1 - lo)
+        };
+        done[s] = true;
+        done[far] = true;
+    }
+    let live_taps = (0..m)
+        .map(|s| (0..taps).filter(|&b| live(s, b)).count())
+        .sum();
+    if covered != live_taps {
+        return None;
+    }
+    Some(Fold {
+        spans: spans.into_boxed_slice(),
+        coeffs: coeffs.into_boxed_slice(),
+    })
+}
 
 /// Group delay of a linear-phase filter: half its span.
 fn half(h: &[f64]) -> f64 {
@@ -183,6 +324,71 @@ mod tests {
                 "{profile:?} R={r}: ripple {ripple} dB"
             );
             assert!(stop <= stop_limit, "{profile:?} R={r}: stopband {stop} dB");
+        }
+    }
+
+    /// Every high-quality bank folds, and the folded sums are the bank's: for random input,
+    /// each phase computed from the fold's spans and coefficients matches the plain sum.
+    #[test]
+    fn folded_banks_compute_the_same_sums() {
+        for (l, m) in RATIOS {
+            assert!(Bank::get(Profile::LowLatency, l, m).fold.is_none());
+            let bank = Bank::get(Profile::HighQuality, l, m);
+            let Some(fold) = &bank.fold else {
+                assert!(m > 1 && l > 1, "{l}/{m} should fold");
+                continue;
+            };
+            let (l, taps) = (bank.l, bank.taps);
+            let mut seed = 1u64;
+            let x: Vec<Vec<f64>> = (0..bank.m)
+                .map(|_| {
+                    (0..taps)
+                        .map(|_| {
+                            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                            f64::from((seed >> 48) as i16)
+                        })
+                        .collect()
+                })
+                .collect();
+            let plain: Vec<f64> = (0..l)
+                .map(|p| {
+                    (0..bank.m)
+                        .flat_map(|s| (0..taps).map(move |b| (s, b)))
+                        .map(|(s, b)| f64::from(bank.coeffs[(s * taps + b) * l + p]) * x[s][b])
+                        .sum()
+                })
+                .collect();
+            let mut acc = vec![0.0; l];
+            let mut coeffs = fold.coeffs.chunks_exact(l);
+            for span in &fold.spans {
+                for (k, c) in (&mut coeffs).take(span.steps).enumerate() {
+                    let (v, w) = (x[span.near][span.near_at + k], x[span.far][span.far_at - k]);
+                    for j in 0..l / 2 {
+                        acc[2 * j] += f64::from(c[2 * j]) * (v + w);
+                        acc[2 * j + 1] += f64::from(c[2 * j + 1]) * (v - w);
+                    }
+                    if l % 2 == 1 {
+                        acc[l - 1] += f64::from(c[l - 1]) * (v + w);
+                    }
+                }
+            }
+            assert!(coeffs.next().is_none(), "{l}/{m}: coefficients left over");
+            let mut folded = vec![0.0; l];
+            for j in 0..l / 2 {
+                folded[j] = acc[2 * j] + acc[2 * j + 1];
+                folded[l - 1 - j] = acc[2 * j] - acc[2 * j + 1];
+            }
+            if l % 2 == 1 {
+                folded[l / 2] = acc[l - 1];
+            }
+            for (p, (a, b)) in plain.iter().zip(&folded).enumerate() {
+                assert!(
+                    (a - b).abs() < 1e-2,
+                    "{}/{} phase {p}: {a} against {b}",
+                    bank.l,
+                    bank.m
+                );
+            }
         }
     }
 

@@ -1,20 +1,28 @@
-//! The polyphase FIR kernel: the one hot loop of the resampler.
+//! The polyphase FIR kernels: the one hot loop of the resampler.
 //!
 //! Lanes run along consecutive outputs of one phase, so every lane performs exactly the same
 //! sequence of multiply-adds as it would alone. That is what makes the resampler's output
-//! independent of how its input is chunked: a block computed in a group of 64 lanes or of 16,
+//! independent of how its input is chunked: a block computed in a group of 64 lanes or of 8,
 //! at the start of a call or in the middle, gives each output the same bits.
 //!
-//! To keep the multiply-add units busy even when few lanes are left, each lane's sum is split
-//! into `Q` partial sums over consecutive quarters (or halves) of the taps, added at the end in
-//! a fixed order; `Q` is fixed per backend and ratio, so the order never depends on chunking.
+//! To keep the multiply-add units busy even when few lanes are left, the AVX-512 kernel splits
+//! each lane's sum into `Q` partial sums over consecutive quarters (or halves) of the taps,
+//! added at the end in a fixed order; `Q` is fixed per backend and ratio, so the order never
+//! depends on chunking. The AVX2 kernels instead work on groups of several 8-lane vectors.
+//!
+//! A linear-phase (high-quality) bank is run folded on AVX2 (see [`Fold`]): the two inputs of
+//! each pair of taps that share a coefficient are added (and subtracted) first, which halves
+//! the multiply-adds.
 //!
 //! x86-64 gets explicit AVX-512 and AVX2 versions, both with fused multiply-add, chosen at run
 //! time; everything else runs a portable loop over fixed-size arrays that the compiler
-//! vectorises for the baseline target. The explicit versions are 3 to 6 times faster than the
+//! vectorises for the baseline target. The explicit versions are 3 to 8 times faster than the
 //! baseline (`cargo bench --bench audio -- backend`), which is what earns this crate's only
-//! `unsafe`: unaligned vector loads and stores inside bounds-checked slices, and the call into
-//! code compiled for features the CPU was checked to have.
+//! `unsafe`: unaligned vector loads and stores inside bounds-checked slices, empty `asm!`
+//! statements that order the AVX2 code (see `settle!`), and the call into code compiled for
+//! features the CPU was checked to have.
+
+use super::bank::{Bank, Fold};
 
 /// Lanes per vector block: one 512-bit register, two 256-bit ones, four 128-bit ones.
 pub(crate) const LANES: usize = 16;
@@ -24,14 +32,12 @@ pub(crate) const TAP_ALIGN: usize = 4;
 
 /// Everything one kernel call reads and writes.
 pub(crate) struct KernelArgs<'a> {
-    /// Coefficients laid out `[stream][tap][phase]`, `L` values per tap.
-    pub(crate) coeffs: &'a [f32],
-    /// `m` input streams (the input deinterleaved by `M`), `stride` floats apart.
+    /// The coefficients (see [`Bank`]): `coeffs` laid out `[stream][tap][phase]`, `L` values
+    /// per tap, `taps` a multiple of [`TAP_ALIGN`]; `fold` for the kernels that use it.
+    pub(crate) bank: &'a Bank,
+    /// `bank.m` input streams (the input deinterleaved by `M`), `stride` floats apart.
     pub(crate) streams: &'a [f32],
     pub(crate) stride: usize,
-    pub(crate) m: usize,
-    /// Taps per stream and phase, a multiple of [`TAP_ALIGN`].
-    pub(crate) taps: usize,
     /// Position in each stream of the oldest sample the first lane reads.
     pub(crate) start: usize,
     /// Blocks of `LANES` consecutive input positions to compute.
@@ -41,7 +47,7 @@ pub(crate) struct KernelArgs<'a> {
     pub(crate) out: &'a mut [i16],
 }
 
-/// The filter for one interpolation factor `L` on one instruction set.
+/// The filter for one bank on one instruction set.
 pub(crate) type Fir = fn(&mut KernelArgs<'_>);
 
 /// Writes input samples as floats into `M` rows of `stride`: sample `k` to row
@@ -121,12 +127,15 @@ impl Backend {
         }
     }
 
-    /// The filter for interpolation factor `l` (1, 2, 3, 4 or 6).
+    /// The filter for a bank: interpolation factor `l` 1, 2, 3, 4 or 6.
     ///
-    /// `NB` blocks per group and `Q` partial sums are chosen so that a group keeps at least
-    /// eight independent multiply-add chains in flight (two units, four cycles of latency)
-    /// without running out of registers.
-    pub(crate) fn fir(self, l: usize) -> Fir {
+    /// The AVX-512 kernel takes `NB` blocks per group and `Q` partial sums, chosen so that a
+    /// group keeps at least eight independent multiply-add chains in flight (two units, four
+    /// cycles of latency) without running out of registers. The AVX2 kernels work in groups of
+    /// `P` 8-lane vectors, for the same reason; on a linear-phase bank they run folded (see
+    /// [`Fold`]), half the multiply-adds.
+    pub(crate) fn fir(self, bank: &Bank) -> Fir {
+        let l = bank.l;
         match self {
             #[cfg(target_arch = "x86_64")]
             Backend::Avx512 => match l {
@@ -137,12 +146,16 @@ impl Backend {
                 _ => x86::avx512::<6, 2, 1>,
             },
             #[cfg(target_arch = "x86_64")]
-            Backend::Avx2 => match l {
-                1 => x86::avx2::<1, 2, 2>,
-                2 => x86::avx2::<2, 2, 1>,
-                3 => x86::avx2::<3, 1, 1>,
-                4 => x86::avx2::<4, 1, 1>,
-                _ => x86::avx2::<6, 1, 1>,
+            Backend::Avx2 => match (bank.fold.is_some(), l) {
+                (true, 2) => x86::avx2_folded::<2, 5>,
+                (true, 3) => x86::avx2_folded::<3, 3>,
+                (true, 4) => x86::avx2_folded::<4, 2>,
+                (true, 6) => x86::avx2_folded::<6, 1>,
+                (_, 1) => x86::avx2::<1, 4>,
+                (_, 2) => x86::avx2::<2, 5>,
+                (_, 3) => x86::avx2::<3, 3>,
+                (_, 4) => x86::avx2::<4, 2>,
+                _ => x86::avx2::<6, 2>,
             },
             _ => match l {
                 1 => portable::<1>,
@@ -222,11 +235,11 @@ fn round_saturate(v: f32) -> i16 {
 fn portable<const L: usize>(k: &mut KernelArgs<'_>) {
     for block in 0..k.blocks {
         let mut acc = [[0.0f32; LANES]; L];
-        let taps = k.taps;
-        for stream in 0..k.m {
+        let taps = k.bank.taps;
+        for stream in 0..k.bank.m {
             let at = stream * k.stride + k.start + block * LANES;
             let row = &k.streams[at..at + taps - 1 + LANES];
-            let coeffs = &k.coeffs[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &k.bank.coeffs[stream * taps * L..(stream + 1) * taps * L];
             for (tap, c) in coeffs.chunks_exact(L).enumerate() {
                 let x: &[f32; LANES] = row[tap..tap + LANES].try_into().expect("LANES floats");
                 for (a, &cp) in acc.iter_mut().zip(c) {
@@ -258,7 +271,7 @@ mod x86 {
 
     use std::arch::x86_64::*;
 
-    use super::{KernelArgs, LANES, deinterleave};
+    use super::{Fold, KernelArgs, LANES, deinterleave};
 
     /// Runs groups of `NB` blocks while they last, then halves of that for the rest.
     macro_rules! cascade {
@@ -302,13 +315,13 @@ mod x86 {
         k: &mut KernelArgs<'_>,
         first: usize,
     ) {
-        let taps = k.taps;
+        let taps = k.bank.taps;
         let part = taps / Q;
         let mut acc = [[[_mm512_setzero_ps(); Q]; NB]; L];
-        for stream in 0..k.m {
+        for stream in 0..k.bank.m {
             let at = stream * k.stride + k.start + first * LANES;
             let row = &k.streams[at..at + taps - 1 + NB * LANES];
-            let coeffs = &k.coeffs[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &k.bank.coeffs[stream * taps * L..(stream + 1) * taps * L];
             for tap in 0..part {
                 for q in 0..Q {
                     let t = q * part + tap;
@@ -344,64 +357,186 @@ mod x86 {
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    fn avx2_body<const L: usize, const NB: usize, const Q: usize>(k: &mut KernelArgs<'_>) {
-        debug_assert!(NB <= 4 && (Q == 1 || Q == 2 || Q == 4));
-        cascade!(k, avx2_group, L, NB, Q);
+    /// Runs `$group` over the pass's 8-lane vectors, `$P` at a time while they last, then one
+    /// group of what is left.
+    macro_rules! by_vectors {
+        ($k:ident, $P:ident, $group:ident::<$($c:ident),*>($($arg:expr),*)) => {{
+            let vectors = $k.blocks * (LANES / 8);
+            let mut v = 0;
+            while v + $P <= vectors {
+                $group::<$($c,)* $P>($k, $($arg,)* v);
+                v += $P;
+            }
+            while v < vectors {
+                v += match vectors - v {
+                    1 => {
+                        $group::<$($c,)* 1>($k, $($arg,)* v);
+                        1
+                    }
+                    2 => {
+                        $group::<$($c,)* 2>($k, $($arg,)* v);
+                        2
+                    }
+                    3 => {
+                        $group::<$($c,)* 3>($k, $($arg,)* v);
+                        3
+                    }
+                    _ => {
+                        $group::<$($c,)* 4>($k, $($arg,)* v);
+                        4
+                    }
+                };
+            }
+        }};
     }
 
-    /// As [`avx512_group`], with each block of `LANES` held in two 256-bit halves.
+    /// Ends one vector's work on a tap: its multiply-adds are issued before this point and the
+    /// next vector's loads after it. Left to itself the compiler issues all of a group's loads
+    /// up front; its accumulators then no longer fit in the 16 registers, and an accumulator
+    /// spilled to the stack stalls its multiply-add chain on every tap.
+    macro_rules! settle {
+        ($acc:expr) => {
+            for a in $acc.iter_mut() {
+                // SAFETY: an empty instruction sequence. To the compiler it reads and writes
+                // the accumulator and may touch memory, which is what orders the code.
+                unsafe {
+                    std::arch::asm!(
+                        "/* {0} */",
+                        inout(ymm_reg) * a,
+                        options(nostack, preserves_flags)
+                    )
+                };
+            }
+        };
+    }
+
+    /// Eight floats from memory.
+    #[target_feature(enable = "avx")]
+    #[inline]
+    fn load8(x: &[f32; 8]) -> __m256 {
+        // SAFETY: x is eight floats, the 32 bytes this reads.
+        unsafe { _mm256_loadu_ps(x.as_ptr()) }
+    }
+
+    /// Vector `p` of a slice of `P` vectors.
+    #[target_feature(enable = "avx")]
+    #[inline]
+    fn vector(xs: &[f32], p: usize) -> __m256 {
+        load8(xs[p * 8..p * 8 + 8].try_into().expect("eight floats"))
+    }
+
+    /// Rounds eight sums to nearest (ties to even: the default mode) and stores them as int16,
+    /// saturated by the pack. The sums are far inside the 32-bit range (at most 32768 times a
+    /// phase's absolute coefficient sum, a few units), so the conversion itself never overflows.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn store8(out: &mut [i16], v: __m256) {
+        let out: &mut [i16; 8] = (&mut out[..8]).try_into().expect("eight samples");
+        let w = _mm256_cvtps_epi32(v);
+        let w = _mm_packs_epi32(_mm256_castsi256_si128(w), _mm256_extracti128_si256::<1>(w));
+        // SAFETY: out is eight samples, the 16 bytes this writes.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), w) };
+    }
+
+    /// The plain AVX2 kernel: per tap and group, `P` loads, `L` broadcasts and `L * P`
+    /// multiply-adds, taps outside the bank's live range skipped.
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2_body<const L: usize, const P: usize>(k: &mut KernelArgs<'_>) {
+        by_vectors!(k, P, avx2_group::<L>());
+    }
+
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn avx2_group<const L: usize, const NB: usize, const Q: usize>(
-        k: &mut KernelArgs<'_>,
-        first: usize,
-    ) {
-        let taps = k.taps;
-        let part = taps / Q;
-        let mut acc = [[[[_mm256_setzero_ps(); 2]; Q]; NB]; L];
-        for stream in 0..k.m {
-            let at = stream * k.stride + k.start + first * LANES;
-            let row = &k.streams[at..at + taps - 1 + NB * LANES];
-            let coeffs = &k.coeffs[stream * taps * L..(stream + 1) * taps * L];
-            for tap in 0..part {
-                for q in 0..Q {
-                    let t = q * part + tap;
-                    let xs = &row[t..t + NB * LANES];
-                    let c = &coeffs[t * L..t * L + L];
-                    let mut x = [[_mm256_setzero_ps(); 2]; NB];
-                    for (nb, v) in x.iter_mut().enumerate() {
-                        // SAFETY: xs holds NB * LANES floats; these read 8 + 8 of them from
-                        // offset nb * LANES, within bounds.
-                        unsafe {
-                            v[0] = _mm256_loadu_ps(xs.as_ptr().add(nb * LANES));
-                            v[1] = _mm256_loadu_ps(xs.as_ptr().add(nb * LANES + 8));
-                        }
+    fn avx2_group<const L: usize, const P: usize>(k: &mut KernelArgs<'_>, first: usize) {
+        let bank = k.bank;
+        let taps = bank.taps;
+        let mut acc = [[_mm256_setzero_ps(); L]; P];
+        for (stream, &(lo, hi)) in bank.live.iter().enumerate() {
+            let at = stream * k.stride + k.start + first * 8;
+            let row = &k.streams[at..at + taps - 1 + P * 8];
+            let coeffs = &bank.coeffs[stream * taps * L..(stream + 1) * taps * L];
+            for t in lo..hi {
+                let xs = &row[t..t + P * 8];
+                let c = &coeffs[t * L..t * L + L];
+                let cv: [__m256; L] = std::array::from_fn(|i| _mm256_set1_ps(c[i]));
+                for (p, a) in acc.iter_mut().enumerate() {
+                    let x = vector(xs, p);
+                    for (a, &cv) in a.iter_mut().zip(&cv) {
+                        *a = _mm256_fmadd_ps(x, cv, *a);
                     }
-                    for (a, &cp) in acc.iter_mut().zip(c) {
-                        let cv = _mm256_set1_ps(cp);
-                        for (a, xv) in a.iter_mut().zip(&x) {
-                            a[q][0] = _mm256_fmadd_ps(xv[0], cv, a[q][0]);
-                            a[q][1] = _mm256_fmadd_ps(xv[1], cv, a[q][1]);
-                        }
-                    }
+                    settle!(a);
                 }
             }
         }
         let rows = k.out.len() / L;
-        let (min, max) = (_mm256_set1_ps(-32768.0), _mm256_set1_ps(32767.0));
         for (p, a) in acc.iter().enumerate() {
-            let out = &mut k.out[p * rows + first * LANES..p * rows + (first + NB) * LANES];
-            for (nb, parts) in a.iter().enumerate() {
-                let lo = combine!(parts.map(|h| h[0]), _mm256_add_ps);
-                let hi = combine!(parts.map(|h| h[1]), _mm256_add_ps);
-                // Clamp, round to nearest even (the default mode), pack to 16 bits; the pack
-                // works per 128-bit lane, so the middle quarters are swapped back after.
-                let lo = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(lo, min), max));
-                let hi = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(hi, min), max));
-                let words = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packs_epi32(lo, hi));
-                // SAFETY: out holds NB * LANES samples; this writes LANES from nb * LANES.
-                unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(nb * LANES).cast(), words) };
+            for (ph, &v) in a.iter().enumerate() {
+                store8(&mut k.out[ph * rows + (first + p) * 8..], v);
+            }
+        }
+    }
+
+    /// The folded kernel ([`Fold`]): per step and vector two loads, a sum and a difference,
+    /// and `L` multiply-adds for `2 L` taps.
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2_folded_body<const L: usize, const P: usize>(k: &mut KernelArgs<'_>) {
+        let fold = k.bank.fold.as_ref().expect("chosen for folded banks only");
+        by_vectors!(k, P, avx2_folded_group::<L>(fold));
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn avx2_folded_group<const L: usize, const P: usize>(
+        k: &mut KernelArgs<'_>,
+        fold: &Fold,
+        first: usize,
+    ) {
+        let base = k.start + first * 8;
+        // Per vector: for each pair of mirrored phases a half-sum and a half-difference, then
+        // the middle phase of an odd L.
+        let mut acc = [[_mm256_setzero_ps(); L]; P];
+        let mut coeffs = fold.coeffs.chunks_exact(L);
+        for span in &fold.spans {
+            let n = span.steps;
+            let at = span.near * k.stride + base + span.near_at;
+            let near = &k.streams[at..at + n - 1 + P * 8];
+            let at = span.far * k.stride + base + span.far_at + 1 - n;
+            let far = &k.streams[at..at + n - 1 + P * 8];
+            for (step, c) in (&mut coeffs).take(n).enumerate() {
+                let xs = &near[step..step + P * 8];
+                let ys = &far[n - 1 - step..n - 1 - step + P * 8];
+                let cv: [__m256; L] = std::array::from_fn(|i| _mm256_set1_ps(c[i]));
+                for (p, a) in acc.iter_mut().enumerate() {
+                    let (x, y) = (vector(xs, p), vector(ys, p));
+                    let (sum, diff) = (_mm256_add_ps(x, y), _mm256_sub_ps(x, y));
+                    for j in 0..L / 2 {
+                        a[2 * j] = _mm256_fmadd_ps(sum, cv[2 * j], a[2 * j]);
+                        a[2 * j + 1] = _mm256_fmadd_ps(diff, cv[2 * j + 1], a[2 * j + 1]);
+                    }
+                    if L % 2 == 1 {
+                        a[L - 1] = _mm256_fmadd_ps(sum, cv[L - 1], a[L - 1]);
+                    }
+                    settle!(a);
+                }
+            }
+        }
+        let rows = k.out.len() / L;
+        for (p, a) in acc.iter().enumerate() {
+            let col = (first + p) * 8;
+            for j in 0..L / 2 {
+                let (half_sum, half_diff) = (a[2 * j], a[2 * j + 1]);
+                store8(
+                    &mut k.out[j * rows + col..],
+                    _mm256_add_ps(half_sum, half_diff),
+                );
+                let mirror = L - 1 - j;
+                store8(
+                    &mut k.out[mirror * rows + col..],
+                    _mm256_sub_ps(half_sum, half_diff),
+                );
+            }
+            if L % 2 == 1 {
+                store8(&mut k.out[L / 2 * rows + col..], a[L - 1]);
             }
         }
     }
@@ -444,14 +579,25 @@ mod x86 {
         unsafe { avx512_body::<L, NB, Q>(k) }
     }
 
-    pub(super) fn avx2<const L: usize, const NB: usize, const Q: usize>(k: &mut KernelArgs<'_>) {
+    /// Checks that the CPU has AVX2 and FMA, which every kernel below is compiled for.
+    fn assert_avx2() {
         assert!(
             std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma"),
-            "the AVX2 kernel is only selected on CPUs that have it"
+            "the AVX2 kernels are only selected on CPUs that have it"
         );
-        // SAFETY: as above, for AVX2 and FMA.
-        unsafe { avx2_body::<L, NB, Q>(k) }
+    }
+
+    pub(super) fn avx2<const L: usize, const P: usize>(k: &mut KernelArgs<'_>) {
+        assert_avx2();
+        // SAFETY: compiled for AVX2 and FMA, which this CPU has (checked above).
+        unsafe { avx2_body::<L, P>(k) }
+    }
+
+    pub(super) fn avx2_folded<const L: usize, const P: usize>(k: &mut KernelArgs<'_>) {
+        assert_avx2();
+        // SAFETY: as above.
+        unsafe { avx2_folded_body::<L, P>(k) }
     }
 }
 

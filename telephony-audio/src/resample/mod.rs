@@ -318,7 +318,7 @@ impl Polyphase {
         let tail = (bank.delay_at_f / m as f64 - 1e-9).ceil() as usize;
         let mut engine = Polyphase {
             bank,
-            fir: backend.fir(l),
+            fir: backend.fir(bank),
             load: backend.load(m),
             rows: vec![0.0; m * stride],
             stride,
@@ -387,11 +387,9 @@ impl Polyphase {
             let start = (first as i64 - (self.bank.taps as i64 - 1) - self.t0) as usize;
             let scratch_len = blocks * LANES * self.bank.l;
             (self.fir)(&mut KernelArgs {
-                coeffs: &self.bank.coeffs,
+                bank: self.bank,
                 streams: &self.rows,
                 stride: self.stride,
-                m: self.bank.m,
-                taps: self.bank.taps,
                 start,
                 blocks,
                 out: &mut self.scratch[..scratch_len],
@@ -422,8 +420,10 @@ impl Polyphase {
             if input.is_empty() {
                 break;
             }
+            // Compacting early keeps a chunk in one kernel pass: a pass split in two computes
+            // up to a block more and runs more short groups.
             let mut room = self.room();
-            if room == 0 {
+            if room < input.len() {
                 self.compact();
                 room = self.room();
             }
