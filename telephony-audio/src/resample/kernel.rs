@@ -541,18 +541,104 @@ mod x86 {
         }
     }
 
+    /// Eight samples as floats.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn samples8(x: &[i16]) -> __m256 {
+        let x: &[i16; 8] = x[..8].try_into().expect("eight samples");
+        // SAFETY: x is eight samples, the 16 bytes this reads.
+        let w = unsafe { _mm_loadu_si128(x.as_ptr().cast()) };
+        _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(w))
+    }
+
+    /// Stores eight floats.
+    #[target_feature(enable = "avx")]
+    #[inline]
+    fn put8(out: &mut [f32], v: __m256) {
+        let out: &mut [f32; 8] = (&mut out[..8]).try_into().expect("eight floats");
+        // SAFETY: out is eight floats, the 32 bytes this writes.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), v) };
+    }
+
+    /// Eight frames of `M` samples (`M` = 4 or 6) to eight positions of each of `M` rows.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn transpose8<const M: usize>(rows: &mut [f32], stride: usize, at: usize, frames: &[i16]) {
+        let v: [__m256; M] = std::array::from_fn(|i| samples8(&frames[8 * i..]));
+        let mut out = [_mm256_setzero_ps(); M];
+        if M == 4 {
+            // Each 128-bit half of v holds a frame: gather frames 0-3 in the low halves and 4-7
+            // in the high ones, then transpose 4 x 4 within each half.
+            let f0 = _mm256_permute2f128_ps::<0x20>(v[0], v[2]);
+            let f1 = _mm256_permute2f128_ps::<0x31>(v[0], v[2]);
+            let f2 = _mm256_permute2f128_ps::<0x20>(v[1], v[3]);
+            let f3 = _mm256_permute2f128_ps::<0x31>(v[1], v[3]);
+            let (t0, t1) = (_mm256_unpacklo_ps(f0, f1), _mm256_unpackhi_ps(f0, f1));
+            let (t2, t3) = (_mm256_unpacklo_ps(f2, f3), _mm256_unpackhi_ps(f2, f3));
+            out[0] = _mm256_shuffle_ps::<0x44>(t0, t2);
+            out[1] = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            out[2] = _mm256_shuffle_ps::<0x44>(t1, t3);
+            out[3] = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        } else {
+            // Three 128-bit quarters hold two frames: gather frame pairs 0 and 2 in the halves
+            // of (w0, w1, w2), pairs 1 and 3 in those of (w3, w4, w5); pick each stream's two
+            // samples of a pair, then interleave the pairs.
+            let w0 = _mm256_permute2f128_ps::<0x20>(v[0], v[3]);
+            let w1 = _mm256_permute2f128_ps::<0x31>(v[0], v[3]);
+            let w2 = _mm256_permute2f128_ps::<0x20>(v[1], v[4]);
+            let w3 = _mm256_permute2f128_ps::<0x31>(v[1], v[4]);
+            let w4 = _mm256_permute2f128_ps::<0x20>(v[2], v[5]);
+            let w5 = _mm256_permute2f128_ps::<0x31>(v[2], v[5]);
+            let pick = |a, b, c| {
+                (
+                    _mm256_shuffle_ps::<0xE4>(a, b),
+                    _mm256_shuffle_ps::<0x4E>(a, c),
+                    _mm256_shuffle_ps::<0xE4>(b, c),
+                )
+            };
+            let (p01, p23, p45) = pick(w0, w1, w2);
+            let (q01, q23, q45) = pick(w3, w4, w5);
+            out[0] = _mm256_shuffle_ps::<0x88>(p01, q01);
+            out[1] = _mm256_shuffle_ps::<0xDD>(p01, q01);
+            out[2] = _mm256_shuffle_ps::<0x88>(p23, q23);
+            out[3] = _mm256_shuffle_ps::<0xDD>(p23, q23);
+            out[4] = _mm256_shuffle_ps::<0x88>(p45, q45);
+            out[5] = _mm256_shuffle_ps::<0xDD>(p45, q45);
+        }
+        for (s, &o) in out.iter().enumerate() {
+            put8(&mut rows[s * stride + at..], o);
+        }
+    }
+
     #[target_feature(enable = "avx2")]
     fn load_body<const M: usize>(
         rows: &mut [f32],
         stride: usize,
         stream: usize,
-        at: usize,
-        input: &[i16],
+        mut at: usize,
+        mut input: &[i16],
     ) {
+        if M == 4 || M == 6 {
+            let head = (M - stream) % M;
+            if input.len() >= head + 8 * M {
+                // Finish the frame the previous call started; whole frames from there on.
+                deinterleave::<M>(rows, stride, stream, at, &input[..head]);
+                at += usize::from(head > 0);
+                input = &input[head..];
+                let mut blocks = input.chunks_exact(8 * M);
+                for block in &mut blocks {
+                    transpose8::<M>(rows, stride, at, block);
+                    at += 8;
+                }
+                input = blocks.remainder();
+                return deinterleave::<M>(rows, stride, 0, at, input);
+            }
+        }
         deinterleave::<M>(rows, stride, stream, at, input);
     }
 
-    /// [`deinterleave`] compiled for AVX2, which both x86 backends have.
+    /// [`deinterleave`] compiled for AVX2, which both x86 backends have, with whole frames
+    /// transposed eight at a time for `M` = 4 and 6.
     pub(super) fn load<const M: usize>(
         rows: &mut [f32],
         stride: usize,
