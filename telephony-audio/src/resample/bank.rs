@@ -23,7 +23,10 @@ pub(crate) struct Bank {
     pub(crate) l: usize,
     pub(crate) m: usize,
     pub(crate) taps: usize,
-    pub(crate) coeffs: Box<[f32]>,
+    /// `[s][b][p]`, built on first use: a folded bank on AVX2 never needs them.
+    coeffs: OnceLock<Box<[f32]>>,
+    prototype: &'static [f64],
+    stretch: usize,
     /// Per stream, the taps `lo..hi` outside which every phase's coefficient is zero.
     pub(crate) live: Box<[(usize, usize)]>,
     /// The same sums rewritten on the prototype's symmetry, when it is linear phase.
@@ -66,39 +69,35 @@ pub(crate) struct Span {
 }
 
 impl Bank {
-    fn build(l: usize, m: usize, stretch: usize, prototype: &[f64], delay_at_f: f64) -> Bank {
-        // Zero-stuffing by L divides the level by L: the filter gains it back. A stretched
-        // prototype stands for a decimator, whose gain is 1.
-        let gain = (l / stretch) as f64;
+    fn build(
+        l: usize,
+        m: usize,
+        stretch: usize,
+        prototype: &'static [f64],
+        delay_at_f: f64,
+    ) -> Bank {
         let k = ((prototype.len() - 1) * stretch + 1) as i64;
-        let (li, mi) = (l as i64, m as i64);
-        // Prototype index of sub-filter (p, s) at tap a: L*M*a + p*M - s*L.
-        let index = |p: usize, s: usize, a: i64| li * mi * a + p as i64 * mi - s as i64 * li;
         let mut taps = 0;
         for p in 0..l {
             for s in 0..m {
-                let last = (k - 1 - index(p, s, 0)).div_euclid(li * mi);
+                let last = (k - 1 - index(l, m, p, s, 0)).div_euclid((l * m) as i64);
                 taps = taps.max(last + 1);
             }
         }
-        let taps = (taps as usize).next_multiple_of(TAP_ALIGN);
-        // The stretched prototype index behind each coefficient, where it is nonzero.
-        let at = |s: usize, b: usize, p: usize| {
-            let at = index(p, s, (taps - 1 - b) as i64);
-            ((0..k).contains(&at) && at % stretch as i64 == 0).then_some(at)
+        let mut bank = Bank {
+            l,
+            m,
+            taps: (taps as usize).next_multiple_of(TAP_ALIGN),
+            coeffs: OnceLock::new(),
+            prototype,
+            stretch,
+            live: Box::default(),
+            fold: None,
+            delay_at_f: delay_at_f * stretch as f64,
         };
-        let value = |at: i64| prototype[at as usize / stretch] * gain;
-        let mut grid = vec![0.0f64; m * taps * l];
-        for s in 0..m {
-            for b in 0..taps {
-                for p in 0..l {
-                    if let Some(at) = at(s, b, p) {
-                        grid[(s * taps + b) * l + p] = value(at);
-                    }
-                }
-            }
-        }
-        let live = (0..m)
+        let grid = bank.grid();
+        let taps = bank.taps;
+        bank.live = (0..m)
             .map(|s| {
                 let row = &grid[s * taps * l..(s + 1) * taps * l];
                 let nonzero = |b: &usize| row[b * l..(b + 1) * l].iter().any(|&c| c != 0.0);
@@ -109,16 +108,44 @@ impl Bank {
             .collect();
         let symmetric =
             (0..prototype.len()).all(|n| prototype[n] == prototype[prototype.len() - 1 - n]);
-        let fold = symmetric.then(|| fold(&grid, l, m, taps, at, k)).flatten();
-        Bank {
-            l,
-            m,
-            taps,
-            coeffs: grid.iter().map(|&c| c as f32).collect(),
-            live,
-            fold,
-            delay_at_f: delay_at_f * stretch as f64,
+        if symmetric {
+            bank.fold = fold(&grid, l, m, taps, |s, b, p| bank.at(s, b, p), k);
         }
+        bank
+    }
+
+    /// The stretched prototype index behind coefficient `(s, b, p)`, where it is nonzero.
+    fn at(&self, s: usize, b: usize, p: usize) -> Option<i64> {
+        let k = ((self.prototype.len() - 1) * self.stretch + 1) as i64;
+        let at = index(self.l, self.m, p, s, (self.taps - 1 - b) as i64);
+        ((0..k).contains(&at) && at % self.stretch as i64 == 0).then_some(at)
+    }
+
+    /// The coefficients `[s][b][p]`, unrounded.
+    fn grid(&self) -> Vec<f64> {
+        // Zero-stuffing by L divides the level by L: the filter gains it back. A stretched
+        // prototype stands for a decimator, whose gain is 1.
+        let gain = (self.l / self.stretch) as f64;
+        let (l, taps) = (self.l, self.taps);
+        let mut grid = vec![0.0f64; self.m * taps * l];
+        for s in 0..self.m {
+            for b in 0..taps {
+                for p in 0..l {
+                    if let Some(at) = self.at(s, b, p) {
+                        grid[(s * taps + b) * l + p] =
+                            self.prototype[at as usize / self.stretch] * gain;
+                    }
+                }
+            }
+        }
+        grid
+    }
+
+    /// The coefficients laid out `[stream][tap][phase]`, `L` values per tap, as the kernels
+    /// use them (f32).
+    pub(crate) fn coeffs(&self) -> &[f32] {
+        self.coeffs
+            .get_or_init(|| self.grid().iter().map(|&c| c as f32).collect())
     }
 
     /// The shared bank for a ratio; `l` and `m` coprime, one of the twelve the rates produce.
@@ -133,7 +160,7 @@ impl Bank {
             Profile::LowLatency => 1,
         };
         BANKS[row][slot].get_or_init(|| {
-            let (prototype, delay): (&[f64], f64) = match (profile, l.max(m)) {
+            let (prototype, delay): (&'static [f64], f64) = match (profile, l.max(m)) {
                 (Profile::HighQuality, 2) => (&filters::HQ_R2, half(&filters::HQ_R2)),
                 (Profile::HighQuality, 3) => (&filters::HQ_R3, half(&filters::HQ_R3)),
                 (Profile::HighQuality, 4) => (&filters::HQ_R4, half(&filters::HQ_R4)),
@@ -156,6 +183,11 @@ impl Bank {
             }
         })
     }
+}
+
+/// Prototype index of sub-filter `(p, s)` of a bank `L/M` at tap `a`: `L*M*a + p*M - s*L`.
+fn index(l: usize, m: usize, p: usize, s: usize, a: i64) -> i64 {
+    (l * m) as i64 * a + (p * m) as i64 - (s * l) as i64
 }
 
 /// The ratios `L/M` the supported rates produce.
@@ -354,7 +386,7 @@ mod tests {
                 .map(|p| {
                     (0..bank.m)
                         .flat_map(|s| (0..taps).map(move |b| (s, b)))
-                        .map(|(s, b)| f64::from(bank.coeffs[(s * taps + b) * l + p]) * x[s][b])
+                        .map(|(s, b)| f64::from(bank.coeffs()[(s * taps + b) * l + p]) * x[s][b])
                         .sum()
                 })
                 .collect();
@@ -399,7 +431,7 @@ mod tests {
         for profile in [Profile::HighQuality, Profile::LowLatency] {
             for (l, m) in [(2, 1), (1, 3), (3, 2), (4, 3), (1, 6)] {
                 let bank = Bank::get(profile, l, m);
-                let sum: f64 = bank.coeffs.iter().map(|&c| f64::from(c)).sum();
+                let sum: f64 = bank.coeffs().iter().map(|&c| f64::from(c)).sum();
                 // The prototype's DC gain is 1 within its passband ripple (0.02 dB at most);
                 // each of the bank's phases has that gain.
                 assert!(
@@ -407,7 +439,7 @@ mod tests {
                     "{profile:?} {l}/{m}: {sum}"
                 );
                 assert_eq!(bank.l * m, bank.m * l, "the ratio is kept");
-                let nonzero = bank.coeffs.iter().filter(|&&c| c != 0.0).count();
+                let nonzero = bank.coeffs().iter().filter(|&&c| c != 0.0).count();
                 let r = l.max(m);
                 let k = match (profile, r) {
                     (Profile::HighQuality, 2) => filters::HQ_R2.len(),

@@ -32,7 +32,7 @@ pub(crate) const TAP_ALIGN: usize = 4;
 
 /// Everything one kernel call reads and writes.
 pub(crate) struct KernelArgs<'a> {
-    /// The coefficients (see [`Bank`]): `coeffs` laid out `[stream][tap][phase]`, `L` values
+    /// The coefficients (see [`Bank`]): `coeffs()` laid out `[stream][tap][phase]`, `L` values
     /// per tap, `taps` a multiple of [`TAP_ALIGN`]; `fold` for the kernels that use it.
     pub(crate) bank: &'a Bank,
     /// `bank.m` input streams (the input deinterleaved by `M`), `stride` floats apart.
@@ -136,6 +136,10 @@ impl Backend {
     /// [`Fold`]), half the multiply-adds.
     pub(crate) fn fir(self, bank: &Bank) -> Fir {
         let l = bank.l;
+        if self != Backend::Avx2 || bank.fold.is_none() {
+            // Built now rather than in the first `process`.
+            bank.coeffs();
+        }
         match self {
             #[cfg(target_arch = "x86_64")]
             Backend::Avx512 => match l {
@@ -239,7 +243,7 @@ fn portable<const L: usize>(k: &mut KernelArgs<'_>) {
         for stream in 0..k.bank.m {
             let at = stream * k.stride + k.start + block * LANES;
             let row = &k.streams[at..at + taps - 1 + LANES];
-            let coeffs = &k.bank.coeffs[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &k.bank.coeffs()[stream * taps * L..(stream + 1) * taps * L];
             for (tap, c) in coeffs.chunks_exact(L).enumerate() {
                 let x: &[f32; LANES] = row[tap..tap + LANES].try_into().expect("LANES floats");
                 for (a, &cp) in acc.iter_mut().zip(c) {
@@ -321,7 +325,7 @@ mod x86 {
         for stream in 0..k.bank.m {
             let at = stream * k.stride + k.start + first * LANES;
             let row = &k.streams[at..at + taps - 1 + NB * LANES];
-            let coeffs = &k.bank.coeffs[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &k.bank.coeffs()[stream * taps * L..(stream + 1) * taps * L];
             for tap in 0..part {
                 for q in 0..Q {
                     let t = q * part + tap;
@@ -454,7 +458,7 @@ mod x86 {
         for (stream, &(lo, hi)) in bank.live.iter().enumerate() {
             let at = stream * k.stride + k.start + first * 8;
             let row = &k.streams[at..at + taps - 1 + P * 8];
-            let coeffs = &bank.coeffs[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &bank.coeffs()[stream * taps * L..(stream + 1) * taps * L];
             for t in lo..hi {
                 let xs = &row[t..t + P * 8];
                 let c = &coeffs[t * L..t * L + L];
