@@ -237,13 +237,13 @@ fn round_saturate(v: f32) -> i16 {
 
 /// The portable kernel: one block of `LANES` at a time, all `L` phases, one sum per lane.
 fn portable<const L: usize>(k: &mut KernelArgs<'_>) {
+    let (all, taps, m) = (k.bank.coeffs(), k.bank.taps, k.bank.m);
     for block in 0..k.blocks {
         let mut acc = [[0.0f32; LANES]; L];
-        let taps = k.bank.taps;
-        for stream in 0..k.bank.m {
+        for stream in 0..m {
             let at = stream * k.stride + k.start + block * LANES;
             let row = &k.streams[at..at + taps - 1 + LANES];
-            let coeffs = &k.bank.coeffs()[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &all[stream * taps * L..(stream + 1) * taps * L];
             for (tap, c) in coeffs.chunks_exact(L).enumerate() {
                 let x: &[f32; LANES] = row[tap..tap + LANES].try_into().expect("LANES floats");
                 for (a, &cp) in acc.iter_mut().zip(c) {
@@ -319,13 +319,13 @@ mod x86 {
         k: &mut KernelArgs<'_>,
         first: usize,
     ) {
-        let taps = k.bank.taps;
+        let (all, taps) = (k.bank.coeffs(), k.bank.taps);
         let part = taps / Q;
         let mut acc = [[[_mm512_setzero_ps(); Q]; NB]; L];
         for stream in 0..k.bank.m {
             let at = stream * k.stride + k.start + first * LANES;
             let row = &k.streams[at..at + taps - 1 + NB * LANES];
-            let coeffs = &k.bank.coeffs()[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &all[stream * taps * L..(stream + 1) * taps * L];
             for tap in 0..part {
                 for q in 0..Q {
                     let t = q * part + tap;
@@ -452,13 +452,13 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn avx2_group<const L: usize, const P: usize>(k: &mut KernelArgs<'_>, first: usize) {
-        let bank = k.bank;
+        let (bank, all) = (k.bank, k.bank.coeffs());
         let taps = bank.taps;
         let mut acc = [[_mm256_setzero_ps(); L]; P];
         for (stream, &(lo, hi)) in bank.live.iter().enumerate() {
             let at = stream * k.stride + k.start + first * 8;
             let row = &k.streams[at..at + taps - 1 + P * 8];
-            let coeffs = &bank.coeffs()[stream * taps * L..(stream + 1) * taps * L];
+            let coeffs = &all[stream * taps * L..(stream + 1) * taps * L];
             for t in lo..hi {
                 let xs = &row[t..t + P * 8];
                 let c = &coeffs[t * L..t * L + L];
