@@ -16,7 +16,7 @@
 //!
 //! x86-64 gets explicit AVX-512 and AVX2 versions, both with fused multiply-add, chosen at run
 //! time; everything else runs a portable loop over fixed-size arrays that the compiler
-//! vectorises for the baseline target. The explicit versions are 3 to 8 times faster than the
+//! vectorises for the baseline target. The explicit versions are 3 to 6 times faster than the
 //! baseline (`cargo bench --bench audio -- backend`), which is what earns this crate's only
 //! `unsafe`: unaligned vector loads and stores inside bounds-checked slices, empty `asm!`
 //! statements that order the AVX2 code (see `settle!`), and the call into code compiled for
