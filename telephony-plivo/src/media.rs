@@ -53,7 +53,7 @@ impl PlivoMediaProtocol {
         self.stream_id.as_deref()
     }
 
-    /// A `media` event's audio, however the message was read.
+    /// A `media` event's audio, read the general way.
     fn audio<'a>(
         &'a mut self,
         payload: &str,
@@ -61,9 +61,18 @@ impl PlivoMediaProtocol {
         timestamp: Option<u64>,
         sequence: Option<u64>,
     ) -> Result<MediaEvent<'a>, MediaError> {
-        self.payload.clear();
         b64::decode_into(payload.as_bytes(), &mut self.payload)
             .map_err(|e| Self::malformed(format!("media payload is not base64: {e}")))?;
+        Ok(self.audio_event(track, timestamp, sequence))
+    }
+
+    /// The event for the audio just decoded into `payload`.
+    fn audio_event(
+        &mut self,
+        track: Option<&str>,
+        timestamp: Option<u64>,
+        sequence: Option<u64>,
+    ) -> MediaEvent<'_> {
         let track = match track {
             Some("outbound") => AudioTrack::Outbound,
             _ => AudioTrack::Inbound,
@@ -73,12 +82,12 @@ impl PlivoMediaProtocol {
             let first = *self.first_timestamp.get_or_insert(t);
             Duration::from_millis(t.saturating_sub(first))
         });
-        Ok(MediaEvent::Audio {
+        MediaEvent::Audio {
             payload: &self.payload,
             track,
             timestamp,
             sequence,
-        })
+        }
     }
 
     fn malformed(detail: impl Into<String>) -> MediaError {
@@ -240,8 +249,11 @@ impl MediaProtocol for PlivoMediaProtocol {
             }
         };
         // Fifty times a second: the media event, read without a general parser.
-        if let Some(m) = scan::media_message(text) {
-            return self.audio(m.payload, m.track, m.timestamp, m.sequence);
+        // A payload that does not decode as written (JSON escapes in it) is read again below.
+        if let Some(m) = scan::media_message(text)
+            && b64::decode_into(m.payload.as_bytes(), &mut self.payload).is_ok()
+        {
+            return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
         }
         let msg: Message<'a> =
             serde_json::from_str(text).map_err(|e| Self::malformed(e.to_string()))?;

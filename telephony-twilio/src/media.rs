@@ -46,7 +46,7 @@ impl TwilioMediaProtocol {
         self.stream_sid.as_deref()
     }
 
-    /// A `media` event's audio, however the message was read.
+    /// A `media` event's audio, read the general way.
     fn audio<'a>(
         &'a mut self,
         payload: &str,
@@ -54,19 +54,28 @@ impl TwilioMediaProtocol {
         timestamp: Option<u64>,
         sequence: Option<u64>,
     ) -> Result<MediaEvent<'a>, MediaError> {
-        self.payload.clear();
         b64::decode_into(payload.as_bytes(), &mut self.payload)
             .map_err(|e| Self::malformed(format!("media payload is not base64: {e}")))?;
+        Ok(self.audio_event(track, timestamp, sequence))
+    }
+
+    /// The event for the audio just decoded into `payload`.
+    fn audio_event(
+        &mut self,
+        track: Option<&str>,
+        timestamp: Option<u64>,
+        sequence: Option<u64>,
+    ) -> MediaEvent<'_> {
         let track = match track {
             Some("outbound" | "outbound_track") => AudioTrack::Outbound,
             _ => AudioTrack::Inbound,
         };
-        Ok(MediaEvent::Audio {
+        MediaEvent::Audio {
             payload: &self.payload,
             track,
             timestamp: timestamp.map(Duration::from_millis),
             sequence,
-        })
+        }
     }
 
     fn malformed(detail: impl Into<String>) -> MediaError {
@@ -178,8 +187,11 @@ impl MediaProtocol for TwilioMediaProtocol {
             }
         };
         // Fifty times a second: the media event, read without a general parser.
-        if let Some(m) = scan::media_message(text) {
-            return self.audio(m.payload, m.track, m.timestamp, m.sequence);
+        // A payload that does not decode as written (JSON escapes in it) is read again below.
+        if let Some(m) = scan::media_message(text)
+            && b64::decode_into(m.payload.as_bytes(), &mut self.payload).is_ok()
+        {
+            return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
         }
         let msg: Message<'a> =
             serde_json::from_str(text).map_err(|e| Self::malformed(format!("{e}")))?;

@@ -318,3 +318,39 @@ fn a_media_session_round_trip_with_barge_in() {
     );
     assert_eq!(session.playback().last_played_mark(), Some("first"));
 }
+
+#[test]
+fn a_payload_written_with_json_escapes_decodes_like_the_plain_one() {
+    // Some JSON writers escape `/`; the fast path sees the escape, the general parser reads it.
+    let bytes: Vec<u8> = (0..160u32).map(|i| (i * 7 + 255) as u8).collect();
+    let plain = STANDARD.encode(&bytes);
+    assert!(plain.contains('/'), "the test needs a slash in the payload");
+    let escaped = plain.replace('/', "\\/");
+    for payload in [&plain, &escaped] {
+        let mut p = started();
+        let text = format!(
+            r#"{{"event":"media","sequenceNumber":"9","media":{{"track":"inbound","chunk":"3","timestamp":"60","payload":"{payload}"}},"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0"}}"#
+        );
+        match p.decode(WsMessage::Text(&text)) {
+            Ok(MediaEvent::Audio {
+                payload,
+                track,
+                timestamp,
+                sequence,
+            }) => {
+                assert_eq!(payload, bytes.as_slice());
+                assert_eq!(track, AudioTrack::Inbound);
+                assert_eq!(timestamp, Some(std::time::Duration::from_millis(60)));
+                assert_eq!(sequence, Some(9));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // And a payload that is not base64 either way is an error, as before.
+    let mut p = started();
+    let bad = r#"{"event":"media","media":{"payload":"no!"}}"#;
+    assert!(matches!(
+        p.decode(WsMessage::Text(bad)),
+        Err(MediaError::Malformed { .. })
+    ));
+}

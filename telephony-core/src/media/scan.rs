@@ -15,7 +15,10 @@ pub struct MediaMessage<'a> {
     pub track: Option<&'a str>,
     /// `media.timestamp`, a number or a string of digits.
     pub timestamp: Option<u64>,
-    /// `media.payload`: base64, still encoded.
+    /// `media.payload`: base64, still encoded, as the message wrote it. It is found by its
+    /// closing quote alone, so a payload that a sender wrote with JSON escapes (`\/`) comes
+    /// out with them, and then does not decode: the caller parses such a message the general
+    /// way, which unescapes it.
     pub payload: &'a str,
 }
 
@@ -167,6 +170,20 @@ impl<'a> Scanner<'a> {
         self.text.get(start..start + len)
     }
 
+    /// The payload: up to the next quote (base64 has none), found by the standard library's
+    /// word-at-a-time search. What it holds is checked by decoding it.
+    fn payload_string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let len = self.text.get(start..)?.find('"')?;
+        // A quote escaped as `\"` ends nothing: leave such a message to the general parser.
+        if len > 0 && self.b[start + len - 1] == b'\\' {
+            return None;
+        }
+        self.i = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
     /// Passes over a string, escapes and all, checking it is valid JSON.
     fn any_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
@@ -262,7 +279,7 @@ impl<'a> Scanner<'a> {
                 self.eat(b':')?;
                 self.ws();
                 match key {
-                    "payload" if payload.is_none() => payload = Some(self.plain_string()?),
+                    "payload" if payload.is_none() => payload = Some(self.payload_string()?),
                     "track" if !seen_track => {
                         seen_track = true;
                         track = if self.peek_is(b'"') {
@@ -332,6 +349,12 @@ mod tests {
                 payload: "",
             })
         );
+        // A payload with escapes comes out as written; it will not decode, and the caller
+        // then parses the message the general way.
+        let escaped = r#"{"event":"media","media":{"payload":"AB\/C"}}"#;
+        assert_eq!(media_message(escaped).map(|m| m.payload), Some("AB\\/C"));
+        let quoted = r#"{"event":"media","media":{"payload":"AB\"C"}}"#;
+        assert_eq!(media_message(quoted), None);
         let escaped_skip =
             r#"{"event":"media","streamSid":"M\"Z\u00e9","media":{"payload":"AA=="}}"#;
         assert_eq!(media_message(escaped_skip).map(|m| m.payload), Some("AA=="));
@@ -342,7 +365,6 @@ mod tests {
         for text in [
             r#"{"event":"mark","media":{"payload":""}}"#,
             r#"{"event":"med\u0069a","media":{"payload":""}}"#,
-            r#"{"event":"media","media":{"payload":"a\/b"}}"#,
             r#"{"event":"media","media":{"payload":"", "payload":""}}"#,
             r#"{"event":"media","event":"media","media":{"payload":""}}"#,
             r#"{"event":"media","media":{"track":"inbound"}}"#,
@@ -362,7 +384,6 @@ mod tests {
             r#"{"event":"media","media":{"payload":""}} trailing"#,
             r#"{"event":"media","media":{"payload":""},}"#,
             r#"{"event":"media","media":{"payload":""}"#,
-            "{\"event\":\"media\",\"media\":{\"payload\":\"a\tb\"}}",
             "",
             "[]",
         ] {
