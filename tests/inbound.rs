@@ -124,15 +124,10 @@ async fn inbound(provider_id: &str) {
     );
 
     // A forged webhook: signed with another secret.
-    let response = forged(
-        provider_id,
-        &inbound,
-        caller.as_str(),
-        served.as_str(),
-    )
-    .send()
-    .await
-    .unwrap();
+    let response = forged(provider_id, &inbound, caller.as_str(), served.as_str())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 403, "{provider_id}");
 
     // What the agent logged, in order.

@@ -4,8 +4,11 @@
 use proptest::prelude::*;
 use telephony_core::media::scan::media_message;
 
+/// `(sequence, track, timestamp, payload)`.
+type Fields = (Option<u64>, Option<String>, Option<u64>, String);
+
 /// What a general parser reads from a media event, with the protocols' lenient counters.
-fn general(text: &str) -> Option<(Option<u64>, Option<String>, Option<u64>, String)> {
+fn general(text: &str) -> Option<Fields> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
     let counter = |v: Option<&serde_json::Value>| match v {
         Some(serde_json::Value::Number(n)) => n.as_u64(),

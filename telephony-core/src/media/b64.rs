@@ -71,7 +71,7 @@ impl std::error::Error for InvalidBase64 {}
 /// `STANDARD` engine requires it.
 pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidBase64> {
     out.clear();
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return slow(text, out);
     }
     // Whole groups without padding go through the tables; the last group, which may hold
