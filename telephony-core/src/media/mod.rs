@@ -11,6 +11,8 @@ mod pacer;
 mod playback;
 pub mod scan;
 mod session;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 
 use std::fmt;
 use std::time::Duration;

@@ -44,13 +44,20 @@ pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
     s.ws();
     if !s.peek_is(b'}') {
         loop {
-            let key = s.plain_string()?;
+            let key = s.key(&[
+                "event",
+                "sequenceNumber",
+                "media",
+                "streamSid",
+                "streamId",
+                "extra_headers",
+            ])?;
             s.ws();
             s.eat(b':')?;
             s.ws();
             match key {
                 "event" => {
-                    if event || s.plain_string()? != "media" {
+                    if event || !s.literal(b"\"media\"") {
                         return None;
                     }
                     event = true;
@@ -104,6 +111,14 @@ pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
     })
 }
 
+fn find_quote(bytes: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::available() {
+        return super::simd::find_quote(bytes);
+    }
+    bytes.iter().position(|&c| c == b'"')
+}
+
 struct Scanner<'a> {
     text: &'a str,
     b: &'a [u8],
@@ -111,11 +126,12 @@ struct Scanner<'a> {
 }
 
 /// Where the first `"`, backslash or control character is in `bytes`: eight bytes at a time,
-/// then byte by byte in the word that holds it.
+/// the byte found by the lowest flag in the word that holds it; the last few bytes one by one.
 fn special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // High bit set in each byte of `x` below `n` (exact for the first such byte; n <= 0x80).
+    // High bit set in each byte of `x` below `n` (exact for the first such byte, as a borrow
+    // only runs upwards from it; n <= 0x80).
     let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
     let mut at = 0;
     for w in bytes.chunks_exact(8) {
@@ -127,7 +143,7 @@ fn special(bytes: &[u8]) -> Option<usize> {
             | below(x ^ (ONES * u64::from(b'"')), 1)
             | below(x ^ (ONES * u64::from(b'\\')), 1);
         if hit != 0 {
-            break;
+            return Some(at + (hit.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
@@ -157,6 +173,33 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Whether `bytes` come next; passes over them if so.
+    #[inline]
+    fn literal(&mut self, bytes: &[u8]) -> bool {
+        let next = self.b.get(self.i..self.i + bytes.len()) == Some(bytes);
+        if next {
+            self.i += bytes.len();
+        }
+        next
+    }
+
+    /// An object key, which must be one of `keys` written plainly (`"name"`): compared in
+    /// place, with no search for its closing quote. A key written any other way (with
+    /// escapes, or one not in the list) gives `None`, for the general parser to judge.
+    #[inline]
+    fn key(&mut self, keys: &[&'static str]) -> Option<&'static str> {
+        let rest = self.b.get(self.i..)?;
+        if rest.first() != Some(&b'"') {
+            return None;
+        }
+        let key = keys.iter().find(|k| {
+            let n = k.len();
+            rest.get(1..=n) == Some(k.as_bytes()) && rest.get(n + 1) == Some(&b'"')
+        })?;
+        self.i += key.len() + 2;
+        Some(key)
+    }
+
     /// A string without escapes (or control characters, which JSON forbids), borrowed.
     fn plain_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
@@ -170,12 +213,13 @@ impl<'a> Scanner<'a> {
         self.text.get(start..start + len)
     }
 
-    /// The payload: up to the next quote (base64 has none), found by the standard library's
-    /// word-at-a-time search. What it holds is checked by decoding it.
+    /// The payload: up to the next quote (base64 has none), found 32 bytes a step where AVX2
+    /// runs, else by the standard library's word-at-a-time search. What it holds is checked by
+    /// decoding it.
     fn payload_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        let len = self.text.get(start..)?.find('"')?;
+        let len = find_quote(self.b.get(start..)?)?;
         // A quote escaped as `\"` ends nothing: leave such a message to the general parser.
         if len > 0 && self.b[start + len - 1] == b'\\' {
             return None;
@@ -274,7 +318,7 @@ impl<'a> Scanner<'a> {
         self.ws();
         if !self.peek_is(b'}') {
             loop {
-                let key = self.plain_string()?;
+                let key = self.key(&["payload", "track", "timestamp", "chunk"])?;
                 self.ws();
                 self.eat(b':')?;
                 self.ws();
@@ -358,6 +402,27 @@ mod tests {
         let escaped_skip =
             r#"{"event":"media","streamSid":"M\"Z\u00e9","media":{"payload":"AA=="}}"#;
         assert_eq!(media_message(escaped_skip).map(|m| m.payload), Some("AA=="));
+    }
+
+    #[test]
+    fn finds_the_first_special_byte_wherever_it_is() {
+        for len in 0..40 {
+            for at in 0..len {
+                for c in [b'"', b'\\', 0x00, 0x1F, b'\n'] {
+                    // Bytes around the thresholds, that must not count.
+                    let mut text: Vec<u8> = (0..len)
+                        .map(|i| [b' ', b'!', b'#', b']', b'[', 0x7F, 0xE9][i % 7])
+                        .collect();
+                    text[at] = c;
+                    if at + 1 < len {
+                        text[at + 1] = b'"';
+                    }
+                    assert_eq!(special(&text), Some(at), "{len} {at} {c}");
+                }
+            }
+            let plain: Vec<u8> = (0..len).map(|i| b"abc \x7F\xFF!#"[i % 8]).collect();
+            assert_eq!(special(&plain), None);
+        }
     }
 
     #[test]
