@@ -86,7 +86,8 @@ fn simd() -> bool {
 }
 
 fn decode_with(text: &[u8], out: &mut Vec<u8>, simd: bool) -> Result<(), InvalidBase64> {
-    out.clear();
+    // What `out` held is overwritten, not cleared first: a buffer reused frame after frame
+    // keeps its length, and the resize below then writes nothing.
     if !text.len().is_multiple_of(4) {
         return slow(text, out);
     }
