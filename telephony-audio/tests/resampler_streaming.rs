@@ -105,18 +105,47 @@ fn twenty_ms_in_gives_twenty_ms_out_from_the_first_chunk() {
     }
 }
 
+/// The output count follows the ratio: never ahead of `ceil(fed * to / from)`, behind it by
+/// at most one period's outputs (the outputs of a period's last few inputs wait for the
+/// rest of the period), and exactly on it whenever a whole number of periods is in.
 #[test]
-fn output_count_is_the_ceiling_of_the_ratio_whatever_the_chunks() {
+fn output_count_follows_the_ratio_whatever_the_chunks() {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
     for (from, to) in pairs() {
+        let (f, t) = (u64::from(from.hz()), u64::from(to.hz()));
+        let g = gcd(f, t);
+        // Decimators run as 2/(2M), so a period is at most twice the reduced one.
+        let (period, outputs) = (2 * f / g, 2 * t / g);
         let mut r = Resampler::new(from, to, Profile::HighQuality);
         let mut rng = Lcg(9);
         let (mut fed, mut produced) = (0u64, 0u64);
+        let mut feed = |n: usize, fed: &mut u64, produced: &mut u64| {
+            *produced += r.process_into(&vec![1000; n], &mut Vec::new()) as u64;
+            *fed += n as u64;
+            let ceiling = (*fed * t).div_ceil(f);
+            assert!(*produced <= ceiling, "{from}->{to} after {fed}: ahead");
+            assert!(
+                ceiling - *produced <= outputs,
+                "{from}->{to} after {fed}: behind"
+            );
+            if (*fed).is_multiple_of(period) {
+                assert_eq!(*produced, *fed * t / f, "{from}->{to} after {fed}");
+            }
+        };
         for _ in 0..300 {
-            let n = rng.below(97);
-            produced += r.process_into(&vec![1000; n], &mut Vec::new()) as u64;
-            fed += n as u64;
-            let expected = (fed * u64::from(to.hz())).div_ceil(u64::from(from.hz()));
-            assert_eq!(produced, expected, "{from}->{to} after {fed}");
+            feed(rng.below(97), &mut fed, &mut produced);
+        }
+        feed((period - fed % period) as usize, &mut fed, &mut produced);
+        assert_eq!(
+            produced,
+            fed * t / f,
+            "{from}->{to}: a whole number of periods"
+        );
+        for _ in 0..20 {
+            feed(from.samples_per_20ms(), &mut fed, &mut produced);
+            assert_eq!(produced, fed * t / f, "{from}->{to}: 20 ms chunks");
         }
         assert!(r.max_output_len(1) >= r.output_len(1));
     }

@@ -68,10 +68,13 @@ const PASS: usize = 256;
 
 /// A streaming sample-rate converter for one mono 16-bit stream, kept for a whole call.
 ///
-/// - **Causal and immediate.** After `n` input samples it has produced exactly
-///   `ceil(n * out_rate / in_rate)` output samples: 20 ms in gives 20 ms out from the first
-///   chunk on, with nothing held back. The filter's delay ([`Resampler::delay`]) is the only
-///   latency, and it is in the signal, not in buffering.
+/// - **Causal and immediate.** After `n` input samples it has produced every output of every
+///   whole input period of the filter (`M` samples for the `L/M` it runs at; 12 at most, under
+///   0.25 ms): exactly `n * out_rate / in_rate` whenever `n` is a whole number of periods,
+///   which 20 ms always is, so 20 ms in gives 20 ms out from the first chunk on. A chunk that
+///   ends inside a period leaves its few samples' outputs for the next call (the folded
+///   kernels compute a period's outputs together, from all of its input). The filter's delay
+///   ([`Resampler::delay`]) is the only latency, and it is in the signal, not in buffering.
 /// - **Chunking never matters.** The output for any split of the input is bit-identical to
 ///   processing it in one call. State lives until [`reset`](Resampler::reset) or
 ///   [`flush`](Resampler::flush), never on a timer.
@@ -169,13 +172,15 @@ impl Resampler {
     }
 
     /// The most output samples any `input_len` input samples can produce, whatever came before:
-    /// `ceil(input_len * out_rate / in_rate)`. Size output buffers with this.
+    /// `L * ceil(input_len / M)` for the `L/M` the filter runs at, which is `input_len *
+    /// out_rate / in_rate` for whole periods (20 ms) and at most one period's outputs more
+    /// otherwise. Size output buffers with this.
     pub fn max_output_len(&self, input_len: usize) -> usize {
         let (l, m) = self
             .engine
             .as_ref()
             .map_or((1, 1), |e| (e.bank.l, e.bank.m));
-        (input_len * l).div_ceil(m)
+        input_len.div_ceil(m) * l
     }
 
     /// Output samples [`flush`](Self::flush) produces now: the filter's delay, or nothing when
@@ -185,7 +190,7 @@ impl Resampler {
             if e.consumed == 0 {
                 0
             } else {
-                (e.available(e.consumed) - e.produced) as usize + e.tail
+                (e.started(e.consumed) - e.produced) as usize + e.tail
             }
         })
     }
@@ -340,8 +345,18 @@ impl Polyphase {
         self.produced = 0;
     }
 
-    /// Outputs computable once `consumed` inputs are in: `ceil(consumed * L / M)`.
+    /// Outputs computed once `consumed` inputs are in: those of every whole input period,
+    /// `L * floor(consumed / M)`. An output is computed only once every input of its period is
+    /// in, because the folded kernels compute a period's `L` outputs together from all of
+    /// them: mirrored phases as a half-sum and a half-difference, whose rounding would
+    /// otherwise depend on whether the rest of the period had arrived, and so on the chunking.
     fn available(&self, consumed: u64) -> u64 {
+        consumed / self.bank.m as u64 * self.bank.l as u64
+    }
+
+    /// Outputs that `consumed` inputs have begun, `ceil(consumed * L / M)`: what a flush
+    /// completes, feeding silence for the rest of the last period.
+    fn started(&self, consumed: u64) -> u64 {
         (consumed * self.bank.l as u64).div_ceil(self.bank.m as u64)
     }
 
@@ -528,13 +543,19 @@ mod tests {
     #[test]
     fn every_backend_is_chunking_invariant() {
         let input = noise(6000, 3);
-        for backend in Backend::available() {
-            for (from, to) in [
-                (SampleRate::Hz8000, SampleRate::Hz16000),
-                (SampleRate::Hz48000, SampleRate::Hz8000),
-                (SampleRate::Hz24000, SampleRate::Hz32000),
-                (SampleRate::Hz16000, SampleRate::Hz48000),
-            ] {
+        let pairs = SampleRate::ALL
+            .iter()
+            .flat_map(|&a| SampleRate::ALL.iter().map(move |&b| (a, b)))
+            .filter(|(a, b)| a != b);
+        // Sizes that step through every phase of every period; 205 ends a chunk inside a
+        // period of every decimator (it once changed one sample of 48 k -> 16 k on AVX2).
+        let sizes: [fn(usize) -> usize; 3] = [|s| s * 7 % 1013, |_| 205, |s| s % 13 + 1];
+        for (backend, (from, to), next) in Backend::available()
+            .into_iter()
+            .flat_map(|b| pairs.clone().map(move |p| (b, p)))
+            .flat_map(|(b, p)| sizes.map(|n| (b, p, n)))
+        {
+            {
                 for profile in [Profile::HighQuality, Profile::LowLatency] {
                     let mut whole = Polyphase::new(from, to, profile, backend);
                     let mut expected = vec![0; whole.available(input.len() as u64) as usize];
@@ -551,7 +572,7 @@ mod tests {
                         got.resize(start + len, 0);
                         pieces.run(&rest[..n], &mut got[start..]);
                         rest = &rest[n..];
-                        size = size * 7 % 1013;
+                        size = next(size);
                     }
                     assert!(got == expected, "{backend:?} {from}->{to} {profile:?}");
                 }
@@ -561,15 +582,21 @@ mod tests {
 
     #[test]
     fn counts_follow_the_ratio_exactly() {
+        // 24 k -> 8 k runs as 2/6: two outputs for every whole period of six inputs.
         let mut r = Resampler::new(SampleRate::Hz24000, SampleRate::Hz8000, Profile::default());
         let mut out = [0i16; 400];
-        assert_eq!(r.process(&[1; 1], &mut out), Ok(1));
+        assert_eq!(r.process(&[1; 1], &mut out), Ok(0));
         assert_eq!(r.process(&[1; 2], &mut out), Ok(0));
-        assert_eq!(r.process(&[1; 3], &mut out), Ok(1));
+        assert_eq!(r.process(&[1; 3], &mut out), Ok(2));
         assert_eq!(r.process(&[1; 480], &mut out), Ok(160));
-        assert_eq!(r.output_len(1), 1);
-        assert_eq!(r.max_output_len(1), 1);
+        assert_eq!(r.output_len(1), 0);
+        assert_eq!(r.output_len(6), 2);
+        assert_eq!(r.max_output_len(1), 2);
+        assert_eq!(r.max_output_len(480), 160);
         assert_eq!(r.flush_len(), 62);
+        // Two inputs into a period: a flush completes its outputs with silence.
+        assert_eq!(r.process(&[1; 2], &mut out), Ok(0));
+        assert_eq!(r.flush_len(), 63);
     }
 
     #[test]
