@@ -254,6 +254,7 @@ pub fn decode_alaw(input: &[u8], output: &mut [i16]) {
 /// loop below takes sixteen samples a step (variable shifts and leading-zero counts are AVX2
 /// instructions or short sequences of them). Plain SSE2 has neither, so there the tables win
 /// and stay.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod arith {
     /// The exponent and the four bits after the leading one of `magnitude` (below 2^24), read
     /// off its `f32` form, which a vector unit computes eight at a time: `(E << 4) | m` for a

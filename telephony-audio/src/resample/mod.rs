@@ -183,8 +183,9 @@ impl Resampler {
         input_len.div_ceil(m) * l
     }
 
-    /// Output samples [`flush`](Self::flush) produces now: the filter's delay, or nothing when
-    /// no input came since the last reset.
+    /// Output samples [`flush`](Self::flush) produces now: the filter's delay
+    /// ([`output_delay`](Self::output_delay)) plus the outputs of a period the input ended
+    /// inside (at most `L`), or nothing when no input came since the last reset.
     pub fn flush_len(&self) -> usize {
         self.engine.as_ref().map_or(0, |e| {
             if e.consumed == 0 {
@@ -229,9 +230,9 @@ impl Resampler {
         needed
     }
 
-    /// Ends the stream: writes what the filter still holds (the last
-    /// [`output_delay`](Self::output_delay) samples of the signal, as if silence followed),
-    /// then resets. Returns the count written, [`flush_len`](Self::flush_len).
+    /// Ends the stream: writes what the filter still holds (the outputs of a period the input
+    /// ended inside, then the last [`output_delay`](Self::output_delay) samples of the signal,
+    /// as if silence followed), then resets. Returns the count written, [`flush_len`](Self::flush_len).
     ///
     /// # Errors
     ///
