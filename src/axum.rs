@@ -9,8 +9,8 @@
 //! use telephony::{InboundRouter, MediaSession, MemoryDirectory, PublicUrl, SessionConfig};
 //! use telephony::audio::SampleRate;
 //!
-//! # fn twilio() -> Arc<dyn telephony::TelephonyProvider> { unimplemented!() }
-//! let twilio = twilio();
+//! // From TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (see `ProviderConfig`).
+//! let twilio = telephony::ProviderConfig::from_env("twilio")?.build()?;
 //! let router = InboundRouter::new(Arc::new(MemoryDirectory::new())).provider(twilio.clone());
 //! let hooks = Webhooks::new(router, PublicUrl::from_base("https://agent.example.com".parse().unwrap()));
 //!
@@ -37,6 +37,7 @@
 //!     }))
 //!     .with_state(hooks);
 //! # let _ = app;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::net::SocketAddr;

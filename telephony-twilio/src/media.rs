@@ -54,8 +54,7 @@ impl TwilioMediaProtocol {
         timestamp: Option<u64>,
         sequence: Option<u64>,
     ) -> Result<MediaEvent<'a>, MediaError> {
-        b64::decode_into(payload.as_bytes(), &mut self.payload)
-            .map_err(|e| Self::malformed(format!("media payload is not base64: {e}")))?;
+        b64::decode_payload(KIND, payload, &mut self.payload)?;
         Ok(self.audio_event(track, timestamp, sequence))
     }
 
@@ -188,9 +187,7 @@ impl MediaProtocol for TwilioMediaProtocol {
         };
         // Fifty times a second: the media event, read without a general parser.
         // A payload that does not decode as written (JSON escapes in it) is read again below.
-        if let Some(m) = scan::media_message(text)
-            && b64::decode_into(m.payload.as_bytes(), &mut self.payload).is_ok()
-        {
+        if let Some(m) = scan::media_audio(text, &mut self.payload) {
             return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
         }
         let msg: Message<'a> =

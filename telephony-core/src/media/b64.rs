@@ -71,6 +71,19 @@ impl std::fmt::Display for InvalidBase64 {
 
 impl std::error::Error for InvalidBase64 {}
 
+/// A media message's payload decoded into `out` (replacing what it held), or the protocol
+/// error that names the provider: what a JSON protocol's general path calls.
+pub fn decode_payload(
+    provider: crate::ProviderKind,
+    text: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), super::MediaError> {
+    decode_into(text.as_bytes(), out).map_err(|e| super::MediaError::Malformed {
+        provider,
+        detail: format!("media payload is not base64: {e}"),
+    })
+}
+
 /// Decodes `text` into `out`, replacing what it held. Canonical padding is required, as the
 /// `STANDARD` engine requires it.
 pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidBase64> {

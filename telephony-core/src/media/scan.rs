@@ -119,6 +119,15 @@ fn find_quote(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&c| c == b'"')
 }
 
+/// The fast path whole: `text` read as a `media` event with [`media_message`], and its
+/// payload decoded into `payload` (replacing what it held). `None` when either step gives up,
+/// and the caller then parses the message the general way.
+pub fn media_audio<'a>(text: &'a str, payload: &mut Vec<u8>) -> Option<MediaMessage<'a>> {
+    let m = media_message(text)?;
+    super::b64::decode_into(m.payload.as_bytes(), payload).ok()?;
+    Some(m)
+}
+
 struct Scanner<'a> {
     text: &'a str,
     b: &'a [u8],
