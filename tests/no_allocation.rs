@@ -1,6 +1,13 @@
 //! The media path in steady state: no heap allocation per 20 ms frame, either direction, for
-//! every provider, and a session that holds at most 32 KiB. Counted by a global allocator that
-//! wraps the system's (this test binary only).
+//! every provider, and a session that holds at most 32 KiB, on every resampler backend this CPU
+//! runs. Counted by a global allocator that wraps the system's (this test binary only).
+//!
+//! The coefficient banks are shared by every session and every backend, and built by the first
+//! session that needs one; what a session "holds" here includes the banks it built, so the
+//! first backend checked for each rate pays for them. No backend builds a table of its own
+//! (`folded_banks_build_no_plain_table_on_any_backend` in telephony-audio checks that), and
+//! `telephony bench media --simd BACKEND` measures each backend's first session in a process
+//! of its own.
 
 #![allow(unsafe_code)]
 
@@ -8,7 +15,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use telephony::audio::{AudioFormat, Encoding, Profile, SampleRate};
+use telephony::audio::{AudioFormat, Backend, Encoding, Profile, SampleRate};
 use telephony::{MediaProtocol, MediaSession, SessionConfig, SessionEvent};
 use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, speech_like};
 
@@ -84,20 +91,33 @@ fn check(
         SCRIPT_RATE,
         app_rate,
     );
-    let spf = app_rate.samples_per_20ms();
-    let what = format!(
-        "{provider} {}@{} app {} {profile}",
-        format.encoding.name(),
-        format.rate.hz(),
-        app_rate.hz()
-    );
+    for backend in Backend::available() {
+        let what = format!(
+            "{provider} {}@{} app {} {profile} on {backend}",
+            format.encoding.name(),
+            format.rate.hz(),
+            app_rate.hz()
+        );
+        let config = SessionConfig::new(app_rate)
+            .profile(profile)
+            .backend(backend);
+        check_session(provider, format, config, &opening, &frames, &reply, &what);
+    }
+}
 
+fn check_session(
+    provider: telephony::ProviderKind,
+    format: AudioFormat,
+    config: SessionConfig,
+    opening: &[ProviderMessage],
+    frames: &[ProviderMessage],
+    reply: &[i16],
+    what: &str,
+) {
+    let spf = config.app_rate.samples_per_20ms();
     let before = live();
-    let mut session = MediaSession::new(
-        protocol(provider, format),
-        SessionConfig::new(app_rate).profile(profile),
-    );
-    for m in &opening {
+    let mut session = MediaSession::new(protocol(provider, format), config);
+    for m in opening {
         session.handle(m.as_ws()).unwrap();
     }
     let mut sink = 0usize;

@@ -43,6 +43,7 @@
 
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+mod backend;
 mod error;
 mod format;
 mod framer;
@@ -51,6 +52,7 @@ mod pcm;
 mod resample;
 mod transcode;
 
+pub use backend::{Backend, BackendError};
 pub use error::{AudioError, FormatError};
 pub use format::{AudioFormat, Encoding, SampleRate};
 pub use framer::Framer;
@@ -61,10 +63,3 @@ pub use g711::{
 pub use pcm::{decode_f32le, decode_l16be, decode_l16le, encode_f32le, encode_l16be, encode_l16le};
 pub use resample::{Profile, Resampler, UnknownProfile};
 pub use transcode::{Decoder, Encoder, Transcoder};
-
-/// Not part of the API: hooks for this workspace's benchmarks, which compare the resampler's
-/// instruction-set backends. May change or go away in any release.
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::resample::with_backend as resampler_with_backend;
-}

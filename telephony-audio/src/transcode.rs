@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{AudioError, AudioFormat, Encoding, Profile, Resampler, SampleRate};
+use crate::{AudioError, AudioFormat, Backend, Encoding, Profile, Resampler, SampleRate};
 
 /// From a carrier's wire format to 16-bit PCM at the application's rate: the inbound half of a
 /// media session.
@@ -25,9 +25,19 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder from `wire` to PCM at `app_rate`.
     pub fn new(wire: AudioFormat, app_rate: SampleRate, profile: Profile) -> Decoder {
+        Decoder::with_backend(wire, app_rate, profile, Backend::detect())
+    }
+
+    /// [`Decoder::new`], resampling on a chosen instruction set (see [`Backend`]).
+    pub fn with_backend(
+        wire: AudioFormat,
+        app_rate: SampleRate,
+        profile: Profile,
+        backend: Backend,
+    ) -> Decoder {
         Decoder {
             wire,
-            resampler: Resampler::new(wire.rate, app_rate, profile),
+            resampler: Resampler::with_backend(wire.rate, app_rate, profile, backend),
             decoded: Vec::new(),
         }
     }
@@ -85,9 +95,19 @@ pub struct Encoder {
 impl Encoder {
     /// An encoder from PCM at `app_rate` to `wire`.
     pub fn new(app_rate: SampleRate, wire: AudioFormat, profile: Profile) -> Encoder {
+        Encoder::with_backend(app_rate, wire, profile, Backend::detect())
+    }
+
+    /// [`Encoder::new`], resampling on a chosen instruction set (see [`Backend`]).
+    pub fn with_backend(
+        app_rate: SampleRate,
+        wire: AudioFormat,
+        profile: Profile,
+        backend: Backend,
+    ) -> Encoder {
         Encoder {
             wire,
-            resampler: Resampler::new(app_rate, wire.rate, profile),
+            resampler: Resampler::with_backend(app_rate, wire.rate, profile, backend),
             resampled: Vec::new(),
         }
     }
@@ -153,8 +173,18 @@ pub struct Transcoder {
 impl Transcoder {
     /// A converter from `from` to `to`.
     pub fn new(from: AudioFormat, to: AudioFormat, profile: Profile) -> Transcoder {
+        Transcoder::with_backend(from, to, profile, Backend::detect())
+    }
+
+    /// [`Transcoder::new`], resampling on a chosen instruction set (see [`Backend`]).
+    pub fn with_backend(
+        from: AudioFormat,
+        to: AudioFormat,
+        profile: Profile,
+        backend: Backend,
+    ) -> Transcoder {
         Transcoder {
-            decoder: Decoder::new(from, to.rate, profile),
+            decoder: Decoder::with_backend(from, to.rate, profile, backend),
             to: to.encoding,
             pcm: Vec::new(),
         }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use telephony_audio::{
-    AudioFormat, Decoder, Encoder, Encoding, Framer, Profile, Resampler, SampleRate, Transcoder,
+    AudioFormat, Backend, Decoder, Encoder, Encoding, Framer, Profile, Resampler, SampleRate,
+    Transcoder,
 };
 
 struct Counting;
@@ -43,8 +44,9 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// One test only, so no other test allocates while this one counts. Every rate pair, both
-/// profiles, and every encoding on the wire (G.711 encode and decode included), through each
-/// object a call holds: the resampler, decoder, encoder, framer and transcoder.
+/// profiles, every encoding on the wire (G.711 encode and decode included) and every backend
+/// this CPU runs, through each object a call holds: the resampler, decoder, encoder, framer
+/// and transcoder.
 #[test]
 fn steady_state_allocates_nothing() {
     for (k, encoding) in Encoding::ALL.into_iter().enumerate() {
@@ -53,24 +55,31 @@ fn steady_state_allocates_nothing() {
         for from in SampleRate::ALL {
             for to in SampleRate::ALL {
                 for profile in [Profile::HighQuality, Profile::LowLatency] {
-                    let wire = AudioFormat::new(encoding, from);
-                    let far = AudioFormat::new(other, to);
-                    let what = format!("{wire} <-> {to} ({far}) {profile:?}");
-                    let allocations = count_steady_state(wire, far, profile);
-                    assert_eq!(allocations, 0, "{what}");
+                    for backend in Backend::available() {
+                        let wire = AudioFormat::new(encoding, from);
+                        let far = AudioFormat::new(other, to);
+                        let what = format!("{wire} <-> {to} ({far}) {profile:?} on {backend}");
+                        let allocations = count_steady_state(wire, far, profile, backend);
+                        assert_eq!(allocations, 0, "{what}");
+                    }
                 }
             }
         }
     }
 }
 
-fn count_steady_state(wire: AudioFormat, far: AudioFormat, profile: Profile) -> usize {
+fn count_steady_state(
+    wire: AudioFormat,
+    far: AudioFormat,
+    profile: Profile,
+    backend: Backend,
+) -> usize {
     let (from, to) = (wire.rate, far.rate);
-    let mut resampler = Resampler::new(from, to, profile);
-    let mut decoder = Decoder::new(wire, to, profile);
-    let mut encoder = Encoder::new(to, wire, profile);
-    let mut transcoder = Transcoder::new(wire, far, profile);
-    let mut back = Transcoder::new(far, wire, profile);
+    let mut resampler = Resampler::with_backend(from, to, profile, backend);
+    let mut decoder = Decoder::with_backend(wire, to, profile, backend);
+    let mut encoder = Encoder::with_backend(to, wire, profile, backend);
+    let mut transcoder = Transcoder::with_backend(wire, far, profile, backend);
+    let mut back = Transcoder::with_backend(far, wire, profile, backend);
     let mut framer = Framer::new(wire, Duration::from_millis(20));
     let pcm_in: Vec<i16> = (0..from.samples_per_20ms())
         .map(|i| (i * 97 % 30000) as i16 - 15000)

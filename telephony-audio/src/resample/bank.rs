@@ -23,7 +23,7 @@ pub(crate) struct Bank {
     pub(crate) l: usize,
     pub(crate) m: usize,
     pub(crate) taps: usize,
-    /// `[s][b][p]`, built on first use: a folded bank on AVX2 never needs them.
+    /// `[s][b][p]`, built on first use: a folded bank never needs them.
     coeffs: OnceLock<Box<[f32]>>,
     prototype: &'static [f64],
     stretch: usize,
@@ -159,29 +159,44 @@ impl Bank {
             Profile::HighQuality => 0,
             Profile::LowLatency => 1,
         };
-        BANKS[row][slot].get_or_init(|| {
-            let (prototype, delay): (&'static [f64], f64) = match (profile, l.max(m)) {
-                (Profile::HighQuality, 2) => (&filters::HQ_R2, half(&filters::HQ_R2)),
-                (Profile::HighQuality, 3) => (&filters::HQ_R3, half(&filters::HQ_R3)),
-                (Profile::HighQuality, 4) => (&filters::HQ_R4, half(&filters::HQ_R4)),
-                (Profile::HighQuality, _) => (&filters::HQ_R6, half(&filters::HQ_R6)),
-                (Profile::LowLatency, 2) => (&filters::LL_R2, filters::LL_R2_MAX_GROUP_DELAY),
-                (Profile::LowLatency, 3) => (&filters::LL_R3, filters::LL_R3_MAX_GROUP_DELAY),
-                (Profile::LowLatency, 4) => (&filters::LL_R4, filters::LL_R4_MAX_GROUP_DELAY),
-                (Profile::LowLatency, _) => (&filters::LL_R6, filters::LL_R6_MAX_GROUP_DELAY),
-            };
-            if l == 1 {
-                Bank::build(
-                    DECIMATION_PHASES,
-                    m * DECIMATION_PHASES,
-                    DECIMATION_PHASES,
-                    prototype,
-                    delay,
-                )
-            } else {
-                Bank::build(l, m, 1, prototype, delay)
-            }
-        })
+        BANKS[row][slot].get_or_init(|| Bank::new(profile, l, m))
+    }
+
+    /// A bank for a ratio, built afresh (see [`Bank::get`]).
+    fn new(profile: Profile, l: usize, m: usize) -> Bank {
+        let (prototype, delay): (&'static [f64], f64) = match (profile, l.max(m)) {
+            (Profile::HighQuality, 2) => (&filters::HQ_R2, half(&filters::HQ_R2)),
+            (Profile::HighQuality, 3) => (&filters::HQ_R3, half(&filters::HQ_R3)),
+            (Profile::HighQuality, 4) => (&filters::HQ_R4, half(&filters::HQ_R4)),
+            (Profile::HighQuality, _) => (&filters::HQ_R6, half(&filters::HQ_R6)),
+            (Profile::LowLatency, 2) => (&filters::LL_R2, filters::LL_R2_MAX_GROUP_DELAY),
+            (Profile::LowLatency, 3) => (&filters::LL_R3, filters::LL_R3_MAX_GROUP_DELAY),
+            (Profile::LowLatency, 4) => (&filters::LL_R4, filters::LL_R4_MAX_GROUP_DELAY),
+            (Profile::LowLatency, _) => (&filters::LL_R6, filters::LL_R6_MAX_GROUP_DELAY),
+        };
+        if l == 1 {
+            Bank::build(
+                DECIMATION_PHASES,
+                m * DECIMATION_PHASES,
+                DECIMATION_PHASES,
+                prototype,
+                delay,
+            )
+        } else {
+            Bank::build(l, m, 1, prototype, delay)
+        }
+    }
+
+    /// Whether the plain coefficient table has been built.
+    #[cfg(test)]
+    pub(crate) fn has_plain_table(&self) -> bool {
+        self.coeffs.get().is_some()
+    }
+
+    /// A bank built afresh, outside the shared cache, for tests that watch what it builds.
+    #[cfg(test)]
+    pub(crate) fn fresh(profile: Profile, l: usize, m: usize) -> Bank {
+        Bank::new(profile, l, m)
     }
 }
 
@@ -191,7 +206,7 @@ fn index(l: usize, m: usize, p: usize, s: usize, a: i64) -> i64 {
 }
 
 /// The ratios `L/M` the supported rates produce.
-const RATIOS: [(usize, usize); 12] = [
+pub(crate) const RATIOS: [(usize, usize); 12] = [
     (2, 1),
     (1, 2),
     (3, 1),

@@ -8,10 +8,11 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::SampleRate;
+use crate::backend::Backend;
 use crate::error::AudioError;
 
 use bank::Bank;
-use kernel::{Backend, Fir, KernelArgs, LANES, Load};
+use kernel::{Fir, KernelArgs, LANES, Load};
 
 /// Filter design: the trade between fidelity and delay.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -99,6 +100,7 @@ pub struct Resampler {
     from: SampleRate,
     to: SampleRate,
     profile: Profile,
+    backend: Backend,
     engine: Option<Polyphase>,
 }
 
@@ -121,13 +123,27 @@ struct Polyphase {
 }
 
 impl Resampler {
-    /// A resampler from one rate to another. Equal rates give a pass-through.
+    /// A resampler from one rate to another, on the fastest backend ([`Backend::detect`]).
+    /// Equal rates give a pass-through.
     pub fn new(from: SampleRate, to: SampleRate, profile: Profile) -> Resampler {
-        let engine = (from != to).then(|| Polyphase::new(from, to, profile, Backend::detect()));
+        Resampler::with_backend(from, to, profile, Backend::detect())
+    }
+
+    /// A resampler on a chosen instruction set: for tests and benchmarks of each backend, or
+    /// to keep a slower one. Every backend computes the same filter, within one least
+    /// significant bit.
+    pub fn with_backend(
+        from: SampleRate,
+        to: SampleRate,
+        profile: Profile,
+        backend: Backend,
+    ) -> Resampler {
+        let engine = (from != to).then(|| Polyphase::new(from, to, profile, backend));
         Resampler {
             from,
             to,
             profile,
+            backend,
             engine,
         }
     }
@@ -145,6 +161,11 @@ impl Resampler {
     /// The profile.
     pub fn profile(&self) -> Profile {
         self.profile
+    }
+
+    /// The instruction set the filter runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The delay the filter adds, in output samples, rounded up: how far the output lags the
@@ -272,36 +293,13 @@ impl Resampler {
     }
 }
 
-/// A resampler on a named backend (`"avx512"`, `"avx2"` or `"portable"`), if this CPU runs it.
-pub fn with_backend(
-    from: SampleRate,
-    to: SampleRate,
-    profile: Profile,
-    backend: &str,
-) -> Option<Resampler> {
-    let backend = match backend {
-        "avx512" => Backend::Avx512,
-        "avx2" => Backend::Avx2,
-        "portable" => Backend::Portable,
-        _ => return None,
-    };
-    if from == to || !Backend::available().contains(&backend) {
-        return None;
-    }
-    Some(Resampler {
-        from,
-        to,
-        profile,
-        engine: Some(Polyphase::new(from, to, profile, backend)),
-    })
-}
-
 impl fmt::Debug for Resampler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Resampler");
         d.field("from", &self.from)
             .field("to", &self.to)
             .field("profile", &self.profile)
+            .field("backend", &self.backend.name())
             .field("output_delay", &self.output_delay());
         if let Some(e) = &self.engine {
             d.field("ratio", &format_args!("{}/{}", e.bank.l, e.bank.m))
@@ -324,8 +322,8 @@ impl Polyphase {
         let tail = (bank.delay_at_f / m as f64 - 1e-9).ceil() as usize;
         let mut engine = Polyphase {
             bank,
-            fir: backend.fir(bank),
-            load: backend.load(m),
+            fir: kernel::fir(backend.0, bank),
+            load: kernel::load(backend.0, m),
             rows: vec![0.0; m * stride],
             stride,
             t0: 0,
@@ -579,6 +577,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A linear-phase bank runs folded on every backend and never builds the plain table the
+    /// folded kernels do not read: that table would cost a session a few kilobytes.
+    #[test]
+    fn folded_banks_build_no_plain_table_on_any_backend() {
+        for (l, m) in bank::RATIOS {
+            for backend in Backend::available() {
+                let hq = Bank::fresh(Profile::HighQuality, l, m);
+                let _ = kernel::fir(backend.0, &hq);
+                assert_eq!(
+                    hq.has_plain_table(),
+                    hq.fold.is_none(),
+                    "{backend:?} {l}/{m} hq"
+                );
+                let ll = Bank::fresh(Profile::LowLatency, l, m);
+                let _ = kernel::fir(backend.0, &ll);
+                assert!(ll.has_plain_table(), "{backend:?} {l}/{m} low latency");
+            }
+        }
+    }
+
+    /// The folded AVX2 and AVX-512 kernels perform the same operations on each lane in the
+    /// same order: their outputs are identical, bit for bit.
+    #[test]
+    fn folded_kernels_of_avx2_and_avx512_agree_bit_for_bit() {
+        let (Ok(avx2), Ok(avx512)) = (Backend::avx2(), Backend::avx512()) else {
+            return;
+        };
+        let input = noise(9000, 11);
+        for (from, to) in SampleRate::ALL
+            .iter()
+            .flat_map(|&a| SampleRate::ALL.iter().map(move |&b| (a, b)))
+            .filter(|(a, b)| a != b)
+        {
+            let outputs: Vec<Vec<i16>> = [avx2, avx512]
+                .iter()
+                .map(|&b| {
+                    let mut e = Polyphase::new(from, to, Profile::HighQuality, b);
+                    let mut out = vec![0; e.available(input.len() as u64) as usize];
+                    e.run(&input, &mut out);
+                    out
+                })
+                .collect();
+            if folds(from, to) {
+                assert!(outputs[0] == outputs[1], "{from}->{to}");
+            }
+        }
+    }
+
+    fn folds(from: SampleRate, to: SampleRate) -> bool {
+        Polyphase::new(from, to, Profile::HighQuality, Backend::PORTABLE)
+            .bank
+            .fold
+            .is_some()
     }
 
     #[test]

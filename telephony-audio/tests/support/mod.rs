@@ -4,7 +4,39 @@
 
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex64;
-use telephony_audio::{Profile, Resampler, SampleRate};
+use std::cell::Cell;
+
+use telephony_audio::{Backend, Profile, Resampler, SampleRate};
+
+thread_local! {
+    static BACKEND: Cell<Backend> = Cell::new(Backend::detect());
+}
+
+/// Runs `f` once on each backend this CPU runs (fastest first), with [`resampler`] building
+/// its resamplers on that one: the measurements hold on every instruction set, not only on the
+/// one this machine would pick. A failure names the backend it happened on.
+pub fn each_backend(mut f: impl FnMut(Backend)) {
+    struct Named(Backend);
+    impl Drop for Named {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                eprintln!("(this failed on the {} backend)", self.0);
+            }
+        }
+    }
+    for backend in Backend::available() {
+        let named = Named(backend);
+        BACKEND.set(backend);
+        f(backend);
+        drop(named);
+    }
+    BACKEND.set(Backend::detect());
+}
+
+/// A resampler on the backend [`each_backend`] is running (the detected one outside it).
+pub fn resampler(from: SampleRate, to: SampleRate, profile: Profile) -> Resampler {
+    Resampler::with_backend(from, to, profile, BACKEND.get())
+}
 
 /// Every ordered pair of distinct supported rates.
 pub fn pairs() -> Vec<(SampleRate, SampleRate)> {
@@ -125,7 +157,7 @@ pub fn run_periodic(
     period: &[i16],
     periods: usize,
 ) -> Vec<i16> {
-    let mut r = Resampler::new(from, to, profile);
+    let mut r = resampler(from, to, profile);
     let signal: Vec<i16> = period
         .iter()
         .copied()

@@ -2,7 +2,9 @@
 
 use std::collections::VecDeque;
 
-use telephony_audio::{AudioFormat, Decoder, Encoder, Framer, Profile, Resampler, SampleRate};
+use telephony_audio::{
+    AudioFormat, Backend, Decoder, Encoder, Framer, Profile, Resampler, SampleRate,
+};
 
 use super::{
     AudioTrack, MarkFate, MediaCommand, MediaError, MediaEvent, MediaProtocol, PlaybackTracker,
@@ -17,20 +19,29 @@ pub struct SessionConfig {
     pub app_rate: SampleRate,
     /// The resampler profile, both directions.
     pub profile: Profile,
+    /// The instruction set the resamplers run on: [`Backend::detect`] unless set.
+    pub backend: Backend,
 }
 
 impl SessionConfig {
-    /// PCM at `app_rate`, high-quality resampling.
+    /// PCM at `app_rate`, high-quality resampling, on the fastest backend.
     pub fn new(app_rate: SampleRate) -> SessionConfig {
         SessionConfig {
             app_rate,
             profile: Profile::HighQuality,
+            backend: Backend::detect(),
         }
     }
 
     /// Sets the resampler profile.
     pub fn profile(mut self, profile: Profile) -> SessionConfig {
         self.profile = profile;
+        self
+    }
+
+    /// Sets the resamplers' instruction set, for tests and benchmarks of each backend.
+    pub fn backend(mut self, backend: Backend) -> SessionConfig {
+        self.backend = backend;
         self
     }
 }
@@ -78,8 +89,8 @@ impl AudioPath {
     fn new(format: AudioFormat, config: SessionConfig, framing: super::Framing) -> AudioPath {
         AudioPath {
             format,
-            decoder: Decoder::new(format, config.app_rate, config.profile),
-            encoder: Encoder::new(config.app_rate, format, config.profile),
+            decoder: Decoder::with_backend(format, config.app_rate, config.profile, config.backend),
+            encoder: Encoder::with_backend(config.app_rate, format, config.profile, config.backend),
             framer: Framer::new(format, framing.frame),
         }
     }
@@ -199,7 +210,7 @@ impl MediaSession {
                         carry_over(
                             old,
                             format,
-                            self.config.profile,
+                            self.config,
                             &mut self.carry,
                             &mut self.queued_marks,
                             &mut self.pushed,
@@ -407,7 +418,7 @@ impl MediaSession {
 fn carry_over(
     mut old: AudioPath,
     format: AudioFormat,
-    profile: Profile,
+    config: SessionConfig,
     carry: &mut Vec<u8>,
     queued_marks: &mut VecDeque<(String, u64)>,
     pushed: &mut u64,
@@ -424,7 +435,8 @@ fn carry_over(
     if old.format.encoding.decode(&waiting, &mut pcm).is_err() {
         pcm.clear();
     }
-    let mut resampler = Resampler::new(old.format.rate, format.rate, profile);
+    let mut resampler =
+        Resampler::with_backend(old.format.rate, format.rate, config.profile, config.backend);
     let mut moved = Vec::new();
     resampler.process_into(&pcm, &mut moved);
     resampler.flush_into(&mut moved);

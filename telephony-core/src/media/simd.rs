@@ -5,19 +5,22 @@
 //!
 //! This is the crate's one exception to its no-`unsafe` rule, earned by measurement: base64
 //! of a 20 ms μ-law frame (160 bytes) decodes in 30 ns instead of the table path's 89, and
-//! encodes in 55 ns instead of 98, on an AVX2 EPYC (`cargo bench --bench media -- pieces`
-//! times the fast path against the `base64` crate). The unaligned loads and stores are the only operations that need it,
-//! each at a bounds-checked array reference of exactly its width, and the functions run only
-//! after the CPU is seen to have AVX2 ([`available`]). A block holding any character outside
-//! the alphabet, or padding, is left to the callers' table paths.
+//! encodes in 55 ns instead of 98, on an AVX2 EPYC (`cargo bench -p telephony-bench --bench
+//! media -- pieces` times the fast path against the `base64` crate). The unaligned loads and
+//! stores are the only operations that need it, each at a bounds-checked array reference of
+//! exactly its width, and each function checks that the CPU has AVX2 before it calls code
+//! compiled for it (callers choose the path with [`available`]). A block holding any character
+//! outside the alphabet, or padding, is left to the callers' table paths.
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
-/// Whether this CPU runs AVX2 (the standard library caches the answer).
+/// Whether this CPU runs AVX2 and `TELEPHONY_SIMD` lets it be used: a backend that
+/// [`Backend::detect`](telephony_audio::Backend::detect) picks is one the CPU was checked to
+/// run (the answer is cached).
 #[inline]
 pub(super) fn available() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
+    telephony_audio::Backend::detect().has_avx2()
 }
 
 /// Nibble classes for validation: a character `c` is in the alphabet exactly when
@@ -75,8 +78,8 @@ fn lanes(t: [u8; 16]) -> [u8; 32] {
 
 /// Where the first `"` is in `bytes`, if anywhere: 32 bytes a step, the rest one by one.
 pub(super) fn find_quote(bytes: &[u8]) -> Option<usize> {
-    debug_assert!(available());
-    // SAFETY: the CPU runs AVX2 (checked by every caller through `available`).
+    assert!(std::arch::is_x86_feature_detected!("avx2"));
+    // SAFETY: the CPU runs AVX2 (checked above; the check is a cached load).
     unsafe { find_quote_avx2(bytes) }
 }
 
@@ -101,8 +104,8 @@ fn find_quote_avx2(bytes: &[u8]) -> Option<usize> {
 /// characters, each block's 32-byte store reaching 8 bytes past its 24): returns how many
 /// characters it decoded, or `None` if a block holds a character outside the alphabet.
 pub(super) fn decode_base64(text: &[u8], out: &mut [u8]) -> Option<usize> {
-    debug_assert!(available());
-    // SAFETY: the CPU runs AVX2 (checked by every caller through `available`).
+    assert!(std::arch::is_x86_feature_detected!("avx2"));
+    // SAFETY: the CPU runs AVX2 (checked above; the check is a cached load).
     unsafe { decode_avx2(text, out) }
 }
 
@@ -146,8 +149,8 @@ fn decode_avx2(text: &[u8], out: &mut [u8]) -> Option<usize> {
 /// each block's two 16-byte loads stay inside `bytes`: returns how many bytes it encoded
 /// (a multiple of 24).
 pub(super) fn encode_base64(bytes: &[u8], limit: usize, buf: &mut [u8; 256]) -> usize {
-    debug_assert!(available());
-    // SAFETY: the CPU runs AVX2 (checked by every caller through `available`).
+    assert!(std::arch::is_x86_feature_detected!("avx2"));
+    // SAFETY: the CPU runs AVX2 (checked above; the check is a cached load).
     unsafe { encode_avx2(bytes, limit, buf) }
 }
 
