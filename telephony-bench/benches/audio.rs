@@ -3,8 +3,8 @@
 //! per core, samples per second).
 //!
 //! ```text
-//! cargo bench --bench audio                 # everything, about four minutes
-//! cargo bench --bench audio -- resample/hq  # a subset (the summary shows what ran)
+//! cargo bench -p telephony-bench --bench audio                 # everything, about four minutes
+//! cargo bench -p telephony-bench --bench audio -- resample/hq  # a subset (the summary shows what ran)
 //! ```
 
 #![allow(missing_docs, clippy::print_stdout)]
@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use telephony::audio::{
-    AudioFormat, Decoder, Encoder, Framer, Profile, Resampler, SampleRate, decode_alaw,
+    AudioFormat, Backend, Decoder, Encoder, Framer, Profile, Resampler, SampleRate, decode_alaw,
     decode_ulaw, encode_alaw, encode_ulaw,
 };
 
@@ -101,18 +101,14 @@ fn backends(c: &mut Criterion) {
         (SampleRate::Hz24000, SampleRate::Hz8000),
         (SampleRate::Hz8000, SampleRate::Hz24000),
     ] {
-        for backend in ["avx512", "avx2", "portable"] {
-            let Some(r) = telephony::audio::__private::resampler_with_backend(
-                from,
-                to,
-                Profile::HighQuality,
-                backend,
-            ) else {
-                continue;
-            };
-            g.throughput(Throughput::Elements(from.samples_per_20ms() as u64));
-            let id = BenchmarkId::new(backend, pair_name(from, to));
-            bench_chunk(&mut g, id, r);
+        for backend in Backend::available() {
+            for profile in [Profile::HighQuality, Profile::LowLatency] {
+                let r = Resampler::with_backend(from, to, profile, backend);
+                g.throughput(Throughput::Elements(from.samples_per_20ms() as u64));
+                let id =
+                    BenchmarkId::new(format!("{}/{profile}", backend.name()), pair_name(from, to));
+                bench_chunk(&mut g, id, r);
+            }
         }
     }
     g.finish();
@@ -162,7 +158,7 @@ fn median_ns(dir: &Path, since: SystemTime) -> Option<f64> {
 fn criterion_dir() -> std::path::PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     target.join("criterion")
 }
 
@@ -198,12 +194,18 @@ fn summary(since: SystemTime) {
         }
     }
     for backend in ["avx512", "avx2", "portable"] {
-        for pair in ["8000-16000", "24000-8000", "8000-24000"] {
-            if let Some(ns) = median_ns(&root.join("backend").join(backend).join(pair), since) {
-                lines.push(format!(
-                    "| {backend} backend, hq {pair} | {:.0} streams per core |",
-                    20e6 / ns
-                ));
+        for profile in ["hq", "low-latency"] {
+            for pair in ["8000-16000", "24000-8000", "8000-24000"] {
+                let dir = root
+                    .join("backend")
+                    .join(format!("{backend}_{profile}"))
+                    .join(pair);
+                if let Some(ns) = median_ns(&dir, since) {
+                    lines.push(format!(
+                        "| {backend} backend, {profile} {pair} | {:.0} streams per core |",
+                        20e6 / ns
+                    ));
+                }
             }
         }
     }

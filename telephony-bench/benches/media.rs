@@ -3,8 +3,8 @@
 //! the provider's frames as telephony-testkit writes them.
 //!
 //! ```text
-//! cargo bench --bench media                    # everything, about two minutes
-//! cargo bench --bench media -- session/twilio  # one provider's legs
+//! cargo bench -p telephony-bench --bench media                    # everything, about two minutes
+//! cargo bench -p telephony-bench --bench media -- session/twilio  # one provider's legs
 //! ```
 //!
 //! `telephony bench media` measures the same legs with a per-stage breakdown.

@@ -3,13 +3,13 @@
 //! takes and the calls per second it carries.
 //!
 //! ```text
-//! cargo bench --bench soak
-//! TELEPHONY_SOAK_CALLS=2000 cargo bench --bench soak
+//! cargo bench -p telephony-bench --bench soak
+//! TELEPHONY_SOAK_CALLS=2000 cargo bench -p telephony-bench --bench soak
 //! ```
 
-#[path = "../examples/common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "../tests/support/mod.rs"]
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
