@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use telephony::audio::{AudioFormat, Decoder, Encoder, Profile, Resampler, SampleRate};
+use telephony::audio::{AudioFormat, Backend, Decoder, Encoder, Profile, Resampler, SampleRate};
 use telephony::{
     MediaCommand, MediaProtocol, MediaSession, ProviderKind, SessionConfig, SessionEvent,
 };
@@ -16,6 +16,7 @@ use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, 
 
 use crate::Failure;
 use crate::alloc;
+use crate::provider::ProviderArg;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {
@@ -27,8 +28,16 @@ pub(crate) enum BenchCommand {
 #[derive(Debug, Args)]
 pub(crate) struct MediaArgs {
     /// twilio, plivo or vonage.
-    #[arg(long)]
-    provider: String,
+    #[arg(value_name = "PROVIDER", required_unless_present = "provider_flag")]
+    provider: Option<ProviderArg>,
+    /// The provider, as a flag (the same as the positional PROVIDER).
+    #[arg(
+        long = "provider",
+        value_name = "PROVIDER",
+        conflicts_with = "provider",
+        hide = true
+    )]
+    provider_flag: Option<ProviderArg>,
     /// The rate of the PCM the application hears and speaks.
     #[arg(long, value_name = "HZ", default_value = "16000")]
     app_rate: u32,
@@ -36,13 +45,22 @@ pub(crate) struct MediaArgs {
     #[arg(long, value_name = "PROFILE", default_value = "hq")]
     profile: String,
     /// Seconds of call audio to simulate.
-    #[arg(long, value_name = "S", default_value = "600")]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "600",
+        allow_negative_numbers = true
+    )]
     seconds: f64,
     /// The stream's wire format, ENCODING@RATE (Twilio: mulaw@8000; Plivo: mulaw@8000,
     /// s16le@8000 or s16le@16000; Vonage: s16le@8000, s16le@16000 or s16le@24000). By default
     /// what each provider streams most: μ-law 8 kHz for Twilio and Plivo, L16 16 kHz for Vonage.
     #[arg(long, value_name = "FORMAT")]
     wire: Option<String>,
+    /// The resamplers' instruction set: portable (SSE2 on x86-64), avx2 or avx512. By default
+    /// the fastest this CPU runs (capped by TELEPHONY_SIMD).
+    #[arg(long, value_name = "BACKEND")]
+    simd: Option<String>,
     /// One JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -210,7 +228,7 @@ fn breakdown(call: &Call, config: SessionConfig, n: usize) -> Breakdown {
     });
 
     // Decode and encode: the codec alone, at the wire rate.
-    let mut decoder = Decoder::new(format, wire_rate, config.profile);
+    let mut decoder = Decoder::with_backend(format, wire_rate, config.profile, config.backend);
     let mut pcm = Vec::with_capacity(spf_wire * 2);
     let pool = call.wire.len();
     let decode = time(|| {
@@ -226,8 +244,8 @@ fn breakdown(call: &Call, config: SessionConfig, n: usize) -> Breakdown {
     }
 
     // Resample: the caller's audio up to the app rate, the reply down to the wire rate.
-    let mut up = Resampler::new(wire_rate, app_rate, config.profile);
-    let mut down = Resampler::new(app_rate, wire_rate, config.profile);
+    let mut up = Resampler::with_backend(wire_rate, app_rate, config.profile, config.backend);
+    let mut down = Resampler::with_backend(app_rate, wire_rate, config.profile, config.backend);
     let mut up_out = vec![0i16; up.max_output_len(spf_wire) + 8];
     let mut down_out = vec![0i16; down.max_output_len(spf_app) + 8];
     let chunks = caller_pcm.len() / spf_wire;
@@ -244,7 +262,7 @@ fn breakdown(call: &Call, config: SessionConfig, n: usize) -> Breakdown {
         })
     };
 
-    let mut encoder = Encoder::new(wire_rate, format, config.profile);
+    let mut encoder = Encoder::with_backend(wire_rate, format, config.profile, config.backend);
     let mut bytes = Vec::with_capacity(spf_wire * 4);
     let encode = time(|| {
         for i in 0..n {
@@ -287,15 +305,21 @@ fn default_wire(provider: ProviderKind) -> AudioFormat {
 }
 
 fn media(args: &MediaArgs) -> Result<(), Failure> {
-    let provider = match args.provider.to_ascii_lowercase().as_str() {
-        "twilio" => telephony::twilio::KIND,
-        "plivo" => telephony::plivo::KIND,
-        "vonage" => telephony::vonage::KIND,
-        other => {
-            return Err(Failure::Usage(format!(
-                "--provider {other:?}: twilio, plivo or vonage"
-            )));
+    let provider = match args.provider.or(args.provider_flag) {
+        Some(ProviderArg::Twilio) => telephony::twilio::KIND,
+        Some(ProviderArg::Plivo) => telephony::plivo::KIND,
+        Some(ProviderArg::Vonage) => telephony::vonage::KIND,
+        None => {
+            return Err(Failure::Usage(
+                "name a provider: twilio, plivo or vonage".into(),
+            ));
         }
+    };
+    let backend = match &args.simd {
+        Some(name) => name
+            .parse::<Backend>()
+            .map_err(|e| Failure::Usage(format!("--simd {name}: {e}")))?,
+        None => Backend::detect(),
     };
     let app_rate = SampleRate::from_hz(args.app_rate).ok_or_else(|| {
         Failure::Usage(format!(
@@ -319,7 +343,9 @@ fn media(args: &MediaArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::Usage(format!("--wire {w}: {e}")))?,
         None => default_wire(provider),
     };
-    let config = SessionConfig::new(app_rate).profile(profile);
+    let config = SessionConfig::new(app_rate)
+        .profile(profile)
+        .backend(backend);
     let call = Call::new(provider, format, app_rate)?;
     let n = (args.seconds * 50.0).round() as usize;
     let spf = app_rate.samples_per_20ms();
@@ -372,25 +398,30 @@ fn media(args: &MediaArgs) -> Result<(), Failure> {
         (us(b.parse) + us(b.decode) + us(b.encode) + us(b.serialize) + other) / (per_frame * 1e6);
     let wire = format!("{}@{}", format.encoding.name(), format.rate.hz());
     if args.json {
+        // Figures to the precision measured: whole legs, nanoseconds, thousandths of an
+        // allocation (no binary float noise such as 0.043000000000000003).
+        let ns = |us: f64| round(us, 3);
         let v = json!({
             "provider": provider.id(),
             "wire": wire,
             "app_rate": app_rate.hz(),
             "profile": profile.to_string(),
+            "simd": backend.name(),
             "seconds": args.seconds,
             "frames": n,
             "clock": CLOCK,
-            "legs_per_core": legs_per_core,
-            "us_per_frame": per_frame * 1e6,
+            "legs_per_core": legs_per_core.round() as u64,
+            "us_per_frame": ns(per_frame * 1e6),
             "session_bytes": session_bytes,
-            "allocations_per_frame": allocations,
+            "allocations_per_frame": round(allocations, 3),
+            "all_but_resampling": round(non_resampling, 3),
             "breakdown": {
-                "parse": us(b.parse),
-                "decode": us(b.decode),
-                "resample": us(b.resample),
-                "encode": us(b.encode),
-                "serialize": us(b.serialize),
-                "other": other,
+                "parse": ns(us(b.parse)),
+                "decode": ns(us(b.decode)),
+                "resample": ns(us(b.resample)),
+                "encode": ns(us(b.encode)),
+                "serialize": ns(us(b.serialize)),
+                "other": ns(other),
             },
         });
         crate::calls::out(v);
@@ -399,8 +430,9 @@ fn media(args: &MediaArgs) -> Result<(), Failure> {
     let pct = |x: f64| 100.0 * x / (per_frame * 1e6);
     let mut lines = vec![
         format!(
-            "telephony bench media: {provider}, wire {wire}, app {} Hz, {profile}; {} s of call audio ({n} frames each way), {}",
+            "telephony bench media: {provider}, wire {wire}, app {} Hz, {profile}, {}; {} s of call audio ({n} frames each way), {}",
             app_rate.hz(),
+            backend.description(),
             args.seconds,
             CLOCK
         ),
@@ -436,4 +468,10 @@ fn media(args: &MediaArgs) -> Result<(), Failure> {
     ));
     crate::calls::out(lines.join("\n"));
     Ok(())
+}
+
+/// `x` rounded to `digits` decimals, so it prints as the decimal it stands for.
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
 }

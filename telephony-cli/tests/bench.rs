@@ -23,15 +23,7 @@ fn json_has_the_documented_keys_for_every_provider() {
         ("plivo", "mulaw@8000"),
         ("vonage", "s16le@16000"),
     ] {
-        let (code, out, err) = run(&[
-            "bench",
-            "media",
-            "--provider",
-            provider,
-            "--seconds",
-            "2",
-            "--json",
-        ]);
+        let (code, out, err) = run(&["bench", "media", provider, "--seconds", "2", "--json"]);
         assert_eq!(code, 0, "{provider}: {err}");
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["wire"], wire, "{v}");
@@ -94,7 +86,25 @@ fn the_table_reads_as_documented() {
 #[test]
 fn what_it_cannot_run_is_one_line_and_exit_2() {
     for (args, says) in [
-        (&["--provider", "exotel"][..], "twilio, plivo or vonage"),
+        (
+            &["--provider", "exotel"][..],
+            "possible values: twilio, plivo, vonage",
+        ),
+        // A near miss gets a suggestion, positional or flag.
+        (&["twilo"][..], "a similar value exists: 'twilio'"),
+        (
+            &["--provider", "vonnage"][..],
+            "a similar value exists: 'vonage'",
+        ),
+        (&[][..], "PROVIDER"),
+        (
+            &["twilio", "--provider", "plivo"][..],
+            "cannot be used with",
+        ),
+        (
+            &["twilio", "--simd", "avx9000"][..],
+            "--simd avx9000: unknown SIMD backend",
+        ),
         (
             &["--provider", "twilio", "--app-rate", "11025"],
             "--app-rate",
@@ -109,6 +119,7 @@ fn what_it_cannot_run_is_one_line_and_exit_2() {
         ),
         (&["--provider", "twilio", "--seconds", "0"], "--seconds"),
         (&["--provider", "twilio", "--profile", "fast"], "--profile"),
+        (&["twilio", "--seconds", "-5"], "--seconds"),
     ] {
         let mut all = vec!["bench", "media"];
         all.extend_from_slice(args);
@@ -116,5 +127,58 @@ fn what_it_cannot_run_is_one_line_and_exit_2() {
         assert_eq!(code, 2, "{args:?}: {out}{err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+/// Every resampler backend this CPU runs meets the memory and allocation targets, named in the
+/// output; TELEPHONY_SIMD caps the default choice.
+#[test]
+fn every_backend_is_measured_by_name() {
+    let available = telephony::audio::Backend::available();
+    for backend in &available {
+        let (code, out, err) = run(&[
+            "bench",
+            "media",
+            "plivo",
+            "--app-rate",
+            "24000",
+            "--simd",
+            backend.name(),
+            "--seconds",
+            "1",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{backend}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["simd"], backend.name(), "{v}");
+        let bytes = v["session_bytes"].as_u64().unwrap();
+        assert!(bytes <= 32 * 1024, "{backend}: {bytes} bytes");
+        assert_eq!(v["allocations_per_frame"], 0.0, "{backend}: {v}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_telephony"))
+        .args(["bench", "media", "twilio", "--seconds", "1", "--json"])
+        .env("TELEPHONY_SIMD", "portable")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["simd"], "portable", "{v}");
+}
+
+/// The JSON's figures are rounded to what is measured: no binary float noise such as
+/// 0.043000000000000003.
+#[test]
+fn json_figures_carry_no_float_noise() {
+    let (code, out, err) = run(&["bench", "media", "twilio", "--seconds", "1", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let mut number = String::new();
+    for c in out.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        if let Some((_, fraction)) = number.split_once('.') {
+            assert!(fraction.len() <= 3, "{number} in {out}");
+        }
+        number.clear();
     }
 }
