@@ -9,8 +9,9 @@
 //! What happens: the emulated carrier (telephony-testkit) rings a number; its scripted caller
 //! answers and speaks (speech-like audio, a key press); the agent greets it with a chime and
 //! plays back each thing it says once it pauses; the call is hung up and priced. The timeline
-//! prints as it happens, from the agent's side (status callbacks, the stream, DTMF, marks), and
-//! both sides of the audio are written as WAV files.
+//! prints as it happens, from the agent's side (status callbacks, the stream, DTMF, marks; the
+//! call's end, which comes over both the stream and a status callback, in the order it reached
+//! the agent), and both sides of the audio are written as WAV files.
 //!
 //! Options: `--provider twilio|plivo|vonage`, `--speed X` (how much faster than real time;
 //! 1 by default), `--out DIR` (where the WAV files go; `target/quickstart` by default).
@@ -20,12 +21,14 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use telephony::audio::SampleRate;
-use telephony::{E164, HangupOutcome, OutboundCall, StreamSpec, TelephonyProvider};
+use telephony::{
+    CallId, E164, HangupOutcome, OutboundCall, ProviderKind, StreamSpec, TelephonyProvider,
+};
 use telephony_testkit::{CallerScript, Fake, FakePlivo, FakeTwilio, FakeVonage, write_wav};
 
 use common::{AgentOptions, Brain};
@@ -145,23 +148,39 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         OutboundCall::answer_url(callee.clone(), caller_id.clone(), agent.url("answer"))
     }
     .status_callback(agent.url("status"));
+    let began = Instant::now();
     let placed = provider.initiate_call(&call_with_timeouts(target)).await?;
-    println!("placed call {}", placed.call_id);
-    println!();
-    println!("  time  event");
 
     // 4. The timeline, as the agent sees it. Once the agent's second reply has played, the
     //    host hangs up through the API (a call that ended already would be success too).
     let (mut closed, mut ended, mut hung_up) = (false, false, false);
     // The call's own id, as the status callbacks name it (Plivo's CallUUID, not its request id).
     let mut call_id = placed.call_id.clone();
+    // The price, when a status callback carries it (Plivo, Vonage).
+    let mut callback_cost: Option<String> = None;
+    // The call's end comes twice, over the stream (closed) and as a status callback, on two
+    // connections that race: from the first of them on, lines wait here to print in time order.
+    let mut ending: Vec<common::Log> = Vec::new();
+    let mut announced = false;
     while !(closed && ended) {
         let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(30), agent.log.recv()).await
         else {
             return Err("the call stalled: no event for 30 s".into());
         };
-        print_line(&line);
-        match line["event"].as_str().unwrap_or("") {
+        if !announced {
+            announce(&placed.call_id, provider.kind(), &line);
+            announced = true;
+        }
+        let event = line["event"].as_str().unwrap_or("");
+        let terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
+        let is_terminal = event == "closed"
+            || (event == "status" && terminal.contains(&line["status"].as_str().unwrap_or("")));
+        if is_terminal || !ending.is_empty() {
+            ending.push(line.clone());
+        } else {
+            print_line(&line);
+        }
+        match event {
             "mark_played" if line["name"] == "reply-2" && !hung_up => {
                 hung_up = true;
                 let outcome = provider.hangup(&placed.call_id).await?;
@@ -169,18 +188,24 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             "closed" => closed = true,
             "status" => {
-                if let Some(id) = line["call"]
-                    .as_str()
-                    .and_then(|c| telephony::CallId::new(c).ok())
-                {
+                if let Some(id) = line["call"].as_str().and_then(|c| CallId::new(c).ok()) {
                     call_id = id;
                 }
-                let terminal = ["completed", "busy", "no-answer", "failed", "canceled"];
-                ended |= terminal.contains(&line["status"].as_str().unwrap_or(""));
+                if let Some(cost) = line["cost"].as_str() {
+                    callback_cost = Some(cost.to_owned());
+                }
+                ended |= is_terminal;
             }
             _ => {}
         }
     }
+    let took = began.elapsed();
+    ending.sort_by(|a, b| time(a).total_cmp(&time(b)));
+    ending.iter().for_each(print_line);
+    println!(
+        "        (the stream and a status callback each report the end, over separate \
+         connections: either may come first)"
+    );
     if !hung_up {
         let outcome = provider.hangup(&placed.call_id).await?;
         println!("        the host hangs up: {}", describe(outcome));
@@ -191,10 +216,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .wait(placed.call_id.as_str())
         .await
         .ok_or("the call vanished")?;
+    // Once: from the API, else as the final status callback said it.
     let cost = provider.call_cost(&call_id).await?;
     println!(
         "        cost: {}",
-        cost.map_or("not priced".to_owned(), |c| c.to_string())
+        cost.map(|c| c.to_string())
+            .or(callback_cost)
+            .unwrap_or_else(|| "not priced".to_owned())
     );
 
     // 6. Both sides of the audio.
@@ -202,25 +230,66 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let rate = record.wire_rate.unwrap_or(SampleRate::Hz8000);
     let caller = args.out.join(format!("{}-caller.wav", args.provider));
     let heard = args.out.join(format!("{}-agent.wav", args.provider));
-    write_wav(&caller, &record.caller_audio, rate)?;
-    write_wav(&heard, &record.heard, rate)?;
     println!();
-    println!(
-        "wrote {} (what the caller said) and {} (what the caller heard), {} Hz",
-        caller.display(),
-        heard.display(),
-        rate.hz()
-    );
+    for (path, pcm, what) in [
+        (&caller, &record.caller_audio, "what the caller said"),
+        (&heard, &record.heard, "what the caller heard"),
+    ] {
+        wav(path, pcm, rate, what)?;
+    }
     if !record.violations.is_empty() {
         return Err(format!("protocol violations: {:?}", record.violations).into());
     }
+    // Call time is the emulated carrier's clock, which runs --speed times faster than the wall.
+    let pace = if args.speed == 1.0 {
+        "real time".to_owned()
+    } else {
+        format!("--speed {}", args.speed)
+    };
     println!(
-        "{}: {} s, {}, no protocol violations",
+        "call {}: {}; {} s of call time, as the carrier billed it; {:.1} s of wall time ({pace}); \
+         no protocol violations",
         record.id,
+        record.raw_status,
         record.duration.map_or(0, |d| d.as_secs()),
-        record.raw_status
+        took.as_secs_f64()
     );
     Ok(())
+}
+
+/// Writes `pcm` as a WAV file, saying what it holds and whether it replaced an earlier run's.
+fn wav(path: &Path, pcm: &[i16], rate: SampleRate, what: &str) -> std::io::Result<()> {
+    let replaced = path.exists();
+    write_wav(path, pcm, rate)?;
+    println!(
+        "wrote {}: {what}, {} Hz{}",
+        path.display(),
+        rate.hz(),
+        if replaced {
+            " (replaced the previous run's file)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// The placed call's line, once the first event names the call. The id `initiate_call`
+/// returned is the call's own (Twilio, Vonage), or, where the events name the call otherwise,
+/// the request's (Plivo: its `request_uuid`, then the call's `CallUUID`).
+fn announce(placed: &CallId, provider: ProviderKind, first: &common::Log) {
+    match first["call"].as_str().filter(|c| !c.is_empty()) {
+        Some(call) if call != placed.as_str() => println!(
+            "placed call: request {placed} ({provider} names the call itself {call} once it dials)"
+        ),
+        _ => println!("placed call {placed}"),
+    }
+    println!();
+    println!("  time  event");
+}
+
+fn time(line: &common::Log) -> f64 {
+    line["t"].as_f64().unwrap_or(0.0)
 }
 
 fn describe(outcome: HangupOutcome) -> &'static str {
@@ -238,17 +307,14 @@ fn call_with_timeouts(call: OutboundCall) -> OutboundCall {
 }
 
 fn print_line(line: &common::Log) {
-    let t = line["t"].as_f64().unwrap_or(0.0);
+    let t = time(line);
     let event = line["event"].as_str().unwrap_or("?");
     let detail = match event {
+        // A callback's price is printed once, as the call's cost at the end.
         "status" => format!(
-            "{} ({}){}",
+            "{} ({})",
             line["status"].as_str().unwrap_or("?"),
             line["raw"].as_str().unwrap_or("?"),
-            line["cost"]
-                .as_str()
-                .map(|c| format!(", {c}"))
-                .unwrap_or_default()
         ),
         "started" => format!(
             "stream started: {}, parameters {}",

@@ -27,7 +27,13 @@ pub(crate) struct TranscodeArgs {
     #[arg(long, value_name = "FORMAT")]
     to: String,
     /// Milliseconds of input per chunk (fractions allowed); 0 feeds whatever each read returns.
-    #[arg(long, value_name = "N", default_value = "20")]
+    // A negative number is taken as the value, for `chunk_ms` to refuse, not as a flag.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "20",
+        allow_negative_numbers = true
+    )]
     chunk_ms: String,
     /// Resampler profile: hq (linear phase, transparent at 16 bits) or low-latency (minimum
     /// phase, about a fifth of the delay).

@@ -8,10 +8,10 @@ use telephony::audio::{AudioFormat, Encoding, SampleRate};
 use telephony::plivo::Plivo;
 use telephony::twilio::Twilio;
 use telephony::vonage::Vonage;
-use telephony::{CallId, E164, HangupOutcome, OutboundCall, StreamSpec, Url};
+use telephony::{CallId, E164, HangupOutcome, OutboundCall, StreamSpec};
 
-use crate::Failure;
 use crate::provider::{self, ProviderArg};
+use crate::{Failure, parse_url};
 
 /// Runs an async command on a small runtime.
 pub(crate) fn block_on(f: impl Future<Output = Result<(), Failure>>) -> Result<(), Failure> {
@@ -32,10 +32,6 @@ fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
     Ok(())
 }
 
-fn parse_url(flag: &str, s: &str) -> Result<Url, Failure> {
-    Url::parse(s).map_err(|e| Failure::Usage(format!("{flag} {s:?}: {e}")))
-}
-
 fn parse_number(flag: &str, s: &str) -> Result<E164, Failure> {
     E164::new(s).map_err(|e| Failure::Usage(format!("{flag}: {e}")))
 }
@@ -45,7 +41,7 @@ pub(crate) struct MarkupArgs {
     /// twilio, plivo or vonage.
     provider: ProviderArg,
     /// The media WebSocket, `wss://…`.
-    #[arg(long)]
+    #[arg(long, value_name = "WSS_URL")]
     stream_url: String,
     /// A custom parameter delivered with the stream's start, `NAME=VALUE`; repeat for each.
     #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -119,21 +115,19 @@ pub(crate) struct CallArgs {
     /// The caller id, a number of the account, E.164.
     #[arg(long)]
     from: String,
-    /// Fetch the call's instructions from this URL when answered.
-    #[arg(
-        long,
-        required_unless_present = "stream_url",
-        conflicts_with = "stream_url"
-    )]
+    /// Fetch the call's instructions from this URL when answered. This or --stream-url.
+    // Required with --stream-url as the other choice: checked in `call`, whose message names
+    // both (clap's names only this one).
+    #[arg(long, value_name = "URL", conflicts_with = "stream_url")]
     answer_url: Option<String>,
-    /// Connect the answered call straight to this media WebSocket.
-    #[arg(long)]
+    /// Connect the answered call straight to this media WebSocket. This or --answer-url.
+    #[arg(long, value_name = "WSS_URL")]
     stream_url: Option<String>,
     /// Where the provider posts every status change.
-    #[arg(long)]
+    #[arg(long, value_name = "URL")]
     status_callback: Option<String>,
     /// Another API host: a regional edge, a test server.
-    #[arg(long)]
+    #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
@@ -144,11 +138,17 @@ pub(crate) async fn call(args: CallArgs) -> Result<(), Failure> {
     let to = parse_number("--to", &args.to)?;
     let from = parse_number("--from", &args.from)?;
     let mut call = match (&args.answer_url, &args.stream_url) {
-        (Some(u), None) => OutboundCall::answer_url(to, from, parse_url("--answer-url", u)?),
+        (Some(u), _) => OutboundCall::answer_url(to, from, parse_url("--answer-url", u)?),
         (None, Some(s)) => {
             OutboundCall::stream(to, from, StreamSpec::new(parse_url("--stream-url", s)?))
         }
-        _ => return Err(Failure::Usage("give --answer-url or --stream-url".into())),
+        (None, None) => {
+            return Err(Failure::Usage(
+                "no instructions for the answered call: give --answer-url URL or \
+                 --stream-url WSS_URL"
+                    .into(),
+            ));
+        }
     };
     if let Some(cb) = &args.status_callback {
         call = call.status_callback(parse_url("--status-callback", cb)?);

@@ -1,7 +1,8 @@
 //! `telephony`: the telephony-rs library at a terminal.
 //!
 //! Exit status: 0 on success; 1 when the answer is "no" (an invalid signature) or the provider
-//! refused; 2 on a usage or configuration error. Always a one-line reason on stderr.
+//! refused; 2 on a usage or configuration error. A one-line reason on stderr, except for
+//! `webhook verify`, whose verdict (`invalid: REASON`) is its output, on stdout alone.
 
 mod alloc;
 mod audio;
@@ -13,6 +14,7 @@ mod webhook;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use telephony::Url;
 
 /// telephony-rs at a terminal: audio conversion, webhook signatures, answer documents and
 /// calls, for Twilio, Plivo and Vonage. Credentials come from the environment:
@@ -60,6 +62,9 @@ pub(crate) enum Failure {
     Usage(String),
     /// The answer is no, or the provider refused: exit 1.
     No(String),
+    /// The answer is no, and stdout already says why (`webhook verify`'s verdict): exit 1,
+    /// nothing more on stderr.
+    Verdict,
 }
 
 impl Failure {
@@ -67,6 +72,7 @@ impl Failure {
         let (line, code) = match self {
             Failure::Usage(reason) => (reason, 2),
             Failure::No(reason) => (reason, 1),
+            Failure::Verdict => return ExitCode::from(1),
         };
         // One line, whatever the message holds.
         let line = line.replace(['\n', '\r'], " ");
@@ -82,6 +88,33 @@ impl From<telephony::Error> for Failure {
         } else {
             Failure::No(e.to_string())
         }
+    }
+}
+
+/// Reads the URL given to `flag`: absolute, with a host. Anything else is a usage error that
+/// says what was expected (`--url "foo": not an absolute URL; expected https://host/path`),
+/// never the parser's "relative URL without a base".
+pub(crate) fn parse_url(flag: &str, text: &str) -> Result<Url, Failure> {
+    let expected = if flag == "--stream-url" {
+        "wss://host/path"
+    } else {
+        "https://host/path"
+    };
+    // `SCHEME://` in front: whatever else is wrong, the parser's reason says it (a bad port,
+    // an empty host); without it the text is not an absolute URL.
+    let has_scheme = text.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    match Url::parse(text) {
+        // `example.com:8080/x` parses, as a URL of scheme `example.com` without a host.
+        Ok(url) if url.has_host() => Ok(url),
+        Err(e) if has_scheme => Err(Failure::Usage(format!("{flag} {text:?}: {e}"))),
+        _ => Err(Failure::Usage(format!(
+            "{flag} {text:?}: not an absolute URL; expected {expected}"
+        ))),
     }
 }
 

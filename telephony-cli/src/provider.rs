@@ -6,7 +6,7 @@ use telephony::twilio::{Twilio, TwilioConfig};
 use telephony::vonage::{Vonage, VonageConfig};
 use telephony::{TelephonyProvider, Url};
 
-use crate::Failure;
+use crate::{Failure, parse_url};
 
 /// A provider named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -30,17 +30,12 @@ impl ProviderArg {
     }
 }
 
-fn base(url: Option<&str>) -> Result<Option<Url>, Failure> {
-    url.map(|u| Url::parse(u).map_err(|e| Failure::Usage(format!("--base-url {u:?}: {e}"))))
-        .transpose()
-}
-
 /// The adapter for `p`, from the environment, pointed at `base_url` when given.
 pub(crate) fn from_env(
     p: ProviderArg,
     base_url: Option<&str>,
 ) -> Result<Box<dyn TelephonyProvider>, Failure> {
-    let base = base(base_url)?;
+    let base: Option<Url> = base_url.map(|u| parse_url("--base-url", u)).transpose()?;
     let usage = |e: telephony::ConfigError| Failure::Usage(e.to_string());
     Ok(match p {
         ProviderArg::Twilio => {

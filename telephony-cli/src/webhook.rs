@@ -10,8 +10,8 @@ use telephony::twilio::signature::{RequestValidator, sign_request};
 use telephony::vonage::signature::{self as vonage_sig, VonageValidator};
 use telephony::{FormParams, Secret, Url, Verified, WebhookError, WebhookRequest};
 
-use crate::Failure;
 use crate::provider::ProviderArg;
+use crate::{Failure, parse_url};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum WebhookCommand {
@@ -95,10 +95,6 @@ fn secret(given: Option<&str>, env: &str) -> Result<Secret, Failure> {
         .ok_or_else(|| Failure::Usage(format!("no signing secret: pass --secret or set {env}")))
 }
 
-fn parse_url(url: &str) -> Result<Url, Failure> {
-    Url::parse(url).map_err(|e| Failure::Usage(format!("--url {url:?}: {e}")))
-}
-
 fn parse_method(m: &str) -> Result<Method, Failure> {
     Method::from_bytes(m.to_ascii_uppercase().as_bytes())
         .map_err(|_| Failure::Usage(format!("--method {m:?} is not an HTTP method")))
@@ -113,7 +109,7 @@ impl Signed {
     fn parts(&self) -> Result<(Secret, Url, Method), Failure> {
         Ok((
             self.secret()?,
-            parse_url(&self.url)?,
+            parse_url("--url", &self.url)?,
             parse_method(&self.method)?,
         ))
     }
@@ -148,7 +144,7 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
             "--shared-key is for Twilio webhooks signed with a SharedKey (HMAC-SHA256)".into(),
         ));
     }
-    let url = parse_url(&args.signed.url)?;
+    let url = parse_url("--url", &args.signed.url)?;
     let method = parse_method(&args.signed.method)?;
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => b.clone().into_bytes(),
@@ -206,9 +202,14 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
                 )
             },
         )),
+        // The verdict is the output: on stdout, once, and not again on stderr.
         Err(e) => {
-            let _ = writeln!(stdout, "invalid: {e}");
-            Err(Failure::No(format!("invalid signature: {e}")))
+            let _ = writeln!(
+                stdout,
+                "invalid: {}",
+                e.to_string().replace(['\n', '\r'], " ")
+            );
+            Err(Failure::Verdict)
         }
     }
 }

@@ -164,7 +164,7 @@ fn sign_verify_markup() {
         "--body", body,
     ]);
     assert_eq!((code, out.trim()), (0, "valid"));
-    let (code, out, _) = run(&[
+    let (code, out, err) = run(&[
         "webhook",
         "verify",
         "plivo",
@@ -178,7 +178,8 @@ fn sign_verify_markup() {
         "CallUUID=abd&Event=Hangup",
     ]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("invalid: "));
+    assert!(out.starts_with("invalid: "), "{out}");
+    assert!(err.is_empty(), "the verdict is on stdout alone: {err}");
 
     let (code, out, _) = run(&[
         "markup",

@@ -327,6 +327,23 @@ fn the_smallest_chunk_named_is_accepted() {
     }
 }
 
+/// A negative length reaches the value's own check (clap used to read `-5` as an unknown flag).
+#[test]
+fn a_negative_chunk_is_refused_as_a_length() {
+    for chunk in ["-5", "-0.5", "-1e3"] {
+        let (code, out, err) = run(&transcode_args("mulaw@8000", "s16le@8000", chunk), b"");
+        assert_eq!(code, 2, "--chunk-ms {chunk}: {err}");
+        assert!(out.is_empty());
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "telephony: --chunk-ms {chunk}: expected 0 or a number of milliseconds"
+            )),
+            "--chunk-ms {chunk}: {err}"
+        );
+    }
+}
+
 /// A chunk of an hour of 48 kHz f32 would ask for 700 MB at once; a minute is the cap.
 #[test]
 fn a_chunk_over_a_minute_is_refused() {

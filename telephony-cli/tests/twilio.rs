@@ -217,6 +217,164 @@ async fn provider_errors_exit_1_credential_errors_exit_2() {
 }
 
 #[test]
+fn a_call_without_a_url_names_both_choices() {
+    let (code, out, err) = run(&[
+        "call",
+        "twilio",
+        "--to",
+        "+14155550100",
+        "--from",
+        "+14155550199",
+        "--base-url",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("telephony: ")
+            && err.contains("--answer-url URL")
+            && err.contains("--stream-url WSS_URL"),
+        "{err}"
+    );
+}
+
+/// Every URL flag says what it expected of a text that is not a URL, not the parser's
+/// "relative URL without a base".
+#[test]
+fn a_url_flag_that_is_not_a_url_says_what_was_expected() {
+    let call = |flag: &'static str, value: &'static str| {
+        let mut args = vec![
+            "call",
+            "twilio",
+            "--to",
+            "+14155550100",
+            "--from",
+            "+14155550199",
+        ];
+        if !matches!(flag, "--stream-url" | "--answer-url") {
+            args.extend(["--stream-url", "wss://agent.example.com/media"]);
+        }
+        args.extend([flag, value]);
+        args
+    };
+    let cases: Vec<(Vec<&str>, &str, &str, &str)> = vec![
+        (
+            call("--answer-url", "foo"),
+            "--answer-url",
+            "foo",
+            "https://host/path",
+        ),
+        (
+            call("--stream-url", "example.com/x"),
+            "--stream-url",
+            "example.com/x",
+            "wss://host/path",
+        ),
+        (
+            call("--status-callback", "/status"),
+            "--status-callback",
+            "/status",
+            "https://host/path",
+        ),
+        // A scheme-like prefix without a host is no better.
+        (
+            call("--base-url", "localhost:8080"),
+            "--base-url",
+            "localhost:8080",
+            "https://host/path",
+        ),
+        (
+            vec![
+                "inbound",
+                "twilio",
+                "--number",
+                "+14155550100",
+                "--url",
+                "foo",
+            ],
+            "--url",
+            "foo",
+            "https://host/path",
+        ),
+        (
+            vec!["status", "twilio", CALL, "--base-url", "api.example.com"],
+            "--base-url",
+            "api.example.com",
+            "https://host/path",
+        ),
+        (
+            vec![
+                "webhook", "verify", "twilio", "--secret", "s", "--url", "foo",
+            ],
+            "--url",
+            "foo",
+            "https://host/path",
+        ),
+        (
+            vec!["webhook", "sign", "twilio", "--secret", "s", "--url", "foo"],
+            "--url",
+            "foo",
+            "https://host/path",
+        ),
+        (
+            vec!["markup", "twilio", "--stream-url", "foo"],
+            "--stream-url",
+            "foo",
+            "wss://host/path",
+        ),
+    ];
+    for (args, flag, value, expected) in cases {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end(),
+            format!("telephony: {flag} {value:?}: not an absolute URL; expected {expected}"),
+            "{args:?}"
+        );
+    }
+    // A URL that is absolute but wrong in another way says how.
+    let (code, _, err) = run(&[
+        "inbound",
+        "twilio",
+        "--number",
+        "+14155550100",
+        "--url",
+        "https://agent.example.com:99999/in",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("telephony: --url \"https://agent.example.com:99999/in\": ")
+            && err.contains("port"),
+        "{err}"
+    );
+}
+
+/// A refused connection names the host and port it tried and why, and never the credentials
+/// in the URL.
+#[test]
+fn a_refused_connection_names_the_host_and_the_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://k:sekrit@127.0.0.1:{port}/");
+    let (code, out, err) = run(&["status", "twilio", CALL, "--base-url", &base]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("could not connect to http://127.0.0.1:{port}: "))
+            && err.to_lowercase().contains("connection refused"),
+        "{err}"
+    );
+    assert!(!err.contains("sekrit"), "{err}");
+}
+
+#[test]
 fn sign_then_verify_and_diagnose() {
     let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
     let body = "CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212";
@@ -244,13 +402,16 @@ fn sign_then_verify_and_diagnose() {
         out.starts_with("invalid: ") && out.contains("TLS-terminating proxy"),
         "{out}"
     );
-    assert_eq!(err.lines().count(), 1);
-    let (code, out, _) = run(&[
+    // The verdict once, on stdout: nothing repeats it on stderr.
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(err.is_empty(), "{err}");
+    let (code, out, err) = run(&[
         "webhook", "verify", "twilio", "--secret", "wrong", "--url", url, "--header", &header,
         "--body", body,
     ]);
     assert_eq!(code, 1);
     assert!(out.contains("wrong secret"), "{out}");
+    assert!(err.is_empty(), "{err}");
     // A JSON body is signed through bodySHA256.
     let (code, out, err) = run(&[
         "webhook",

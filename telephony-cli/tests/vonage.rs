@@ -309,9 +309,10 @@ fn sign_verify_markup() {
     };
     let (code, out, _) = verify(body, "1700000030");
     assert_eq!((code, out.trim()), (0, "valid"));
-    let (code, out, _) = verify(r#"{"status":"completed","uuid":"u-1"}"#, "1700000030");
+    let (code, out, err) = verify(r#"{"status":"completed","uuid":"u-1"}"#, "1700000030");
     assert_eq!(code, 1);
     assert!(out.contains("changed after signing"), "{out}");
+    assert!(err.is_empty(), "the verdict is on stdout alone: {err}");
     let (code, out, _) = verify(body, "1700003600");
     assert_eq!(code, 1);
     assert!(out.contains("outside the 300s window"), "{out}");

@@ -357,13 +357,16 @@ pub enum TransportKind {
     Other,
 }
 
-/// A request that got no answer.
+/// A request that got no answer: `Twilio fetch call: could not connect to
+/// https://api.twilio.com:443: Connection refused (os error 111)`, naming where it went and the
+/// innermost cause of the underlying error.
 #[derive(Debug, Error)]
-#[error("{provider} {operation}: {}: {source}", match .kind {
+#[non_exhaustive]
+#[error("{provider} {operation}: {}{}: {}", match .kind {
     TransportKind::Connect => "could not connect",
     TransportKind::Timeout => "timed out",
     TransportKind::Other => "request failed",
-})]
+}, .target.as_ref().map(|t| format!(" to {t}")).unwrap_or_default(), root_cause(&**.source))]
 pub struct TransportError {
     /// The provider.
     pub provider: ProviderKind,
@@ -371,11 +374,25 @@ pub struct TransportError {
     pub operation: String,
     /// How it failed.
     pub kind: TransportKind,
+    /// Where the request went, `scheme://host:port`: never the credentials, path or query.
+    pub target: Option<String>,
     /// The underlying error.
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
     /// Whether the request was sent, creates something, and may have been acted on.
     pub may_have_acted: bool,
+}
+
+/// The innermost error of `e`'s [`source`](std::error::Error::source) chain: what actually went
+/// wrong ("Connection refused (os error 111)"), where the outer ones only say where ("error
+/// sending request").
+fn root_cause<'a>(
+    mut e: &'a (dyn std::error::Error + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    while let Some(inner) = e.source() {
+        e = inner;
+    }
+    e
 }
 
 /// A message that could not be understood.
@@ -447,6 +464,7 @@ mod tests {
                 provider: P,
                 operation: "x".into(),
                 kind,
+                target: None,
                 source: "boom".into(),
                 may_have_acted: false,
             })

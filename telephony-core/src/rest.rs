@@ -201,14 +201,27 @@ fn transport_kind(e: &reqwest::Error) -> TransportKind {
     }
 }
 
-/// A reqwest failure as this crate's error.
+/// A reqwest failure as this crate's error, naming the host it tried (`scheme://host:port`)
+/// and, through its source, the cause. The URL's credentials, path and query (which may hold
+/// secrets) are dropped.
 pub fn transport_error(provider: ProviderKind, operation: &str, e: reqwest::Error) -> Error {
     Error::Transport(TransportError {
         provider,
         operation: operation.to_owned(),
         kind: transport_kind(&e),
+        target: e.url().and_then(origin),
         source: Box::new(e.without_url()),
         may_have_acted: false,
+    })
+}
+
+/// `scheme://host:port` of `url` (the port as the scheme implies when not given), and nothing
+/// else of it.
+fn origin(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
     })
 }
 
@@ -469,6 +482,49 @@ mod tests {
         assert_eq!(
             next_page_url(&root, "/a/b?c=1").unwrap().as_str(),
             "http://127.0.0.1:8080/a/b?c=1"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_host_and_the_cause_and_no_secret() {
+        // A loopback port nobody listens on: bound, then let go.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://user:hunter2@127.0.0.1:{port}/calls?token=s3cr3t");
+        let e = reqwest::Client::new().get(&url).send().await.unwrap_err();
+        let error = transport_error(ProviderKind::new("acme", "Acme"), "fetch call", e);
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "Acme fetch call: could not connect to http://127.0.0.1:{port}: "
+            )),
+            "{text}"
+        );
+        // The innermost cause, not reqwest's "error sending request".
+        assert!(
+            text.to_lowercase().contains("connection refused")
+                && !text.contains("error sending request"),
+            "{text}"
+        );
+        for secret in ["user", "hunter2", "token", "s3cr3t", "/calls"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(error.is_retryable());
+    }
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port_alone() {
+        let origin = |u: &str| origin(&u.parse().unwrap());
+        assert_eq!(
+            origin("https://k:s@api.example.com/x?y=1").as_deref(),
+            Some("https://api.example.com:443")
+        );
+        assert_eq!(
+            origin("http://[::1]:8080/").as_deref(),
+            Some("http://[::1]:8080")
         );
     }
 
