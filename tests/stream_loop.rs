@@ -1,4 +1,7 @@
 //! The media loop over plain channels: no socket, the provider's side played by the test.
+//!
+//! Time is virtual (`start_paused`): it moves only when every task waits, so a timeout here
+//! fires only once nothing else can happen, however busy the machine is.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -41,7 +44,7 @@ async fn next(events: &mut telephony::stream::MediaEvents) -> StreamEvent {
         .expect("the stream is open")
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn events_in_frames_out() {
     let (mut ch, mut out, provider) = over_channels(StreamOptions::immediate());
     provider
@@ -120,7 +123,7 @@ async fn events_in_frames_out() {
         .unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_clear_drops_what_the_pacer_held_and_reports_every_mark_not_heard() {
     // One frame at once, then one a minute: the rest waits in the loop.
     let pacer = Pacer::new(Duration::from_millis(20), 1, Duration::from_secs(60), 10);
@@ -166,7 +169,7 @@ async fn a_clear_drops_what_the_pacer_held_and_reports_every_mark_not_heard() {
     assert!(matches!(out.recv().await, Some(WsFrame::Binary(b)) if b.len() == 640));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dropping_both_ends_closes_the_socket_and_ends_the_task() {
     let (ch, mut out, provider) = over_channels(StreamOptions::immediate());
     provider
@@ -205,7 +208,7 @@ async fn dropping_both_ends_closes_the_socket_and_ends_the_task() {
     assert!(sender.audio(vec![0; 10]).await.is_err());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_connection_that_ends_without_a_closing_handshake_is_dropped_not_closed() {
     let (mut ch, _out, provider) = over_channels(StreamOptions::immediate());
     provider

@@ -14,7 +14,6 @@ pub mod cli;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -32,7 +31,7 @@ use telephony::{
     E164, InboundRouter, MediaSession, NumberDirectory, ProviderKind, PublicUrl, SessionConfig,
     StreamSpec, TelephonyProvider, Url,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One line of the agent's log: a normalized event, as JSON.
 pub type Log = serde_json::Value;
@@ -80,11 +79,21 @@ impl AgentOptions {
 
 /// What the agent's streams heard, by call id (the stream's, else the provider's), and how
 /// many streams are running.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Recordings {
     audio: Mutex<HashMap<String, Vec<i16>>>,
     sent: Mutex<HashMap<String, Vec<usize>>>,
-    live: AtomicUsize,
+    live: watch::Sender<usize>,
+}
+
+impl Default for Recordings {
+    fn default() -> Recordings {
+        Recordings {
+            audio: Mutex::default(),
+            sent: Mutex::default(),
+            live: watch::Sender::new(0),
+        }
+    }
 }
 
 impl Recordings {
@@ -109,7 +118,13 @@ impl Recordings {
 
     /// Streams still running.
     pub fn live(&self) -> usize {
-        self.live.load(Ordering::SeqCst)
+        *self.live.borrow()
+    }
+
+    /// Waits until no stream is running: every media loop has ended and let go of its socket.
+    pub async fn idle(&self) {
+        let mut live = self.live.subscribe();
+        let _ = live.wait_for(|&n| n == 0).await;
     }
 }
 
@@ -123,9 +138,17 @@ pub struct Agent {
     pub log: mpsc::UnboundedReceiver<Log>,
     /// What its streams heard.
     pub recordings: Arc<Recordings>,
+    /// Its server's open connections.
+    connections: telephony_testkit::Connections,
 }
 
 impl Agent {
+    /// Connections open to the agent now: providers' kept-alive webhook connections, media
+    /// WebSockets, anything mid-request.
+    pub fn open_connections(&self) -> usize {
+        self.connections.count()
+    }
+
     /// `/inbound`, `/answer`, `/status` at the public URL.
     pub fn url(&self, path: &str) -> Url {
         self.public_url.join(path).expect("a path")
@@ -254,18 +277,14 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         .route("/status", any(status_callback))
         .route("/media/{provider}", any(media))
         .with_state(app);
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            routes.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    // axum::serve with the peer's address as ConnectInfo, counting connections.
+    let connections = telephony_testkit::serve_counted(listener, routes);
     Ok(Agent {
         addr,
         public_url,
         log: log_rx,
         recordings,
+        connections,
     })
 }
 
@@ -350,11 +369,11 @@ async fn media(
             session,
             StreamOptions::for_provider(provider.kind()),
         );
-        app.recordings.live.fetch_add(1, Ordering::SeqCst);
+        app.recordings.live.send_modify(|n| *n += 1);
         talk(app.clone(), provider, channel.events, channel.sender).await;
         // The loop ends with the socket; wait for it so that "live" means running.
         let _ = channel.task.await;
-        app.recordings.live.fetch_sub(1, Ordering::SeqCst);
+        app.recordings.live.send_modify(|n| *n -= 1);
     })
 }
 

@@ -2,7 +2,6 @@
 //! media stream it runs as the provider would, the faults it can inject, and its HTTP server.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -231,6 +230,8 @@ pub(crate) struct Carrier {
     pub(crate) http: reqwest::Client,
     pub(crate) state: Mutex<State>,
     pub(crate) running: AtomicUsize,
+    /// The server's open connections, once it serves.
+    pub(crate) connections: std::sync::OnceLock<crate::Connections>,
 }
 
 impl std::fmt::Debug for Carrier {
@@ -846,15 +847,11 @@ pub(crate) async fn bind() -> std::io::Result<(tokio::net::TcpListener, Url)> {
     Ok((listener, url))
 }
 
-/// Serves `router` on `listener` for as long as the runtime runs.
-pub(crate) fn serve(listener: tokio::net::TcpListener, router: Router) {
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+/// Serves `router` on `listener` for as long as the runtime runs, counting its connections.
+pub(crate) fn serve(carrier: &Carrier, listener: tokio::net::TcpListener, router: Router) {
+    let _ = carrier
+        .connections
+        .set(crate::serve_counted(listener, router));
 }
 
 /// A new carrier with `dialect`, served at `base_url`.
@@ -868,6 +865,7 @@ pub(crate) fn carrier(dialect: Box<dyn Dialect>, base_url: Url) -> Arc<Carrier> 
             .unwrap_or_default(),
         state: Mutex::new(State::default()),
         running: AtomicUsize::new(0),
+        connections: std::sync::OnceLock::new(),
     })
 }
 
@@ -980,5 +978,14 @@ impl Fake {
     /// Calls whose life is still running (a task each): zero once every call ended.
     pub fn running(&self) -> usize {
         self.carrier.running.load(Ordering::SeqCst)
+    }
+
+    /// Connections open to the fake's server now: REST clients' kept-alive connections, and
+    /// anything mid-request.
+    pub fn open_connections(&self) -> usize {
+        self.carrier
+            .connections
+            .get()
+            .map_or(0, crate::Connections::count)
     }
 }

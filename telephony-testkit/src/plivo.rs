@@ -785,7 +785,7 @@ impl FakePlivo {
                 get(get_application).post(update_application),
             )
             .with_state(plivo.clone());
-        serve(listener, router);
+        serve(&carrier, listener, router);
         Ok(FakePlivo {
             fake: Fake { carrier },
             plivo,

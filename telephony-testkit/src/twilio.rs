@@ -631,7 +631,7 @@ impl FakeTwilio {
                 post(update_number),
             )
             .with_state(twilio.clone());
-        serve(listener, router);
+        serve(&carrier, listener, router);
         Ok(FakeTwilio {
             fake: Fake { carrier },
             twilio,

@@ -629,7 +629,7 @@ impl FakeVonage {
                 get(get_application).put(put_application),
             )
             .with_state(vonage.clone());
-        serve(listener, router);
+        serve(&carrier, listener, router);
         Ok(FakeVonage {
             fake: Fake { carrier },
             vonage,
