@@ -47,7 +47,7 @@ HANGUP = [
 ]
 
 V3 = [
-    # The examples of webhook-auth.md §2.1.
+    # Examples of the V3 string rules (see the module docs of telephony-plivo/src/signature.rs).
     ("POST", "https://example.com/answer/", [("To", "+1"), ("From", "+2"), ("A", "x y")]),
     ("POST", "https://example.com/a?z=1&b=x+y", [("K", "v")]),
     ("GET", "https://example.com/a?z=1&a=2", [("b", "3")]),

@@ -96,9 +96,10 @@ proptest! {
         }
     }
 
-    /// A signed request verifies, its signature is the HMAC of the string webhook-auth.md
-    /// §2.1 describes (built here independently of the crate), and any change to what was
-    /// signed (a value, an added parameter, the query, the path, the nonce, the token) fails.
+    /// A signed request verifies, its signature is the HMAC of the V3 string the
+    /// `telephony_plivo::signature` module docs describe (built here independently of the
+    /// crate), and any change to what was signed (a value, an added parameter, the query, the
+    /// path, the nonce, the token) fails.
     #[test]
     fn signed_requests_verify_and_any_tampering_fails(
         form in prop::collection::vec(("[A-Za-z]{1,10}", "\\PC{0,20}"), 0..8),
@@ -145,8 +146,9 @@ proptest! {
     }
 }
 
-/// webhook-auth.md §2.1, written out plainly: `base ? sorted-query [.] sorted-params`, or the
-/// GET form when there are no body parameters; HMAC-SHA256 over it, `.` and the nonce.
+/// Plivo's V3 string (the `telephony_plivo::signature` module docs), written out plainly:
+/// `base ? sorted-query [.] sorted-params`, or the GET form when there are no body parameters;
+/// HMAC-SHA256 over it, `.` and the nonce.
 fn reference_signature(
     token: &str,
     url: &telephony_core::Url,
