@@ -1,10 +1,10 @@
 //! A fast path for the one message that arrives fifty times a second: a JSON `media` event
 //! (Twilio, Plivo). It reads exactly the fields the protocols use, without allocating and
 //! without a general JSON parser, and gives up (returns `None`) on anything it is not sure
-//! of: another event, a string with escapes among those it reads, a key it does not expect,
-//! a repeated key, a value of another type, malformed JSON. The caller then parses the message
-//! the general way, which gives the same answer or the error, so the fast path changes speed,
-//! never meaning.
+//! of: another event, a string with escapes among those it reads, a `\u` escape in any string
+//! (where serde_json would judge surrogate pairs), a key it does not expect, a repeated key, a
+//! value of another type, malformed JSON. The caller then parses the message the general way,
+//! which gives the same answer or the error, so the fast path changes speed, never meaning.
 
 /// The fields of a `media` event that the protocols read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,16 +18,18 @@ pub struct MediaMessage<'a> {
     /// `media.payload`: base64, still encoded, as the message wrote it. It is found by its
     /// closing quote alone, so a payload that a sender wrote with JSON escapes (`\/`) comes
     /// out with them, and then does not decode: the caller parses such a message the general
-    /// way, which unescapes it.
+    /// way, which unescapes it. So does anything else JSON forbids in a string (a control
+    /// character, an unknown escape, a lone surrogate escape): none of it is base64, so
+    /// [`media_audio`], unlike `media_message` alone, never reads a payload serde_json rejects.
     pub payload: &'a str,
 }
 
 /// Reads `text` as a `media` event, or says it is not one it can read quickly.
 ///
 /// Top-level keys read: `event` (which must be `"media"`), `media`, `sequenceNumber`; passed
-/// over when they are strings or null: `streamSid`, `streamId`, `extra_headers`. In `media`:
-/// `track`, `timestamp`, `payload`, and `chunk` passed over. Any other key sends the message
-/// to the general parser.
+/// over when they are null or strings valid as JSON with no `\u` escape: `streamSid`,
+/// `streamId`, `extra_headers`. In `media`: `track`, `timestamp`, `payload`, and `chunk`
+/// passed over. Any other key sends the message to the general parser.
 pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
     let mut s = Scanner {
         text,
@@ -237,7 +239,13 @@ impl<'a> Scanner<'a> {
         self.text.get(start..start + len)
     }
 
-    /// Passes over a string, escapes and all, checking it is valid JSON.
+    /// Passes over a string, checking it is valid JSON as serde_json checks a string: no
+    /// control characters, and only the escapes JSON has. A `\u` escape, valid or not, gives
+    /// `None`: serde_json rejects a surrogate that is not half of a pair (`\ud800` alone or
+    /// before anything but a `\udc00`–`\udfff` escape, `\udc00` alone), and rather than
+    /// judge pairs here, the fast path leaves every such string to it. The messages it exists
+    /// for have none: Twilio's `streamSid` is `MZ` and hex digits, Plivo's `streamId` a UUID,
+    /// its `extra_headers` `name=value` pairs of letters and digits.
     fn any_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
@@ -251,13 +259,7 @@ impl<'a> Scanner<'a> {
                     self.i += 1;
                     match *self.b.get(self.i)? {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 1,
-                        b'u' => {
-                            let hex = self.b.get(self.i + 1..self.i + 5)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return None;
-                            }
-                            self.i += 5;
-                        }
+                        // `\u`, and escapes JSON does not have.
                         _ => return None,
                     }
                 }
@@ -409,8 +411,12 @@ mod tests {
         let quoted = r#"{"event":"media","media":{"payload":"AB\"C"}}"#;
         assert_eq!(media_message(quoted), None);
         let escaped_skip =
-            r#"{"event":"media","streamSid":"M\"Z\u00e9","media":{"payload":"AA=="}}"#;
+            r#"{"event":"media","streamSid":"M\"Z\/\\\n","media":{"payload":"AA=="}}"#;
         assert_eq!(media_message(escaped_skip).map(|m| m.payload), Some("AA=="));
+        // A `\u` escape in a skipped string, even a valid one, is for serde_json to judge.
+        let unicode_skip =
+            r#"{"event":"media","streamSid":"M\"Z\u00e9","media":{"payload":"AA=="}}"#;
+        assert_eq!(media_message(unicode_skip), None);
     }
 
     #[test]
@@ -462,6 +468,443 @@ mod tests {
             "[]",
         ] {
             assert_eq!(media_message(text), None, "{text}");
+        }
+    }
+
+    /// The Twilio message above with one field's value written as `value`.
+    fn twilio_with(field: &str, value: &str) -> String {
+        let mut fields = [
+            ("sequenceNumber", "\"4\""),
+            ("streamSid", "\"MZ18ad3ab5a668481ce02b83e7395059f0\""),
+            ("track", "\"inbound\""),
+            ("chunk", "\"2\""),
+            ("timestamp", "\"5\""),
+            ("payload", "\"no+JhoaJjpzS\""),
+        ];
+        for f in &mut fields {
+            if f.0 == field {
+                f.1 = value;
+            }
+        }
+        let [seq, sid, track, chunk, ts, payload] = fields.map(|f| f.1);
+        format!(
+            r#"{{"event":"media","sequenceNumber":{seq},"streamSid":{sid},"media":{{"track":{track},"chunk":{chunk},"timestamp":{ts},"payload":{payload}}}}}"#
+        )
+    }
+
+    #[test]
+    fn the_reported_lone_high_surrogate_in_stream_sid_is_not_read() {
+        let text = r#"{"event":"media","sequenceNumber":"4","streamSid":"\ud800","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"no+JhoaJjpzS"}}"#;
+        assert!(serde_json::from_str::<serde_json::Value>(text).is_err());
+        assert_eq!(media_message(text), None);
+        assert_eq!(media_audio(text, &mut Vec::new()), None);
+    }
+
+    /// Lone surrogates (high at the end, high before a non-surrogate or another high, low
+    /// alone or first), in every field and in keys: serde_json rejects each message, and the
+    /// fast path never reads one.
+    #[test]
+    fn lone_surrogates_in_any_field_are_left_to_the_general_parser() {
+        let lone = [
+            r"\ud800",
+            r"\uDBFF",
+            r"\udc00",
+            r"\uDFFF",
+            r"\ud800\u0041",
+            r"\ud800\ud800",
+            r"\ud800\n",
+            r"\ud800x",
+            r"\udc00\ud800",
+            r"MZ18\ud800ad3a",
+        ];
+        for bad in lone {
+            let quoted = format!("\"{bad}\"");
+            let mut texts: Vec<String> =
+                ["sequenceNumber", "streamSid", "track", "chunk", "timestamp"]
+                    .iter()
+                    .map(|field| twilio_with(field, &quoted))
+                    .collect();
+            texts.extend([
+                // Plivo's skipped fields.
+                format!(r#"{{"event":"media","streamId":"{bad}","media":{{"payload":"AAA="}}}}"#),
+                format!(
+                    r#"{{"event":"media","streamId":"b77e","media":{{"payload":"AAA="}},"extra_headers":"a=1;{bad}"}}"#
+                ),
+                // The event, and fields the fast path does not know, as values and as keys.
+                format!(r#"{{"event":"media{bad}","media":{{"payload":"AAA="}}}}"#),
+                format!(r#"{{"event":"media","media":{{"payload":"AAA="}},"other":"{bad}"}}"#),
+                format!(r#"{{"event":"media","media":{{"payload":"AAA=","other":"{bad}"}}}}"#),
+                format!(r#"{{"event":"media","{bad}":"x","media":{{"payload":"AAA="}}}}"#),
+                format!(r#"{{"event":"media","stream{bad}Sid":"x","media":{{"payload":"AAA="}}}}"#),
+            ]);
+            for text in &texts {
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(text).is_err(),
+                    "{text}"
+                );
+                assert_eq!(media_message(text), None, "{text}");
+                assert_eq!(media_audio(text, &mut Vec::new()), None, "{text}");
+            }
+            // In the payload, found by its closing quote alone: read as written, it does not
+            // decode, so the whole fast path gives up.
+            let text = twilio_with("payload", &format!("\"no+J{bad}hoaJjpzS\""));
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_err(),
+                "{text}"
+            );
+            assert_eq!(media_audio(&text, &mut Vec::new()), None, "{text}");
+        }
+    }
+
+    /// Escapes JSON does not have and raw control characters, in a skipped string: serde_json
+    /// rejects them, so does the fast path. Valid escapes other than `\u` stay on it; `\u`
+    /// escapes, valid or not, go to the general parser.
+    #[test]
+    fn escapes_in_skipped_strings_are_judged_as_serde_json_judges_them() {
+        for bad in [
+            r"\x41", r"\a", r"\U0041", r"\'", r"\0", r"\e", r"\u00G1", r"\u12", r"\u", "\u{0}",
+            "\u{1}", "\u{1f}", "\n", "\t", "\r",
+        ] {
+            let text = twilio_with("streamSid", &format!("\"MZ{bad}zz\""));
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_err(),
+                "{text:?}"
+            );
+            assert_eq!(media_message(&text), None, "{text:?}");
+        }
+        for good in [r#"\"\\\/\b\f\n\r\t"#, "\u{7f}", "é"] {
+            let text = twilio_with("streamSid", &format!("\"MZ{good}18\""));
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "{text:?}"
+            );
+            assert!(media_message(&text).is_some(), "{text:?}");
+        }
+        for unicode in [
+            r"\u00e9",
+            r"\u0041",
+            r"\ud83d\ude00",
+            r"\uDBFF\uDFFF",
+            r"\uFFFF",
+        ] {
+            let text = twilio_with("streamSid", &format!("\"MZ{unicode}18\""));
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "{text:?}"
+            );
+            assert_eq!(media_message(&text), None, "{text:?}");
+        }
+    }
+
+    /// The fast path against serde_json on messages with escapes of every kind in every field.
+    mod against_serde_json {
+        use super::super::*;
+        use crate::media::json::{borrowed_str, lenient_u64};
+        use base64::Engine as _;
+        use base64::engine::general_purpose::STANDARD;
+        use proptest::prelude::*;
+        use serde::Deserialize;
+        use std::borrow::Cow;
+
+        /// The shape the Twilio and Plivo protocols read a message into, both combined.
+        #[derive(Deserialize)]
+        struct Typed<'a> {
+            #[serde(borrow)]
+            event: Cow<'a, str>,
+            #[serde(
+                rename = "streamSid",
+                default,
+                borrow,
+                deserialize_with = "borrowed_str"
+            )]
+            stream_sid: Option<Cow<'a, str>>,
+            #[serde(
+                rename = "streamId",
+                default,
+                borrow,
+                deserialize_with = "borrowed_str"
+            )]
+            stream_id: Option<Cow<'a, str>>,
+            #[serde(default)]
+            extra_headers: Option<String>,
+            #[serde(rename = "sequenceNumber", default, deserialize_with = "lenient_u64")]
+            sequence_number: Option<u64>,
+            #[serde(default, borrow)]
+            media: Option<TypedMedia<'a>>,
+        }
+
+        #[derive(Deserialize)]
+        struct TypedMedia<'a> {
+            #[serde(default, borrow, deserialize_with = "borrowed_str")]
+            track: Option<Cow<'a, str>>,
+            #[serde(default, deserialize_with = "lenient_u64")]
+            timestamp: Option<u64>,
+            #[serde(borrow)]
+            payload: Cow<'a, str>,
+        }
+
+        /// `(sequence, track, timestamp, payload)`.
+        type Fields = (Option<u64>, Option<String>, Option<u64>, String);
+
+        /// What serde_json reads from `text` as a `Value` (every string checked, unknown
+        /// fields included): `None` if it rejects the text or it is not a media event.
+        fn general(text: &str) -> Option<Fields> {
+            let v: serde_json::Value = serde_json::from_str(text).ok()?;
+            let counter = |v: Option<&serde_json::Value>| match v {
+                Some(serde_json::Value::Number(n)) => n.as_u64(),
+                Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+                _ => None,
+            };
+            if v.get("event")?.as_str()? != "media" {
+                return None;
+            }
+            let media = v.get("media")?;
+            Some((
+                counter(v.get("sequenceNumber")),
+                media
+                    .get("track")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned),
+                counter(media.get("timestamp")),
+                media.get("payload")?.as_str()?.to_owned(),
+            ))
+        }
+
+        fn fail(what: &str, text: &str) -> TestCaseError {
+            TestCaseError::fail(format!("{what}: {text:?}"))
+        }
+
+        /// What the fast path reads from `text`, serde_json reads the same, both as a `Value`
+        /// and into the protocols' shape: so a text serde_json rejects is never read.
+        fn check_audio(text: &str) -> Result<(), TestCaseError> {
+            let mut bytes = vec![7; 5];
+            let Some(m) = media_audio(text, &mut bytes) else {
+                return Ok(());
+            };
+            let (sequence, track, timestamp, payload) =
+                general(text).ok_or_else(|| fail("serde_json rejects a message read", text))?;
+            prop_assert_eq!(m.sequence, sequence);
+            prop_assert_eq!(m.track.map(str::to_owned), track);
+            prop_assert_eq!(m.timestamp, timestamp);
+            prop_assert_eq!(m.payload, payload.as_str());
+            prop_assert_eq!(STANDARD.decode(&payload).ok(), Some(bytes));
+            let t = serde_json::from_str::<Typed<'_>>(text)
+                .map_err(|e| fail(&format!("the protocols' shape rejects it ({e})"), text))?;
+            let _ = (t.stream_sid, t.stream_id, t.extra_headers);
+            prop_assert_eq!(t.event.as_ref(), "media");
+            prop_assert_eq!(t.sequence_number, m.sequence);
+            let media = t.media.ok_or_else(|| fail("no media object", text))?;
+            prop_assert_eq!(media.track.as_deref(), m.track);
+            prop_assert_eq!(media.timestamp, m.timestamp);
+            prop_assert_eq!(media.payload.as_ref(), m.payload);
+            Ok(())
+        }
+
+        /// The property, for one text: [`check_audio`]; and `media_message` alone, which finds
+        /// the payload by its closing quote and leaves it to the decoder, reads a message whose
+        /// rest is sound: with its payload emptied the whole fast path reads it, the same.
+        fn check(text: &str) -> Result<(), TestCaseError> {
+            check_audio(text)?;
+            let Some(m) = media_message(text) else {
+                return Ok(());
+            };
+            let start = m.payload.as_ptr() as usize - text.as_ptr() as usize;
+            let emptied = format!("{}{}", &text[..start], &text[start + m.payload.len()..]);
+            let e = media_audio(&emptied, &mut Vec::new())
+                .ok_or_else(|| fail("read, but not with its payload emptied", text))?;
+            prop_assert_eq!(
+                (e.sequence, e.track, e.timestamp),
+                (m.sequence, m.track, m.timestamp)
+            );
+            check_audio(&emptied)?;
+            if media_audio(text, &mut Vec::new()).is_none() {
+                let mut out = Vec::new();
+                prop_assert!(
+                    crate::media::b64::decode_into(m.payload.as_bytes(), &mut out).is_err()
+                );
+            }
+            Ok(())
+        }
+
+        /// One piece of a string's content: plain text, every escape JSON has, `\u` escapes of
+        /// every 16-bit unit, surrogates paired, lone and followed by something else, escapes
+        /// JSON does not have, raw control characters.
+        fn piece() -> impl Strategy<Value = String> {
+            let s = |v: &[&'static str]| prop::sample::select(v.to_vec()).prop_map(str::to_owned);
+            prop_oneof![
+                4 => "[A-Za-z0-9+/=]{1,6}",
+                2 => s(&[" ", "é", "\u{7f}", "😀", "\u{2028}"]),
+                4 => s(&[r#"\""#, r"\\", r"\/", r"\b", r"\f", r"\n", r"\r", r"\t"]),
+                1 => s(&[
+                    r"\u0041", r"\u00e9", r"\u00E9", r"\u0000", r"\u001f", r"\u0022", r"\u005C",
+                    r"\uD7FF", r"\ue000", r"\uFFFF"
+                ]),
+                1 => any::<u16>().prop_map(|u| format!("\\u{u:04x}")),
+                1 => (0xD800u16..0xDC00).prop_map(|u| format!("\\u{u:04X}")),
+                1 => (0xDC00u16..0xE000).prop_map(|u| format!("\\u{u:04x}")),
+                1 => (0xD800u16..0xDC00, 0xDC00u16..0xE000)
+                    .prop_map(|(h, l)| format!("\\u{h:04x}\\u{l:04X}")),
+                1 => (
+                    0xD800u16..0xDC00,
+                    prop::sample::select(vec![
+                        r"\u0041", r"\ud800", r"\uDBFF", r"\uE000", r"\n", r"\\", "x", ""
+                    ]),
+                )
+                    .prop_map(|(h, next)| format!("\\u{h:04x}{next}")),
+                1 => s(&[
+                    r"\x41", r"\a", r"\U0041", r"\'", r"\0", r"\e", r"\u00G1", r"\u12", r"\u",
+                    r"\u{41}", "\\ ", "\\"
+                ]),
+                1 => (0u8..0x20).prop_map(|c| char::from(c).to_string()),
+            ]
+        }
+
+        fn string() -> impl Strategy<Value = String> {
+            prop::collection::vec(piece(), 0..4).prop_map(|p| format!("\"{}\"", p.concat()))
+        }
+
+        fn counter() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => any::<u32>().prop_map(|n| n.to_string()),
+                3 => any::<u32>().prop_map(|n| format!("\"{n}\"")),
+                1 => prop::sample::select(vec![
+                    "null",
+                    "\"x\"",
+                    "-3",
+                    "2.5",
+                    "\" 7\"",
+                    "01",
+                    "\"\\u0034\""
+                ])
+                .prop_map(str::to_owned),
+                1 => string(),
+            ]
+        }
+
+        fn plain_or(plain: &'static [&'static str]) -> impl Strategy<Value = String> {
+            prop_oneof![
+                2 => prop::sample::select(plain.to_vec()).prop_map(str::to_owned),
+                1 => string(),
+            ]
+        }
+
+        fn payload() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => prop::collection::vec(any::<u8>(), 0..48).prop_map(|b| format!("\"{}\"", STANDARD.encode(b))),
+                1 => (prop::collection::vec(any::<u8>(), 1..48), piece(), any::<prop::sample::Index>()).prop_map(
+                    |(b, p, at)| {
+                        let mut t = STANDARD.encode(b);
+                        t.insert_str(at.index(t.len() + 1), &p);
+                        format!("\"{t}\"")
+                    }
+                ),
+                1 => string(),
+            ]
+        }
+
+        /// A media message: some of its fields, in any order, escapes anywhere in any of them.
+        fn message() -> impl Strategy<Value = String> {
+            let media = (
+                prop::option::of(plain_or(&["\"inbound\"", "\"outbound\"", "null", "5"])),
+                prop::option::of(counter()),
+                prop::option::of(counter()),
+                prop::option::weighted(0.95, payload()),
+            );
+            let top = (
+                prop::option::weighted(
+                    0.95,
+                    plain_or(&[
+                        "\"media\"",
+                        "\"media\"",
+                        "\"media\"",
+                        "\"media\"",
+                        "\"mark\"",
+                        r#""med\u0069a""#,
+                    ]),
+                ),
+                prop::option::of(counter()),
+                prop::option::of(plain_or(&[
+                    "\"MZ18ad3ab5a668481ce02b83e7395059f0\"",
+                    "null",
+                    "5",
+                ])),
+                prop::option::of(plain_or(&[
+                    "\"b77e037d-4119-44b5-902d-25826b654539\"",
+                    "null",
+                ])),
+                prop::option::of(plain_or(&["\"a=1;b=2\"", "null"])),
+                prop::option::weighted(
+                    0.2,
+                    (plain_or(&["\"other\"", r#""stream\u0053id""#]), string()),
+                ),
+            );
+            (media, top, any::<u64>()).prop_map(
+                |(
+                    (track, timestamp, chunk, payload),
+                    (event, seq, sid, id, extra, other),
+                    order,
+                )| {
+                    let field = |k: &str, v: Option<String>| v.map(|v| format!("\"{k}\":{v}"));
+                    let inner: Vec<String> = [
+                        field("track", track),
+                        field("timestamp", timestamp),
+                        field("chunk", chunk),
+                        field("payload", payload),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    let mut outer: Vec<String> = [
+                        field("event", event),
+                        field("sequenceNumber", seq),
+                        field("streamSid", sid),
+                        field("streamId", id),
+                        field("extra_headers", extra),
+                        other.map(|(k, v)| format!("{k}:{v}")),
+                        Some(format!("\"media\":{{{}}}", inner.join(","))),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    let k = outer.len();
+                    outer.rotate_left((order % k as u64) as usize);
+                    format!("{{{}}}", outer.join(","))
+                },
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+
+            #[test]
+            fn escapes_anywhere_never_change_what_the_fast_path_reads(text in message()) {
+                check(&text)?;
+            }
+
+            /// A piece dropped at any point of a message: inside strings, in keys, between
+            /// tokens.
+            #[test]
+            fn a_piece_anywhere_never_changes_what_the_fast_path_reads(
+                text in message(),
+                p in piece(),
+                at in any::<prop::sample::Index>(),
+            ) {
+                let mut at = at.index(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let mut text = text;
+                text.insert_str(at, &p);
+                check(&text)?;
+            }
+        }
+
+        #[test]
+        fn the_documented_messages_hold_too() {
+            for text in [super::TWILIO, super::PLIVO] {
+                assert!(media_audio(text, &mut Vec::new()).is_some());
+                check(text).unwrap();
+            }
         }
     }
 }
