@@ -33,6 +33,12 @@
 //!
 //! Then call the number. The tunnel terminates TLS and forwards plain HTTP: the signatures
 //! still verify because the agent rebuilds URLs from `--public-url`, not from what it sees.
+//!
+//! **Media WebSockets are authenticated.** Every stream the agent answers with carries a token
+//! for its call (`telephony::StreamAuth`), and a media WebSocket whose start does not echo a
+//! valid one is closed before anything it names is acted on; Twilio's signature on the
+//! upgrade is checked too. `AGENT_STREAM_KEY` sets the tokens' key: give every replica the
+//! same one, and `outbound_call --stream-key` too when it places calls into this agent.
 
 // A program for a terminal: it prints.
 #![allow(clippy::print_stdout)]
@@ -66,6 +72,13 @@ async fn main() -> std::process::ExitCode {
         public_url: args.public_url.clone(),
         brain: Brain::Echo,
         record_audio: false,
+        // The same key on every replica (and in `outbound_call --stream-key`): a stream must
+        // echo a token made with it. Without it, one is drawn for this process.
+        stream_key: std::env::var("AGENT_STREAM_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(telephony::Secret::new),
+        serve: telephony::axum::ServeOptions::default(),
     })
     .await
     {

@@ -129,6 +129,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         public_url: None,
         brain: Brain::Echo,
         record_audio: false,
+        stream_key: None,
+        serve: telephony::axum::ServeOptions::default(),
     })
     .await?;
     println!("agent listening at {}", agent.public_url);
@@ -143,7 +145,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         if provider.kind().id() == "vonage" {
             spec = spec.audio(telephony::audio::AudioFormat::L16LE_16K);
         }
-        OutboundCall::stream(callee.clone(), caller_id.clone(), spec)
+        // A token the agent checks when the stream starts: no one else can open a stream
+        // that the agent would take for this call.
+        OutboundCall::stream(callee.clone(), caller_id.clone(), agent.protect(spec))
     } else {
         OutboundCall::answer_url(callee.clone(), caller_id.clone(), agent.url("answer"))
     }

@@ -12,7 +12,7 @@
 //! // From TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (see `ProviderConfig`).
 //! let twilio = telephony::ProviderConfig::from_env("twilio")?.build()?;
 //! let router = InboundRouter::new(Arc::new(MemoryDirectory::new())).provider(twilio.clone());
-//! let hooks = Webhooks::new(router, PublicUrl::from_base("https://agent.example.com".parse().unwrap()));
+//! let hooks = Webhooks::new(router, PublicUrl::from_base("https://agent.example.com"));
 //!
 //! async fn status(hook: VerifiedWebhook) -> &'static str {
 //!     if let Ok(event) = hook.provider.parse_status_callback(&hook.request) {
@@ -42,21 +42,26 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::ws::{Message, WebSocket};
-use axum::extract::{ConnectInfo, FromRef, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, OriginalUri, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use telephony_core::{MediaSession, PublicUrl, TelephonyProvider, WebhookRequest};
+use telephony_core::{MediaSession, PublicUrl, TelephonyProvider, WebhookError, WebhookRequest};
 
-use crate::router::{InboundRouter, Reply};
+use crate::router::{Delivery, InboundRouter, Reply};
 use crate::stream::{MediaChannel, StreamOptions, WsFrame, spawn_media_loop};
+
+mod serve;
+pub use serve::{Connections, ServeOptions, Server, serve, serve_with};
 
 /// The largest webhook body read: providers send a few kilobytes.
 const BODY_LIMIT: usize = 1 << 20;
+/// How long reading a webhook's body may take, by default.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What verifying webhooks needs: the router (its providers, credentials and replay guard)
 /// and how to rebuild the URL the provider called. Put it in the app's state.
@@ -64,6 +69,7 @@ const BODY_LIMIT: usize = 1 << 20;
 pub struct Webhooks {
     router: Arc<InboundRouter>,
     public_url: PublicUrl,
+    body_timeout: Option<Duration>,
 }
 
 impl Webhooks {
@@ -73,7 +79,16 @@ impl Webhooks {
         Webhooks {
             router: Arc::new(router),
             public_url,
+            body_timeout: Some(BODY_TIMEOUT),
         }
+    }
+
+    /// How long reading a webhook's body may take in all (a client that sends it slower, or
+    /// never ends it, is answered 408); `None` waits for ever. Default 10 s: providers send
+    /// a few kilobytes at once.
+    pub fn body_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Webhooks {
+        self.body_timeout = timeout.into();
+        self
     }
 
     /// The router.
@@ -82,18 +97,21 @@ impl Webhooks {
     }
 
     /// The request as the provider sent it: the public URL it called, the headers, the raw
-    /// body.
+    /// body (at most 1 MiB, else 413, read within the [`body_timeout`](Self::body_timeout),
+    /// else 408).
     pub async fn webhook_request(&self, request: Request) -> Result<WebhookRequest, Response> {
         let peer = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
+        // The request target as received, before any `nest` stripped a prefix from it.
+        let target = request
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| request.uri().clone(), |o| o.0.clone());
         let (parts, body) = request.into_parts();
-        let body = axum::body::to_bytes(body, BODY_LIMIT)
-            .await
-            .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response())?;
-        let path = parts
-            .uri
+        let body = read_body(body, self.body_timeout).await?;
+        let path = target
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_owned();
@@ -107,6 +125,52 @@ impl Webhooks {
         Ok(WebhookRequest::new(parts.method, url, parts.headers, body))
     }
 
+    /// Checks a media WebSocket's upgrade request where `provider` signs it
+    /// ([`Capabilities::signed_media_upgrade`](crate::Capabilities): Twilio), before the
+    /// upgrade is accepted: the URL it called (`wss://…`, rebuilt as for webhooks), no body.
+    /// Where the provider does not sign upgrades this passes, and the stream's token (see
+    /// [`StreamAuth`](crate::StreamAuth) and [`MediaSession::require_token`]) is what
+    /// authenticates it.
+    ///
+    /// ```ignore
+    /// async fn media(State(app): State<App>, ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ///                OriginalUri(uri): OriginalUri, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    ///     if let Err(e) = app.hooks.verify_upgrade(twilio.as_ref(), Some(peer.ip()), &headers, &uri) {
+    ///         return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+    ///     }
+    ///     ws.on_upgrade(/* … */)
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`WebhookError`] that refuses it: a missing or wrong signature, a URL that cannot
+    /// be rebuilt.
+    pub fn verify_upgrade(
+        &self,
+        provider: &dyn TelephonyProvider,
+        peer: Option<std::net::IpAddr>,
+        headers: &axum::http::HeaderMap,
+        uri: &axum::http::Uri,
+    ) -> Result<(), WebhookError> {
+        if !provider.capabilities().signed_media_upgrade {
+            return Ok(());
+        }
+        let target = uri.path_and_query().map_or("/", |p| p.as_str());
+        let url = self
+            .public_url
+            .resolve(peer, headers, target)
+            .map_err(|e| WebhookError::Malformed {
+                what: "upgrade URL",
+                detail: e.0,
+            })?;
+        let request =
+            WebhookRequest::new(axum::http::Method::GET, url, headers.clone(), Vec::new());
+        provider
+            .verify_webhook(&request, SystemTime::now())
+            .map(|_| ())
+    }
+
     /// The inbound router as an axum handler: `.route("/inbound", any(Webhooks::inbound))`.
     pub async fn inbound(State(hooks): State<Webhooks>, request: Request) -> Response {
         let request = match hooks.webhook_request(request).await {
@@ -115,6 +179,19 @@ impl Webhooks {
         };
         reply(hooks.router.handle(&request, SystemTime::now()).await)
     }
+}
+
+/// A webhook's body, read within `timeout`.
+async fn read_body(body: Body, timeout: Option<Duration>) -> Result<axum::body::Bytes, Response> {
+    let read = axum::body::to_bytes(body, BODY_LIMIT);
+    let body = match timeout {
+        Some(t) => tokio::time::timeout(t, read).await.map_err(|_| {
+            tracing::warn!(timeout = ?t, "webhook body not read in time");
+            (StatusCode::REQUEST_TIMEOUT, "body not received in time").into_response()
+        })?,
+        None => read.await,
+    };
+    body.map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response())
 }
 
 /// An HTTP response for a router reply.
@@ -131,7 +208,8 @@ pub fn reply(reply: Reply) -> Response {
 /// A webhook whose signature checked out with the provider that sent it (and that the
 /// replay guard had not seen): an extractor for status callbacks and any other webhook.
 /// A request that does not verify is answered 403 (and logged with the diagnosis) before the
-/// handler runs.
+/// handler runs; one the provider delivered before (the same signed content: its retry, or a
+/// replay) is answered 200 and never reaches the handler twice.
 #[derive(Debug)]
 pub struct VerifiedWebhook {
     /// The provider that sent it.
@@ -154,15 +232,26 @@ where
             tracing::warn!(url = %request.url, "webhook from no configured provider");
             return Err((StatusCode::FORBIDDEN, "unknown provider").into_response());
         };
-        if let Err(e) = hooks
+        match hooks
             .router
-            .verify(provider.as_ref(), &request, SystemTime::now())
+            .verify_delivery(provider.as_ref(), &request, SystemTime::now())
             .await
         {
-            tracing::warn!(provider = provider.kind().id(), reason = %e, "webhook rejected");
-            return Err((StatusCode::FORBIDDEN, "invalid signature").into_response());
+            Ok(Delivery::First) => Ok(VerifiedWebhook { provider, request }),
+            // The provider's retry of a delivery already handled (or a replay of it):
+            // acknowledged, and not handed to the handler a second time.
+            Ok(_) => {
+                tracing::debug!(
+                    provider = provider.kind().id(),
+                    "webhook delivered again: acknowledged"
+                );
+                Err((StatusCode::OK, "already received").into_response())
+            }
+            Err(e) => {
+                tracing::warn!(provider = provider.kind().id(), reason = %e, "webhook rejected");
+                Err((StatusCode::FORBIDDEN, "invalid signature").into_response())
+            }
         }
-        Ok(VerifiedWebhook { provider, request })
     }
 }
 
@@ -184,7 +273,11 @@ fn to_axum(f: WsFrame) -> Message {
 }
 
 /// Runs `session` over an axum WebSocket: the host gets the provider's events and a sender
-/// for PCM, marks and clear (see [`crate::stream`]).
+/// for PCM, marks and clear (see [`crate::stream`]), with `options`' limits on the peer.
+///
+/// The largest message the socket buffers is the upgrade's to set: providers send a few
+/// hundred bytes (a start, a few kilobytes), so `ws.max_message_size(64 << 10)` before
+/// `on_upgrade` keeps axum's default of 64 MiB from whoever opens the socket.
 pub fn media_channel(
     socket: WebSocket,
     session: MediaSession,

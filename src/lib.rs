@@ -51,7 +51,7 @@ pub mod stream;
 
 pub use config::ProviderConfig;
 pub use router::{
-    InboundRouter, MemoryDirectory, NumberDirectory, Outcome, Reply, detect_provider,
+    Delivery, InboundRouter, MemoryDirectory, NumberDirectory, Outcome, Reply, detect_provider,
 };
 pub use telephony_core::*;
 

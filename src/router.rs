@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use telephony_core::{
-    CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, ReplayGuard, StreamSpec,
-    TelephonyProvider, WebhookError, WebhookRequest, check_replay,
+    CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, ReplayGuard, StreamAuth,
+    StreamSpec, TelephonyProvider, WebhookError, WebhookRequest, check_replay,
 };
 
 /// Where calls to the host's numbers go: the host's own store of numbers, tenants and agents.
@@ -85,6 +85,24 @@ pub enum Outcome {
     },
     /// No configured provider sent this request.
     UnknownProvider,
+    /// The provider delivered this request before: the same signed content, so its own retry
+    /// (or a replay of it). Acknowledged with 200 and not handed to the host again; an
+    /// inbound call's webhook is answered again as before, so a retried answer still connects
+    /// the call.
+    Repeat {
+        /// Through which provider.
+        provider: ProviderKind,
+    },
+}
+
+/// Whether a request that authenticated is new, or one the provider delivered before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// The first time this signed content arrives.
+    First,
+    /// The same signed content again: the provider's retry of a delivery, or a replay.
+    Repeat,
 }
 
 /// An HTTP answer, framework-free.
@@ -143,6 +161,7 @@ pub struct InboundRouter {
     directory: Arc<dyn NumberDirectory>,
     replay: Arc<dyn ReplayGuard>,
     refusal: String,
+    stream_auth: Option<StreamAuth>,
 }
 
 impl std::fmt::Debug for InboundRouter {
@@ -197,7 +216,17 @@ impl InboundRouter {
             directory,
             replay: Arc::new(MemoryReplayGuard::default()),
             refusal: "Sorry, this number is not in service. Goodbye.".to_owned(),
+            stream_auth: None,
         }
+    }
+
+    /// Puts a token for the call in every stream it answers with (see [`StreamAuth`]), so the
+    /// media WebSocket can prove it came through this answer: pair it with
+    /// [`MediaSession::require_token`](telephony_core::MediaSession::require_token) on the
+    /// media route, with the same key.
+    pub fn stream_auth(mut self, auth: StreamAuth) -> InboundRouter {
+        self.stream_auth = Some(auth);
+        self
     }
 
     /// Serves `provider`'s calls, verified with its credentials.
@@ -224,7 +253,9 @@ impl InboundRouter {
         self.providers.iter().find(|p| p.kind().id() == id)
     }
 
-    /// Authenticates a request: the provider's signature, then the replay guard.
+    /// Authenticates a request: the provider's signature, then the replay guard. A request
+    /// seen before is [`WebhookError::Replayed`]; see [`verify_delivery`](Self::verify_delivery)
+    /// to tell it apart instead.
     pub async fn verify(
         &self,
         provider: &dyn TelephonyProvider,
@@ -233,6 +264,23 @@ impl InboundRouter {
     ) -> Result<(), WebhookError> {
         let verified = provider.verify_webhook(request, now)?;
         check_replay(self.replay.as_ref(), &verified, now).await
+    }
+
+    /// Authenticates a request, and says whether its signed content arrived before: a
+    /// provider retries a delivery it got no answer to, with the same content, and that retry
+    /// must be acknowledged, not refused (a refused answer webhook fails a live call) and not
+    /// handled twice.
+    pub async fn verify_delivery(
+        &self,
+        provider: &dyn TelephonyProvider,
+        request: &WebhookRequest,
+        now: SystemTime,
+    ) -> Result<Delivery, WebhookError> {
+        match self.verify(provider, request, now).await {
+            Ok(()) => Ok(Delivery::First),
+            Err(WebhookError::Replayed(_)) => Ok(Delivery::Repeat),
+            Err(e) => Err(e),
+        }
     }
 
     fn rejected(provider: ProviderKind, reason: WebhookError) -> Reply {
@@ -251,9 +299,10 @@ impl InboundRouter {
             return Reply::text(403, "unknown provider", Outcome::UnknownProvider);
         };
         let kind = provider.kind();
-        if let Err(reason) = self.verify(provider.as_ref(), request, now).await {
-            return Self::rejected(kind, reason);
-        }
+        let delivery = match self.verify_delivery(provider.as_ref(), request, now).await {
+            Ok(d) => d,
+            Err(reason) => return Self::rejected(kind, reason),
+        };
         let call = match provider.parse_inbound(request) {
             Ok(c) => c,
             Err(e) => {
@@ -271,6 +320,10 @@ impl InboundRouter {
         let stream = match &call.to_number {
             Some(n) => self.directory.lookup(n, kind).await,
             None => None,
+        };
+        let stream = match (&self.stream_auth, stream) {
+            (Some(auth), Some(stream)) => Some(auth.protect(stream, Some(&call.call_id))),
+            (_, stream) => stream,
         };
         let (markup, outcome) = match stream {
             Some(stream) => (
@@ -290,6 +343,12 @@ impl InboundRouter {
                     },
                 )
             }
+        };
+        // A repeat is answered as the first delivery was (the provider needs the document to
+        // connect the call), and reported as what it is.
+        let outcome = match delivery {
+            Delivery::First => outcome,
+            Delivery::Repeat => Outcome::Repeat { provider: kind },
         };
         match markup {
             Ok(m) => Reply {
@@ -334,9 +393,17 @@ impl InboundRouter {
             ));
         };
         let kind = provider.kind();
-        self.verify(provider.as_ref(), request, now)
+        let delivery = self
+            .verify_delivery(provider.as_ref(), request, now)
             .await
             .map_err(|reason| Self::rejected(kind, reason))?;
+        if delivery == Delivery::Repeat {
+            return Err(Reply::text(
+                200,
+                "already received",
+                Outcome::Repeat { provider: kind },
+            ));
+        }
         provider
             .parse_status_callback(request)
             .map(|e| (kind, e))

@@ -4,9 +4,16 @@
 //!
 //! The loop is generic over `Sink`/`Stream`, so it runs over axum's WebSocket
 //! ([`crate::axum::media_channel`]), tokio-tungstenite's, or plain channels in tests.
+//!
+//! Whoever opens the socket is unauthenticated until the host checks the call its start
+//! names, so the loop bounds what the peer can make it hold, by default ([`StreamOptions`]):
+//! the stream must start within 10 s, 32 protocol errors in a row end it
+//! ([`StreamEvent::Aborted`]), events wait for the host in a bounded channel (reading pauses
+//! when it is full), and at most 60 s of outbound audio waits for the pacer.
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -14,7 +21,22 @@ use telephony_core::media::Pacer;
 use telephony_core::{
     MediaError, MediaSession, ProviderKind, SessionEvent, StreamStart, WsMessage,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::time::Instant;
+
+/// How long a provider has to start its stream, by default.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many protocol errors in a row end a stream, by default.
+const PROTOCOL_ERROR_LIMIT: u32 = 32;
+/// How much outbound audio may wait in the loop for the pacer, by default.
+const MAX_QUEUED_AUDIO: Duration = Duration::from_secs(60);
+/// The most text of the peer's an unknown event's name or a protocol error's detail carries,
+/// in bytes: the rest is cut, so that what waits for the host does not grow with the size of
+/// the peer's messages.
+const MAX_PEER_TEXT: usize = 256;
+/// How long the loop waits to send its closing frame when it ends a stream itself, before it
+/// lets go of the socket anyway (a peer that does not read cannot hold it).
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// One WebSocket message, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +75,11 @@ pub enum StreamEvent {
     Cleared,
     /// The provider ended the stream.
     Stopped,
-    /// A message the adapter does not know (its event name).
+    /// A message the adapter does not know (its event name, cut to 256 bytes).
     Unknown(String),
-    /// A message that broke the protocol; the stream goes on.
+    /// A message that broke the protocol (a detail quoting it cut to 256 bytes); the stream
+    /// goes on, unless it is one too many in a row ([`StreamOptions::protocol_error_limit`]:
+    /// then [`StreamEvent::Aborted`] follows).
     ProtocolError(MediaError),
     /// The socket closed with a closing handshake (or the host closed it); nothing follows.
     Closed,
@@ -66,6 +90,45 @@ pub enum StreamEvent {
     ///
     /// [`TelephonyProvider::answer`]: telephony_core::TelephonyProvider::answer
     Dropped(String),
+    /// The loop closed the socket itself: the peer broke a limit of [`StreamOptions`] (no
+    /// start in time, too many protocol errors in a row). Nothing follows.
+    ///
+    /// Before a start there is no call. After one, the call it named may still be up, as
+    /// with [`Dropped`](Self::Dropped); but the start came from whoever opened the socket,
+    /// unauthenticated: hang up only a call the host knows it placed or answered.
+    Aborted(AbortReason),
+}
+
+/// Why the loop ended a stream itself ([`StreamEvent::Aborted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AbortReason {
+    /// The stream did not start (Twilio and Plivo `start`, Vonage `websocket:connected`)
+    /// within [`StreamOptions::start_timeout`], this long.
+    StartTimeout(Duration),
+    /// The peer sent this many messages in a row that broke the protocol
+    /// ([`StreamOptions::protocol_error_limit`]).
+    ProtocolErrors(u32),
+    /// The stream did not prove it came through an answer this server gave: the session
+    /// requires a token ([`MediaSession::require_token`](telephony_core::MediaSession::require_token))
+    /// and the start carried none, or one for another call. Nothing it named may be acted on.
+    Unauthenticated,
+}
+
+impl fmt::Display for AbortReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AbortReason::StartTimeout(after) => {
+                write!(f, "the stream did not start within {after:?}")
+            }
+            AbortReason::ProtocolErrors(n) => {
+                write!(f, "{n} messages in a row broke the protocol")
+            }
+            AbortReason::Unauthenticated => {
+                f.write_str("the stream did not prove it came through an answer this server gave")
+            }
+        }
+    }
 }
 
 impl StreamEvent {
@@ -78,15 +141,38 @@ impl StreamEvent {
             SessionEvent::MarkPlayed(n) => StreamEvent::MarkPlayed(n.to_owned()),
             SessionEvent::Cleared => StreamEvent::Cleared,
             SessionEvent::Stopped => StreamEvent::Stopped,
-            SessionEvent::Unknown(e) => StreamEvent::Unknown(e.to_owned()),
+            SessionEvent::Unknown(e) => StreamEvent::Unknown(cut(e)),
             _ => return None,
         })
     }
 }
 
+/// `text`, cut to [`MAX_PEER_TEXT`] bytes (on a character boundary) with an ellipsis.
+fn cut(text: &str) -> String {
+    if text.len() <= MAX_PEER_TEXT {
+        return text.to_owned();
+    }
+    let mut end = MAX_PEER_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// A protocol error whose detail (which may quote the peer's message) is cut.
+fn cut_error(mut e: MediaError) -> MediaError {
+    if let MediaError::Malformed { detail, .. } = &mut e
+        && detail.len() > MAX_PEER_TEXT
+    {
+        *detail = cut(detail);
+    }
+    e
+}
+
 #[derive(Debug)]
 enum Command {
-    Audio(Vec<i16>),
+    /// The PCM, and its share of the queued-audio budget.
+    Audio(Vec<i16>, OwnedSemaphorePermit),
     Mark(String),
     Finish,
     Clear,
@@ -111,6 +197,10 @@ impl std::error::Error for StreamClosed {}
 #[derive(Debug, Clone)]
 pub struct MediaSender {
     tx: mpsc::Sender<Command>,
+    /// Samples (at the application's rate) that may wait in the loop for the pacer.
+    budget: Arc<Semaphore>,
+    /// The whole budget: what one call of `audio` takes at most.
+    budget_max: u32,
 }
 
 impl MediaSender {
@@ -118,9 +208,19 @@ impl MediaSender {
         self.tx.send(c).await.map_err(|_| StreamClosed)
     }
 
-    /// PCM at the application's rate, any length.
+    /// PCM at the application's rate, any length. Waits while the loop holds
+    /// [`StreamOptions::max_queued_audio`] for the pacer already (a clear is never held up).
     pub async fn audio(&self, pcm: Vec<i16>) -> Result<(), StreamClosed> {
-        self.send(Command::Audio(pcm)).await
+        let n = u32::try_from(pcm.len())
+            .unwrap_or(u32::MAX)
+            .min(self.budget_max);
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(n)
+            .await
+            .map_err(|_| StreamClosed)?;
+        self.send(Command::Audio(pcm, permit)).await
     }
 
     /// A playback mark after the audio sent so far.
@@ -174,22 +274,45 @@ impl Stream for MediaEvents {
     }
 }
 
-/// How the loop sends.
+/// How the loop sends, and the limits it holds the peer to (whoever opened the socket: until
+/// the host checks the start's call against its own, nothing says it is the provider).
+///
+/// Every limit is on by default: [`immediate`](Self::immediate) and
+/// [`for_provider`](Self::for_provider) give a 10 s start timeout, a limit of 32 protocol
+/// errors in a row, 64 events waiting for the host and 60 s of audio waiting for the pacer.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct StreamOptions {
     /// Paces outbound audio against the provider's buffer; `None` sends at once.
     pub pacer: Option<Pacer>,
-    /// How many events may wait for the host before reading pauses.
+    /// How many events may wait for the host before reading pauses (at least one): what the
+    /// peer sends waits in the socket, not in memory, while the host is behind.
     pub event_buffer: usize,
+    /// How long the peer has, from the moment the loop starts, to start the stream (Twilio
+    /// and Plivo `start`, Vonage `websocket:connected`); then the loop closes the socket and
+    /// reports [`AbortReason::StartTimeout`]. `None` waits for ever. Default 10 s: providers
+    /// start within a second.
+    pub start_timeout: Option<Duration>,
+    /// How many messages in a row may break the protocol (each reported as
+    /// [`StreamEvent::ProtocolError`]) before the loop closes the socket and reports
+    /// [`AbortReason::ProtocolErrors`]; any message the session accepts starts the count
+    /// again. `None` never closes. Default 32: a provider sends none.
+    pub protocol_error_limit: Option<u32>,
+    /// How much outbound audio may wait in the loop for the pacer before
+    /// [`MediaSender::audio`] waits (at least one sample). Default 60 s. Without a pacer
+    /// audio goes out as it comes, and nothing waits.
+    pub max_queued_audio: Duration,
 }
 
 impl StreamOptions {
-    /// Sends at once (Twilio, Plivo).
+    /// Sends at once (Twilio, Plivo), with the default limits.
     pub fn immediate() -> StreamOptions {
         StreamOptions {
             pacer: None,
             event_buffer: 64,
+            start_timeout: Some(START_TIMEOUT),
+            protocol_error_limit: Some(PROTOCOL_ERROR_LIMIT),
+            max_queued_audio: MAX_QUEUED_AUDIO,
         }
     }
 
@@ -206,6 +329,24 @@ impl StreamOptions {
     /// Sets the pacer.
     pub fn pacer(mut self, pacer: Pacer) -> StreamOptions {
         self.pacer = Some(pacer);
+        self
+    }
+
+    /// Sets [`start_timeout`](Self::start_timeout) (`None`: no limit).
+    pub fn start_timeout(mut self, timeout: impl Into<Option<Duration>>) -> StreamOptions {
+        self.start_timeout = timeout.into();
+        self
+    }
+
+    /// Sets [`protocol_error_limit`](Self::protocol_error_limit) (`None`: no limit).
+    pub fn protocol_error_limit(mut self, limit: impl Into<Option<u32>>) -> StreamOptions {
+        self.protocol_error_limit = limit.into();
+        self
+    }
+
+    /// Sets [`max_queued_audio`](Self::max_queued_audio).
+    pub fn max_queued_audio(mut self, max: Duration) -> StreamOptions {
+        self.max_queued_audio = max;
         self
     }
 }
@@ -236,17 +377,50 @@ where
 {
     let (event_tx, event_rx) = mpsc::channel(options.event_buffer.max(1));
     let (command_tx, command_rx) = mpsc::channel(64);
-    let task = tokio::spawn(run(sink, stream, session, options, event_tx, command_rx));
+    let start_deadline = options.start_timeout.map(|t| Instant::now() + t);
+    let budget_max = (options.max_queued_audio.as_secs_f64()
+        * f64::from(session.config().app_rate.hz()))
+    .clamp(1.0, f64::from(u32::MAX)) as u32;
+    let budget = Arc::new(Semaphore::new(budget_max as usize));
+    let limits = Limits {
+        start_deadline,
+        budget: BudgetGuard(budget.clone()),
+    };
+    let task = tokio::spawn(run(
+        sink, stream, session, options, limits, event_tx, command_rx,
+    ));
     MediaChannel {
         events: MediaEvents { rx: event_rx },
-        sender: MediaSender { tx: command_tx },
+        sender: MediaSender {
+            tx: command_tx,
+            budget,
+            budget_max,
+        },
         task,
+    }
+}
+
+/// What the loop enforces besides its options.
+struct Limits {
+    /// When the stream must have started by.
+    start_deadline: Option<Instant>,
+    /// The queued-audio budget, closed when the loop ends so that a waiting sender fails.
+    budget: BudgetGuard,
+}
+
+struct BudgetGuard(Arc<Semaphore>);
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
 struct Queued {
     frame: WsFrame,
     audio: bool,
+    /// The budget the audio behind this frame holds, given back when it goes (or is cleared).
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 /// A frame to queue. Binary frames are audio; text frames are audio when they come out of
@@ -257,15 +431,28 @@ fn owned(m: WsMessage<'_>, audio_call: bool, binary_audio: &mut bool) -> Queued 
         WsMessage::Text(t) => Queued {
             frame: WsFrame::Text(t.to_owned()),
             audio: audio_call && !*binary_audio,
+            permit: None,
         },
         WsMessage::Binary(b) => {
             *binary_audio = true;
             Queued {
                 frame: WsFrame::Binary(b.to_vec()),
                 audio: true,
+                permit: None,
             }
         }
     }
+}
+
+/// Ends the stream for `reason`: a closing frame if the peer takes it in time, then the
+/// host hears why.
+async fn abort<Si>(sink: &mut Si, events: &mpsc::Sender<StreamEvent>, reason: AbortReason)
+where
+    Si: Sink<WsFrame> + Unpin,
+{
+    tracing::debug!(%reason, "media stream aborted");
+    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(WsFrame::Close)).await;
+    let _ = events.send(StreamEvent::Aborted(reason)).await;
 }
 
 async fn run<Si, St, E>(
@@ -273,6 +460,7 @@ async fn run<Si, St, E>(
     mut stream: St,
     mut session: MediaSession,
     mut options: StreamOptions,
+    limits: Limits,
     events: mpsc::Sender<StreamEvent>,
     mut commands: mpsc::Receiver<Command>,
 ) where
@@ -280,12 +468,27 @@ async fn run<Si, St, E>(
     St: Stream<Item = Result<WsFrame, E>> + Send + Unpin,
     E: fmt::Display,
 {
+    // Closes the budget when the loop ends, however it ends.
+    let Limits {
+        start_deadline,
+        budget: _budget,
+    } = limits;
     let mut queue: VecDeque<Queued> = VecDeque::new();
     let mut commands_open = true;
     let mut binary_audio = false;
+    let mut protocol_errors = 0u32;
     loop {
-        // Send what may go now.
-        let now = std::time::Instant::now();
+        // A peer that has not started the stream in time is cut off, however busy it keeps
+        // the loop.
+        let start_deadline = start_deadline.filter(|_| session.start().is_none());
+        if let (Some(deadline), Some(after)) = (start_deadline, options.start_timeout)
+            && Instant::now() >= deadline
+        {
+            abort(&mut sink, &events, AbortReason::StartTimeout(after)).await;
+            return;
+        }
+        // Send what may go now. (tokio's clock, which is std's unless a test pauses it.)
+        let now = Instant::now().into_std();
         let mut wake = None;
         while let Some(front) = queue.front() {
             if front.audio
@@ -306,7 +509,13 @@ async fn run<Si, St, E>(
         }
         let sleep = async {
             match wake {
-                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                Some(at) => tokio::time::sleep_until(Instant::from_std(at)).await,
+                None => std::future::pending().await,
+            }
+        };
+        let start_timer = async {
+            match start_deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
         };
@@ -336,18 +545,41 @@ async fn run<Si, St, E>(
                     WsFrame::Close => Ok(None),
                 };
                 let event = match event {
-                    Ok(Some(e)) => e,
-                    Ok(None) => continue,
-                    Err(e) => StreamEvent::ProtocolError(e),
+                    Ok(e) => {
+                        protocol_errors = 0;
+                        match e {
+                            Some(e) => e,
+                            None => continue,
+                        }
+                    }
+                    Err(MediaError::Unauthenticated { reason, .. }) => {
+                        // Whoever this is, it is not a stream this server answered: close
+                        // before anything it names is acted on.
+                        tracing::warn!(reason = %reason, "media stream refused");
+                        abort(&mut sink, &events, AbortReason::Unauthenticated).await;
+                        return;
+                    }
+                    Err(e) => {
+                        protocol_errors = protocol_errors.saturating_add(1);
+                        StreamEvent::ProtocolError(cut_error(e))
+                    }
                 };
                 if events.send(event).await.is_err() && !commands_open {
                     // The host dropped both ends: close.
                     let _ = sink.send(WsFrame::Close).await;
                     return;
                 }
+                if let Some(limit) = options.protocol_error_limit
+                    && protocol_errors >= limit
+                {
+                    // Garbage, and nothing else: whoever sends it is no provider.
+                    abort(&mut sink, &events, AbortReason::ProtocolErrors(protocol_errors)).await;
+                    return;
+                }
             }
             command = commands.recv(), if commands_open => {
-                let audio_call = matches!(command, Some(Command::Audio(_) | Command::Finish));
+                let audio_call = matches!(command, Some(Command::Audio(..) | Command::Finish));
+                let mut permit = None;
                 let mut push =
                     |m: WsMessage<'_>| queue.push_back(owned(m, audio_call, &mut binary_audio));
                 let result = match command {
@@ -359,7 +591,10 @@ async fn run<Si, St, E>(
                         }
                         Ok(())
                     }
-                    Some(Command::Audio(pcm)) => session.send_audio(&pcm, &mut push),
+                    Some(Command::Audio(pcm, p)) => {
+                        permit = Some(p);
+                        session.send_audio(&pcm, &mut push)
+                    }
                     Some(Command::Mark(name)) => session.mark(&name, &mut push),
                     Some(Command::Finish) => session.finish(&mut push),
                     Some(Command::Dtmf(d)) => session.send_dtmf(&d, &mut push),
@@ -399,11 +634,22 @@ async fn run<Si, St, E>(
                         }
                     }
                 };
+                // The audio's budget comes back when its last frame goes out (what did not fill
+                // a frame goes with a later one; with nothing queued, it is back at once).
+                if let Some(p) = permit
+                    && let Some(last) = queue.back_mut()
+                {
+                    match last.permit.as_mut() {
+                        Some(held) => held.merge(p),
+                        None => last.permit = Some(p),
+                    }
+                }
                 if let Err(e) = result {
                     let _ = events.send(StreamEvent::ProtocolError(e)).await;
                 }
             }
             () = sleep => {}
+            () = start_timer => {}
         }
     }
 }

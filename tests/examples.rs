@@ -257,3 +257,53 @@ async fn outbound_call_hangs_up_a_call_still_up_after_the_timeout() {
         "{record:?}"
     );
 }
+
+#[test]
+fn the_echo_keeps_at_most_thirty_seconds_of_an_utterance() {
+    // 40 s of loud audio (sent as fast as a client likes), then the 300 ms pause that ends it.
+    let rate = SampleRate::Hz8000;
+    let mut ear = common::Ear::new(rate);
+    let loud = vec![3000i16; 160];
+    for _ in 0..(40 * 50) {
+        assert!(ear.hear(&loud).is_none(), "no pause yet");
+    }
+    let quiet = vec![0i16; 160];
+    let mut utterance = None;
+    for _ in 0..15 {
+        utterance = utterance.or(ear.hear(&quiet));
+    }
+    let utterance = utterance.expect("the pause ends the utterance");
+    assert_eq!(utterance.pcm.len(), 30 * 8000, "30 s kept");
+    assert_eq!(
+        utterance.dropped,
+        10 * 8000 + 15 * 160,
+        "the rest dropped, and counted"
+    );
+    // The next one starts empty.
+    for _ in 0..50 {
+        assert!(ear.hear(&loud).is_none());
+    }
+    let next = (0..15).find_map(|_| ear.hear(&quiet)).unwrap();
+    assert_eq!(next.pcm.len(), 8000 + 15 * 160);
+    assert_eq!(next.dropped, 0);
+}
+
+#[test]
+fn the_agent_log_drops_lines_when_full_and_never_waits() {
+    let (sink, mut log) = common::LogSink::new(4);
+    // Nobody reads: four lines wait, six are dropped, and no send waited.
+    for n in 0..10 {
+        sink.send(serde_json::json!({"event": "unknown", "n": n}));
+    }
+    assert_eq!(sink.dropped(), 6);
+    let kept: Vec<_> = std::iter::from_fn(|| log.try_recv().ok()).collect();
+    assert_eq!(kept.len(), 4);
+    assert_eq!(kept[3]["n"], 3, "the oldest lines are kept, in order");
+    // Once there is room, the count comes first.
+    sink.send(serde_json::json!({"event": "closed"}));
+    let note = log.try_recv().unwrap();
+    assert_eq!(note["event"], "log_dropped");
+    assert_eq!(note["count"], 6);
+    assert_eq!(log.try_recv().unwrap()["event"], "closed");
+    assert_eq!(sink.dropped(), 6, "the total stays");
+}

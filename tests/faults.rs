@@ -13,7 +13,7 @@ use support::{AnyFake, number};
 use telephony::{CallStatus, HangupOutcome, OutboundCall};
 use telephony_testkit::{CallerScript, Fault, Happening, Operation};
 
-async fn next_event(log: &mut tokio::sync::mpsc::UnboundedReceiver<Log>, event: &str) -> Log {
+async fn next_event(log: &mut tokio::sync::mpsc::Receiver<Log>, event: &str) -> Log {
     let mut seen = Vec::new();
     common::wait_for(log, Duration::from_secs(20), &mut seen, |l| {
         l["event"] == event

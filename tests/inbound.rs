@@ -163,6 +163,7 @@ async fn inbound(provider_id: &str) {
 fn forged(provider: &str, url: &Url, from: &str, to: &str) -> reqwest::RequestBuilder {
     let wrong = Secret::new("not-the-account-secret");
     let client = reqwest::Client::new();
+    let exact = telephony::RequestUrl::try_from(url).expect("the agent's URL");
     match provider {
         "twilio" => {
             let form = [
@@ -177,7 +178,7 @@ fn forged(provider: &str, url: &Url, from: &str, to: &str) -> reqwest::RequestBu
                 ("Direction", "inbound"),
             ];
             let (url, signature) =
-                telephony::twilio::signature::sign_request(&wrong, url, &form, None);
+                telephony::twilio::signature::sign_request(&wrong, &exact, &form, None);
             client
                 .post(url.as_str())
                 .header("X-Twilio-Signature", signature)
@@ -193,7 +194,7 @@ fn forged(provider: &str, url: &Url, from: &str, to: &str) -> reqwest::RequestBu
             let signature = telephony::plivo::signature::sign_v3(
                 &wrong,
                 &axum::http::Method::POST,
-                url,
+                &exact,
                 &FormParams::parse(body.as_bytes()),
                 nonce,
             );
@@ -215,7 +216,7 @@ fn forged(provider: &str, url: &Url, from: &str, to: &str) -> reqwest::RequestBu
             let authorization = telephony::vonage::signature::sign_request(
                 &wrong,
                 &axum::http::Method::POST,
-                url,
+                &exact,
                 body.as_bytes(),
                 SystemTime::now(),
                 "0b6e4a7c-0000-4000-8000-000000000001",

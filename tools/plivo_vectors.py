@@ -142,11 +142,66 @@ def v2_cases():
     return cases
 
 
+def random_cases():
+    """Randomized URLs, judged by the SDK: a host's case, default and other ports, an empty
+    path, `;params`, characters a WHATWG parser would percent-encode; each request signed for
+    its own URL or another spelling of it, and `valid` is what `validate_v3_signature` says."""
+    import random
+    from urllib.parse import urlencode
+
+    rng = random.Random(20261203)
+    chars = "abcXYZ019'~!*()$,;:@/+-._"
+    cases = []
+    for i in range(120):
+        scheme = rng.choice(["https", "http"])
+        host = "".join(c.upper() if rng.random() < 0.3 else c for c in "agent.example.com")
+        port = rng.choice(["", "", ":443", ":8443"])
+        path = rng.choice(["", "/", "/plivo/hangup", "/Answer/", "/x;v=1"])
+        query = ""
+        if rng.random() < 0.6:
+            query = "?" + "&".join(
+                f"{rng.choice('kqz')}={''.join(rng.choice(chars) for _ in range(rng.randint(0, 5)))}"
+                for _ in range(rng.randint(1, 3))
+            )
+        url = f"{scheme}://{host}{port}{path}{query}"
+        method = "GET" if rng.random() < 0.3 else "POST"
+        pairs = [] if method == "GET" else [("CallUUID", f"call-{i}"), ("Event", "Hangup")]
+        spelling = rng.randrange(4)
+        if spelling == 0:
+            signed_url = url
+        elif spelling == 1:
+            signed_url = url.replace(host, host.lower())
+        elif spelling == 2:
+            signed_url = url.replace(host + port, host + (":443" if not port else ""))
+        else:
+            signed_url = url.replace(path + query, (path or "/") + query, 1)
+        nonce = NONCES[i % 2]
+        token = TOKENS[0]
+        string = signed(method, signed_url, pairs)
+        sig = get_signature_v3(token.encode(), string, nonce.encode()).decode()
+        valid = validate_v3_signature(method, url, nonce, token, sig, as_dict(pairs))
+        cases.append(
+            {
+                "method": method,
+                "url": url,
+                "params": [list(p) for p in pairs],
+                "body": urlencode(pairs),
+                "token": token,
+                "nonce": nonce,
+                "signed_url": signed_url,
+                "signature": sig,
+                "valid": valid,
+            }
+        )
+    return cases
+
+
 json.dump(
     {
         "source": f"plivo-python {version('plivo')} (plivo.utils.signature_v3 and plivo.utils.validate_signature)",
         "v3": v3_cases(),
         "v2": v2_cases(),
+        "random": random_cases(),
     },
     sys.stdout,
     indent=1,

@@ -251,6 +251,24 @@ case("signed with an empty query", "https://agent.example.com/status?", STATUS,
 case("an encoded query string", "https://agent.example.com/answer?lead=a%20b&n=%2B1415",
      STATUS)
 
+# The URL exactly as received: what a WHATWG parser would change, the SDK hashes as given.
+case("a host in capitals, signed as written", "https://Agent.Example.COM/status", STATUS)
+case("a host in capitals, signed in lower case", "https://Agent.Example.COM/status", STATUS,
+     signed_url="https://agent.example.com/status", expect="mismatch")
+case("an explicit :443, signed with it", "https://agent.example.com:443/status", STATUS)
+case("an explicit :443, signed without", "https://agent.example.com:443/status", STATUS,
+     signed_url="https://agent.example.com/status")
+case("an explicit :80 on http", "http://agent.example.com:80/status?x=1", STATUS)
+case("an empty path before the query", "https://agent.example.com?x=1", STATUS)
+case("no path at all", "https://agent.example.com", STATUS)
+case("quotes and tildes in the query", "https://agent.example.com/status?who='x'&n=%7e&m=~",
+     STATUS)
+case("quotes in a GET's query", "https://agent.example.com/answer?who='x'&From=%2B1415",
+     method="GET")
+case("an empty ;params at the end of the path", "https://agent.example.com/status;", STATUS,
+     expect="mismatch")  # the SDK drops the empty ;params before hashing, as we do
+case("a ;param kept in the path", "https://agent.example.com/status;v=1?x=1", STATUS)
+
 # GET: the URL only.
 case("GET, the query signed", "https://agent.example.com/answer?CallSid=CA1&From=%2B14155550199",
      method="GET")
@@ -300,6 +318,77 @@ case("settings without an algorithm: SHA1", DOC_URL, DOC_PARAMS, settings=f"key=
 case("settings naming HMAC_SHA1", DOC_URL, DOC_PARAMS, settings="algorithm=HMAC_SHA1")
 case("an unsupported algorithm", DOC_URL, DOC_PARAMS, algorithm="HMAC_SHA256", key="shared_key",
      settings=f"key={SHARED_KEY_ID},algorithm=HMAC_SHA512", expect="unsupported_algorithm")
+
+# Randomized URLs, judged by the SDK: the spellings a WHATWG parser would normalize (a host's
+# case, default and other ports, an empty path, characters it would percent-encode), each
+# signed as received or as another spelling of it. `expect` is the SDK's own verdict.
+import random
+
+rng = random.Random(20261203)
+QUERY_CHARS = "abcXYZ019'~!*()$,;:@/?%+-._"
+
+
+def random_url():
+    scheme = rng.choice(["https", "http"])
+    host = "".join(c.upper() if rng.random() < 0.3 else c for c in "agent.example.com")
+    port = rng.choice(["", "", ":443", ":80", ":8443", ":8080"])
+    path = rng.choice(["", "/", "/status", "/a/b", "/Status/", "/x;v=1"])
+    query = ""
+    if rng.random() < 0.7:
+        pairs = []
+        for _ in range(rng.randint(1, 3)):
+            k = "".join(rng.choice("kqz") for _ in range(rng.randint(1, 3)))
+            v = "".join(rng.choice(QUERY_CHARS) for _ in range(rng.randint(0, 6)))
+            v = v.replace("%", "%25") if rng.random() < 0.5 else v.replace("%", "")
+            pairs.append(f"{k}={v}")
+        query = "?" + "&".join(pairs)
+    return f"{scheme}://{host}{port}{path}{query}"
+
+
+def other_spelling(url):
+    parsed = urlparse(url)
+    choice = rng.randrange(5)
+    if choice == 0:
+        return url
+    if choice == 1:
+        return remove_port(parsed)
+    if choice == 2:
+        return parsed._replace(netloc=parsed.netloc.lower()).geturl()
+    if choice == 3 and parsed.port is None:
+        default = ":443" if parsed.scheme == "https" else ":80"
+        return parsed._replace(netloc=parsed.netloc + default).geturl()
+    return url.replace("?", "/?", 1) if "?" in url and not parsed.path.endswith("/") else url
+
+
+for i in range(160):
+    url = random_url()
+    signed = other_spelling(url)
+    method = "GET" if rng.random() < 0.3 else "POST"
+    content_type = None if method == "GET" else FORM
+    params = [] if method == "GET" else STATUS
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(signed, MultiDict(params))
+    headers = {SIGNATURE_HEADER: signature}
+    raw = "" if method == "GET" else urlencode(params)
+    verdict = sdk_verdict(method, url, content_type, raw, headers)
+    cases.append(
+        {
+            "name": f"random {i}: {method} {url} signed as {signed}",
+            "method": method,
+            "url": url,
+            "content_type": content_type,
+            "body": raw,
+            "headers": headers,
+            "signed_with": {
+                "url": signed,
+                "params": [[k, v] for k, v in params],
+                "algorithm": "HMAC_SHA1",
+                "key": "auth_token",
+            },
+            "signer": False,
+            "expect": "ok" if verdict else "mismatch",
+            "sdk": verdict,
+        }
+    )
 
 json.dump(
     {

@@ -97,7 +97,7 @@ def case(name, token, expect, body=BODY, method="POST", url=URL, now=NOW):
 case("valid", hs256(claims()), "ok")
 case("tampered body", hs256(claims()), "body_hash_mismatch", body=BODY.replace("answered", "completed"))
 case("payload hash in upper case", hs256(claims(payload_hash=sha(BODY).upper())), "ok")
-case("no payload hash", hs256(claims(payload_hash=None)), "ok")
+case("no payload hash", hs256(claims(payload_hash=None)), "malformed")  # the body is not covered: refused unless allowed
 case("iat as a string", hs256(claims(iat=str(NOW - 5))), "ok")
 case("expired", hs256(claims(exp=1_600_000_000)), "expired")
 case("iat an hour old", hs256(claims(iat=NOW - 3600)), "stale")

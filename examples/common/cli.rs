@@ -170,8 +170,8 @@ pub struct OutboundArgs {
 }
 
 pub const OUTBOUND_USAGE: &str = "usage: outbound_call [--provider twilio|plivo|vonage] \
-     --to E164 --from E164 (--answer-url URL | --stream-url WSS_URL) [--status-callback URL] \
-     [--base-url URL] [--timeout SECONDS]";
+     --to E164 --from E164 (--answer-url URL | --stream-url WSS_URL [--stream-key KEY]) \
+     [--status-callback URL] [--base-url URL] [--timeout SECONDS]";
 
 /// Reads `outbound_call`'s arguments (without the program name).
 pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundArgs, String> {
@@ -179,6 +179,7 @@ pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundA
     let (mut answer_url, mut stream_url, mut status_callback, mut base_url) =
         (None, None, None, None);
     let mut timeout = Duration::from_secs(300);
+    let mut stream_key = None;
     let url = |flag: &str, v: String| Url::parse(&v).map_err(|e| format!("{flag} {v:?}: {e}"));
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
@@ -196,6 +197,9 @@ pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundA
             }
             "--answer-url" => answer_url = Some(url(&flag, value()?)?),
             "--stream-url" => stream_url = Some(url(&flag, value()?)?),
+            // The agent's stream-token key (its AGENT_STREAM_KEY): the stream then carries a
+            // token that agent accepts.
+            "--stream-key" => stream_key = Some(telephony::Secret::new(value()?)),
             "--status-callback" => status_callback = Some(url(&flag, value()?)?),
             "--base-url" => base_url = Some(url(&flag, value()?)?),
             "--timeout" => {
@@ -219,7 +223,13 @@ pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundA
     };
     let target = match (answer_url, stream_url) {
         (Some(url), None) => CallTarget::AnswerUrl(url),
-        (None, Some(url)) => CallTarget::Stream(StreamSpec::new(url)),
+        (None, Some(url)) => {
+            let spec = StreamSpec::new(url);
+            CallTarget::Stream(match stream_key {
+                Some(key) => telephony::StreamAuth::new(key).protect(spec, None),
+                None => spec,
+            })
+        }
         _ => {
             return Err(format!(
                 "give one of --answer-url and --stream-url; {OUTBOUND_USAGE}"

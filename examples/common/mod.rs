@@ -7,6 +7,12 @@
 //! - `/media/{provider}`: the media WebSockets, where an agent talks with the caller.
 //!
 //! Every normalized event is logged as one JSON object (a [`Log`] line).
+//!
+//! What a client can make it hold is bounded: the server is `telephony::axum::serve` (a
+//! request head within 10 s), webhook bodies are read within 10 s (`Webhooks`), a media
+//! stream must start within 10 s and stops at 32 protocol errors in a row (`StreamOptions`),
+//! an utterance the echo keeps is at most 30 s, and the log is a bounded channel that drops
+//! lines (and counts them) rather than grow.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -14,12 +20,13 @@ pub mod cli;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -29,12 +36,18 @@ use telephony::axum::{VerifiedWebhook, Webhooks, media_channel, reply};
 use telephony::stream::{MediaSender, StreamEvent, StreamOptions};
 use telephony::{
     E164, InboundRouter, MediaSession, NumberDirectory, ProviderKind, PublicUrl, SessionConfig,
-    StreamSpec, TelephonyProvider, Url,
+    StreamAuth, StreamSpec, TelephonyProvider, Url,
 };
 use tokio::sync::{mpsc, watch};
 
 /// One line of the agent's log: a normalized event, as JSON.
 pub type Log = serde_json::Value;
+
+/// How many log lines may wait for the reader; past that, lines are dropped and counted.
+pub const LOG_CAPACITY: usize = 4096;
+
+/// The longest utterance the echo keeps: 30 s of audio.
+pub const MAX_UTTERANCE: Duration = Duration::from_secs(30);
 
 /// What the agent does on a stream.
 #[derive(Debug, Clone)]
@@ -60,6 +73,12 @@ pub struct AgentOptions {
     pub brain: Brain,
     /// Keeps the caller audio of every stream (PCM at the app rate), for tests to compare.
     pub record_audio: bool,
+    /// The key of the tokens that tie media WebSockets to calls this agent answered or placed
+    /// (`telephony::StreamAuth`): the same on every replica. `None` draws one for this process.
+    pub stream_key: Option<telephony::Secret>,
+    /// The server's limits (`telephony::axum::ServeOptions`: a 10 s header-read timeout by
+    /// default, which also closes kept-alive connections idle that long).
+    pub serve: telephony::axum::ServeOptions,
 }
 
 impl AgentOptions {
@@ -73,6 +92,8 @@ impl AgentOptions {
             public_url: None,
             brain: Brain::Echo,
             record_audio: false,
+            stream_key: None,
+            serve: telephony::axum::ServeOptions::default(),
         }
     }
 }
@@ -134,19 +155,36 @@ pub struct Agent {
     pub addr: SocketAddr,
     /// Where providers reach it.
     pub public_url: Url,
-    /// Its log, one normalized event a line.
-    pub log: mpsc::UnboundedReceiver<Log>,
+    /// Its log, one normalized event a line. Bounded ([`LOG_CAPACITY`]): when the reader is
+    /// behind, lines are dropped, and a `log_dropped` line with their count comes once there
+    /// is room.
+    pub log: mpsc::Receiver<Log>,
     /// What its streams heard.
     pub recordings: Arc<Recordings>,
     /// Its server's open connections.
-    connections: telephony_testkit::Connections,
+    connections: telephony::axum::Connections,
+    /// Its log's sender, for the count of lines dropped.
+    log_sink: LogSink,
+    /// The key its streams' tokens are made with.
+    stream_auth: StreamAuth,
 }
 
 impl Agent {
+    /// `spec` with a token this agent accepts, for a call placed with its stream inline
+    /// (before the provider names the call): a stream without one is refused.
+    pub fn protect(&self, spec: StreamSpec) -> StreamSpec {
+        self.stream_auth.protect(spec, None)
+    }
+
     /// Connections open to the agent now: providers' kept-alive webhook connections, media
     /// WebSockets, anything mid-request.
     pub fn open_connections(&self) -> usize {
         self.connections.count()
+    }
+
+    /// Log lines dropped so far because the log was full.
+    pub fn log_lines_dropped(&self) -> u64 {
+        self.log_sink.dropped()
     }
 
     /// `/inbound`, `/answer`, `/status` at the public URL.
@@ -162,8 +200,9 @@ struct App {
     media_base: Url,
     public_url: Url,
     app_rate: SampleRate,
+    stream_auth: StreamAuth,
     brain: Arc<Brain>,
-    log: mpsc::UnboundedSender<Log>,
+    log: LogSink,
     started: Instant,
     record_audio: bool,
     recordings: Arc<Recordings>,
@@ -178,7 +217,58 @@ impl axum::extract::FromRef<App> for Webhooks {
 impl App {
     fn log(&self, mut line: Log) {
         line["t"] = json!((self.started.elapsed().as_millis() as f64) / 1000.0);
-        let _ = self.log.send(line);
+        self.log.send(line);
+    }
+}
+
+/// The log's sender: it never waits (the media path logs), so when the channel is full a line
+/// is dropped and counted, and the count goes out as a `log_dropped` line once there is room.
+#[derive(Debug, Clone)]
+pub struct LogSink {
+    tx: mpsc::Sender<Log>,
+    /// Lines dropped and not reported yet.
+    pending: Arc<Mutex<u64>>,
+    /// Lines dropped in all.
+    dropped: Arc<AtomicU64>,
+}
+
+impl LogSink {
+    /// A sink and its reader, `capacity` lines apart.
+    pub fn new(capacity: usize) -> (LogSink, mpsc::Receiver<Log>) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let sink = LogSink {
+            tx,
+            pending: Arc::default(),
+            dropped: Arc::default(),
+        };
+        (sink, rx)
+    }
+
+    /// Sends `line` if there is room, else drops it; never waits.
+    pub fn send(&self, line: Log) {
+        // Held only across `try_send`s: nothing here waits.
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if *pending > 0 {
+            let note = json!({"event": "log_dropped", "count": *pending});
+            if self.tx.try_send(note).is_err() {
+                self.drop_one(&mut pending);
+                return;
+            }
+            *pending = 0;
+        }
+        if self.tx.try_send(line).is_err() {
+            self.drop_one(&mut pending);
+        }
+    }
+
+    fn drop_one(&self, pending: &mut u64) {
+        *pending += 1;
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Lines dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -251,13 +341,19 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         status,
         app_rate: options.app_rate,
     });
-    let mut router = InboundRouter::new(directory);
+    // Every stream this agent answers with carries a token for its call, and every media
+    // WebSocket must echo one: a socket that cannot is no stream of ours, and nothing it names
+    // is acted on.
+    let stream_auth = StreamAuth::new(options.stream_key.unwrap_or_else(|| {
+        telephony::Secret::new(format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()))
+    }));
+    let mut router = InboundRouter::new(directory).stream_auth(stream_auth.clone());
     let mut providers = HashMap::new();
     for p in &options.providers {
         router = router.provider(p.clone());
         providers.insert(p.kind().id(), p.clone());
     }
-    let (log_tx, log_rx) = mpsc::unbounded_channel();
+    let (log_sink, log_rx) = LogSink::new(LOG_CAPACITY);
     let recordings = Arc::new(Recordings::default());
     let app = App {
         hooks: Webhooks::new(router, PublicUrl::from_base(public_url.clone())),
@@ -265,8 +361,9 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         media_base,
         public_url: public_url.clone(),
         app_rate: options.app_rate,
+        stream_auth: stream_auth.clone(),
         brain: Arc::new(options.brain),
-        log: log_tx,
+        log: log_sink.clone(),
         started: Instant::now(),
         record_audio: options.record_audio,
         recordings: recordings.clone(),
@@ -277,14 +374,17 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         .route("/status", any(status_callback))
         .route("/media/{provider}", any(media))
         .with_state(app);
-    // axum::serve with the peer's address as ConnectInfo, counting connections.
-    let connections = telephony_testkit::serve_counted(listener, routes);
+    // The library's server: the peer's address as ConnectInfo, a header-read timeout, and a
+    // count of open connections.
+    let connections = telephony::axum::serve_with(listener, routes, options.serve).connections();
     Ok(Agent {
         addr,
         public_url,
         log: log_rx,
         recordings,
         connections,
+        log_sink,
+        stream_auth,
     })
 }
 
@@ -321,7 +421,10 @@ async fn answer(State(app): State<App>, hook: VerifiedWebhook) -> Response {
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let status = app.public_url.join("status").expect("a path");
-    let stream = stream_for(&app.media_base, &status, provider.kind(), app.app_rate);
+    let stream = app.stream_auth.protect(
+        stream_for(&app.media_base, &status, provider.kind(), app.app_rate),
+        Some(&call.call_id),
+    );
     app.log(
         json!({"event": "answer", "provider": provider.kind().id(), "call": call.call_id.as_str()}),
     );
@@ -356,14 +459,30 @@ async fn status_callback(State(app): State<App>, request: axum::extract::Request
 async fn media(
     State(app): State<App>,
     Path(provider): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    OriginalUri(uri): OriginalUri,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(provider) = app.providers.get(provider.as_str()).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // Where the provider signs the upgrade (Twilio), an upgrade it did not sign is refused
+    // before any socket exists.
+    if let Err(e) = app
+        .hooks
+        .verify_upgrade(provider.as_ref(), Some(peer.ip()), &headers, &uri)
+    {
+        app.log(json!({"event": "rejected", "provider": provider.kind().id(), "reason": format!("media upgrade: {e}")}));
+        return (StatusCode::FORBIDDEN, "invalid signature").into_response();
+    }
+    // Providers' messages are a few hundred bytes (a start, a few kilobytes): 64 KiB is
+    // plenty, where axum's default would buffer 64 MiB for anyone who opens the socket.
+    let ws = ws.max_message_size(64 << 10).max_frame_size(64 << 10);
     ws.on_upgrade(move |socket| async move {
         let session =
-            MediaSession::new(provider.media_protocol(), SessionConfig::new(app.app_rate));
+            MediaSession::new(provider.media_protocol(), SessionConfig::new(app.app_rate))
+                .require_token(app.stream_auth.clone());
         let channel = media_channel(
             socket,
             session,
@@ -382,6 +501,74 @@ fn rms(pcm: &[i16]) -> f64 {
         return 0.0;
     }
     (pcm.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / pcm.len() as f64).sqrt()
+}
+
+/// What the echo heard the caller say.
+#[derive(Debug)]
+pub struct Utterance {
+    /// The first [`MAX_UTTERANCE`] of it, and the pause after.
+    pub pcm: Vec<i16>,
+    /// Samples past the cap, dropped.
+    pub dropped: usize,
+}
+
+/// The echo's ear: gathers what the caller says from the first loud frame, and hands it back
+/// once they pause for 300 ms.
+#[derive(Debug)]
+pub struct Ear {
+    rate: usize,
+    max: usize,
+    utterance: Vec<i16>,
+    dropped: usize,
+    quiet: usize,
+    speaking: bool,
+}
+
+impl Ear {
+    /// An ear for PCM at `rate`.
+    pub fn new(rate: SampleRate) -> Ear {
+        let rate = rate.hz() as usize;
+        Ear {
+            rate,
+            max: rate * MAX_UTTERANCE.as_secs() as usize,
+            utterance: Vec::new(),
+            dropped: 0,
+            quiet: 0,
+            speaking: false,
+        }
+    }
+
+    /// Hears `pcm`; the utterance, once the caller has paused after it.
+    pub fn hear(&mut self, pcm: &[i16]) -> Option<Utterance> {
+        let loud = rms(pcm) > 300.0;
+        if loud {
+            self.speaking = true;
+            self.quiet = 0;
+        }
+        if !self.speaking {
+            return None;
+        }
+        // At most MAX_UTTERANCE is kept, the rest dropped (and counted): the caller (or
+        // whoever opened the socket, at any rate it likes) decides how long it talks, and
+        // an utterance without a cap grew to 1.5 GB in 30 s of loud audio. The pause still
+        // counts, so the reply comes.
+        let room = self.max - self.utterance.len();
+        let keep = pcm.len().min(room);
+        self.utterance.extend_from_slice(&pcm[..keep]);
+        self.dropped += pcm.len() - keep;
+        if !loud {
+            self.quiet += pcm.len();
+        }
+        if self.quiet * 1000 < 300 * self.rate {
+            return None;
+        }
+        self.speaking = false;
+        self.quiet = 0;
+        Some(Utterance {
+            pcm: std::mem::take(&mut self.utterance),
+            dropped: std::mem::take(&mut self.dropped),
+        })
+    }
 }
 
 /// A chime: two short tones.
@@ -413,9 +600,7 @@ async fn talk(
     let mut sent: Vec<usize> = Vec::new();
     let rate = app.app_rate.hz() as usize;
     let mut call = String::new();
-    let mut utterance: Vec<i16> = Vec::new();
-    let mut quiet = 0usize;
-    let mut speaking = false;
+    let mut ear = Ear::new(app.app_rate);
     let mut replies = 0u32;
     let mut heard = 0usize;
     let log = |app: &App, call: &str, line: Log| {
@@ -476,32 +661,18 @@ async fn talk(
                 if !matches!(app.brain.as_ref(), Brain::Echo) {
                     continue;
                 }
-                let loud = rms(&pcm) > 300.0;
-                if loud {
-                    speaking = true;
-                    quiet = 0;
-                }
-                if speaking {
-                    utterance.extend_from_slice(&pcm);
-                    if !loud {
-                        quiet += pcm.len();
+                if let Some(utterance) = ear.hear(&pcm) {
+                    // The caller paused: play back what they said, then a mark.
+                    replies += 1;
+                    let mut line = json!({"event": "reply", "n": replies, "ms": utterance.pcm.len() * 1000 / rate});
+                    if utterance.dropped > 0 {
+                        line["dropped_ms"] = (utterance.dropped * 1000 / rate).into();
                     }
-                    if quiet * 1000 >= 300 * rate {
-                        // The caller paused: play back what they said, then a mark.
-                        replies += 1;
-                        let reply = std::mem::take(&mut utterance);
-                        log(
-                            &app,
-                            &call,
-                            json!({"event": "reply", "n": replies, "ms": reply.len() * 1000 / rate}),
-                        );
-                        sent.push(reply.len());
-                        let _ = sender.audio(reply).await;
-                        let _ = sender.finish().await;
-                        let _ = sender.mark(format!("reply-{replies}")).await;
-                        speaking = false;
-                        quiet = 0;
-                    }
+                    log(&app, &call, line);
+                    sent.push(utterance.pcm.len());
+                    let _ = sender.audio(utterance.pcm).await;
+                    let _ = sender.finish().await;
+                    let _ = sender.mark(format!("reply-{replies}")).await;
                 }
             }
             StreamEvent::Dtmf { digit, .. } => {
@@ -544,8 +715,22 @@ async fn talk(
                     json!({"event": "closed", "heard_ms": heard * 1000 / rate, "dropped": true}),
                 );
                 // The connection went away without the provider ending the stream: the call
-                // may still be up, and billing. End it through the API.
-                hang_up_dropped(&app, provider_api.as_ref(), &call, &reason).await;
+                // may still be up, and billing. End it through the API, when the stream
+                // proved it is that call's (the session requires its token: a `Started`
+                // came only after the token checked out).
+                if !call.is_empty() {
+                    hang_up_dropped(&app, provider_api.as_ref(), &call, &reason).await;
+                }
+                break;
+            }
+            StreamEvent::Aborted(reason) => {
+                // The loop cut the peer off (no start in time, or garbage). Its start, if it
+                // sent one, proves nothing: no hang-up of the call it named.
+                log(
+                    &app,
+                    &call,
+                    json!({"event": "closed", "heard_ms": heard * 1000 / rate, "aborted": reason.to_string()}),
+                );
                 break;
             }
             _ => {}
@@ -585,7 +770,7 @@ async fn hang_up_dropped(app: &App, provider: &dyn TelephonyProvider, call: &str
 
 /// Waits for the log line that `pick` accepts, up to `within`.
 pub async fn wait_for(
-    log: &mut mpsc::UnboundedReceiver<Log>,
+    log: &mut mpsc::Receiver<Log>,
     within: Duration,
     seen: &mut Vec<Log>,
     pick: impl Fn(&Log) -> bool,

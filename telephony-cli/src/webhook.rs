@@ -8,10 +8,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use telephony::plivo::signature::{self as plivo_sig, PlivoValidator};
 use telephony::twilio::signature::{RequestValidator, sign_request};
 use telephony::vonage::signature::{self as vonage_sig, VonageValidator};
-use telephony::{FormParams, Secret, Url, Verified, WebhookError, WebhookRequest};
+use telephony::{FormParams, RequestUrl, Secret, Verified, WebhookError, WebhookRequest};
 
+use crate::Failure;
 use crate::provider::ProviderArg;
-use crate::{Failure, parse_url};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum WebhookCommand {
@@ -95,6 +95,19 @@ fn secret(given: Option<&str>, env: &str) -> Result<Secret, Failure> {
         .ok_or_else(|| Failure::Usage(format!("no signing secret: pass --secret or set {env}")))
 }
 
+/// `--url`, taken literally: the carriers sign the URL as written, so nothing here may change
+/// a character of it (no lower-casing, no default port dropped, no encoding).
+fn literal_url(text: &str) -> Result<RequestUrl, Failure> {
+    RequestUrl::parse(text).map_err(|e| {
+        let expected = if text.contains("://") {
+            e.reason.to_owned()
+        } else {
+            "not an absolute URL; expected https://host/path".to_owned()
+        };
+        Failure::Usage(format!("--url {text:?}: {expected}"))
+    })
+}
+
 fn parse_method(m: &str) -> Result<Method, Failure> {
     Method::from_bytes(m.to_ascii_uppercase().as_bytes())
         .map_err(|_| Failure::Usage(format!("--method {m:?} is not an HTTP method")))
@@ -106,10 +119,10 @@ fn looks_like_json(body: &[u8]) -> bool {
 
 impl Signed {
     /// The secret, URL and method.
-    fn parts(&self) -> Result<(Secret, Url, Method), Failure> {
+    fn parts(&self) -> Result<(Secret, RequestUrl, Method), Failure> {
         Ok((
             self.secret()?,
-            parse_url("--url", &self.url)?,
+            literal_url(&self.url)?,
             parse_method(&self.method)?,
         ))
     }
@@ -144,7 +157,7 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
             "--shared-key is for Twilio webhooks signed with a SharedKey (HMAC-SHA256)".into(),
         ));
     }
-    let url = parse_url("--url", &args.signed.url)?;
+    let url = literal_url(&args.signed.url)?;
     let method = parse_method(&args.signed.method)?;
     let body = match (&args.body, &args.body_file) {
         (Some(b), _) => b.clone().into_bytes(),

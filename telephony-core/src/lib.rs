@@ -51,7 +51,8 @@ pub use id::{CallId, E164, InvalidCallId, InvalidE164};
 pub use markup::{Markup, StreamSpec, XmlElement, is_loopback_host};
 pub use media::{
     MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, PlaybackTracker,
-    SessionConfig, SessionEvent, StreamStart, WsMessage,
+    STREAM_TOKEN_PARAMETER, SessionConfig, SessionEvent, StreamAuth, StreamAuthError, StreamStart,
+    WsMessage,
 };
 pub use model::{
     AnsweredBy, CallCost, CallEvent, CallInfo, CallInitiation, CallStatus, CallTarget, Currency,
@@ -61,9 +62,10 @@ pub use model::{
 pub use provider::{Capabilities, ProviderKind, TelephonyProvider};
 pub use secret::Secret;
 pub use webhook::{
-    Diagnosis, FormParams, InvalidNetwork, IpNet, MemoryReplayGuard, PublicUrl, PublicUrlError,
-    ReplayGuard, TrustedProxies, Verified, WebhookError, WebhookRequest, body_variants,
-    check_replay, constant_time_eq, url_variants,
+    Diagnosis, FormParams, InvalidNetwork, InvalidRequestUrl, IpNet, MAX_REPLAY_KEY,
+    MemoryReplayGuard, PublicUrl, PublicUrlError, ReplayGuard, RequestUrl, TrustedProxies,
+    Verified, WebhookError, WebhookRequest, body_variants, bounded_replay_key, check_replay,
+    constant_time_eq, url_variants,
 };
 
 /// Decimal amounts, re-exported for [`CallCost`].

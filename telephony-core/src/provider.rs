@@ -64,6 +64,10 @@ pub struct Capabilities {
     pub playback_marks: bool,
     /// A clear command that drops buffered audio (barge-in).
     pub clear_audio: bool,
+    /// The provider signs the media WebSocket's upgrade request as it signs a webhook (Twilio
+    /// sends `X-Twilio-Signature` over the `wss://` URL): a server must check it before the
+    /// upgrade (see `telephony::axum::Webhooks::verify_upgrade`).
+    pub signed_media_upgrade: bool,
 }
 
 impl Capabilities {
@@ -75,6 +79,7 @@ impl Capabilities {
         transfer: false,
         playback_marks: false,
         clear_audio: false,
+        signed_media_upgrade: false,
     };
 }
 

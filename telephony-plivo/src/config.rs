@@ -29,6 +29,9 @@ pub struct PlivoConfig {
     pub base_url: Url,
     /// L16 byte order on the audio stream.
     pub l16_byte_order: ByteOrder,
+    /// Whether webhooks signed only with Plivo's older V2 scheme (which signs neither the
+    /// query nor the body) are accepted. Off by default: V3 only.
+    pub accept_v2_signatures: bool,
     /// Timeouts and retries.
     pub http: HttpConfig,
 }
@@ -45,12 +48,14 @@ impl PlivoConfig {
             app_id: None,
             base_url: Url::parse(Self::DEFAULT_BASE_URL).expect("a valid constant URL"),
             l16_byte_order: ByteOrder::Little,
+            accept_v2_signatures: false,
             http: HttpConfig::default(),
         }
     }
 
     /// Settings from the environment: `PLIVO_AUTH_ID`, `PLIVO_AUTH_TOKEN`, and optionally
-    /// `PLIVO_APP_ID`, `PLIVO_BASE_URL` and `PLIVO_L16_BYTE_ORDER` (`little` or `big`).
+    /// `PLIVO_APP_ID`, `PLIVO_BASE_URL`, `PLIVO_L16_BYTE_ORDER` (`little` or `big`) and
+    /// `PLIVO_ACCEPT_V2_SIGNATURES` (`true` or `false`, the default).
     pub fn from_env() -> Result<PlivoConfig, ConfigError> {
         PlivoConfig::from_lookup(|name| std::env::var(name).ok())
     }
@@ -93,8 +98,27 @@ impl PlivoConfig {
                 }
             };
         }
+        if let Some(v2) = var("PLIVO_ACCEPT_V2_SIGNATURES") {
+            config.accept_v2_signatures = match v2.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::new(
+                        "PLIVO_ACCEPT_V2_SIGNATURES",
+                        format!("{v2:?}: expected true or false"),
+                    ));
+                }
+            };
+        }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Accepts (or not, the default) webhooks signed only with Plivo's V2 scheme, which signs
+    /// neither the query nor the body: for an application Plivo still signs that way.
+    pub fn accept_v2_signatures(mut self, accept: bool) -> PlivoConfig {
+        self.accept_v2_signatures = accept;
+        self
     }
 
     /// Sets the application inbound calls use.

@@ -42,7 +42,8 @@ pub struct Plivo {
 impl Plivo {
     /// The adapter for these settings, checked first.
     pub fn new(config: PlivoConfig) -> Result<Plivo, Error> {
-        let validator = PlivoValidator::new(config.auth_token.clone());
+        let validator =
+            PlivoValidator::new(config.auth_token.clone()).accept_v2(config.accept_v2_signatures);
         Ok(Plivo {
             client: PlivoClient::new(config)?,
             validator,

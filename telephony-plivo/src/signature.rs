@@ -1,8 +1,10 @@
-//! Plivo's webhook signatures, as plivo-python 4.63 computes and checks them.
+//! Plivo's webhook signatures, as plivo-python 4.63 computes them, on the URL exactly as
+//! received.
 //!
 //! **V3** (`X-Plivo-Signature-V3`, `X-Plivo-Signature-V3-Nonce`): HMAC-SHA256 with the Auth
 //! Token over a string built from the URL and the parameters, then `.` and the nonce, base64.
-//! The string is `scheme://host[:port]/path` (query, fragment and `;params` dropped), then:
+//! The string is `scheme://host[:port]/path` (the scheme lower-cased, the host and port as
+//! sent; query, fragment and the last segment's `;params` dropped), then:
 //!
 //! - GET: `?` and the query sorted by name (each name's values sorted), `k=v` joined by `&`,
 //!   decoded, nothing re-encoded; no `?` when there is no query.
@@ -14,7 +16,18 @@
 //! account's tokens); any one that matches exactly suffices.
 //!
 //! **V2** (`X-Plivo-Signature-V2`, `-Nonce`): HMAC-SHA256 over `scheme://host/path` and the
-//! nonce, base64; the query is ignored.
+//! nonce, base64; the query and the body are not signed at all.
+//!
+//! Where this is stricter than the SDK, on purpose:
+//!
+//! - **The nonce must be what Plivo sends: decimal digits** (20 of them). Both schemes put
+//!   the nonce last, right after text an attacker can choose, so a nonce allowed to carry
+//!   other characters lets one signature pass for another request: a V3 signature replayed
+//!   as V2 with `V2-Nonce = <rest of the V3 string>.<nonce>` signs nothing of the body, and a
+//!   V3 POST re-cut as a GET moves its parameters into a longer nonce.
+//! - **V2 is refused unless the validator is told to accept it**
+//!   ([`PlivoValidator::accept_v2`]): it signs neither the query nor the body, so a V2
+//!   signature authenticates the URL's path and nothing else.
 
 use std::collections::BTreeMap;
 
@@ -23,8 +36,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use telephony_core::{
-    Diagnosis, FormParams, Secret, Url, Verified, WebhookError, WebhookRequest, constant_time_eq,
-    url_variants,
+    Diagnosis, FormParams, RequestUrl, Secret, Verified, WebhookError, WebhookRequest,
+    constant_time_eq, url_variants,
 };
 
 /// The V3 signature header.
@@ -36,25 +49,32 @@ pub const V2_HEADER: &str = "X-Plivo-Signature-V2";
 /// The V2 nonce header.
 pub const V2_NONCE_HEADER: &str = "X-Plivo-Signature-V2-Nonce";
 
-/// `scheme://host[:port]/path`, without query, fragment, or the last segment's `;params`.
-pub fn base_url(url: &Url) -> String {
-    let origin = &url[..url::Position::BeforePath];
-    let path = url.path();
-    let path = match path.rfind('/') {
-        Some(slash) => match path[slash..].find(';') {
-            Some(semi) => &path[..slash + semi],
-            None => path,
-        },
-        None => path,
-    };
-    format!("{origin}{path}")
+/// The most parameters a signed form may have: Plivo's callbacks carry a few dozen.
+pub const MAX_PARAMS: usize = 1000;
+
+/// The most bytes of parameters a failed check hashes again to explain itself.
+const DIAGNOSIS_LIMIT: usize = 64 * 1024;
+
+/// `scheme://host[:port]/path` as Python's `urlunparse(urlparse(url)[:3] + ('', '', ''))`
+/// writes it: the scheme lower-cased, the host and port as given, the path without its query
+/// or (for http and https) the last segment's `;params`.
+pub fn base_url(url: &RequestUrl) -> String {
+    let scheme = url.scheme().to_ascii_lowercase();
+    let mut path = url.path();
+    if scheme == "http" || scheme == "https" {
+        let last = path.rfind('/').map_or(0, |i| i + 1);
+        if let Some(semi) = path[last..].find(';') {
+            path = &path[..last + semi];
+        }
+    }
+    format!("{scheme}://{}{path}", url.authority())
 }
 
 /// The query as Python's `parse_qs(..., keep_blank_values=True)` reads it.
-fn query_map(url: &Url) -> BTreeMap<String, Vec<String>> {
+fn query_map(url: &RequestUrl) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (k, v) in url.query_pairs() {
-        map.entry(k.into_owned()).or_default().push(v.into_owned());
+    for (k, v) in FormParams::parse(url.query().unwrap_or("").as_bytes()).iter() {
+        map.entry(k.to_owned()).or_default().push(v.to_owned());
     }
     map
 }
@@ -88,7 +108,7 @@ fn grouped<'a>(
 /// The string a V3 signature of a GET covers: `params` merged with the query (the query's
 /// values replace same-named parameters, as the SDK's `dict.update` does).
 pub fn construct_get_url<'a>(
-    url: &Url,
+    url: &RequestUrl,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
     let mut merged = grouped(params);
@@ -104,7 +124,7 @@ pub fn construct_get_url<'a>(
 
 /// The string a V3 signature of a POST covers.
 pub fn construct_post_url<'a>(
-    url: &Url,
+    url: &RequestUrl,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
     let params = grouped(params);
@@ -146,7 +166,7 @@ pub fn signature_v3(token: &Secret, signed: &str, nonce: &str) -> String {
 }
 
 /// A V2 signature of `url`.
-pub fn signature_v2(token: &Secret, url: &Url, nonce: &str) -> String {
+pub fn signature_v2(token: &Secret, url: &RequestUrl, nonce: &str) -> String {
     hmac_b64(
         token.expose().as_bytes(),
         &[base_url(url).as_bytes(), nonce.as_bytes()],
@@ -155,14 +175,13 @@ pub fn signature_v2(token: &Secret, url: &Url, nonce: &str) -> String {
 
 /// The string a V3 signature of this request covers.
 pub fn signed_string(request: &WebhookRequest) -> String {
-    signed_string_at(request, &request.url)
+    signed_string_at(request, &request.url, &request.body_params())
 }
 
-fn signed_string_at(request: &WebhookRequest, url: &Url) -> String {
+fn signed_string_at(request: &WebhookRequest, url: &RequestUrl, body: &FormParams) -> String {
     if request.method == http::Method::GET {
         construct_get_url(url, [])
     } else {
-        let body = request.body_params();
         construct_post_url(url, body.iter())
     }
 }
@@ -171,7 +190,7 @@ fn signed_string_at(request: &WebhookRequest, url: &Url) -> String {
 pub fn sign_v3(
     token: &Secret,
     method: &http::Method,
-    url: &Url,
+    url: &RequestUrl,
     form: &FormParams,
     nonce: &str,
 ) -> String {
@@ -183,16 +202,50 @@ pub fn sign_v3(
     signature_v3(token, &signed, nonce)
 }
 
-/// Checks Plivo's V3 signature, or V2 where only that is present, and explains a mismatch.
+/// A nonce for signing: 20 decimal digits, as Plivo sends, from the clock and a counter.
+pub fn fresh_nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:010}{:010}",
+        now.as_secs() % 10_000_000_000,
+        (u64::from(now.subsec_nanos()) + n) % 10_000_000_000
+    )
+}
+
+/// Whether `nonce` has the form Plivo sends: decimal digits, a sane number of them.
+pub fn is_plivo_nonce(nonce: &str) -> bool {
+    (1..=64).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Checks Plivo's V3 signature (and V2, where configured to accept it), and explains a
+/// mismatch.
 #[derive(Debug, Clone)]
 pub struct PlivoValidator {
     token: Secret,
+    accept_v2: bool,
 }
 
 impl PlivoValidator {
-    /// A validator for the account's Auth Token.
+    /// A validator for the account's Auth Token: V3 signatures only.
     pub fn new(auth_token: Secret) -> PlivoValidator {
-        PlivoValidator { token: auth_token }
+        PlivoValidator {
+            token: auth_token,
+            accept_v2: false,
+        }
+    }
+
+    /// Also accepts V2 signatures on requests without a V3 one. V2 signs only the URL's
+    /// scheme, host and path and the nonce (not the query, not the body), so a V2 signature
+    /// says nothing about what a request carries: accept it only for an application that
+    /// Plivo still signs that way.
+    pub fn accept_v2(mut self, accept: bool) -> PlivoValidator {
+        self.accept_v2 = accept;
+        self
     }
 
     fn v3_matches(&self, header: &str, signed: &str, nonce: &str) -> bool {
@@ -203,38 +256,71 @@ impl PlivoValidator {
         })
     }
 
-    /// Authenticates a webhook; the nonce is returned as the replay key.
+    fn nonce<'r>(request: &'r WebhookRequest, name: &'static str) -> Result<&'r str, WebhookError> {
+        let nonce = request.header(name).ok_or(WebhookError::Malformed {
+            what: "signature",
+            detail: format!("a signature without {name}"),
+        })?;
+        if !is_plivo_nonce(nonce) {
+            return Err(WebhookError::Malformed {
+                what: "nonce",
+                detail: format!("{name} is not decimal digits, as Plivo's nonces are"),
+            });
+        }
+        Ok(nonce)
+    }
+
+    /// Authenticates a webhook; the nonce (signed, and of Plivo's form) is returned as the
+    /// replay key.
     pub fn validate(&self, request: &WebhookRequest) -> Result<Verified, WebhookError> {
         let day = std::time::Duration::from_secs(24 * 3600);
+        let replay_key = |nonce: &str| Some(format!("plivo:{nonce}"));
         if let Some(header) = request.header(V3_HEADER) {
-            let nonce = request
-                .header(V3_NONCE_HEADER)
-                .ok_or(WebhookError::Malformed {
-                    what: "signature",
-                    detail: format!("{V3_HEADER} without {V3_NONCE_HEADER}"),
-                })?;
-            if self.v3_matches(header, &signed_string(request), nonce) {
-                return Ok(Verified::new().with_replay_key(Some(format!("plivo:{nonce}")), day));
-            }
-            let diagnosis = url_variants(&request.url, &request.headers)
-                .into_iter()
-                .find(|(url, _)| self.v3_matches(header, &signed_string_at(request, url), nonce))
-                .map(|(url, reason)| Diagnosis {
-                    signed_url: url.to_string(),
-                    reason,
+            let nonce = Self::nonce(request, V3_NONCE_HEADER)?;
+            let body = if request.method == http::Method::GET {
+                FormParams::default()
+            } else {
+                request.body_params()
+            };
+            if body.len() > MAX_PARAMS {
+                return Err(WebhookError::Malformed {
+                    what: "form body",
+                    detail: format!(
+                        "{} parameters, more than the {MAX_PARAMS} accepted",
+                        body.len()
+                    ),
                 });
+            }
+            let signed = signed_string_at(request, &request.url, &body);
+            if self.v3_matches(header, &signed, nonce) {
+                return Ok(Verified::new().with_replay_key(replay_key(nonce), day));
+            }
+            // Explaining costs a hash per variant: only for requests of the size Plivo sends.
+            let diagnosis = (signed.len() <= DIAGNOSIS_LIMIT)
+                .then(|| {
+                    url_variants(&request.url, &request.headers)
+                        .into_iter()
+                        .find(|(url, _)| {
+                            self.v3_matches(header, &signed_string_at(request, url, &body), nonce)
+                        })
+                        .map(|(url, reason)| Diagnosis {
+                            signed_url: url.to_string(),
+                            reason,
+                        })
+                })
+                .flatten();
             return Err(WebhookError::Mismatch { diagnosis });
         }
         if let Some(sig) = request.header(V2_HEADER) {
-            let nonce = request
-                .header(V2_NONCE_HEADER)
-                .ok_or(WebhookError::Malformed {
-                    what: "signature",
-                    detail: format!("{V2_HEADER} without {V2_NONCE_HEADER}"),
-                })?;
+            if !self.accept_v2 {
+                return Err(WebhookError::UnsupportedAlgorithm(
+                    "Plivo V2 (it signs neither the query nor the body): this application accepts V3 only; PlivoConfig::accept_v2_signatures opts in".to_owned(),
+                ));
+            }
+            let nonce = Self::nonce(request, V2_NONCE_HEADER)?;
             let expected = signature_v2(&self.token, &request.url, nonce);
             if constant_time_eq(sig.as_bytes(), expected.as_bytes()) {
-                return Ok(Verified::new().with_replay_key(Some(format!("plivo:{nonce}")), day));
+                return Ok(Verified::new().with_replay_key(replay_key(nonce), day));
             }
             let diagnosis = url_variants(&request.url, &request.headers)
                 .into_iter()
@@ -258,7 +344,7 @@ impl PlivoValidator {
 mod tests {
     use super::*;
 
-    fn u(s: &str) -> Url {
+    fn u(s: &str) -> RequestUrl {
         s.parse().unwrap()
     }
 

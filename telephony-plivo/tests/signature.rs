@@ -4,8 +4,8 @@
 use std::time::SystemTime;
 
 use telephony_core::{
-    FormParams, MemoryReplayGuard, Secret, TelephonyProvider, Url, WebhookError, WebhookRequest,
-    check_replay,
+    FormParams, MemoryReplayGuard, RequestUrl, Secret, TelephonyProvider, WebhookError,
+    WebhookRequest, check_replay,
 };
 use telephony_plivo::signature::{
     PlivoValidator, V2_HEADER, V2_NONCE_HEADER, V3_HEADER, V3_NONCE_HEADER, construct_get_url,
@@ -28,7 +28,7 @@ fn v3_strings_and_signatures_match_the_sdk() {
     let cases = v["v3"].as_array().unwrap();
     assert!(cases.len() >= 52);
     for c in cases {
-        let url: Url = c["url"].as_str().unwrap().parse().unwrap();
+        let url: RequestUrl = c["url"].as_str().unwrap().parse().unwrap();
         let params: Vec<(String, String)> = c["params"]
             .as_array()
             .unwrap()
@@ -107,7 +107,7 @@ fn v3_strings_and_signatures_match_the_sdk() {
 #[test]
 fn v2_matches_the_sdk() {
     for c in vectors()["v2"].as_array().unwrap() {
-        let url: Url = c["url"].as_str().unwrap().parse().unwrap();
+        let url: RequestUrl = c["url"].as_str().unwrap().parse().unwrap();
         let token = Secret::new(c["token"].as_str().unwrap());
         let nonce = c["nonce"].as_str().unwrap();
         assert_eq!(
@@ -119,7 +119,21 @@ fn v2_matches_the_sdk() {
         r.headers
             .insert(V2_HEADER, c["signature"].as_str().unwrap().parse().unwrap());
         r.headers.insert(V2_NONCE_HEADER, nonce.parse().unwrap());
-        assert!(PlivoValidator::new(token).validate(&r).is_ok(), "{c}");
+        assert!(
+            PlivoValidator::new(token.clone())
+                .accept_v2(true)
+                .validate(&r)
+                .is_ok(),
+            "{c}"
+        );
+        // Without the opt-in, V2 is refused however right the signature.
+        assert!(
+            matches!(
+                PlivoValidator::new(token).validate(&r),
+                Err(WebhookError::UnsupportedAlgorithm(_))
+            ),
+            "{c}"
+        );
     }
 }
 
@@ -157,10 +171,12 @@ fn the_vectors_cover_repeated_keys_and_a_query_that_replaces_a_parameter() {
         n.iter().any(|k| n.iter().filter(|m| *m == k).count() > 1)
     };
     let replaced = |c: &serde_json::Value| {
-        let url: Url = c["url"].as_str().unwrap().parse().unwrap();
-        names(c)
-            .iter()
-            .any(|k| url.query_pairs().any(|(q, _)| q == k.as_str()))
+        let url: RequestUrl = c["url"].as_str().unwrap().parse().unwrap();
+        names(c).iter().any(|k| {
+            FormParams::parse(url.query().unwrap_or("").as_bytes())
+                .iter()
+                .any(|(q, _)| q == k.as_str())
+        })
     };
     assert!(with("POST", &repeated) >= 4, "repeated body keys");
     assert!(
@@ -186,7 +202,7 @@ fn the_vectors_cover_repeated_keys_and_a_query_that_replaces_a_parameter() {
 }
 
 fn signed_hangup(token: &Secret, nonce: &str) -> WebhookRequest {
-    let url: Url = "https://agent.example.com/plivo/hangup".parse().unwrap();
+    let url: RequestUrl = "https://agent.example.com/plivo/hangup".parse().unwrap();
     let mut r = WebhookRequest::form_post(
         url.clone(),
         &[
@@ -205,7 +221,10 @@ fn signed_hangup(token: &Secret, nonce: &str) -> WebhookRequest {
 #[test]
 fn a_nonce_used_twice_is_a_replay() {
     let token = Secret::new("plivo-s3cr3t");
-    let plivo = Plivo::new(PlivoConfig::new("MAXXXXXXXXXXXXXXXXX1", token.clone())).unwrap();
+    let plivo = Plivo::new(
+        PlivoConfig::new("MAXXXXXXXXXXXXXXXXX1", token.clone()).accept_v2_signatures(true),
+    )
+    .unwrap();
     let guard = MemoryReplayGuard::new(16);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -231,7 +250,7 @@ fn a_nonce_used_twice_is_a_replay() {
         check_replay(&guard, &verified, now).await.unwrap();
 
         // V2 deliveries are keyed by their nonce the same way.
-        let url: Url = "https://agent.example.com/plivo/hangup".parse().unwrap();
+        let url: RequestUrl = "https://agent.example.com/plivo/hangup".parse().unwrap();
         let mut v2 = WebhookRequest::form_post(url.clone(), &[("CallUUID", "x")]);
         v2.headers.insert(
             V2_HEADER,
@@ -245,4 +264,164 @@ fn a_nonce_used_twice_is_a_replay() {
             Err(WebhookError::Replayed(_))
         ));
     });
+}
+
+/// A V3 signature replayed as V2: V2 signs the base URL and the nonce only, so with the rest of
+/// the V3 string moved into the V2 nonce the same MAC comes out, and a forger could attach any
+/// body. Refused: V2 needs the opt-in, and a nonce is decimal digits, as Plivo sends.
+#[test]
+fn a_v3_signature_never_passes_as_v2() {
+    let token = Secret::new("tok");
+    let url: RequestUrl = "https://agent.example.com/plivo/answer".parse().unwrap();
+    let captured = WebhookRequest::form_post(url.clone(), &[("CallUUID", "victim"), ("To", "1")]);
+    let nonce = "05429567804466091622";
+    let v3 = sign_v3(
+        &token,
+        &captured.method,
+        &url,
+        &captured.body_params(),
+        nonce,
+    );
+    let rest = telephony_plivo::signature::signed_string(&captured)
+        .strip_prefix(&telephony_plivo::signature::base_url(&url))
+        .unwrap()
+        .to_owned();
+    // The forgery: the attacker's own body, the V3 MAC as V2, the rest in the nonce.
+    let mut forged = WebhookRequest::form_post(url.clone(), &[("CallUUID", "attacker")]);
+    let v2_nonce = format!("{rest}.{nonce}");
+    assert_eq!(
+        signature_v2(&token, &url, &v2_nonce),
+        v3,
+        "the MACs coincide"
+    );
+    forged.headers.insert(V2_HEADER, v3.parse().unwrap());
+    forged
+        .headers
+        .insert(V2_NONCE_HEADER, v2_nonce.parse().unwrap());
+    for accept_v2 in [false, true] {
+        let verdict = PlivoValidator::new(token.clone())
+            .accept_v2(accept_v2)
+            .validate(&forged);
+        assert!(verdict.is_err(), "accept_v2 {accept_v2}: {verdict:?}");
+    }
+}
+
+/// A V3 POST with a query re-cut as a GET: the body's parameters moved into a longer nonce
+/// give the same signed string. Refused: the nonce is digits only.
+#[test]
+fn a_v3_post_never_passes_as_a_get_with_a_longer_nonce() {
+    let token = Secret::new("tok");
+    let url: RequestUrl = "https://agent.example.com/plivo/answer?x=1"
+        .parse()
+        .unwrap();
+    let post = WebhookRequest::form_post(url.clone(), &[("CallUUID", "victim")]);
+    let nonce = "05429567804466091622";
+    let sig = sign_v3(&token, &post.method, &url, &post.body_params(), nonce);
+    // base?x=1.CallUUIDvictim.NONCE == GET base?x=1 with nonce "CallUUIDvictim.NONCE"
+    let mut get = WebhookRequest::new(
+        http::Method::GET,
+        url.clone(),
+        http::HeaderMap::new(),
+        Vec::new(),
+    );
+    get.headers.insert(V3_HEADER, sig.parse().unwrap());
+    get.headers.insert(
+        V3_NONCE_HEADER,
+        format!("CallUUIDvictim.{nonce}").parse().unwrap(),
+    );
+    assert!(matches!(
+        PlivoValidator::new(token).validate(&get),
+        Err(WebhookError::Malformed { what: "nonce", .. })
+    ));
+}
+
+/// Property: a signature made for one request, moved to another whose signed string could
+/// be cut differently (another method, V2 for V3, the nonce lengthened by what the string
+/// held), never verifies.
+mod cross_use {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn no_signature_stands_in_for_another(
+            form in prop::collection::vec(("[A-Za-z]{1,8}", "[A-Za-z0-9 .]{0,10}"), 1..5),
+            query in prop::collection::vec(("[a-z]{1,5}", "[a-z0-9.]{0,6}"), 0..3),
+            nonce in "[0-9]{20}",
+            cut in 0usize..40,
+        ) {
+            let token = Secret::new("tok");
+            let mut parsed: telephony_core::Url = "https://h.example.com/plivo/cb".parse().unwrap();
+            for (k, v) in &query {
+                parsed.query_pairs_mut().append_pair(k, v);
+            }
+            let url = RequestUrl::try_from(&parsed).unwrap();
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let post = WebhookRequest::form_post(url.clone(), &pairs);
+            let v3 = sign_v3(&token, &post.method, &url, &post.body_params(), &nonce);
+            let string = telephony_plivo::signature::signed_string(&post);
+            let base = telephony_plivo::signature::base_url(&url);
+            let validator = PlivoValidator::new(token.clone()).accept_v2(true);
+            // V2 with the rest of the string (or any suffix of it) before the nonce.
+            let rest = &string[base.len()..];
+            let from = cut.min(rest.len());
+            let mut v2 = WebhookRequest::form_post(url.clone(), &[("Forged", "1")]);
+            v2.headers.insert(V2_HEADER, v3.parse().unwrap());
+            if let Ok(v) = format!("{}.{nonce}", &rest[from..]).parse() {
+                v2.headers.insert(V2_NONCE_HEADER, v);
+                prop_assert!(validator.validate(&v2).is_err());
+            }
+            // A GET of the same URL with a nonce lengthened by the string's tail.
+            let tail = &string[string.len() - cut.min(string.len() - base.len())..];
+            let mut get = WebhookRequest::new(http::Method::GET, url.clone(), http::HeaderMap::new(), Vec::new());
+            get.headers.insert(V3_HEADER, v3.parse().unwrap());
+            if let Ok(v) = format!("{tail}.{nonce}").parse() {
+                get.headers.insert(V3_NONCE_HEADER, v);
+                prop_assert!(validator.validate(&get).is_err());
+            }
+        }
+    }
+}
+
+/// Randomized URLs judged by plivo-python: a host's case, default and other ports, an empty
+/// path, `;params`, characters a WHATWG parser would encode; each request signed for its own
+/// URL or another spelling of it. The validator, given the URL exactly as received, says what
+/// the SDK says, every time.
+#[test]
+fn the_validator_agrees_with_the_sdk_on_randomized_urls() {
+    let v = vectors();
+    let cases = v["random"].as_array().unwrap();
+    assert!(cases.len() >= 100);
+    let mut valid = 0;
+    for c in cases {
+        let url: RequestUrl = c["url"].as_str().unwrap().parse().unwrap();
+        let mut request = if c["method"] == "GET" {
+            WebhookRequest::new(http::Method::GET, url, http::HeaderMap::new(), Vec::new())
+        } else {
+            let mut r = WebhookRequest::new(
+                http::Method::POST,
+                url,
+                http::HeaderMap::new(),
+                c["body"].as_str().unwrap().to_owned(),
+            );
+            r.headers.insert(
+                "content-type",
+                "application/x-www-form-urlencoded".parse().unwrap(),
+            );
+            r
+        };
+        request
+            .headers
+            .insert(V3_HEADER, c["signature"].as_str().unwrap().parse().unwrap());
+        request.headers.insert(
+            V3_NONCE_HEADER,
+            c["nonce"].as_str().unwrap().parse().unwrap(),
+        );
+        let ours = PlivoValidator::new(Secret::new(c["token"].as_str().unwrap()))
+            .validate(&request)
+            .is_ok();
+        assert_eq!(ours, c["valid"].as_bool().unwrap(), "{c}");
+        valid += usize::from(ours);
+    }
+    assert!(valid > 20 && valid < cases.len() - 20, "{valid} valid");
 }

@@ -137,6 +137,11 @@ pub(crate) trait Dialect: Send + Sync + 'static {
     fn parse_answer(&self, body: &str) -> Result<Vec<Instruction>, String>;
     /// A media stream for the call.
     fn media(&self, call: &CallInfo, target: &StreamTarget) -> Box<dyn MediaDialect>;
+    /// Headers the WebSocket upgrade to `url` carries (Twilio signs it).
+    fn upgrade_headers(&self, url: &str) -> Vec<(&'static str, String)> {
+        let _ = url;
+        Vec::new()
+    }
 }
 
 /// The emulator's knobs.
@@ -608,9 +613,25 @@ async fn run_stream(
         let s = carrier.lock();
         (s.settings.frame, s.settings.drop_stream_after)
     };
+    let request = {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut request = match target.url.as_str().into_client_request() {
+            Ok(r) => r,
+            Err(e) => {
+                carrier.note(id, Happening::StreamFailed(e.to_string()));
+                return false;
+            }
+        };
+        for (name, value) in carrier.dialect.upgrade_headers(&target.url) {
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                request.headers_mut().insert(name, v);
+            }
+        }
+        request
+    };
     let connect = tokio::time::timeout(
         Duration::from_secs(5),
-        tokio_tungstenite::connect_async(target.url.as_str()),
+        tokio_tungstenite::connect_async(request),
     )
     .await;
     let mut ws = match connect {
@@ -845,6 +866,20 @@ pub(crate) async fn bind() -> std::io::Result<(tokio::net::TcpListener, Url)> {
     let url =
         Url::parse(&format!("http://{addr}/")).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok((listener, url))
+}
+
+/// The URL the fake is about to request, as the server will receive it: the string a
+/// signature covers. (A URL that could not be a request's, with credentials or a fragment,
+/// keeps only what a request carries.)
+pub(crate) fn exact(url: &Url) -> telephony::RequestUrl {
+    telephony::RequestUrl::try_from(url).unwrap_or_else(|_| {
+        let mut plain = url.clone();
+        plain.set_fragment(None);
+        let _ = plain.set_username("");
+        let _ = plain.set_password(None);
+        telephony::RequestUrl::try_from(&plain)
+            .unwrap_or_else(|_| telephony::RequestUrl::parse("http://invalid/").expect("valid"))
+    })
 }
 
 /// Serves `router` on `listener` for as long as the runtime runs, counting its connections.

@@ -27,7 +27,7 @@ mod vonage;
 mod wire;
 
 pub use engine::{Fake, Fault, Operation};
-pub use listener::{Connections, Counted, CountingListener, serve_counted};
+pub use listener::{Connections, serve_counted};
 pub use plivo::FakePlivo;
 pub use record::{CallRecord, Callee, Happening, Moment, Violation};
 pub use script::{CallerScript, SCRIPT_RATE, read_wav, resample, speech_like, write_wav};

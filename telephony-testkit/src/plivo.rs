@@ -45,14 +45,15 @@ struct PlivoDialect {
 
 impl PlivoDialect {
     fn signed(&self, url: &Url, method: &str, params: Vec<(String, String)>) -> Webhook {
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        // Plivo's nonces are decimal digits (the validator refuses anything else).
+        let nonce = telephony::plivo::signature::fresh_nonce();
         if method.eq_ignore_ascii_case("GET") {
             let mut url = url.clone();
             url.query_pairs_mut().extend_pairs(&params);
             let sig = sign_v3(
                 &self.token,
                 &http::Method::GET,
-                &url,
+                &crate::engine::exact(&url),
                 &FormParams::default(),
                 &nonce,
             );
@@ -64,7 +65,13 @@ impl PlivoDialect {
             };
         }
         let form: FormParams = params.iter().cloned().collect();
-        let sig = sign_v3(&self.token, &http::Method::POST, url, &form, &nonce);
+        let sig = sign_v3(
+            &self.token,
+            &http::Method::POST,
+            &crate::engine::exact(url),
+            &form,
+            &nonce,
+        );
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&params)
             .finish();

@@ -73,7 +73,7 @@ impl TwilioDialect {
         if method.eq_ignore_ascii_case("GET") {
             let mut url = url.clone();
             url.query_pairs_mut().extend_pairs(&pairs);
-            let (_, sig) = sign_request(&self.token, &url, &[], None);
+            let (_, sig) = sign_request(&self.token, &crate::engine::exact(&url), &[], None);
             return Webhook {
                 method: "GET".into(),
                 url,
@@ -81,7 +81,7 @@ impl TwilioDialect {
                 body: Vec::new(),
             };
         }
-        let (_, sig) = sign_request(&self.token, url, &pairs, None);
+        let (_, sig) = sign_request(&self.token, &crate::engine::exact(url), &pairs, None);
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&pairs)
             .finish();
@@ -159,6 +159,17 @@ impl Dialect for TwilioDialect {
 
     fn parse_answer(&self, body: &str) -> Result<Vec<Instruction>, String> {
         markup::twiml(body)
+    }
+
+    /// Twilio signs the WebSocket upgrade as it signs a GET: the `wss://` URL alone.
+    fn upgrade_headers(&self, url: &str) -> Vec<(&'static str, String)> {
+        match telephony::RequestUrl::parse(url) {
+            Ok(url) => {
+                let (_, sig) = sign_request(&self.token, &url, &[], None);
+                vec![("X-Twilio-Signature", sig)]
+            }
+            Err(_) => Vec::new(),
+        }
     }
 
     fn media(&self, call: &CallInfo, target: &StreamTarget) -> Box<dyn MediaDialect> {

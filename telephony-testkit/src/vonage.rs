@@ -77,7 +77,7 @@ impl VonageDialect {
         } else {
             http::Method::POST
         };
-        let hash = payload_hash_for(&method, &url, &body);
+        let hash = payload_hash_for(&method, &crate::engine::exact(&url), &body);
         let claims = claims_for(
             hash,
             std::time::SystemTime::now(),

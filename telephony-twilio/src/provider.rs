@@ -130,6 +130,7 @@ impl TelephonyProvider for Twilio {
         c.transfer = true;
         c.playback_marks = true;
         c.clear_audio = true;
+        c.signed_media_upgrade = true;
         c
     }
 

@@ -15,8 +15,8 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use telephony_core::rest::hex;
 use telephony_core::{
-    Diagnosis, FormParams, Secret, Url, Verified, WebhookError, WebhookRequest, constant_time_eq,
-    url_variants,
+    Diagnosis, FormParams, RequestUrl, Secret, Verified, WebhookError, WebhookRequest,
+    constant_time_eq, url_variants,
 };
 
 /// The header carrying the signature.
@@ -83,60 +83,106 @@ pub fn compute_signature<'a>(
     key: &[u8],
     algorithm: Algorithm,
 ) -> String {
+    sign_text(url, &params_text(params), key, algorithm)
+}
+
+/// The parameters' part of the signed text: names sorted, each name's values sorted and
+/// de-duplicated, every name and value concatenated. Built once per request, however many
+/// URLs it is tried with.
+fn params_text<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut pairs: Vec<(&str, &str)> = params.into_iter().collect();
     pairs.sort_unstable();
     pairs.dedup();
-    let mut text = String::with_capacity(url.len() + pairs.len() * 16);
-    text.push_str(url);
+    let mut text = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len()).sum());
     for (name, value) in pairs {
         text.push_str(name);
         text.push_str(value);
     }
+    text
+}
+
+/// The signature of `url` followed by the parameters' text.
+fn sign_text(url: &str, params: &str, key: &[u8], algorithm: Algorithm) -> String {
     match algorithm {
         Algorithm::HmacSha1 => {
             let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC takes any key length");
-            mac.update(text.as_bytes());
+            mac.update(url.as_bytes());
+            mac.update(params.as_bytes());
             STANDARD.encode(mac.finalize().into_bytes())
         }
         Algorithm::HmacSha256 => {
             let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-            mac.update(text.as_bytes());
+            mac.update(url.as_bytes());
+            mac.update(params.as_bytes());
             STANDARD.encode(mac.finalize().into_bytes())
         }
     }
 }
 
-/// The two spellings of a URL the SDK tries: with its port (the scheme's default added when
-/// there is none) and without (any port removed). Like Python's `urlparse(...).geturl()`, an
-/// empty query or fragment is dropped.
-pub fn port_variants(url: &Url) -> (String, String) {
-    let mut base = url.clone();
-    if base.query() == Some("") {
-        base.set_query(None);
+/// The URL as twilio-python's `urlparse(url).geturl()` writes it back: the scheme lower-cased;
+/// an empty query (`?` at the end), and for the schemes Python splits parameters from (http,
+/// https), an empty `;` parameter at the end of the path, dropped. Everything else verbatim:
+/// the host's case, the port, the path and every character of the query.
+pub fn sdk_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let netloc_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (netloc, target) = rest.split_at(netloc_end);
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let mut path = path.to_owned();
+    if scheme == "http" || scheme == "https" {
+        let last = path.rfind('/').map_or(0, |i| i + 1);
+        if let Some(semi) = path[last..].find(';').map(|i| last + i)
+            && semi + 1 == path.len()
+        {
+            path.truncate(semi);
+        }
     }
-    if base.fragment() == Some("") {
-        base.set_fragment(None);
-    }
-    let text = base.as_str().to_owned();
-    match base.port() {
+    let query = query
+        .filter(|q| !q.is_empty())
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{scheme}://{netloc}{path}{query}")
+}
+
+/// The two spellings of a URL the SDK tries, from the URL as received: with its port (`:443`
+/// for https, `:80` for anything else, added when there is none) and without (the authority
+/// cut at its first `:`, which is how twilio-python removes any port). Both go through
+/// [`sdk_url`] first.
+pub fn port_variants(url: &str) -> (String, String) {
+    let url = sdk_url(url);
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.clone(), url);
+    };
+    let netloc_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (netloc, target) = rest.split_at(netloc_end);
+    // Python's `port`: what follows the host (after `]` for an IPv6 literal); a port of 0
+    // counts as none, as `if uri.port` reads it.
+    let after_host = if netloc.starts_with('[') {
+        netloc.find(']').map_or(netloc.len(), |i| i + 1)
+    } else {
+        0
+    };
+    let port = netloc[after_host..]
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| p.parse::<u16>().is_ok_and(|n| n != 0));
+    match port {
         Some(_) => {
-            let mut stripped = base.clone();
-            let _ = stripped.set_port(None);
-            (text, stripped.as_str().to_owned())
+            let stripped = netloc.split(':').next().unwrap_or(netloc);
+            (url.clone(), format!("{scheme}://{stripped}{target}"))
         }
         None => {
-            let default = if base.scheme() == "https" { 443 } else { 80 };
-            let authority_end = base.scheme().len() + 3 + base.host_str().map_or(0, str::len);
-            let with = if text.len() >= authority_end {
-                format!(
-                    "{}:{default}{}",
-                    &text[..authority_end],
-                    &text[authority_end..]
-                )
-            } else {
-                text.clone()
-            };
-            (with, text)
+            let default = if scheme == "https" { 443 } else { 80 };
+            (
+                format!("{scheme}://{netloc}:{default}{target}"),
+                url.clone(),
+            )
         }
     }
 }
@@ -186,8 +232,12 @@ impl RequestValidator {
             .ok_or(WebhookError::MissingSecret { setting })
     }
 
-    /// Authenticates a webhook exactly as twilio-python does; on a mismatch, tries the usual
-    /// proxy rewrites of the URL to say what went wrong.
+    /// Authenticates a webhook exactly as twilio-python does, on the URL exactly as received;
+    /// on a mismatch, tries the usual proxy rewrites of the URL to say what went wrong.
+    ///
+    /// The replay key is the signature: it is computed from everything signed, so Twilio's
+    /// own retry of a delivery (the same request again) has the same key, and nothing the
+    /// signature does not cover can make a replay look new.
     pub fn validate(&self, request: &WebhookRequest) -> Result<Verified, WebhookError> {
         let signature = request
             .header(SIGNATURE_HEADER)
@@ -196,30 +246,31 @@ impl RequestValidator {
             })?;
         let algorithm = Algorithm::of_request(request)?;
         let key = self.key(algorithm)?;
-        let params = signed_params(request)?;
-        if matches_url(&request.url, &params, signature, key, algorithm) {
-            let token = request
-                .header(IDEMPOTENCY_HEADER)
-                .map(|t| format!("twilio:{t}"));
-            return Ok(
-                Verified::new().with_replay_key(token, std::time::Duration::from_secs(24 * 3600))
-            );
+        let params = params_text(signed_params(request)?.iter());
+        if matches_url(request.url.as_str(), &params, signature, key, algorithm) {
+            return Ok(Verified::new().with_replay_key(
+                Some(format!("twilio:{signature}")),
+                std::time::Duration::from_secs(24 * 3600),
+            ));
         }
-        Err(WebhookError::Mismatch {
-            diagnosis: self.diagnose(request, &params, signature, key, algorithm),
-        })
+        // The diagnosis hashes the request once per variant: only for requests of the size
+        // Twilio sends, so a forged megabyte costs two hashes, not twenty.
+        let diagnosis = (params.len() + request.body.len() <= DIAGNOSIS_LIMIT)
+            .then(|| self.diagnose(request, &params, signature, key, algorithm))
+            .flatten();
+        Err(WebhookError::Mismatch { diagnosis })
     }
 
     fn diagnose(
         &self,
         request: &WebhookRequest,
-        params: &FormParams,
+        params: &str,
         signature: &str,
         key: &[u8],
         algorithm: Algorithm,
     ) -> Option<Diagnosis> {
         for (url, reason) in url_variants(&request.url, &request.headers) {
-            if matches_url(&url, params, signature, key, algorithm) {
+            if matches_url(url.as_str(), params, signature, key, algorithm) {
                 return Some(Diagnosis {
                     signed_url: url.to_string(),
                     reason,
@@ -228,7 +279,15 @@ impl RequestValidator {
         }
         if !request.is_form() && request.method != http::Method::GET {
             let body = FormParams::parse(&request.body);
-            if !body.is_empty() && matches_url(&request.url, &body, signature, key, algorithm) {
+            if !body.is_empty()
+                && matches_url(
+                    request.url.as_str(),
+                    &params_text(body.iter()),
+                    signature,
+                    key,
+                    algorithm,
+                )
+            {
                 return Some(Diagnosis {
                     signed_url: request.url.to_string(),
                     reason: "with the body read as a form: the request's Content-Type is not application/x-www-form-urlencoded, so a proxy or client changed it",
@@ -239,65 +298,86 @@ impl RequestValidator {
     }
 }
 
-/// The parameters that go into the signature: a form POST's body; nothing for GET or JSON.
-/// For JSON, the body is checked against `bodySHA256` instead.
+/// The most bytes of parameters and body a failed check hashes again to explain itself.
+const DIAGNOSIS_LIMIT: usize = 64 * 1024;
+
+/// The most parameters a signed form may have: Twilio's callbacks carry a few dozen.
+pub const MAX_PARAMS: usize = 1000;
+
+/// The parameters that go into the signature, as twilio-python is given them: a form POST's
+/// body; nothing for a GET; nothing for another body, which `bodySHA256` in the query covers
+/// instead (checked here).
 fn signed_params(request: &WebhookRequest) -> Result<FormParams, WebhookError> {
+    if request.method != http::Method::GET && request.is_form() {
+        let params = request.body_params();
+        if params.len() > MAX_PARAMS {
+            return Err(WebhookError::Malformed {
+                what: "form body",
+                detail: format!(
+                    "{} parameters, more than the {MAX_PARAMS} accepted",
+                    params.len()
+                ),
+            });
+        }
+        return Ok(params);
+    }
     let body_hash = request
-        .url
-        .query_pairs()
-        .find(|(k, _)| k == "bodySHA256")
-        .map(|(_, v)| v.into_owned());
+        .query_params()
+        .get_nonempty("bodySHA256")
+        .map(str::to_owned);
     if let Some(expected) = body_hash {
         let actual = hex(&Sha256::digest(&request.body));
         if !constant_time_eq(actual.as_bytes(), expected.as_bytes()) {
-            let diagnosis = telephony_core::body_variants(&request.body)
-                .into_iter()
-                .find(|(b, _)| hex(&Sha256::digest(b)) == expected)
-                .map(|(_, why)| why);
+            let diagnosis = (request.body.len() <= DIAGNOSIS_LIMIT)
+                .then(|| {
+                    telephony_core::body_variants(&request.body)
+                        .into_iter()
+                        .find(|(b, _)| hex(&Sha256::digest(b)) == expected)
+                        .map(|(_, why)| why)
+                })
+                .flatten();
             return Err(WebhookError::BodyHashMismatch { diagnosis });
         }
-        return Ok(FormParams::default());
     }
-    if request.method == http::Method::GET {
-        return Ok(FormParams::default());
-    }
-    Ok(request.body_params())
+    Ok(FormParams::default())
 }
 
-fn matches_url(
-    url: &Url,
-    params: &FormParams,
-    signature: &str,
-    key: &[u8],
-    algorithm: Algorithm,
-) -> bool {
+/// Whether `signature` signs `url` (either spelling of its port) followed by `params`.
+fn matches_url(url: &str, params: &str, signature: &str, key: &[u8], algorithm: Algorithm) -> bool {
     let (with_port, without_port) = port_variants(url);
     [without_port, with_port].iter().any(|u| {
-        let expected = compute_signature(u, params.iter(), key, algorithm);
+        let expected = sign_text(u, params, key, algorithm);
         constant_time_eq(expected.as_bytes(), signature.as_bytes())
     })
 }
 
 /// Signs a request the way Twilio does: for tests, the emulator and `telephony webhook sign`.
-/// A JSON body gets `bodySHA256` added to the URL, which is returned with the signature.
+/// The URL is taken as given and signed without its port (as [`port_variants`] writes it; the
+/// validator accepts either spelling). A JSON body gets `bodySHA256` added to the URL's query,
+/// and the URL is returned with the signature.
 pub fn sign_request(
     token: &Secret,
-    url: &Url,
+    url: &RequestUrl,
     form: &[(&str, &str)],
     json_body: Option<&[u8]>,
-) -> (Url, String) {
+) -> (RequestUrl, String) {
     let mut url = url.clone();
     let params: Vec<(&str, &str)> = match json_body {
         Some(body) => {
-            if !url.query_pairs().any(|(k, _)| k == "bodySHA256") {
-                url.query_pairs_mut()
-                    .append_pair("bodySHA256", &hex(&Sha256::digest(body)));
+            let query = FormParams::parse(url.query().unwrap_or("").as_bytes());
+            if query.get_nonempty("bodySHA256").is_none() {
+                let hash = hex(&Sha256::digest(body));
+                let joined = match url.query() {
+                    Some("") | None => format!("{}?bodySHA256={hash}", url.without_query()),
+                    Some(_) => format!("{url}&bodySHA256={hash}"),
+                };
+                url = RequestUrl::parse(&joined).unwrap_or(url);
             }
             Vec::new()
         }
         None => form.to_vec(),
     };
-    let (_, without_port) = port_variants(&url);
+    let (_, without_port) = port_variants(url.as_str());
     let sig = compute_signature(
         &without_port,
         params,
@@ -379,7 +459,7 @@ mod tests {
             ("https://h/p?", ("https://h:443/p", "https://h/p")),
         ];
         for (input, (with, without)) in cases {
-            let (w, wo) = port_variants(&input.parse().unwrap());
+            let (w, wo) = port_variants(input);
             assert_eq!((w.as_str(), wo.as_str()), (with, without), "{input}");
         }
     }
@@ -418,12 +498,10 @@ mod tests {
             &[],
             Some(body),
         );
-        let hash = url
-            .query_pairs()
-            .find(|(k, _)| k == "bodySHA256")
+        let hash = FormParams::parse(url.query().unwrap().as_bytes())
+            .get("bodySHA256")
             .unwrap()
-            .1
-            .into_owned();
+            .to_owned();
         assert_eq!(hash, hex(&Sha256::digest(body)));
         assert_eq!(hash.len(), 64);
         let mut headers = HeaderMap::new();
@@ -449,7 +527,7 @@ mod tests {
     #[test]
     fn get_requests_sign_the_url_only() {
         let token = Secret::new("tok");
-        let url: Url = "https://h/answer?CallSid=CA1&From=%2B1415".parse().unwrap();
+        let url: RequestUrl = "https://h/answer?CallSid=CA1&From=%2B1415".parse().unwrap();
         let sig = compute_signature(url.as_str(), [], b"tok", Algorithm::HmacSha1);
         let mut headers = HeaderMap::new();
         headers.insert(SIGNATURE_HEADER, sig.parse().unwrap());
@@ -532,6 +610,87 @@ mod tests {
         let v = RequestValidator::new(Secret::new("t"))
             .validate(&r)
             .unwrap();
-        assert_eq!(v.replay_key.as_deref(), Some("twilio:abc-123"));
+        // The key comes from what is signed, never from the unsigned idempotency header.
+        assert_eq!(v.replay_key, Some(format!("twilio:{sig}")));
+        r.headers.remove(IDEMPOTENCY_HEADER);
+        let again = RequestValidator::new(Secret::new("t"))
+            .validate(&r)
+            .unwrap();
+        assert_eq!(again.replay_key, v.replay_key);
+    }
+
+    /// The URL is checked as received, character for character, as twilio-python hashes it:
+    /// the cases a WHATWG parser would have changed (a host's capitals, an explicit default
+    /// port, an empty path, a quote in the query).
+    #[test]
+    fn the_url_is_checked_exactly_as_received() {
+        let v = RequestValidator::new(Secret::new("tok"));
+        for url in [
+            "https://Example.COM/hook",
+            "https://example.com:443/hook?x=1",
+            "https://example.com?x=1",
+            "https://example.com/hook?who='x'&y=%7e",
+            "https://example.com",
+            "http://Example.com:8080/a;b?c=d",
+        ] {
+            let sig = compute_signature(&sdk_url(url), DOC_PARAMS, b"tok", Algorithm::HmacSha1);
+            assert!(
+                v.validate(&request(url, &sig, &DOC_PARAMS)).is_ok(),
+                "{url}"
+            );
+        }
+        // Another spelling of the same URL is another URL.
+        let sig = compute_signature(
+            "https://Example.COM/hook",
+            DOC_PARAMS,
+            b"tok",
+            Algorithm::HmacSha1,
+        );
+        assert!(
+            v.validate(&request("https://example.com/hook", &sig, &DOC_PARAMS))
+                .is_err()
+        );
+    }
+
+    /// A failed check explains itself by hashing the request again for each near variant of
+    /// its URL: only for requests of the size Twilio sends. A forged megabyte costs the two
+    /// hashes of the check itself, and no diagnosis.
+    #[test]
+    fn a_large_forgery_gets_no_diagnosis_and_its_rehashing() {
+        let v = RequestValidator::new(Secret::new("tok"));
+        let value = "v".repeat(2000);
+        for (count, diagnosed) in [(4, true), (400, false)] {
+            let pairs: Vec<(String, &str)> = (0..count)
+                .map(|i| (format!("k{i}"), value.as_str()))
+                .collect();
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            let sig = compute_signature(
+                "https://h/status",
+                pairs.clone(),
+                b"tok",
+                Algorithm::HmacSha1,
+            );
+            let r = request("http://h/status", &sig, &pairs);
+            let Err(WebhookError::Mismatch { diagnosis }) = v.validate(&r) else {
+                panic!("a mismatch")
+            };
+            assert_eq!(diagnosis.is_some(), diagnosed, "{count} parameters");
+        }
+    }
+
+    #[test]
+    fn a_form_with_too_many_parameters_is_refused_before_hashing() {
+        let many: Vec<(String, String)> = (0..=MAX_PARAMS)
+            .map(|i| (format!("k{i}"), "v".to_owned()))
+            .collect();
+        let pairs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = request("https://h/p", "bogus", &pairs);
+        assert!(matches!(
+            RequestValidator::new(Secret::new("t")).validate(&r),
+            Err(WebhookError::Malformed {
+                what: "form body",
+                ..
+            })
+        ));
     }
 }

@@ -354,3 +354,93 @@ fn a_payload_written_with_json_escapes_decodes_like_the_plain_one() {
         Err(MediaError::Malformed { .. })
     ));
 }
+
+/// A start as Twilio sends it for `call`, carrying `token` as a custom parameter.
+fn start_with_token(call: &str, token: Option<&str>) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&fixture("media_start.json")).unwrap();
+    v["start"]["callSid"] = call.into();
+    if let Some(t) = token {
+        v["start"]["customParameters"][telephony_core::STREAM_TOKEN_PARAMETER] = t.into();
+    }
+    v.to_string()
+}
+
+/// A session that requires a stream token takes a stream whose start carries one minted for
+/// its call, and nothing else: a token for another call, none at all, or audio before the
+/// start is refused, and a refused session refuses everything after, both ways.
+#[test]
+fn a_session_requiring_a_token_takes_only_streams_minted_for_their_call() {
+    use telephony_core::{CallId, StreamAuth, StreamAuthError};
+    let auth = StreamAuth::new("the agent's key");
+    let call = "CA0123456789abcdef0123456789abcdef";
+    let token = auth.mint(Some(&CallId::new(call).unwrap()));
+    let media = fixture("media_media.json");
+    let session = || {
+        MediaSession::new(
+            Box::new(TwilioMediaProtocol::new()),
+            SessionConfig::new(SampleRate::Hz8000),
+        )
+        .require_token(auth.clone())
+    };
+
+    // The right token: started, and the token is not among the parameters the host sees.
+    let mut ok = session();
+    let start = start_with_token(call, Some(&token));
+    match ok.handle(WsMessage::Text(&start)) {
+        Ok(SessionEvent::Started(s)) => {
+            assert_eq!(s.parameter("FirstName"), Some("Jane"));
+            assert_eq!(s.parameter(telephony_core::STREAM_TOKEN_PARAMETER), None);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(ok.is_authenticated());
+    assert!(matches!(
+        ok.handle(WsMessage::Text(&media)),
+        Ok(SessionEvent::Audio(_))
+    ));
+
+    // Audio before any start, then a start for another call, a start without a token.
+    for (first, why) in [
+        (media.clone(), "audio before the start"),
+        (
+            start_with_token("CA99999999999999999999999999999999", Some(&token)),
+            "another call's token",
+        ),
+        (start_with_token(call, None), "no token"),
+        (
+            start_with_token(call, Some("s1c000000000000forged")),
+            "a forged token",
+        ),
+    ] {
+        let mut s = session();
+        let refused = s.handle(WsMessage::Text(&first));
+        assert!(
+            matches!(refused, Err(MediaError::Unauthenticated { .. })),
+            "{why}: {refused:?}"
+        );
+        if why == "no token" {
+            assert!(matches!(
+                refused,
+                Err(MediaError::Unauthenticated {
+                    reason: StreamAuthError::Missing,
+                    ..
+                })
+            ));
+        }
+        assert!(!s.is_authenticated(), "{why}");
+        let mut sent = 0;
+        assert!(
+            s.send_audio(&[0i16; 160], &mut |_| sent += 1).is_err(),
+            "{why}: nothing is sent"
+        );
+        assert_eq!(sent, 0);
+        if why != "audio before the start" {
+            // Refused for good: even the right start afterwards is not taken.
+            let good = start_with_token(call, Some(&token));
+            assert!(
+                s.handle(WsMessage::Text(&good)).is_err(),
+                "{why}: refused for good"
+            );
+        }
+    }
+}

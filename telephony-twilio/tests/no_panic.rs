@@ -134,7 +134,7 @@ proptest! {
     ) {
         let token = Secret::new("tok");
         let host = match port { Some(p) => format!("h.example.com:{p}"), None => "h.example.com".into() };
-        let url: telephony_core::Url = format!("https://{host}/{path}").parse().unwrap();
+        let url: telephony_core::RequestUrl = format!("https://{host}/{path}").parse().unwrap();
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let (signed_url, sig) = telephony_twilio::signature::sign_request(&token, &url, &pairs, None);
         let mut r = WebhookRequest::form_post(signed_url, &pairs);

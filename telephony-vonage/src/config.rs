@@ -52,6 +52,10 @@ pub struct VonageConfig {
     pub jwt_ttl: Duration,
     /// How far a signed webhook's `iat` may be from now, either way (5 minutes).
     pub webhook_tolerance: Duration,
+    /// Whether a signed webhook that carries a payload (a body, or a `GET`'s query) may come
+    /// without a `payload_hash` claim (then nothing ties its fields to the signature). Off by
+    /// default.
+    pub allow_unhashed_payloads: bool,
     /// Timeouts and retries.
     pub http: HttpConfig,
     /// The setting the private key came from, to name it in errors.
@@ -81,6 +85,7 @@ impl VonageConfig {
             stream_rate: SampleRate::Hz16000,
             jwt_ttl: Duration::from_secs(900),
             webhook_tolerance: Duration::from_secs(300),
+            allow_unhashed_payloads: false,
             http: HttpConfig::default(),
             key_setting: "private_key",
         }
@@ -251,6 +256,14 @@ impl VonageConfig {
     /// Sets how far a signed webhook's `iat` may be from now.
     pub fn webhook_tolerance(mut self, tolerance: Duration) -> VonageConfig {
         self.webhook_tolerance = tolerance;
+        self
+    }
+
+    /// Accepts signed webhooks whose token has no `payload_hash` even when they carry a payload
+    /// (off by default: such fields are not covered by the signature). For an integration known
+    /// to send tokens without the claim.
+    pub fn allow_unhashed_payloads(mut self, allow: bool) -> VonageConfig {
+        self.allow_unhashed_payloads = allow;
         self
     }
 

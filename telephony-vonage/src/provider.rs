@@ -42,6 +42,7 @@ impl Vonage {
         let validator = config.signature_secret.clone().map(|secret| {
             let mut v = VonageValidator::new(secret)
                 .tolerance(config.webhook_tolerance)
+                .require_payload_hash(!config.allow_unhashed_payloads)
                 .expect_application_id(config.application_id.clone());
             if let Some(k) = &config.api_key {
                 v = v.expect_api_key(k.clone());

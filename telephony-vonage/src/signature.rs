@@ -13,13 +13,16 @@
 //!    another account or application signed is refused;
 //! 6. `payload_hash`, the SHA-256 hex of the raw body (of the query, as compact JSON, for a
 //!    `GET` without one: see [`payload_hash_for`]), whenever the claim is present; a token
-//!    without the claim is not refused for it (see
+//!    without the claim on a request that carries a payload is refused, unless told otherwise (see
 //!    [`require_payload_hash`](VonageValidator::require_payload_hash)). vonage 4.9's `verify_signature`
 //!    checks the signature only and leaves this to the application, so a captured token could
 //!    carry any body there; not here.
 //!
-//! The token's `jti` (or, for a token without one, its signature) comes back as the replay
-//! key, for a [`ReplayGuard`](telephony_core::ReplayGuard).
+//! What the hash covers is all a webhook's fields are read from (see [`covers_query`]): a
+//! POST's body, never its query string, which nothing signs.
+//!
+//! The token's `jti` (or, for a token without one, its signature's bytes) comes back as the
+//! replay key, for a [`ReplayGuard`](telephony_core::ReplayGuard).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,7 +34,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use telephony_core::media::json::lenient_u64;
 use telephony_core::rest::hex;
-use telephony_core::{Secret, Verified, WebhookError, WebhookRequest, constant_time_eq};
+use telephony_core::{
+    FormParams, RequestUrl, Secret, Verified, WebhookError, WebhookRequest, constant_time_eq,
+};
 
 /// The header that carries the token.
 pub const HEADER: &str = "Authorization";
@@ -109,12 +114,21 @@ pub fn payload_hash(body: &[u8]) -> String {
 /// same: SHA-256 of `JSON.stringify` of the query merged with the parsed body. No Vonage SDK
 /// (Python, Node, Java) computes the hash: they check the token's signature only. So the rule
 /// is documented twice by Vonage but not by an SDK, and not checked here against live traffic.
-pub fn payload_hash_for(method: &http::Method, url: &url::Url, body: &[u8]) -> String {
-    if body.is_empty() && method == http::Method::GET {
-        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+pub fn payload_hash_for(method: &http::Method, url: &RequestUrl, body: &[u8]) -> String {
+    if covers_query(method, body) {
+        let pairs: Vec<(String, String)> = FormParams::parse(url.query().unwrap_or("").as_bytes())
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
         return payload_hash(query_json(&pairs).as_bytes());
     }
     payload_hash(body)
+}
+
+/// Whether `payload_hash` covers the query (a `GET` without a body) rather than the body: the
+/// one part of a request a webhook's fields may be read from.
+pub fn covers_query(method: &http::Method, body: &[u8]) -> bool {
+    body.is_empty() && method == http::Method::GET
 }
 
 fn hmac(secret: &Secret) -> Hmac<Sha256> {
@@ -158,7 +172,7 @@ pub fn claims_for(
 pub fn sign_request(
     secret: &Secret,
     method: &http::Method,
-    url: &url::Url,
+    url: &RequestUrl,
     body: &[u8],
     now: SystemTime,
     jti: &str,
@@ -199,7 +213,7 @@ impl VonageValidator {
             tolerance: Duration::from_secs(300),
             api_key: None,
             application_id: None,
-            require_payload_hash: false,
+            require_payload_hash: true,
         }
     }
 
@@ -221,8 +235,10 @@ impl VonageValidator {
         self
     }
 
-    /// Refuses a request with a body whose token has no `payload_hash` (Vonage sends one with
-    /// every body it signs; off by default, as the claim is documented as optional).
+    /// Whether a request that carries a payload (a body, or a `GET`'s query) must have a token
+    /// with `payload_hash` (on by default: without the claim nothing ties the payload to the
+    /// signature, so a captured token could carry any fields). Vonage documents the claim as
+    /// optional; turn this off only for an integration known to send tokens without it.
     pub fn require_payload_hash(mut self, on: bool) -> VonageValidator {
         self.require_payload_hash = on;
         self
@@ -244,13 +260,17 @@ impl VonageValidator {
             .tolerance
             .saturating_mul(2)
             .max(Duration::from_secs(60));
-        // The jti names a delivery; a token without one is still unique by its signature.
+        // The jti names a delivery; a token without one is still unique by its signature, as
+        // bytes: base64url text has several spellings of the same bytes (padding, unused
+        // bits), and the key must not change with the spelling.
         let key = match claims.jti.as_deref().filter(|j| !j.is_empty()) {
             Some(jti) => format!("vonage:{jti}"),
-            None => format!(
-                "vonage-token:{}",
-                token.rsplit('.').next().unwrap_or_default()
-            ),
+            None => {
+                let sig = B64URL
+                    .decode(token.rsplit('.').next().unwrap_or_default())
+                    .unwrap_or_default();
+                format!("vonage-token:{}", hex(&sig))
+            }
         };
         Ok(Verified::new().with_replay_key(Some(key), remember))
     }
@@ -363,9 +383,15 @@ impl VonageValidator {
         request: &WebhookRequest,
     ) -> Result<(), WebhookError> {
         let Some(expected) = claims.payload_hash.as_deref() else {
-            if self.require_payload_hash && !request.body.is_empty() {
+            // What the fields are read from: the query of a GET without a body, else the body.
+            let payload = if covers_query(&request.method, &request.body) {
+                request.url.query().is_some_and(|q| !q.is_empty())
+            } else {
+                !request.body.is_empty()
+            };
+            if self.require_payload_hash && payload {
                 return Err(malformed(
-                    "no payload_hash claim, so the body is not covered by the signature",
+                    "no payload_hash claim, so what the request carries is not covered by the signature (VonageConfig::allow_unhashed_payloads accepts such tokens)",
                 ));
             }
             return Ok(());
@@ -492,6 +518,41 @@ mod tests {
         assert_eq!(query_json(&pairs), r#"{"uuid":"u-1","to":"447700900000"}"#);
     }
 
+    /// A token signed over an empty POST, sent with a query of forged fields: the token is
+    /// good, and the fields are never read, because nothing signs a POST's query.
+    #[test]
+    fn a_posts_query_is_never_read_as_its_fields() {
+        let secret = Secret::new("sig-secret");
+        let forged = "https://agent.example.com/vonage/events?uuid=victim&status=completed&duration=9999&price=99.99";
+        let mut r = WebhookRequest::new(
+            http::Method::POST,
+            forged.parse().unwrap(),
+            http::HeaderMap::new(),
+            "",
+        );
+        r.headers.insert(
+            "authorization",
+            sign_request(
+                &secret,
+                &http::Method::POST,
+                &forged.parse().unwrap(),
+                b"",
+                t(1_700_000_000),
+                "jti-empty",
+            )
+            .parse()
+            .unwrap(),
+        );
+        assert!(
+            VonageValidator::new(secret)
+                .validate(&r, t(1_700_000_000))
+                .is_ok()
+        );
+        let fields = crate::status::fields(&r, "event").unwrap();
+        assert!(fields.is_empty(), "{fields:?}");
+        assert!(crate::status::parse_event(&r, telephony_core::Currency::EUR).is_err());
+    }
+
     #[test]
     fn a_token_without_jti_is_remembered_by_its_signature() {
         let secret = Secret::new("sig-secret");
@@ -511,13 +572,22 @@ mod tests {
         let v = VonageValidator::new(secret)
             .validate(&r, t(1_700_000_000))
             .unwrap();
-        let sig = token.rsplit('.').next().unwrap();
-        assert_eq!(v.replay_key, Some(format!("vonage-token:{sig}")));
+        let sig = B64URL.decode(token.rsplit('.').next().unwrap()).unwrap();
+        assert_eq!(v.replay_key, Some(format!("vonage-token:{}", hex(&sig))));
+        // The same token with its signature padded, as a lenient decoder reads it, is the
+        // same delivery: the same key.
+        let padded = format!("{token}=");
+        r.headers
+            .insert("authorization", format!("Bearer {padded}").parse().unwrap());
+        let again = VonageValidator::new(Secret::new("sig-secret"))
+            .validate(&r, t(1_700_000_000))
+            .unwrap();
+        assert_eq!(again.replay_key, v.replay_key);
     }
 
     #[test]
     fn a_get_is_hashed_over_its_query_not_its_empty_body() {
-        let url: url::Url = "https://a.example.com/answer?uuid=u-1&to=447700900000"
+        let url: RequestUrl = "https://a.example.com/answer?uuid=u-1&to=447700900000"
             .parse()
             .unwrap();
         assert_eq!(
@@ -550,24 +620,33 @@ mod tests {
         WebhookRequest::new(http::Method::GET, url.parse().unwrap(), headers, "")
     }
 
-    /// The claim is optional: a GET answer webhook whose token has none verifies, even with
-    /// `require_payload_hash` (which is about bodies, and a GET has none).
+    /// A token without `payload_hash` covers nothing a request carries: by default it is
+    /// refused when there is something to cover (a GET's query, which is where a GET's fields
+    /// are read from), and accepted when there is not, or when told to
+    /// (`require_payload_hash(false)`).
     #[test]
-    fn a_get_without_a_payload_hash_claim_verifies() {
+    fn a_get_without_a_payload_hash_claim_needs_the_opt_out_when_it_has_a_query() {
         let secret = Secret::new("sig-secret");
         let mut claims = claims_for(String::new(), t(1_700_000_000), "j-get", None, None);
         claims.payload_hash = None;
-        for url in [
-            "https://a.example.com/answer?uuid=u-1&to=447700900000&from=447700900001",
-            "https://a.example.com/answer",
+        for (url, refused_by_default) in [
+            (
+                "https://a.example.com/answer?uuid=u-1&to=447700900000&from=447700900001",
+                true,
+            ),
+            ("https://a.example.com/answer", false),
         ] {
             let r = signed_get(&secret, url, &claims);
             for require in [false, true] {
-                let v = VonageValidator::new(secret.clone())
+                let verdict = VonageValidator::new(secret.clone())
                     .require_payload_hash(require)
-                    .validate(&r, t(1_700_000_005))
-                    .unwrap_or_else(|e| panic!("{url} require={require}: {e}"));
-                assert_eq!(v.replay_key.as_deref(), Some("vonage:j-get"));
+                    .validate(&r, t(1_700_000_005));
+                if require && refused_by_default {
+                    assert!(verdict.is_err(), "{url}");
+                } else {
+                    let v = verdict.unwrap_or_else(|e| panic!("{url} require={require}: {e}"));
+                    assert_eq!(v.replay_key.as_deref(), Some("vonage:j-get"));
+                }
             }
         }
         // A POST with a body and no claim is what `require_payload_hash` refuses.
@@ -579,12 +658,12 @@ mod tests {
                 .unwrap(),
         );
         let validator = VonageValidator::new(secret.clone());
-        assert!(validator.validate(&post, t(1_700_000_000)).is_ok());
+        assert!(validator.validate(&post, t(1_700_000_000)).is_err());
         assert!(
             validator
-                .require_payload_hash(true)
+                .require_payload_hash(false)
                 .validate(&post, t(1_700_000_000))
-                .is_err()
+                .is_ok()
         );
     }
 
@@ -635,7 +714,7 @@ mod tests {
         assert_eq!(query_json(&[]), "{}");
         // Percent-encoding and `+` are decoded before hashing, as a web framework's query parser
         // hands the values over.
-        let url: url::Url = "https://a.example.com/?from=%2B44%20770&text=a+b"
+        let url: RequestUrl = "https://a.example.com/?from=%2B44%20770&text=a+b"
             .parse()
             .unwrap();
         assert_eq!(

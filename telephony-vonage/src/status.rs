@@ -102,10 +102,15 @@ pub fn timestamp(s: &str) -> Option<SystemTime> {
         .map(|t| t.assume_utc().into())
 }
 
-/// A webhook's fields, from a JSON body or the query string: strings as sent, numbers as their
-/// text, objects as JSON text, nulls dropped.
+/// A webhook's fields, from what its token's `payload_hash` covers (see
+/// [`covers_query`](crate::signature::covers_query)): the query string of a `GET` without a
+/// body, else the body (JSON, or a form), and never a POST's query string, which nothing
+/// signs. Strings as sent, numbers as their text, objects as JSON text, nulls dropped.
 pub fn fields(request: &WebhookRequest, what: &str) -> Result<FormParams, Error> {
     let body = request.body.as_ref();
+    if crate::signature::covers_query(&request.method, body) {
+        return Ok(request.query_params());
+    }
     let looks_json =
         request.is_json() || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if !body.is_empty() && looks_json {
@@ -135,10 +140,10 @@ pub fn fields(request: &WebhookRequest, what: &str) -> Result<FormParams, Error>
             })
             .collect());
     }
-    if !body.is_empty() && request.is_form() {
+    if request.is_form() {
         return Ok(request.body_params());
     }
-    Ok(request.query_params())
+    Ok(FormParams::default())
 }
 
 fn required<'a>(p: &'a FormParams, name: &str, what: &str) -> Result<&'a str, Error> {

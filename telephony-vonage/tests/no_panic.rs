@@ -215,7 +215,7 @@ proptest! {
         let secret = Secret::new("sig");
         let signed_at = UNIX_EPOCH + Duration::from_secs(at);
         let mut headers = HeaderMap::new();
-        let url: telephony_core::Url = "https://h.example.com/v".parse().unwrap();
+        let url: telephony_core::RequestUrl = "https://h.example.com/v".parse().unwrap();
         headers.insert("authorization", HeaderValue::from_str(&sign_request(&secret, &Method::POST, &url, body.as_bytes(), signed_at, &jti)).unwrap());
         let r = WebhookRequest::new(Method::POST, url, headers, body.clone());
         let v = VonageValidator::new(secret);

@@ -23,6 +23,9 @@ pub async fn rig() -> (AnyFake, Arc<dyn TelephonyProvider>, Agent) {
     let agent = common::start(AgentOptions {
         app_rate: SampleRate::Hz8000,
         record_audio: true,
+        // Kept-alive connections stay open however long a round takes on a busy machine: the
+        // leak check counts them, and a timer closing one mid-count would race it.
+        serve: telephony::axum::ServeOptions::default().header_read_timeout(None),
         ..AgentOptions::echo(vec![provider.clone()], vec![])
     })
     .await

@@ -5,6 +5,7 @@
 //! Nothing here touches a socket: feed frames in from any WebSocket library and send what comes
 //! out, so protocols and sessions are tested with plain values.
 
+mod auth;
 pub mod b64;
 pub mod json;
 mod pacer;
@@ -23,6 +24,7 @@ use thiserror::Error;
 use crate::id::CallId;
 use crate::provider::ProviderKind;
 
+pub use auth::{STREAM_TOKEN_PARAMETER, StreamAuth, StreamAuthError};
 pub use pacer::Pacer;
 pub use playback::{MarkFate, PlaybackTracker};
 pub use session::{MediaSession, SessionConfig, SessionEvent};
@@ -154,6 +156,15 @@ pub struct Framing {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum MediaError {
+    /// The stream did not prove it came through an answer this server gave (see
+    /// [`StreamAuth`]): nothing it carries may be acted on, and the connection should close.
+    #[error("{provider} media stream refused: {reason}")]
+    Unauthenticated {
+        /// The provider it claims to be.
+        provider: ProviderKind,
+        /// Why.
+        reason: StreamAuthError,
+    },
     /// The message is not valid for this protocol.
     #[error("{provider} media stream: malformed message: {detail}")]
     Malformed {

@@ -8,7 +8,7 @@ use telephony_audio::{
 
 use super::{
     AudioTrack, MarkFate, MediaCommand, MediaError, MediaEvent, MediaProtocol, PlaybackTracker,
-    StreamStart, WsMessage,
+    STREAM_TOKEN_PARAMETER, StreamAuth, StreamAuthError, StreamStart, WsMessage,
 };
 
 /// How the application wants its audio.
@@ -122,6 +122,10 @@ pub struct MediaSession {
     queued_marks: VecDeque<(String, u64)>,
     pushed: u64,
     emitted: u64,
+    /// Tokens the stream's start must carry, when required.
+    auth: Option<StreamAuth>,
+    /// Where authentication stands: `None` until a start is checked (or when not required).
+    verdict: Option<Result<(), StreamAuthError>>,
 }
 
 impl std::fmt::Debug for MediaSession {
@@ -150,6 +154,8 @@ impl MediaSession {
             queued_marks: VecDeque::new(),
             pushed: 0,
             emitted: 0,
+            auth: None,
+            verdict: None,
         };
         // Providers with a fixed format (Twilio) are ready before their start message.
         if let Some(format) = session.protocol.wire_format() {
@@ -157,6 +163,26 @@ impl MediaSession {
             session.tracker = PlaybackTracker::new(format.rate.hz());
         }
         session
+    }
+
+    /// Requires the stream's start to carry a token `auth` minted for its call (see
+    /// [`StreamAuth`]): a stream whose start does not, and every message before its start
+    /// but the connection's greeting, is refused with [`MediaError::Unauthenticated`], and
+    /// the session then refuses everything, both ways. The token is removed from the start's
+    /// parameters the host sees.
+    pub fn require_token(mut self, auth: StreamAuth) -> MediaSession {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Whether the stream proved where it came from: always, when no token is required.
+    pub fn is_authenticated(&self) -> bool {
+        self.auth.is_none() || matches!(self.verdict, Some(Ok(())))
+    }
+
+    /// The refusal for a session that is not (or not yet) authenticated.
+    fn refused(&self, before_start: &'static str) -> MediaError {
+        refusal(self.protocol.kind(), &self.verdict, before_start)
     }
 
     /// The stream's start message, once it came.
@@ -191,10 +217,37 @@ impl MediaSession {
     ) -> Result<SessionEvent<'a>, MediaError> {
         let kind = self.protocol.kind();
         let framing = self.protocol.framing();
+        if matches!(self.verdict, Some(Err(_))) {
+            return Err(self.refused(""));
+        }
+        let authenticated = self.is_authenticated();
         let event = self.protocol.decode(message)?;
+        if !authenticated && !matches!(event, MediaEvent::Start(_) | MediaEvent::Connected) {
+            return Err(refusal(
+                kind,
+                &self.verdict,
+                ": a message before the stream's start",
+            ));
+        }
         Ok(match event {
             MediaEvent::Connected => SessionEvent::Connected,
-            MediaEvent::Start(start) => {
+            MediaEvent::Start(mut start) => {
+                if let Some(auth) = &self.auth {
+                    let verdict = match start.parameter(STREAM_TOKEN_PARAMETER) {
+                        None => Err(StreamAuthError::Missing),
+                        Some(token) => {
+                            auth.verify(token, start.call_id.as_ref(), std::time::SystemTime::now())
+                        }
+                    };
+                    let refused = verdict.is_err();
+                    self.verdict = Some(verdict);
+                    if refused {
+                        return Err(refusal(kind, &self.verdict, ""));
+                    }
+                    start
+                        .parameters
+                        .retain(|(k, _)| k != STREAM_TOKEN_PARAMETER);
+                }
                 let format = start.format;
                 let fresh = AudioPath::new(format, self.config, framing);
                 match self.path.as_mut() {
@@ -258,6 +311,11 @@ impl MediaSession {
         pcm: &[i16],
         out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
+        if !self.is_authenticated() {
+            return Err(
+                self.refused(": nothing is sent before the stream proved where it came from")
+            );
+        }
         let kind = self.protocol.kind();
         let path = self
             .path
@@ -276,6 +334,11 @@ impl MediaSession {
         name: &str,
         out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
+        if !self.is_authenticated() {
+            return Err(
+                self.refused(": nothing is sent before the stream proved where it came from")
+            );
+        }
         let strict = self.protocol.framing().strict;
         let pending = self.path.as_ref().map_or(0, |p| p.framer.pending()) + self.carry.len();
         if pending == 0 {
@@ -304,6 +367,11 @@ impl MediaSession {
     /// Ends a reply: the resampler's last milliseconds and the last partial frame (padded with
     /// silence where the provider needs whole frames) go out, then any marks waiting for them.
     pub fn finish(&mut self, out: &mut dyn FnMut(WsMessage<'_>)) -> Result<(), MediaError> {
+        if !self.is_authenticated() {
+            return Err(
+                self.refused(": nothing is sent before the stream proved where it came from")
+            );
+        }
         let Some(path) = self.path.as_mut() else {
             return Ok(());
         };
@@ -318,6 +386,11 @@ impl MediaSession {
     /// echoes of them that a provider sends afterwards (Twilio returns pending marks on clear)
     /// are [`SessionEvent::Ignored`].
     pub fn clear(&mut self, out: &mut dyn FnMut(WsMessage<'_>)) -> Result<Vec<String>, MediaError> {
+        if !self.is_authenticated() {
+            return Err(
+                self.refused(": nothing is sent before the stream proved where it came from")
+            );
+        }
         if let Some(path) = self.path.as_mut() {
             path.framer.clear();
             path.encoder.reset();
@@ -337,6 +410,11 @@ impl MediaSession {
         digits: &str,
         out: &mut dyn FnMut(WsMessage<'_>),
     ) -> Result<(), MediaError> {
+        if !self.is_authenticated() {
+            return Err(
+                self.refused(": nothing is sent before the stream proved where it came from")
+            );
+        }
         self.protocol.encode(MediaCommand::SendDtmf(digits), out)
     }
 
@@ -407,6 +485,19 @@ impl MediaSession {
             None => Ok(()),
         }
     }
+}
+
+/// [`MediaError::Unauthenticated`], with the verdict's reason or `before_start`.
+fn refusal(
+    provider: crate::ProviderKind,
+    verdict: &Option<Result<(), StreamAuthError>>,
+    before_start: &'static str,
+) -> MediaError {
+    let reason = match verdict {
+        Some(Err(e)) => e.clone(),
+        _ => StreamAuthError::Invalid(before_start),
+    };
+    MediaError::Unauthenticated { provider, reason }
 }
 
 /// Moves the outbound audio still waiting in `old` to `format`, for a stream whose wire format
