@@ -1,17 +1,4 @@
 //! Tokens that tie a media WebSocket to a call this server answered or placed.
-//!
-//! A media WebSocket is opened by the carrier, but nothing in the protocol says so: anyone
-//! who can reach the URL can open one and send a `start` naming any call. A server that then
-//! acts on that call (hangs it up when the socket drops, logs it, bills it) acts for an
-//! attacker. So the answer document carries a token, as one of the stream's custom
-//! parameters, and the carrier echoes it in the stream's start message: a token the server
-//! minted, for that call, proves the stream came through an answer the server gave.
-//!
-//! The token is an HMAC-SHA256, under a key the server keeps (the same on every replica), of
-//! when it was minted and either the call's id (when it is known at answer time: inbound
-//! calls, answer URLs) or a nonce (a stream given inline when a call is placed, before the
-//! carrier names the call). It expires after a while (an hour by default): a stream starts
-//! when its call is answered, seconds after the answer is given.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,8 +16,21 @@ use crate::webhook::constant_time_eq;
 /// digits only: Plivo's `extraHeaders` take nothing else).
 pub const STREAM_TOKEN_PARAMETER: &str = "telephonyStreamToken";
 
-/// Mints and checks the tokens that tie media WebSockets to calls (see the
-/// [module](self)). Cheap to clone; its `Debug` never shows the key.
+/// Mints and checks the tokens that tie media WebSockets to calls. Cheap to clone; its
+/// `Debug` never shows the key.
+///
+/// A media WebSocket is opened by the carrier, but nothing in the protocol says so: anyone
+/// who can reach the URL can open one and send a `start` naming any call. A server that then
+/// acts on that call (hangs it up when the socket drops, logs it, bills it) acts for an
+/// attacker. So the answer document carries a token, as one of the stream's custom
+/// parameters, and the carrier echoes it in the stream's start message: a token the server
+/// minted, for that call, proves the stream came through an answer the server gave.
+///
+/// The token is an HMAC-SHA256, under a key the server keeps (the same on every replica), of
+/// when it was minted and either the call's id (when it is known at answer time: inbound
+/// calls, answer URLs) or a nonce (a stream given inline when a call is placed, before the
+/// carrier names the call). It expires after a while (an hour by default): a stream starts
+/// when its call is answered, seconds after the answer is given.
 ///
 /// ```
 /// use std::time::SystemTime;
