@@ -27,7 +27,7 @@
 //!     .route("/media", any(move |ws: WebSocketUpgrade| async move {
 //!         ws.on_upgrade(move |socket| async move {
 //!             let session = MediaSession::new(twilio.media_protocol(), SessionConfig::new(SampleRate::Hz16000));
-//!             let mut channel = media_channel(socket, session, StreamOptions::for_provider(twilio.kind()));
+//!             let mut channel = media_channel(socket, session, StreamOptions::for_provider(twilio.as_ref()));
 //!             while let Some(event) = channel.events.next().await {
 //!                 if let StreamEvent::Audio(pcm) = event {
 //!                     let _ = channel.sender.audio(pcm).await; // an echo

@@ -6,9 +6,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use telephony_core::{ConfigError, Error, TelephonyProvider, Url};
+use telephony_core::{Carrier, ConfigError, Error, TelephonyProvider, Url};
 
-/// A provider's settings: which provider, and its credentials.
+use crate::registry::Registry;
+
+/// A provider's settings: which carrier, and its settings as read.
 ///
 /// From the environment, with the variables the command line uses (`TWILIO_ACCOUNT_SID`,
 /// `PLIVO_AUTH_ID`, `VONAGE_APPLICATION_ID`, …); or from any serde format, as the provider
@@ -28,103 +30,139 @@ use telephony_core::{ConfigError, Error, TelephonyProvider, Url};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// A missing or malformed setting is an error naming it as the environment spells it:
-/// `TWILIO_AUTH_TOKEN: not set: …`.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-// Built once per process; boxing the variants would buy nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum ProviderConfig {
-    /// Twilio.
-    #[cfg(feature = "twilio")]
-    Twilio(crate::twilio::TwilioConfig),
-    /// Plivo.
-    #[cfg(feature = "plivo")]
-    Plivo(crate::plivo::PlivoConfig),
-    /// Vonage.
-    #[cfg(feature = "vonage")]
-    Vonage(crate::vonage::VonageConfig),
+/// A missing or malformed setting is an error naming it as the environment spells it
+/// (`TWILIO_AUTH_TOKEN: not set: …`), and so is a key the carrier does not read. The carriers
+/// are those of [`Registry::builtin`]; [`Registry::config`] reads one of any registry.
+#[derive(Clone)]
+pub struct ProviderConfig {
+    carrier: &'static dyn Carrier,
+    settings: BTreeMap<&'static str, String>,
+    base_url: Option<Url>,
 }
 
-/// The provider ids this build knows, for messages.
-fn known() -> Vec<&'static str> {
-    vec![
-        #[cfg(feature = "twilio")]
-        "twilio",
-        #[cfg(feature = "plivo")]
-        "plivo",
-        #[cfg(feature = "vonage")]
-        "vonage",
-    ]
+impl fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The names only: values hold credentials.
+        f.debug_struct("ProviderConfig")
+            .field("provider", &self.carrier.kind().id())
+            .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .finish()
+    }
 }
 
 impl ProviderConfig {
-    /// The settings of `provider` (`twilio`, `plivo` or `vonage`) from the environment.
+    /// The settings of `provider` (`twilio`, `plivo`, `vonage`, … as [`Registry::builtin`]
+    /// has them) from the environment.
+    ///
+    /// # Errors
+    ///
+    /// An unknown provider, or a missing or malformed setting.
     pub fn from_env(provider: &str) -> Result<ProviderConfig, ConfigError> {
         ProviderConfig::from_lookup(provider, |name| std::env::var(name).ok())
     }
 
     /// [`from_env`](Self::from_env) over any lookup of environment-style names.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
     pub fn from_lookup(
         provider: &str,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<ProviderConfig, ConfigError> {
-        let _ = &get;
-        match provider.trim().to_ascii_lowercase().as_str() {
-            #[cfg(feature = "twilio")]
-            "twilio" => Ok(ProviderConfig::Twilio(
-                crate::twilio::TwilioConfig::from_lookup(get)?,
-            )),
-            #[cfg(feature = "plivo")]
-            "plivo" => Ok(ProviderConfig::Plivo(
-                crate::plivo::PlivoConfig::from_lookup(get)?,
-            )),
-            #[cfg(feature = "vonage")]
-            "vonage" => Ok(ProviderConfig::Vonage(
-                crate::vonage::VonageConfig::from_lookup(get)?,
-            )),
-            other => Err(ConfigError::new(
-                "provider",
-                format!("{other:?} is not one of {}", known().join(", ")),
-            )),
-        }
+        Registry::builtin().config(provider, get)
+    }
+
+    /// `carrier`'s settings from a lookup: every setting it reads, checked.
+    pub(crate) fn for_carrier(
+        carrier: &'static dyn Carrier,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<ProviderConfig, ConfigError> {
+        let settings: BTreeMap<&'static str, String> = carrier
+            .settings()
+            .iter()
+            .filter_map(|&name| get(name).map(|v| (name, v)))
+            .collect();
+        carrier.check_settings(&|name| settings.get(name).cloned())?;
+        Ok(ProviderConfig {
+            carrier,
+            settings,
+            base_url: None,
+        })
     }
 
     /// Which provider.
     pub fn kind(&self) -> telephony_core::ProviderKind {
-        match self {
-            #[cfg(feature = "twilio")]
-            ProviderConfig::Twilio(_) => crate::twilio::KIND,
-            #[cfg(feature = "plivo")]
-            ProviderConfig::Plivo(_) => crate::plivo::KIND,
-            #[cfg(feature = "vonage")]
-            ProviderConfig::Vonage(_) => crate::vonage::KIND,
-        }
+        self.carrier.kind()
+    }
+
+    /// Its carrier's description.
+    pub fn carrier(&self) -> &'static dyn Carrier {
+        self.carrier
     }
 
     /// Points every API host of the provider at `url`: an emulated carrier, a test server.
-    pub fn base_url(self, url: Url) -> ProviderConfig {
-        let _ = &url;
-        match self {
-            #[cfg(feature = "twilio")]
-            ProviderConfig::Twilio(c) => ProviderConfig::Twilio(c.base_url(url)),
-            #[cfg(feature = "plivo")]
-            ProviderConfig::Plivo(c) => ProviderConfig::Plivo(c.base_url(url)),
-            #[cfg(feature = "vonage")]
-            ProviderConfig::Vonage(c) => ProviderConfig::Vonage(c.all_hosts(url)),
-        }
+    pub fn base_url(mut self, url: Url) -> ProviderConfig {
+        self.base_url = Some(url);
+        self
     }
 
     /// The adapter, checked (for Vonage, the private key is parsed and signs once).
+    ///
+    /// # Errors
+    ///
+    /// What the adapter refuses to be built with.
     pub fn build(self) -> Result<Arc<dyn TelephonyProvider>, Error> {
-        Ok(match self {
-            #[cfg(feature = "twilio")]
-            ProviderConfig::Twilio(c) => Arc::new(crate::twilio::Twilio::new(c)?),
-            #[cfg(feature = "plivo")]
-            ProviderConfig::Plivo(c) => Arc::new(crate::plivo::Plivo::new(c)?),
-            #[cfg(feature = "vonage")]
-            ProviderConfig::Vonage(c) => Arc::new(crate::vonage::Vonage::new(c)?),
-        })
+        let settings = self.settings;
+        self.carrier
+            .build(&|name| settings.get(name).cloned(), self.base_url)
+    }
+
+    /// A configuration file's keys: each the carrier's setting in lower case without its
+    /// prefix (`account_sid` for `TWILIO_ACCOUNT_SID`), or the setting's own name.
+    fn from_keys(
+        registry: &Registry,
+        provider: &str,
+        keys: BTreeMap<String, String>,
+    ) -> Result<ProviderConfig, ConfigError> {
+        let carrier = registry
+            .find(provider)
+            .ok_or_else(|| registry.unknown(provider))?;
+        let prefix = carrier.settings_prefix();
+        let name_of = |key: &str| {
+            let upper = key.to_ascii_uppercase();
+            carrier
+                .settings()
+                .iter()
+                .copied()
+                .find(|&s| s == upper || s.strip_prefix(prefix) == Some(upper.as_str()))
+        };
+        let unknown: Vec<&str> = keys
+            .keys()
+            .map(String::as_str)
+            .filter(|k| name_of(k).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            let known: Vec<String> = carrier
+                .settings()
+                .iter()
+                .map(|s| s.strip_prefix(prefix).unwrap_or(s).to_ascii_lowercase())
+                .collect();
+            return Err(ConfigError::new(
+                unknown.join(", "),
+                format!(
+                    "not a {} setting; it reads {}",
+                    carrier.kind().name(),
+                    known.join(", ")
+                ),
+            ));
+        }
+        let by_name: BTreeMap<&'static str, String> = keys
+            .into_iter()
+            .filter_map(|(k, v)| name_of(&k).map(|n| (n, v)))
+            .collect();
+        ProviderConfig::for_carrier(carrier, |name| by_name.get(name).cloned())
     }
 }
 
@@ -175,12 +213,8 @@ impl<'de> serde::Deserialize<'de> for ProviderConfig {
                 let provider = settings
                     .remove("provider")
                     .ok_or_else(|| de::Error::missing_field("provider"))?;
-                let prefix = format!("{}_", provider.trim().to_ascii_uppercase());
-                ProviderConfig::from_lookup(&provider, |name| {
-                    let key = name.strip_prefix(&prefix).unwrap_or(name);
-                    settings.get(&key.to_ascii_lowercase()).cloned()
-                })
-                .map_err(de::Error::custom)
+                ProviderConfig::from_keys(&Registry::builtin(), &provider, settings)
+                    .map_err(de::Error::custom)
             }
         }
         d.deserialize_map(V)
@@ -226,12 +260,17 @@ mod tests {
                 "stream_rate": 24000}"#,
         )
         .unwrap();
-        let ProviderConfig::Vonage(v) = &c else {
-            panic!("vonage")
-        };
-        assert_eq!(v.stream_rate.hz(), 24000);
+        assert_eq!(c.kind().id(), "vonage");
         // The key is parsed when built: this one is not a key.
         assert!(c.build().unwrap_err().is_config());
         assert!(serde_json::from_str::<ProviderConfig>(r#"{"auth_token": "x"}"#).is_err());
+        // A key the carrier does not read is refused by name, with what it reads.
+        let e = serde_json::from_str::<ProviderConfig>(
+            r#"{"provider": "twilio", "account_sid": "AC0123456789abcdef0123456789abcdef",
+                "auth_token": "t", "auth_tokn": "typo"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("auth_tokn") && e.contains("auth_token"), "{e}");
     }
 }

@@ -42,6 +42,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod registry;
 mod router;
 
 #[cfg(feature = "axum")]
@@ -50,10 +51,31 @@ pub mod axum;
 pub mod stream;
 
 pub use config::ProviderConfig;
-pub use router::{
-    Delivery, InboundRouter, MemoryDirectory, NumberDirectory, Outcome, Reply, detect_provider,
+pub use registry::Registry;
+pub use router::{Delivery, InboundRouter, MemoryDirectory, NumberDirectory, Outcome, Reply};
+// What hosts use, by name: the wire fast path (the media scanner, base64) and the helpers the
+// adapters share (`telephony_core::rest`, the diagnosis variants) stay in telephony-core.
+pub use telephony_core::{
+    AnsweredBy, ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus,
+    CallTarget, Capabilities, Carrier, ConfigError, Currency, Decimal, DecodeError, Diagnosis,
+    Direction, E164, Error, FormParams, HangupOutcome, InboundCall, InboundUpdate, InvalidCallId,
+    InvalidE164, InvalidNetwork, InvalidRequestUrl, IpNet, MachineDetection, Markup, MediaCommand,
+    MediaError, MediaEvent, MediaProtocol, MediaSession, MemoryReplayGuard, OutboundCall,
+    PageError, PageProblem, PhoneNumber, PlaybackTracker, ProviderKind, PublicUrl, PublicUrlError,
+    Recognition, ReplayGuard, RequestUrl, STREAM_TOKEN_PARAMETER, Secret, SessionConfig,
+    SessionEvent, Signed, StreamAuth, StreamAuthError, StreamSpec, StreamStart, TelephonyProvider,
+    TransportError, TransportKind, TrustedProxies, Url, Verified, WebhookError, WebhookRequest,
+    WebhookScheme, WsMessage, audio, check_replay,
 };
-pub use telephony_core::*;
+
+/// The media stream's types: the protocol seam, the session, pacing and playback.
+pub mod media {
+    pub use telephony_core::media::{
+        AudioTrack, Framing, MarkFate, MediaCommand, MediaError, MediaEvent, MediaProtocol,
+        MediaSession, Pacer, PlaybackTracker, STREAM_TOKEN_PARAMETER, SessionConfig, SessionEvent,
+        StreamAuth, StreamAuthError, StreamStart, WsMessage,
+    };
+}
 
 #[cfg(feature = "twilio")]
 pub use telephony_twilio as twilio;

@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use telephony_core::{
-    CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, ReplayGuard, StreamAuth,
-    StreamSpec, TelephonyProvider, WebhookError, WebhookRequest, check_replay,
+    CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, Recognition, ReplayGuard,
+    StreamAuth, StreamSpec, TelephonyProvider, WebhookError, WebhookRequest, check_replay,
 };
 
 /// Where calls to the host's numbers go: the host's own store of numbers, tenants and agents.
@@ -176,38 +176,6 @@ impl std::fmt::Debug for InboundRouter {
     }
 }
 
-/// Which provider a request claims to come from, by its signature header, else by the fields
-/// only that provider sends.
-pub fn detect_provider(request: &WebhookRequest) -> Option<&'static str> {
-    if request.header("x-twilio-signature").is_some() {
-        return Some("twilio");
-    }
-    if request.header("x-plivo-signature-v3").is_some()
-        || request.header("x-plivo-signature-v2").is_some()
-    {
-        return Some("plivo");
-    }
-    let params = request.params();
-    if params.get("CallSid").is_some() || params.get("AccountSid").is_some() {
-        return Some("twilio");
-    }
-    if params.get("CallUUID").is_some() {
-        return Some("plivo");
-    }
-    let bearer = request
-        .header("authorization")
-        .is_some_and(|a| a.len() > 7 && a[..7].eq_ignore_ascii_case("bearer "));
-    let vonage_fields = params.get("conversation_uuid").is_some()
-        || (request.is_json()
-            && serde_json::from_slice::<serde_json::Value>(&request.body)
-                .ok()
-                .is_some_and(|v| v.get("uuid").is_some() || v.get("conversation_uuid").is_some()));
-    if bearer || vonage_fields {
-        return Some("vonage");
-    }
-    None
-}
-
 impl InboundRouter {
     /// A router over `directory`, with an in-memory replay guard and an English refusal.
     pub fn new(directory: Arc<dyn NumberDirectory>) -> InboundRouter {
@@ -247,10 +215,17 @@ impl InboundRouter {
         self
     }
 
-    /// The provider that sent `request`, if it is one this router serves.
+    /// The provider that sent `request`, if it is one this router serves: the one whose
+    /// carrier recognises it best (its signature header over fields only it sends).
     pub fn detect(&self, request: &WebhookRequest) -> Option<&Arc<dyn TelephonyProvider>> {
-        let id = detect_provider(request)?;
-        self.providers.iter().find(|p| p.kind().id() == id)
+        let mut best: Option<(Recognition, &Arc<dyn TelephonyProvider>)> = None;
+        for p in &self.providers {
+            let r = p.carrier().recognize(request);
+            if r != Recognition::No && best.is_none_or(|(b, _)| r > b) {
+                best = Some((r, p));
+            }
+        }
+        best.map(|(_, p)| p)
     }
 
     /// Authenticates a request: the provider's signature, then the replay guard. A request

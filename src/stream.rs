@@ -19,7 +19,7 @@ use std::time::Duration;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use telephony_core::media::Pacer;
 use telephony_core::{
-    MediaError, MediaSession, ProviderKind, SessionEvent, StreamStart, WsMessage,
+    Carrier, MediaError, MediaSession, SessionEvent, StreamStart, TelephonyProvider, WsMessage,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
@@ -316,14 +316,18 @@ impl StreamOptions {
         }
     }
 
-    /// What suits `provider`: Vonage's pacer for Vonage, at once for the others.
-    pub fn for_provider(provider: ProviderKind) -> StreamOptions {
-        let _ = provider;
-        #[cfg(feature = "vonage")]
-        if provider == crate::vonage::KIND {
-            return StreamOptions::immediate().pacer(crate::vonage::pacer());
+    /// What suits `provider`'s carrier: its pacer where it needs one (Vonage), at once for
+    /// the others.
+    pub fn for_provider(provider: &dyn TelephonyProvider) -> StreamOptions {
+        StreamOptions::for_carrier(provider.carrier())
+    }
+
+    /// What suits `carrier`: its pacer where it needs one, at once otherwise.
+    pub fn for_carrier(carrier: &dyn Carrier) -> StreamOptions {
+        match carrier.pacer() {
+            Some(pacer) => StreamOptions::immediate().pacer(pacer),
+            None => StreamOptions::immediate(),
         }
-        StreamOptions::immediate()
     }
 
     /// Sets the pacer.

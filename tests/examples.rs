@@ -83,7 +83,7 @@ fn the_outbound_call_command_line_needs_one_target() {
         ),
         (
             "--provider exotel --to +14155550100 --from +14155550199 --answer-url https://a.example",
-            "twilio, plivo or vonage",
+            "one of twilio, plivo, vonage",
         ),
         (
             "--to 0800 --from +14155550199 --answer-url https://a.example",

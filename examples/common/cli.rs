@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use telephony::audio::SampleRate;
 use telephony::{
-    CallId, CallStatus, CallTarget, E164, OutboundCall, ProviderConfig, StreamSpec,
-    TelephonyProvider, Url,
+    CallId, CallStatus, CallTarget, E164, OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
 
 use super::Log;
@@ -20,28 +19,27 @@ use super::Log;
 pub fn providers_from_env(
     lookup: impl Fn(&str) -> Option<String> + Copy,
 ) -> Result<Vec<Arc<dyn TelephonyProvider>>, String> {
+    let registry = telephony::Registry::builtin();
     let mut providers = Vec::new();
-    for (id, first) in [
-        ("twilio", "TWILIO_ACCOUNT_SID"),
-        ("plivo", "PLIVO_AUTH_ID"),
-        ("vonage", "VONAGE_APPLICATION_ID"),
-    ] {
-        if lookup(first).is_none_or(|v| v.trim().is_empty()) {
-            continue;
-        }
-        let provider = ProviderConfig::from_lookup(id, lookup)
+    for carrier in registry.configured(lookup) {
+        let id = carrier.kind().id();
+        let provider = registry
+            .config(id, lookup)
             .map_err(|e| e.to_string())?
             .build()
             .map_err(|e| format!("{id}: {e}"))?;
         providers.push(provider);
     }
     if providers.is_empty() {
-        return Err(
-            "no provider credentials in the environment: set TWILIO_ACCOUNT_SID and \
-             TWILIO_AUTH_TOKEN, PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN, or VONAGE_APPLICATION_ID \
-             and VONAGE_PRIVATE_KEY_PATH (and the rest that provider needs)"
-                .into(),
-        );
+        let marks: Vec<&str> = registry
+            .carriers()
+            .iter()
+            .filter_map(|c| c.settings().first().copied())
+            .collect();
+        return Err(format!(
+            "no provider credentials in the environment: set one of {} (and the rest that provider needs)",
+            marks.join(", ")
+        ));
     }
     Ok(providers)
 }
@@ -215,8 +213,12 @@ pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundA
             other => return Err(format!("unknown argument {other:?}; {OUTBOUND_USAGE}")),
         }
     }
-    if !["twilio", "plivo", "vonage"].contains(&provider.as_str()) {
-        return Err(format!("--provider {provider:?}: twilio, plivo or vonage"));
+    let registry = telephony::Registry::builtin();
+    if registry.find(&provider).is_none() {
+        return Err(format!(
+            "--provider {provider:?}: one of {}",
+            registry.ids().join(", ")
+        ));
     }
     let (Some(to), Some(from)) = (to, from) else {
         return Err(format!("--to and --from are required; {OUTBOUND_USAGE}"));

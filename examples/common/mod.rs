@@ -486,7 +486,7 @@ async fn media(
         let channel = media_channel(
             socket,
             session,
-            StreamOptions::for_provider(provider.kind()),
+            StreamOptions::for_provider(provider.as_ref()),
         );
         app.recordings.live.send_modify(|n| *n += 1);
         talk(app.clone(), provider, channel.events, channel.sender).await;

@@ -96,7 +96,7 @@ fn protocols(c: &mut Criterion) {
 fn pieces(c: &mut Criterion) {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
-    use telephony::media::{b64, scan};
+    use telephony_core::media::{b64, scan};
 
     let mut g = c.benchmark_group("pieces");
     g.throughput(Throughput::Elements(1));
@@ -132,7 +132,7 @@ fn pieces(c: &mut Criterion) {
         unreachable!("Twilio media is text")
     };
     g.bench_function("twilio_media_json/scan", |b| {
-        b.iter(|| scan::media_message(black_box(message)).map(|m| m.payload.len()));
+        b.iter(|| scan::media_message(black_box(message), &["streamSid"]).map(|m| m.payload.len()));
     });
     g.bench_function("twilio_media_json/serde_json_value", |b| {
         b.iter(|| {

@@ -16,7 +16,7 @@ use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, 
 
 use crate::Failure;
 use crate::alloc;
-use crate::provider::ProviderArg;
+use crate::provider::{self, CarrierArg};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {
@@ -27,17 +27,22 @@ pub(crate) enum BenchCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct MediaArgs {
-    /// twilio, plivo or vonage.
-    #[arg(value_name = "PROVIDER", required_unless_present = "provider_flag")]
-    provider: Option<ProviderArg>,
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(
+        value_name = "PROVIDER",
+        required_unless_present = "provider_flag",
+        value_parser = provider::parser()
+    )]
+    provider: Option<CarrierArg>,
     /// The provider, as a flag (the same as the positional PROVIDER).
     #[arg(
         long = "provider",
         value_name = "PROVIDER",
         conflicts_with = "provider",
-        hide = true
+        hide = true,
+        value_parser = provider::parser()
     )]
-    provider_flag: Option<ProviderArg>,
+    provider_flag: Option<CarrierArg>,
     /// The rate of the PCM the application hears and speaks.
     #[arg(long, value_name = "HZ", default_value = "16000")]
     app_rate: u32,
@@ -297,24 +302,15 @@ fn breakdown(call: &Call, config: SessionConfig, n: usize) -> Breakdown {
     }
 }
 
-fn default_wire(provider: ProviderKind) -> AudioFormat {
-    match provider.id() {
-        "vonage" => AudioFormat::L16LE_16K,
-        _ => AudioFormat::MULAW_8K,
-    }
-}
-
 fn media(args: &MediaArgs) -> Result<(), Failure> {
-    let provider = match args.provider.or(args.provider_flag) {
-        Some(ProviderArg::Twilio) => telephony::twilio::KIND,
-        Some(ProviderArg::Plivo) => telephony::plivo::KIND,
-        Some(ProviderArg::Vonage) => telephony::vonage::KIND,
-        None => {
-            return Err(Failure::Usage(
-                "name a provider: twilio, plivo or vonage".into(),
-            ));
-        }
+    let Some(carrier) = args
+        .provider
+        .or(args.provider_flag)
+        .map(CarrierArg::carrier)
+    else {
+        return Err(Failure::Usage("name a provider".into()));
     };
+    let provider = carrier.kind();
     let backend = match &args.simd {
         Some(name) => name
             .parse::<Backend>()
@@ -341,7 +337,7 @@ fn media(args: &MediaArgs) -> Result<(), Failure> {
         Some(w) => w
             .parse::<AudioFormat>()
             .map_err(|e| Failure::Usage(format!("--wire {w}: {e}")))?,
-        None => default_wire(provider),
+        None => carrier.stream_formats()[0],
     };
     let config = SessionConfig::new(app_rate)
         .profile(profile)

@@ -4,13 +4,9 @@ use std::future::Future;
 use std::io::Write as _;
 
 use clap::Args;
-use telephony::audio::{AudioFormat, Encoding, SampleRate};
-use telephony::plivo::Plivo;
-use telephony::twilio::Twilio;
-use telephony::vonage::Vonage;
 use telephony::{CallId, E164, HangupOutcome, OutboundCall, StreamSpec};
 
-use crate::provider::{self, ProviderArg};
+use crate::provider::{self, CarrierArg};
 use crate::{Failure, parse_url};
 
 /// Runs an async command on a small runtime.
@@ -38,8 +34,9 @@ fn parse_number(flag: &str, s: &str) -> Result<E164, Failure> {
 
 #[derive(Debug, Args)]
 pub(crate) struct MarkupArgs {
-    /// twilio, plivo or vonage.
-    provider: ProviderArg,
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(value_parser = provider::parser())]
+    provider: CarrierArg,
     /// The media WebSocket, `wss://…`.
     #[arg(long, value_name = "WSS_URL")]
     stream_url: String,
@@ -60,55 +57,37 @@ pub(crate) fn markup(args: &MarkupArgs) -> Result<(), Failure> {
             .ok_or_else(|| Failure::Usage(format!("--param {p:?}: expected NAME=VALUE")))?;
         spec = spec.parameter(k, v);
     }
-    let usage = |e: &dyn std::fmt::Display| Failure::Usage(e.to_string());
-    let doc = match (args.provider, args.rate) {
-        (ProviderArg::Twilio, None | Some(8000)) => {
-            Twilio::stream_twiml(&spec).map_err(|e| usage(&e))?
-        }
-        (ProviderArg::Twilio, Some(_)) => {
-            return Err(Failure::Usage(
-                "--rate: Twilio streams μ-law at 8000 Hz only".into(),
-            ));
-        }
-        (ProviderArg::Plivo, rate) => {
-            // μ-law at 8 kHz unless 16 kHz is asked for, which Plivo sends as L16.
-            spec = match rate {
-                None | Some(8000) => spec,
-                Some(16000) => spec.audio(AudioFormat::new(Encoding::L16Le, SampleRate::Hz16000)),
-                Some(r) => {
-                    return Err(Failure::Usage(format!(
-                        "--rate {r}: Plivo streams at 8000 (μ-law) or 16000 (L16)"
-                    )));
-                }
-            };
-            Plivo::stream_xml(&spec).map_err(|e| usage(&e))?
-        }
-        (ProviderArg::Vonage, rate) => {
-            let rate = match rate.map(SampleRate::from_hz) {
-                None => SampleRate::Hz16000,
-                Some(Some(
-                    r @ (SampleRate::Hz8000 | SampleRate::Hz16000 | SampleRate::Hz24000),
-                )) => r,
-                Some(_) => {
-                    return Err(Failure::Usage(format!(
-                        "--rate {}: Vonage streams L16 at 8000, 16000 or 24000",
-                        rate.unwrap_or_default()
-                    )));
-                }
-            };
-            Vonage::stream_ncco(&spec, None, rate)
-                .and_then(|n| n.to_json())
-                .map_err(|e| usage(&e))?
-        }
-    };
+    let carrier = args.provider.carrier();
+    if let Some(rate) = args.rate {
+        // The first format the carrier streams at that rate (Plivo: μ-law at 8000, L16 at
+        // 16000).
+        let formats = carrier.stream_formats();
+        let Some(format) = formats.iter().find(|f| f.rate.hz() == rate) else {
+            let names: Vec<String> = formats
+                .iter()
+                .map(|f| format!("{}@{}", f.encoding.name(), f.rate.hz()))
+                .collect();
+            return Err(Failure::Usage(format!(
+                "--rate {rate}: {} streams {}",
+                carrier.kind().name(),
+                names.join(", ")
+            )));
+        };
+        spec = spec.audio(*format);
+    }
+    let doc = carrier
+        .answer_markup(&spec)
+        .map_err(|e| Failure::Usage(e.to_string()))?
+        .body;
     out(doc);
     Ok(())
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CallArgs {
-    /// twilio, plivo or vonage.
-    provider: ProviderArg,
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(value_parser = provider::parser())]
+    provider: CarrierArg,
     /// Who to call, E.164.
     #[arg(long)]
     to: String,
@@ -164,8 +143,9 @@ pub(crate) async fn call(args: CallArgs) -> Result<(), Failure> {
 
 #[derive(Debug, Args)]
 pub(crate) struct CallIdArgs {
-    /// twilio, plivo or vonage.
-    provider: ProviderArg,
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(value_parser = provider::parser())]
+    provider: CarrierArg,
     /// The call's id (Twilio: `CA…`).
     call_id: String,
     /// Another API host: a regional edge, a test server.
@@ -233,8 +213,9 @@ pub(crate) async fn cost(args: CallIdArgs) -> Result<(), Failure> {
 
 #[derive(Debug, Args)]
 pub(crate) struct NumbersArgs {
-    /// twilio, plivo or vonage.
-    provider: ProviderArg,
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(value_parser = provider::parser())]
+    provider: CarrierArg,
     /// Another API host: a regional edge, a test server.
     #[arg(long)]
     base_url: Option<String>,
@@ -260,8 +241,9 @@ pub(crate) async fn numbers(args: NumbersArgs) -> Result<(), Failure> {
 
 #[derive(Debug, Args)]
 pub(crate) struct InboundArgs {
-    /// twilio, plivo or vonage.
-    provider: ProviderArg,
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(value_parser = provider::parser())]
+    provider: CarrierArg,
     /// The number, E.164.
     #[arg(long)]
     number: String,

@@ -1,64 +1,57 @@
-//! Which provider, built from the environment.
+//! Which provider: one of the registry's carriers, built from the environment.
 
-use clap::ValueEnum;
-use telephony::plivo::{Plivo, PlivoConfig};
-use telephony::twilio::{Twilio, TwilioConfig};
-use telephony::vonage::{Vonage, VonageConfig};
-use telephony::{TelephonyProvider, Url};
+use std::sync::Arc;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use telephony::{Carrier, Registry, TelephonyProvider};
 
 use crate::{Failure, parse_url};
 
-/// A provider named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ProviderArg {
-    /// Twilio.
-    Twilio,
-    /// Plivo.
-    Plivo,
-    /// Vonage.
-    Vonage,
+/// A carrier named on the command line, one of [`Registry::builtin`]'s.
+#[derive(Clone, Copy)]
+pub(crate) struct CarrierArg(pub(crate) &'static dyn Carrier);
+
+impl std::fmt::Debug for CarrierArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.kind().id())
+    }
 }
 
-impl ProviderArg {
-    /// The environment variable holding this provider's webhook signing secret.
-    pub(crate) fn secret_env(self) -> &'static str {
-        match self {
-            ProviderArg::Twilio => "TWILIO_AUTH_TOKEN",
-            ProviderArg::Plivo => "PLIVO_AUTH_TOKEN",
-            ProviderArg::Vonage => "VONAGE_SIGNATURE_SECRET",
-        }
+impl CarrierArg {
+    /// The carrier.
+    pub(crate) fn carrier(self) -> &'static dyn Carrier {
+        self.0
     }
+
+    /// The environment variable holding this carrier's webhook signing secret.
+    pub(crate) fn secret_env(self) -> &'static str {
+        self.0.webhooks().secret_setting()
+    }
+}
+
+/// The parser of a provider argument: the registry's ids, with clap's suggestion for a near
+/// miss.
+pub(crate) fn parser() -> impl TypedValueParser<Value = CarrierArg> {
+    PossibleValuesParser::new(Registry::builtin().ids()).map(|id: String| {
+        CarrierArg(
+            Registry::builtin()
+                .find(&id)
+                .expect("the parser only passes the registry's ids"),
+        )
+    })
 }
 
 /// The adapter for `p`, from the environment, pointed at `base_url` when given.
 pub(crate) fn from_env(
-    p: ProviderArg,
+    p: CarrierArg,
     base_url: Option<&str>,
-) -> Result<Box<dyn TelephonyProvider>, Failure> {
-    let base: Option<Url> = base_url.map(|u| parse_url("--base-url", u)).transpose()?;
-    let usage = |e: telephony::ConfigError| Failure::Usage(e.to_string());
-    Ok(match p {
-        ProviderArg::Twilio => {
-            let mut c = TwilioConfig::from_env().map_err(usage)?;
-            if let Some(b) = base {
-                c = c.base_url(b);
-            }
-            Box::new(Twilio::new(c)?)
-        }
-        ProviderArg::Plivo => {
-            let mut c = PlivoConfig::from_env().map_err(usage)?;
-            if let Some(b) = base {
-                c = c.base_url(b);
-            }
-            Box::new(Plivo::new(c)?)
-        }
-        ProviderArg::Vonage => {
-            let mut c = VonageConfig::from_env().map_err(usage)?;
-            if let Some(b) = base {
-                // One test server answers for the Voice, Applications and Numbers hosts.
-                c = c.all_hosts(b);
-            }
-            Box::new(Vonage::new(c)?)
-        }
-    })
+) -> Result<Arc<dyn TelephonyProvider>, Failure> {
+    let base = base_url.map(|u| parse_url("--base-url", u)).transpose()?;
+    let mut config = Registry::builtin()
+        .config(p.0.kind().id(), |name| std::env::var(name).ok())
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    if let Some(b) = base {
+        config = config.base_url(b);
+    }
+    Ok(config.build()?)
 }

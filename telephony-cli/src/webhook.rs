@@ -5,13 +5,10 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use telephony::plivo::signature::{self as plivo_sig, PlivoValidator};
-use telephony::twilio::signature::{RequestValidator, sign_request};
-use telephony::vonage::signature::{self as vonage_sig, VonageValidator};
-use telephony::{FormParams, RequestUrl, Secret, Verified, WebhookError, WebhookRequest};
+use telephony::{Registry, RequestUrl, Secret, WebhookError, WebhookRequest};
 
 use crate::Failure;
-use crate::provider::ProviderArg;
+use crate::provider::{self, CarrierArg};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum WebhookCommand {
@@ -25,8 +22,9 @@ pub(crate) enum WebhookCommand {
 /// What every webhook subcommand needs: whose scheme, the secret, the request line.
 #[derive(Debug, Args)]
 pub(crate) struct Signed {
-    /// twilio, plivo or vonage.
-    provider: ProviderArg,
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(value_parser = provider::parser())]
+    provider: CarrierArg,
     /// The signing secret (Twilio, Plivo: the Auth Token; Vonage: the signature secret, not
     /// the API secret). Defaults to TWILIO_AUTH_TOKEN, PLIVO_AUTH_TOKEN or
     /// VONAGE_SIGNATURE_SECRET. Twilio webhooks signed with a SharedKey take --shared-key.
@@ -132,19 +130,6 @@ impl Signed {
     }
 }
 
-/// The Twilio validator for the secrets given: the Auth Token, a SharedKey secret, or both.
-fn twilio_validator(
-    token: Result<Secret, Failure>,
-    shared_key: Option<Secret>,
-) -> Result<RequestValidator, Failure> {
-    Ok(match (token, shared_key) {
-        (Ok(token), Some(key)) => RequestValidator::new(token).with_shared_key(key),
-        (Ok(token), None) => RequestValidator::new(token),
-        (Err(_), Some(key)) => RequestValidator::shared_key_only(key),
-        (Err(e), None) => return Err(e),
-    })
-}
-
 fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let provider = args.signed.provider;
     let shared_key = args
@@ -152,10 +137,19 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
         .as_deref()
         .filter(|s| !s.is_empty())
         .map(Secret::new);
-    if shared_key.is_some() && provider != ProviderArg::Twilio {
-        return Err(Failure::Usage(
-            "--shared-key is for Twilio webhooks signed with a SharedKey (HMAC-SHA256)".into(),
-        ));
+    let scheme = provider.carrier().webhooks();
+    if shared_key.is_some() && scheme.alternate_secret().is_none() {
+        let with: Vec<&str> = Registry::builtin()
+            .carriers()
+            .iter()
+            .filter(|c| c.webhooks().alternate_secret().is_some())
+            .map(|c| c.kind().name())
+            .collect();
+        return Err(Failure::Usage(format!(
+            "--shared-key is for {} webhooks signed with a second secret; {} signs with one",
+            with.join(", "),
+            provider.carrier().kind().name()
+        )));
     }
     let url = literal_url(&args.signed.url)?;
     let method = parse_method(&args.signed.method)?;
@@ -191,13 +185,14 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
         SystemTime::UNIX_EPOCH + Duration::from_secs(s)
     });
     let request = WebhookRequest::new(method, url, headers, body);
-    let verdict: Result<Verified, WebhookError> = match provider {
-        ProviderArg::Twilio => {
-            twilio_validator(args.signed.secret(), shared_key)?.validate(&request)
-        }
-        ProviderArg::Plivo => PlivoValidator::new(args.signed.secret()?).validate(&request),
-        ProviderArg::Vonage => VonageValidator::new(args.signed.secret()?).validate(&request, now),
+    // Without its own secret, a scheme with a second one may still check a request signed
+    // with that one.
+    let secret = match (args.signed.secret(), &shared_key) {
+        (Ok(s), _) => Some(s),
+        (Err(_), Some(_)) => None,
+        (Err(e), None) => return Err(e),
     };
+    let verdict = scheme.verify(secret.as_ref(), shared_key.as_ref(), &request, now);
     let mut stdout = std::io::stdout().lock();
     match verdict {
         Ok(_) => {
@@ -205,16 +200,16 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
             Ok(())
         }
         // Not a verdict on the request: the secret that would check it was not given.
-        Err(WebhookError::MissingSecret { setting }) => Err(Failure::Usage(
-            if setting == telephony::twilio::signature::SHARED_KEY_SETTING {
-                "the request is signed with a SharedKey (HMAC-SHA256, X-Twilio-Webhooks-Signature-Settings): pass --shared-key with that SharedKey's secret".to_owned()
-            } else {
+        Err(WebhookError::MissingSecret { setting }) => {
+            Err(Failure::Usage(if setting == provider.secret_env() {
                 format!(
                     "no signing secret for this request: pass --secret or set {}",
                     provider.secret_env()
                 )
-            },
-        )),
+            } else {
+                format!("the request is signed with {setting}: pass --shared-key with that secret")
+            }))
+        }
         // The verdict is the output: on stdout, once, and not again on stderr.
         Err(e) => {
             let _ = writeln!(
@@ -236,43 +231,37 @@ fn unique() -> String {
 
 fn sign(args: &SignArgs) -> Result<(), Failure> {
     let (token, url, method) = args.signed.parts()?;
-    if args.signed.provider == ProviderArg::Vonage {
-        // The token covers the body's hash (the query's, for a GET without a body).
-        let body = args.body.clone().unwrap_or_default();
-        let now = args.now.map_or_else(SystemTime::now, |s| {
-            SystemTime::UNIX_EPOCH + Duration::from_secs(s)
-        });
-        let jti = args.nonce.clone().unwrap_or_else(unique);
-        let header = vonage_sig::sign_request(&token, &method, &url, body.as_bytes(), now, &jti);
-        let _ = writeln!(std::io::stdout().lock(), "Authorization: {header}");
-        return Ok(());
+    let body = args.body.clone().unwrap_or_default().into_bytes();
+    let mut headers = HeaderMap::new();
+    if method == Method::POST && !body.is_empty() {
+        let ct = if looks_like_json(&body) {
+            "application/json"
+        } else {
+            "application/x-www-form-urlencoded"
+        };
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
     }
-    if args.signed.provider == ProviderArg::Plivo {
-        let body = args.body.clone().unwrap_or_default();
-        let form = FormParams::parse(body.as_bytes());
-        // Plivo's nonces are long decimal numbers; any unique text works.
-        let nonce = args.nonce.clone().unwrap_or_else(unique);
-        let signature = plivo_sig::sign_v3(&token, &method, &url, &form, &nonce);
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{}: {signature}", plivo_sig::V3_HEADER);
-        let _ = writeln!(stdout, "{}: {nonce}", plivo_sig::V3_NONCE_HEADER);
-        return Ok(());
-    }
-    let body = args.body.clone().unwrap_or_default();
-    let json = method == Method::POST && looks_like_json(body.as_bytes());
-    let form = if method == Method::POST && !json {
-        FormParams::parse(body.as_bytes())
-    } else {
-        FormParams::default()
-    };
-    let pairs: Vec<(&str, &str)> = form.iter().collect();
-    let (signed_url, signature) =
-        sign_request(&token, &url, &pairs, json.then_some(body.as_bytes()));
-    if signed_url != url {
+    let now = args.now.map_or_else(SystemTime::now, |s| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(s)
+    });
+    // A nonce of digits: every scheme takes it (Plivo takes nothing else).
+    let nonce = args.nonce.clone().unwrap_or_else(unique);
+    let request = WebhookRequest::new(method, url.clone(), headers, body);
+    let signed = args
+        .signed
+        .provider
+        .carrier()
+        .webhooks()
+        .sign(&token, &request, &nonce, now);
+    if signed.url != url {
         eprintln!(
-            "telephony: note: the signature covers {signed_url} (Twilio adds bodySHA256 for JSON bodies)"
+            "telephony: note: the signature covers {} (the scheme adds to the URL: Twilio's bodySHA256 for JSON bodies)",
+            signed.url
         );
     }
-    let _ = writeln!(std::io::stdout().lock(), "X-Twilio-Signature: {signature}");
+    let mut stdout = std::io::stdout().lock();
+    for (name, value) in &signed.headers {
+        let _ = writeln!(stdout, "{name}: {value}");
+    }
     Ok(())
 }

@@ -337,7 +337,7 @@ fn markup_at_16000_streams_l16_and_other_rates_are_refused() {
         assert_eq!((code, out.as_str()), (2, ""), "{rate}");
         assert!(
             err.contains(&format!(
-                "--rate {rate}: Plivo streams at 8000 (μ-law) or 16000 (L16)"
+                "--rate {rate}: Plivo streams mulaw@8000, s16le@16000, s16le@8000"
             )),
             "{err}"
         );

@@ -32,6 +32,7 @@
 // and the payload's closing quote, in `media/simd.rs`), where every 20 ms of every call passes.
 #![deny(unsafe_code)]
 
+mod carrier;
 mod error;
 mod id;
 mod markup;
@@ -43,6 +44,7 @@ pub mod rest;
 mod secret;
 mod webhook;
 
+pub use carrier::{Carrier, Recognition, Signed, WebhookScheme};
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, PageError, PageProblem, TransportError,
     TransportKind,

@@ -93,6 +93,9 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
     /// Which provider.
     fn kind(&self) -> ProviderKind;
 
+    /// Its carrier's description: how its webhooks are recognised, how its media is paced.
+    fn carrier(&self) -> &'static dyn crate::Carrier;
+
     /// What it supports.
     fn capabilities(&self) -> Capabilities;
 

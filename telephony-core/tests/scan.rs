@@ -4,6 +4,9 @@
 use proptest::prelude::*;
 use telephony_core::media::scan::media_message;
 
+/// The keys Twilio's and Plivo's media messages carry that the fast path passes over.
+const SKIP: &[&str] = &["streamSid", "streamId", "extra_headers"];
+
 /// `(sequence, track, timestamp, payload)`.
 type Fields = (Option<u64>, Option<String>, Option<u64>, String);
 
@@ -121,7 +124,7 @@ fn message() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn what_the_fast_path_reads_the_general_parser_reads_too(text in message()) {
-        if let Some(m) = media_message(&text) {
+        if let Some(m) = media_message(&text, SKIP) {
             let g = general(&text).expect("a message the fast path read is a valid media event");
             prop_assert_eq!(m.sequence, g.0);
             prop_assert_eq!(m.track.map(str::to_owned), g.1);
@@ -138,14 +141,14 @@ proptest! {
 
     #[test]
     fn any_text_is_read_or_left_alone_never_a_panic(text in "\\PC{0,200}") {
-        let _ = media_message(&text);
+        let _ = media_message(&text, SKIP);
     }
 
     #[test]
     fn truncated_messages_are_left_to_the_general_parser(text in message(), cut in 0usize..400) {
         let cut = cut.min(text.len());
         if text.is_char_boundary(cut) && cut < text.trim_end().len() {
-            prop_assert!(media_message(&text[..cut]).is_none());
+            prop_assert!(media_message(&text[..cut], SKIP).is_none());
         }
     }
 }
@@ -153,9 +156,9 @@ proptest! {
 #[test]
 fn the_common_shapes_take_the_fast_path() {
     let twilio = r#"{"event":"media","sequenceNumber":"4","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"no+JhoaJjpzS"},"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0"}"#;
-    assert!(media_message(twilio).is_some());
+    assert!(media_message(twilio, SKIP).is_some());
     let plivo = r#"{"event":"media","sequenceNumber":42,"streamId":"b77e","media":{"track":"inbound","timestamp":"1705312200000","chunk":41,"payload":"AAA="},"extra_headers":"k=v"}"#;
-    assert!(media_message(plivo).is_some());
+    assert!(media_message(plivo, SKIP).is_some());
 }
 
 mod base64_path {

@@ -29,6 +29,7 @@
 
 #![forbid(unsafe_code)]
 
+mod carrier;
 mod client;
 mod config;
 mod media;
@@ -40,6 +41,7 @@ pub mod xml;
 
 use telephony_core::ProviderKind;
 
+pub use carrier::{CARRIER, PlivoCarrier};
 pub use client::{CreateCall, PlivoClient};
 pub use config::{ByteOrder, PlivoConfig};
 pub use media::PlivoMediaProtocol;

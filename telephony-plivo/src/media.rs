@@ -249,7 +249,8 @@ impl MediaProtocol for PlivoMediaProtocol {
         };
         // Fifty times a second: the media event, read without a general parser.
         // A payload that does not decode as written (JSON escapes in it) is read again below.
-        if let Some(m) = scan::media_audio(text, &mut self.payload) {
+        if let Some(m) = scan::media_audio(text, &["streamId", "extra_headers"], &mut self.payload)
+        {
             return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
         }
         let msg: Message<'a> =

@@ -181,6 +181,10 @@ impl TelephonyProvider for Plivo {
         KIND
     }
 
+    fn carrier(&self) -> &'static dyn telephony_core::Carrier {
+        &crate::CARRIER
+    }
+
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::NONE;
         c.machine_detection = true;

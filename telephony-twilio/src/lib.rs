@@ -26,6 +26,7 @@
 
 #![forbid(unsafe_code)]
 
+mod carrier;
 mod client;
 mod config;
 mod media;
@@ -37,6 +38,7 @@ pub mod twiml;
 
 use telephony_core::ProviderKind;
 
+pub use carrier::{CARRIER, TwilioCarrier};
 pub use client::{CallInstructions, CreateCall, MAX_PAGES, STATUS_EVENTS, TwilioClient};
 pub use config::{Credentials, TwilioConfig, regional_base_url};
 pub use media::TwilioMediaProtocol;

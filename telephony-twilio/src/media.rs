@@ -187,7 +187,7 @@ impl MediaProtocol for TwilioMediaProtocol {
         };
         // Fifty times a second: the media event, read without a general parser.
         // A payload that does not decode as written (JSON escapes in it) is read again below.
-        if let Some(m) = scan::media_audio(text, &mut self.payload) {
+        if let Some(m) = scan::media_audio(text, &["streamSid"], &mut self.payload) {
             return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
         }
         let msg: Message<'a> =

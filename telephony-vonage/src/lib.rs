@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub mod application;
+mod carrier;
 mod client;
 mod config;
 mod jwt;
@@ -47,6 +48,7 @@ use std::time::Duration;
 use telephony_core::ProviderKind;
 use telephony_core::media::Pacer;
 
+pub use carrier::{CARRIER, VonageCarrier};
 pub use client::{CallControl, VonageClient};
 pub use config::VonageConfig;
 pub use jwt::{AppClaims, AppJwt};

@@ -154,6 +154,10 @@ impl TelephonyProvider for Vonage {
         KIND
     }
 
+    fn carrier(&self) -> &'static dyn telephony_core::Carrier {
+        &crate::CARRIER
+    }
+
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::NONE;
         c.inline_stream_on_create = true;

@@ -27,10 +27,14 @@ pub struct MediaMessage<'a> {
 /// Reads `text` as a `media` event, or says it is not one it can read quickly.
 ///
 /// Top-level keys read: `event` (which must be `"media"`), `media`, `sequenceNumber`; passed
-/// over when they are null or strings valid as JSON with no `\u` escape: `streamSid`,
-/// `streamId`, `extra_headers`. In `media`: `track`, `timestamp`, `payload`, and `chunk`
-/// passed over. Any other key sends the message to the general parser.
-pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
+/// over when they are null or strings valid as JSON with no `\u` escape: the protocol's own
+/// `skip` keys (at most eight: a stream id, extra headers). In `media`: `track`, `timestamp`,
+/// `payload`, and `chunk` passed over. Any other key, or a key twice, sends the message to the
+/// general parser.
+pub fn media_message<'a>(text: &'a str, skip: &[&'static str]) -> Option<MediaMessage<'a>> {
+    if skip.len() > 8 {
+        return None;
+    }
     let mut s = Scanner {
         text,
         b: text.as_bytes(),
@@ -41,19 +45,13 @@ pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
     let mut media = None;
     let mut seen_sequence = false;
     let mut skipped = 0u8;
+    const READ: &[&str] = &["event", "sequenceNumber", "media"];
     s.ws();
     s.eat(b'{')?;
     s.ws();
     if !s.peek_is(b'}') {
         loop {
-            let key = s.key(&[
-                "event",
-                "sequenceNumber",
-                "media",
-                "streamSid",
-                "streamId",
-                "extra_headers",
-            ])?;
+            let key = s.key(READ).or_else(|| s.key(skip))?;
             s.ws();
             s.eat(b':')?;
             s.ws();
@@ -77,19 +75,14 @@ pub fn media_message(text: &str) -> Option<MediaMessage<'_>> {
                     seen_sequence = true;
                     sequence = s.counter()?;
                 }
-                "streamSid" | "streamId" | "extra_headers" => {
-                    let bit = match key {
-                        "streamSid" => 1,
-                        "streamId" => 2,
-                        _ => 4,
-                    };
+                _ => {
+                    let bit = 1u8 << skip.iter().position(|k| *k == key)?;
                     if skipped & bit != 0 {
                         return None;
                     }
                     skipped |= bit;
                     s.string_or_null()?;
                 }
-                _ => return None,
             }
             s.ws();
             if s.eat(b',').is_some() {
@@ -124,8 +117,12 @@ fn find_quote(bytes: &[u8]) -> Option<usize> {
 /// The fast path whole: `text` read as a `media` event with [`media_message`], and its
 /// payload decoded into `payload` (replacing what it held). `None` when either step gives up,
 /// and the caller then parses the message the general way.
-pub fn media_audio<'a>(text: &'a str, payload: &mut Vec<u8>) -> Option<MediaMessage<'a>> {
-    let m = media_message(text)?;
+pub fn media_audio<'a>(
+    text: &'a str,
+    skip: &[&'static str],
+    payload: &mut Vec<u8>,
+) -> Option<MediaMessage<'a>> {
+    let m = media_message(text, skip)?;
     super::b64::decode_into(m.payload.as_bytes(), payload).ok()?;
     Some(m)
 }
@@ -369,6 +366,8 @@ impl<'a> Scanner<'a> {
 
 #[cfg(test)]
 mod tests {
+    /// The keys Twilio's and Plivo's media messages carry that the fast path passes over.
+    const SKIP: &[&str] = &["streamSid", "streamId", "extra_headers"];
     use super::*;
 
     const TWILIO: &str = r#"{"event":"media","sequenceNumber":"4","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"no+JhoaJjpzS"}}"#;
@@ -377,7 +376,7 @@ mod tests {
     #[test]
     fn reads_the_documented_media_messages() {
         assert_eq!(
-            media_message(TWILIO),
+            media_message(TWILIO, SKIP),
             Some(MediaMessage {
                 sequence: Some(4),
                 track: Some("inbound"),
@@ -386,7 +385,7 @@ mod tests {
             })
         );
         assert_eq!(
-            media_message(PLIVO),
+            media_message(PLIVO, SKIP),
             Some(MediaMessage {
                 sequence: Some(42),
                 track: Some("inbound"),
@@ -396,7 +395,7 @@ mod tests {
         );
         let spaced = " {\n \"event\" : \"media\" ,\t\"media\" : { \"payload\" : \"\" , \"track\" : null } }\r\n";
         assert_eq!(
-            media_message(spaced),
+            media_message(spaced, SKIP),
             Some(MediaMessage {
                 sequence: None,
                 track: None,
@@ -407,16 +406,22 @@ mod tests {
         // A payload with escapes comes out as written; it will not decode, and the caller
         // then parses the message the general way.
         let escaped = r#"{"event":"media","media":{"payload":"AB\/C"}}"#;
-        assert_eq!(media_message(escaped).map(|m| m.payload), Some("AB\\/C"));
+        assert_eq!(
+            media_message(escaped, SKIP).map(|m| m.payload),
+            Some("AB\\/C")
+        );
         let quoted = r#"{"event":"media","media":{"payload":"AB\"C"}}"#;
-        assert_eq!(media_message(quoted), None);
+        assert_eq!(media_message(quoted, SKIP), None);
         let escaped_skip =
             r#"{"event":"media","streamSid":"M\"Z\/\\\n","media":{"payload":"AA=="}}"#;
-        assert_eq!(media_message(escaped_skip).map(|m| m.payload), Some("AA=="));
+        assert_eq!(
+            media_message(escaped_skip, SKIP).map(|m| m.payload),
+            Some("AA==")
+        );
         // A `\u` escape in a skipped string, even a valid one, is for serde_json to judge.
         let unicode_skip =
             r#"{"event":"media","streamSid":"M\"Z\u00e9","media":{"payload":"AA=="}}"#;
-        assert_eq!(media_message(unicode_skip), None);
+        assert_eq!(media_message(unicode_skip, SKIP), None);
     }
 
     #[test]
@@ -467,7 +472,7 @@ mod tests {
             "",
             "[]",
         ] {
-            assert_eq!(media_message(text), None, "{text}");
+            assert_eq!(media_message(text, SKIP), None, "{text}");
         }
     }
 
@@ -496,8 +501,8 @@ mod tests {
     fn the_reported_lone_high_surrogate_in_stream_sid_is_not_read() {
         let text = r#"{"event":"media","sequenceNumber":"4","streamSid":"\ud800","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"no+JhoaJjpzS"}}"#;
         assert!(serde_json::from_str::<serde_json::Value>(text).is_err());
-        assert_eq!(media_message(text), None);
-        assert_eq!(media_audio(text, &mut Vec::new()), None);
+        assert_eq!(media_message(text, SKIP), None);
+        assert_eq!(media_audio(text, SKIP, &mut Vec::new()), None);
     }
 
     /// Lone surrogates (high at the end, high before a non-surrogate or another high, low
@@ -542,8 +547,8 @@ mod tests {
                     serde_json::from_str::<serde_json::Value>(text).is_err(),
                     "{text}"
                 );
-                assert_eq!(media_message(text), None, "{text}");
-                assert_eq!(media_audio(text, &mut Vec::new()), None, "{text}");
+                assert_eq!(media_message(text, SKIP), None, "{text}");
+                assert_eq!(media_audio(text, SKIP, &mut Vec::new()), None, "{text}");
             }
             // In the payload, found by its closing quote alone: read as written, it does not
             // decode, so the whole fast path gives up.
@@ -552,7 +557,7 @@ mod tests {
                 serde_json::from_str::<serde_json::Value>(&text).is_err(),
                 "{text}"
             );
-            assert_eq!(media_audio(&text, &mut Vec::new()), None, "{text}");
+            assert_eq!(media_audio(&text, SKIP, &mut Vec::new()), None, "{text}");
         }
     }
 
@@ -570,7 +575,7 @@ mod tests {
                 serde_json::from_str::<serde_json::Value>(&text).is_err(),
                 "{text:?}"
             );
-            assert_eq!(media_message(&text), None, "{text:?}");
+            assert_eq!(media_message(&text, SKIP), None, "{text:?}");
         }
         for good in [r#"\"\\\/\b\f\n\r\t"#, "\u{7f}", "é"] {
             let text = twilio_with("streamSid", &format!("\"MZ{good}18\""));
@@ -578,7 +583,7 @@ mod tests {
                 serde_json::from_str::<serde_json::Value>(&text).is_ok(),
                 "{text:?}"
             );
-            assert!(media_message(&text).is_some(), "{text:?}");
+            assert!(media_message(&text, SKIP).is_some(), "{text:?}");
         }
         for unicode in [
             r"\u00e9",
@@ -592,13 +597,14 @@ mod tests {
                 serde_json::from_str::<serde_json::Value>(&text).is_ok(),
                 "{text:?}"
             );
-            assert_eq!(media_message(&text), None, "{text:?}");
+            assert_eq!(media_message(&text, SKIP), None, "{text:?}");
         }
     }
 
     /// The fast path against serde_json on messages with escapes of every kind in every field.
     mod against_serde_json {
         use super::super::*;
+        use super::SKIP;
         use crate::media::json::{borrowed_str, lenient_u64};
         use base64::Engine as _;
         use base64::engine::general_purpose::STANDARD;
@@ -678,7 +684,7 @@ mod tests {
         /// and into the protocols' shape: so a text serde_json rejects is never read.
         fn check_audio(text: &str) -> Result<(), TestCaseError> {
             let mut bytes = vec![7; 5];
-            let Some(m) = media_audio(text, &mut bytes) else {
+            let Some(m) = media_audio(text, SKIP, &mut bytes) else {
                 return Ok(());
             };
             let (sequence, track, timestamp, payload) =
@@ -705,19 +711,19 @@ mod tests {
         /// rest is sound: with its payload emptied the whole fast path reads it, the same.
         fn check(text: &str) -> Result<(), TestCaseError> {
             check_audio(text)?;
-            let Some(m) = media_message(text) else {
+            let Some(m) = media_message(text, SKIP) else {
                 return Ok(());
             };
             let start = m.payload.as_ptr() as usize - text.as_ptr() as usize;
             let emptied = format!("{}{}", &text[..start], &text[start + m.payload.len()..]);
-            let e = media_audio(&emptied, &mut Vec::new())
+            let e = media_audio(&emptied, SKIP, &mut Vec::new())
                 .ok_or_else(|| fail("read, but not with its payload emptied", text))?;
             prop_assert_eq!(
                 (e.sequence, e.track, e.timestamp),
                 (m.sequence, m.track, m.timestamp)
             );
             check_audio(&emptied)?;
-            if media_audio(text, &mut Vec::new()).is_none() {
+            if media_audio(text, SKIP, &mut Vec::new()).is_none() {
                 let mut out = Vec::new();
                 prop_assert!(
                     crate::media::b64::decode_into(m.payload.as_bytes(), &mut out).is_err()
@@ -902,7 +908,7 @@ mod tests {
         #[test]
         fn the_documented_messages_hold_too() {
             for text in [super::TWILIO, super::PLIVO] {
-                assert!(media_audio(text, &mut Vec::new()).is_some());
+                assert!(media_audio(text, SKIP, &mut Vec::new()).is_some());
                 check(text).unwrap();
             }
         }
