@@ -1,0 +1,132 @@
+//! [`Fake`]: the knobs and records every fake shares.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use telephony::{Decimal, ProviderKind, Url};
+
+use super::{Carrier, Fault, Operation};
+use crate::record::{CallRecord, Callee};
+use crate::script::CallerScript;
+
+/// The knobs and records every fake shares; each fake derefs to one.
+#[derive(Debug, Clone)]
+pub struct Fake {
+    pub(crate) carrier: Arc<Carrier>,
+}
+
+impl Fake {
+    /// The fake's base URL: give it to the adapter as its API host.
+    pub fn base_url(&self) -> Url {
+        self.carrier.base_url.clone()
+    }
+
+    /// Which provider it emulates.
+    pub fn kind(&self) -> ProviderKind {
+        self.carrier.dialect.kind()
+    }
+
+    /// Runs calls `factor` times faster than real time (ringing, speech, media frames): 1 is
+    /// real time, as a demo wants; tests use 5 to 20. Set it before placing calls.
+    pub fn speed(&self, factor: f64) {
+        let factor = if factor.is_finite() {
+            factor.clamp(0.01, 200.0)
+        } else {
+            1.0
+        };
+        self.carrier.lock().settings.frame = Duration::from_millis(20).div_f64(factor);
+    }
+
+    /// What callers say on calls placed from now on.
+    pub fn script(&self, script: CallerScript) {
+        self.carrier.lock().settings.script = script;
+    }
+
+    /// How long calls ring before the callee answers (or is busy, or fails), in call time.
+    pub fn ring_time(&self, ring: Duration) {
+        self.carrier.lock().settings.ring = ring;
+    }
+
+    /// What the callee at `number` does.
+    pub fn callee(&self, number: &telephony::E164, callee: Callee) {
+        self.carrier
+            .lock()
+            .settings
+            .callees
+            .insert(number.digits().to_owned(), callee);
+    }
+
+    /// What a minute of call costs (whole minutes are billed).
+    pub fn rate_per_minute(&self, rate: Decimal) {
+        self.carrier.lock().settings.rate = rate;
+    }
+
+    /// Answers the next `times` requests of `op` with `fault` instead.
+    pub fn fail_next(&self, op: Operation, fault: Fault, times: u32) {
+        self.carrier.lock().faults.push_back((op, fault, times));
+    }
+
+    /// Answers every REST request `delay` late.
+    pub fn delay_responses(&self, delay: Duration) {
+        self.carrier.lock().settings.delay = delay;
+    }
+
+    /// Drops each media stream's connection `after` it opened (call time), without a word.
+    pub fn drop_streams_after(&self, after: Option<Duration>) {
+        self.carrier.lock().settings.drop_stream_after = after;
+    }
+
+    /// Every call, in the order placed.
+    pub fn calls(&self) -> Vec<CallRecord> {
+        let s = self.carrier.lock();
+        s.order
+            .iter()
+            .filter_map(|id| s.calls.get(id).map(|c| c.record.clone()))
+            .collect()
+    }
+
+    /// One call, by the provider's id (Plivo: the `CallUUID` or the `request_uuid`).
+    pub fn call(&self, id: &str) -> Option<CallRecord> {
+        let s = self.carrier.lock();
+        s.calls
+            .get(id)
+            .or_else(|| s.calls.values().find(|c| c.info.secondary_id == id))
+            .map(|c| c.record.clone())
+    }
+
+    /// Waits until a call is over and its last webhook sent, and returns it.
+    pub async fn wait(&self, id: &str) -> Option<CallRecord> {
+        let mut done = {
+            let s = self.carrier.lock();
+            let entry = s
+                .calls
+                .get(id)
+                .or_else(|| s.calls.values().find(|c| c.info.secondary_id == id))?;
+            entry.done.subscribe()
+        };
+        let _ = done.wait_for(|d| *d).await;
+        let id = {
+            let s = self.carrier.lock();
+            s.calls
+                .get(id)
+                .or_else(|| s.calls.values().find(|c| c.info.secondary_id == id))
+                .map(|c| c.record.id.clone())?
+        };
+        self.call(&id)
+    }
+
+    /// Calls whose life is still running (a task each): zero once every call ended.
+    pub fn running(&self) -> usize {
+        self.carrier.running.load(Ordering::SeqCst)
+    }
+
+    /// Connections open to the fake's server now: REST clients' kept-alive connections, and
+    /// anything mid-request.
+    pub fn open_connections(&self) -> usize {
+        self.carrier
+            .connections
+            .get()
+            .map_or(0, crate::Connections::count)
+    }
+}
