@@ -10,7 +10,8 @@
 //! - Media: [`MediaProtocol`] (sans-IO) and [`MediaSession`], which adds the audio path and a
 //!   [`PlaybackTracker`] that knows what the caller heard.
 //! - [`Error`], with predicates for the decisions callers make; [`Secret`], which never prints.
-//! - Feature `http` (default): [`rest`], the retrying HTTP plumbing adapters share.
+//! - Feature `http` (default): [`rest`], the one REST request path adapters share: retries,
+//!   `Retry-After`, timeouts, page guards and errors that name what to check.
 //!
 //! Nothing here knows a provider's name; the adapters live in their own crates.
 //!

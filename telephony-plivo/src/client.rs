@@ -1,12 +1,11 @@
-//! The REST client: one pooled HTTP client, Basic `auth_id:auth_token`, JSON bodies, retries
-//! that never place a call twice.
+//! The REST client: Plivo's side of core's one request path (Basic `auth_id:auth_token`, its
+//! error bodies and hints), and the operations a voice platform uses.
 
 use std::sync::Arc;
 
-use reqwest::Method;
 use serde::Serialize;
-use telephony_core::rest::{self, Answer, Idempotency};
-use telephony_core::{ApiError, DecodeError, Error, Url};
+use telephony_core::rest::{Auth, ErrorDetails, Next, RestApi, RestClient};
+use telephony_core::{Error, ProviderKind, Url};
 
 use crate::KIND;
 use crate::config::PlivoConfig;
@@ -17,8 +16,40 @@ use crate::resources::{
 /// Plivo's REST API, the parts a voice platform uses. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct PlivoClient {
-    http: reqwest::Client,
+    rest: RestClient<PlivoApi>,
+    auth: Auth,
+}
+
+/// What core's client needs to know about Plivo: its error bodies and what to check.
+#[derive(Debug, Clone)]
+struct PlivoApi {
     config: Arc<PlivoConfig>,
+}
+
+impl RestApi for PlivoApi {
+    fn provider(&self) -> ProviderKind {
+        KIND
+    }
+
+    /// `{"api_id": "…", "error": "…"}`, the error sometimes an object; the `api_id` is what
+    /// Plivo's support asks for.
+    fn error_details(&self, body: &[u8]) -> ErrorDetails {
+        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        ErrorDetails::default()
+            .message(parsed.text())
+            .request_id(parsed.api_id)
+    }
+
+    fn hint(&self, status: u16, _: &Auth) -> Option<String> {
+        match status {
+            401 => Some(format!(
+                "check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN for account {}",
+                self.config.auth_id
+            )),
+            403 => Some("the account may not do this (a subaccount's limits, geo permissions, or a suspended account?)".into()),
+            _ => None,
+        }
+    }
 }
 
 /// A call to place: the JSON body of `POST /Call/`.
@@ -83,99 +114,50 @@ impl PlivoClient {
     /// A client for these settings, which are checked first.
     pub fn new(config: PlivoConfig) -> Result<PlivoClient, Error> {
         config.validate()?;
-        let http = config.http.client()?;
-        Ok(PlivoClient {
-            http,
-            config: Arc::new(config),
-        })
+        let auth = Auth::basic(config.auth_id.clone(), config.auth_token.clone());
+        let http = config.http.clone();
+        let rest = RestClient::new(
+            PlivoApi {
+                config: Arc::new(config),
+            },
+            &http,
+        )?;
+        Ok(PlivoClient { rest, auth })
     }
 
     /// The settings.
     pub fn config(&self) -> &PlivoConfig {
-        &self.config
+        &self.rest.api().config
     }
 
     /// `https://api.plivo.com/v1/Account/{auth_id}/{tail…}/`, Plivo's paths ending in a slash.
     fn url(&self, tail: &[&str]) -> Url {
-        let mut url = self.config.base_url.clone();
+        let config = self.config();
+        let mut url = config.base_url.clone();
         if let Ok(mut seg) = url.path_segments_mut() {
             seg.pop_if_empty()
-                .extend(["v1", "Account", &self.config.auth_id])
+                .extend(["v1", "Account", &config.auth_id])
                 .extend(tail)
                 .push("");
         }
         url
     }
 
-    fn request(&self, method: Method, url: &Url) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, url.clone())
-            .basic_auth(&self.config.auth_id, Some(self.config.auth_token.expose()))
-            .header(reqwest::header::ACCEPT, "application/json")
-    }
-
-    async fn answer(
-        &self,
-        operation: &str,
-        idempotency: Idempotency,
-        make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Answer, Error> {
-        rest::exchange(KIND, operation, &self.config.http.retry, idempotency, make).await
-    }
-
-    async fn call_api<T: serde::de::DeserializeOwned>(
-        &self,
-        operation: &str,
-        idempotency: Idempotency,
-        make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<T, Error> {
-        let answer = self.answer(operation, idempotency, make).await?;
-        if answer.is_success() {
-            return rest::decode_json(KIND, operation, &answer.body);
-        }
-        Err(self.api_error(operation, &answer).into())
-    }
-
-    /// A Plivo error answer, with the hint its status calls for.
-    pub(crate) fn api_error(&self, operation: &str, answer: &Answer) -> ApiError {
-        let parsed: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let message = parsed.text().unwrap_or_else(|| {
-            format!("no error message (body: {:?})", rest::preview(&answer.body))
-        });
-        let hint = match answer.status {
-            401 => Some(format!(
-                "check PLIVO_AUTH_ID and PLIVO_AUTH_TOKEN for account {}",
-                self.config.auth_id
-            )),
-            403 => Some("the account may not do this (a subaccount's limits, geo permissions, or a suspended account?)".into()),
-            429 => Some("rate limited: slow down, or ask Plivo to raise the account's limits".into()),
-            _ => None,
-        };
-        ApiError::new(KIND, operation, answer.status, message)
-            .with_retry_after(rest::retry_after(
-                &answer.headers,
-                std::time::SystemTime::now(),
-            ))
-            .with_hint(hint)
-            // Plivo's support asks for the request's api_id.
-            .with_request_id(parsed.api_id)
-    }
-
     /// Places a call. Retried only on a 429 or a connection that never opened.
     pub async fn create_call(&self, call: &CreateCall) -> Result<CallCreated, Error> {
-        let url = self.url(&["Call"]);
-        self.call_api("create call", Idempotency::CreatesResource, || {
-            self.request(Method::POST, &url).json(call)
-        })
-        .await
-        .map_err(Error::after_create)
+        self.rest
+            .post(self.url(&["Call"]), "create call")
+            .auth(&self.auth)
+            .json(call)
+            .decode()
+            .await
     }
 
     /// A call's detail record, once it ended. `None` when Plivo has none (404).
     pub async fn get_cdr(&self, uuid: &str) -> Result<Option<Cdr>, Error> {
         self.get_optional(
             &format!("fetch call {uuid}"),
-            &self.url(&["Call", uuid]),
+            self.url(&["Call", uuid]),
             None,
         )
         .await
@@ -185,7 +167,7 @@ impl PlivoClient {
     pub async fn get_live_call(&self, uuid: &str) -> Result<Option<LiveCall>, Error> {
         self.get_optional(
             &format!("fetch live call {uuid}"),
-            &self.url(&["Call", uuid]),
+            self.url(&["Call", uuid]),
             Some("live"),
         )
         .await
@@ -194,7 +176,7 @@ impl PlivoClient {
     /// The ids of the account's live calls (`GET /Call/?status=live`).
     pub async fn live_call_ids(&self) -> Result<Vec<String>, Error> {
         let page: Option<LiveCalls> = self
-            .get_optional("list live calls", &self.url(&["Call"]), Some("live"))
+            .get_optional("list live calls", self.url(&["Call"]), Some("live"))
             .await?;
         Ok(page.map(|p| p.calls).unwrap_or_default())
     }
@@ -220,7 +202,7 @@ impl PlivoClient {
     pub async fn get_queued_call(&self, request_uuid: &str) -> Result<Option<LiveCall>, Error> {
         self.get_optional(
             &format!("fetch queued call {request_uuid}"),
-            &self.url(&["Call", request_uuid]),
+            self.url(&["Call", request_uuid]),
             Some("queued"),
         )
         .await
@@ -229,29 +211,23 @@ impl PlivoClient {
     async fn get_optional<T: serde::de::DeserializeOwned>(
         &self,
         operation: &str,
-        url: &Url,
+        mut url: Url,
         status: Option<&str>,
     ) -> Result<Option<T>, Error> {
-        let mut url = url.clone();
         if let Some(s) = status {
             url.query_pairs_mut().append_pair("status", s);
         }
-        let answer = self
-            .answer(operation, Idempotency::Idempotent, || {
-                self.request(Method::GET, &url)
-            })
-            .await?;
-        match answer.status {
-            404 => Ok(None),
-            _ if answer.is_success() => rest::decode_json(KIND, operation, &answer.body).map(Some),
-            _ => Err(self.api_error(operation, &answer).into()),
-        }
+        self.rest
+            .get(url, operation)
+            .auth(&self.auth)
+            .decode_optional()
+            .await
     }
 
     /// Hangs up a call (`DELETE /Call/{uuid}/`). `false` when Plivo does not know the call (404):
     /// it already ended.
     pub async fn hangup_call(&self, uuid: &str) -> Result<bool, Error> {
-        self.delete(&format!("hang up call {uuid}"), &self.url(&["Call", uuid]))
+        self.delete(&format!("hang up call {uuid}"), self.url(&["Call", uuid]))
             .await
     }
 
@@ -260,62 +236,47 @@ impl PlivoClient {
     pub async fn cancel_request(&self, request_uuid: &str) -> Result<bool, Error> {
         self.delete(
             &format!("cancel request {request_uuid}"),
-            &self.url(&["Request", request_uuid]),
+            self.url(&["Request", request_uuid]),
         )
         .await
     }
 
-    async fn delete(&self, operation: &str, url: &Url) -> Result<bool, Error> {
-        let answer = self
-            .answer(operation, Idempotency::Idempotent, || {
-                self.request(Method::DELETE, url)
-            })
-            .await?;
+    async fn delete(&self, operation: &str, url: Url) -> Result<bool, Error> {
+        let request = self.rest.delete(url, operation).auth(&self.auth);
+        let answer = request.send().await?;
         match answer.status {
             404 => Ok(false),
             _ if answer.is_success() => Ok(true),
-            _ => Err(self.api_error(operation, &answer).into()),
+            _ => Err(request.error(&answer)),
         }
     }
 
-    /// Every number the account rents, 20 a page.
+    /// Every number the account rents, 20 a page, following `meta.next` on the configured API
+    /// only; a listing that never ends or loops is an [`Error::Page`].
     pub async fn list_numbers(&self) -> Result<Vec<NumberResource>, Error> {
         let mut url = self.url(&["Number"]);
         url.query_pairs_mut()
             .append_pair("limit", "20")
             .append_pair("offset", "0");
-        let mut numbers = Vec::new();
-        // Far more pages than any account has: a server that keeps answering with a next page
-        // cannot keep us here.
-        for _ in 0..10_000 {
-            let page: NumberPage = self
-                .call_api("list numbers", Idempotency::Idempotent, || {
-                    self.request(Method::GET, &url)
-                })
-                .await?;
-            let got = page.objects.len();
-            numbers.extend(page.objects);
-            match page.meta.and_then(|m| m.next).filter(|n| !n.is_empty()) {
-                Some(next) if got > 0 => {
-                    url = self.config.base_url.join(&next).map_err(|e| {
-                        Error::Decode(DecodeError::new(
-                            KIND,
-                            "number page",
-                            format!("meta.next {next:?}: {e}"),
-                        ))
-                    })?;
-                }
-                _ => return Ok(numbers),
-            }
-        }
-        Ok(numbers)
+        self.rest
+            .get(url, "list numbers")
+            .auth(&self.auth)
+            .pages(&self.config().base_url, |page: NumberPage| {
+                let next = match page.meta.and_then(|m| m.next) {
+                    // An empty page ends the listing whatever it links to.
+                    next if !page.objects.is_empty() => Next::link(next),
+                    _ => Next::Done,
+                };
+                (page.objects, next)
+            })
+            .await
     }
 
     /// One rented number (digits, no `+`). `None` when the account does not rent it.
     pub async fn get_number(&self, digits: &str) -> Result<Option<NumberResource>, Error> {
         self.get_optional(
             &format!("fetch number {digits}"),
-            &self.url(&["Number", digits]),
+            self.url(&["Number", digits]),
             None,
         )
         .await
@@ -323,25 +284,19 @@ impl PlivoClient {
 
     /// Links a number to an application (`POST /Number/{number}/ {"app_id"}`).
     pub async fn link_number(&self, digits: &str, app_id: &str) -> Result<(), Error> {
-        let url = self.url(&["Number", digits]);
-        let body = serde_json::json!({ "app_id": app_id });
-        let operation = format!("link number {digits} to application {app_id}");
-        let answer = self
-            .answer(&operation, Idempotency::Idempotent, || {
-                self.request(Method::POST, &url).json(&body)
-            })
-            .await?;
-        if answer.is_success() {
-            return Ok(());
-        }
-        Err(self.api_error(&operation, &answer).into())
+        self.set(
+            self.url(&["Number", digits]),
+            format!("link number {digits} to application {app_id}"),
+            &serde_json::json!({ "app_id": app_id }),
+        )
+        .await
     }
 
     /// An application. `None` when it does not exist.
     pub async fn get_application(&self, app_id: &str) -> Result<Option<Application>, Error> {
         self.get_optional(
             &format!("fetch application {app_id}"),
-            &self.url(&["Application", app_id]),
+            self.url(&["Application", app_id]),
             None,
         )
         .await
@@ -349,17 +304,28 @@ impl PlivoClient {
 
     /// Sets an application's answer URL (`POST`), touching nothing else.
     pub async fn set_answer_url(&self, app_id: &str, answer_url: &str) -> Result<(), Error> {
-        let url = self.url(&["Application", app_id]);
-        let body = serde_json::json!({ "answer_url": answer_url, "answer_method": "POST" });
-        let operation = format!("update application {app_id}");
-        let answer = self
-            .answer(&operation, Idempotency::Idempotent, || {
-                self.request(Method::POST, &url).json(&body)
-            })
-            .await?;
-        if answer.is_success() {
-            return Ok(());
-        }
-        Err(self.api_error(&operation, &answer).into())
+        self.set(
+            self.url(&["Application", app_id]),
+            format!("update application {app_id}"),
+            &serde_json::json!({ "answer_url": answer_url, "answer_method": "POST" }),
+        )
+        .await
+    }
+
+    /// A `POST` of `body` that sets values on a resource: idempotent, so retried like a read.
+    async fn set(
+        &self,
+        url: Url,
+        operation: String,
+        body: &serde_json::Value,
+    ) -> Result<(), Error> {
+        self.rest
+            .post(url, operation)
+            .auth(&self.auth)
+            .json(body)
+            .idempotent(true)
+            .success()
+            .await
+            .map(drop)
     }
 }

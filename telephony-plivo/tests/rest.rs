@@ -1,13 +1,17 @@
-//! The REST operations against a fake Plivo on loopback: exact requests, every error path.
+//! The REST operations against a fake Plivo on loopback: exact requests, how Plivo's answers
+//! are read, every error path of its own. The rules every adapter keeps (retries, timeouts,
+//! 429s, 401s, pages) are telephony-testkit's REST contract, run here for Plivo at the end.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use telephony_core::rest::{HttpConfig, RetryPolicy};
+use telephony_core::rest::HttpConfig;
 use telephony_core::{
     CallId, CallStatus, Currency, Decimal, Error, HangupOutcome, OutboundCall, StreamSpec,
-    TelephonyProvider, TransportKind,
+    TelephonyProvider, Url,
 };
 use telephony_plivo::{Plivo, PlivoConfig};
+use telephony_testkit::contract::rest::{Endpoint, Listing, RestCarrier, Waits};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -65,14 +69,11 @@ async fn application_answering(server: &MockServer, answer_url: &str) {
 }
 
 fn plivo(server: &MockServer) -> Plivo {
-    let http = HttpConfig::default()
-        .request_timeout(Duration::from_millis(300))
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)));
     Plivo::new(
         PlivoConfig::new(ID, TOKEN)
             .app_id(APP)
             .base_url(server.uri().parse().unwrap())
-            .http(http),
+            .http(Waits::default().http()),
     )
     .unwrap()
 }
@@ -131,56 +132,6 @@ async fn inline_streams_are_refused_before_any_request() {
         err.is_config() && err.to_string().contains("answer URL"),
         "{err}"
     );
-}
-
-#[tokio::test]
-async fn create_call_is_never_retried_after_a_500_or_a_timeout_but_is_after_a_429() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
-        .respond_with(
-            ResponseTemplate::new(500)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "server error"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = plivo(&server).initiate_call(&outbound()).await.unwrap_err();
-    assert_eq!(err.http_status(), Some(500));
-    assert!(err.to_string().contains("server error"));
-    assert!(err.may_have_acted() && !err.is_retryable(), "{err}");
-
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
-        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(2)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = plivo(&server).initiate_call(&outbound()).await.unwrap_err();
-    assert!(
-        matches!(&err, Error::Transport(t) if t.kind == TransportKind::Timeout),
-        "{err}"
-    );
-    assert!(err.may_have_acted() && !err.is_retryable(), "{err}");
-
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(serde_json::json!({"request_uuid": REQ})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    plivo(&server).initiate_call(&outbound()).await.unwrap();
 }
 
 fn cdr(total: Option<&str>) -> serde_json::Value {
@@ -690,55 +641,6 @@ async fn configure_inbound_needs_an_application_and_an_owned_number() {
 }
 
 #[tokio::test]
-async fn errors_are_typed_with_hints_and_no_secrets() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(
-                serde_json::json!({"api_id": "x", "error": "authentication failed"}),
-            ),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .call_cost(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap_err();
-    assert!(err.is_auth());
-    let text = format!("{err} {err:?}");
-    assert!(
-        text.contains("Plivo answered 401")
-            && text.contains("authentication failed")
-            && text.contains("PLIVO_AUTH_TOKEN"),
-        "{text}"
-    );
-    assert!(!text.contains(TOKEN));
-
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/")))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"meta": {"next": null}, "objects": []})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert!(
-        plivo(&server).phone_numbers().await.unwrap().is_empty(),
-        "a read retries after a 500"
-    );
-}
-
-#[tokio::test]
 async fn the_api_id_is_the_request_id_not_part_of_the_message() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -887,31 +789,6 @@ async fn a_refused_application_update_stops_before_linking() {
 }
 
 #[tokio::test]
-async fn a_429_keeps_its_retry_after() {
-    // Longer than the policy will wait: answered at once, with the wait Plivo asked for.
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(
-            plivo_error(429, "r1", "too many requests").insert_header("retry-after", "60"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .call_status(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap_err();
-    assert!(err.is_retryable() && !err.is_auth(), "{err}");
-    let api = err.api().unwrap();
-    assert_eq!(
-        (api.status, api.retry_after),
-        (429, Some(Duration::from_secs(60)))
-    );
-    assert!(err.to_string().contains("rate limited: slow down"), "{err}");
-}
-
-#[tokio::test]
 async fn a_success_that_does_not_parse_is_a_decode_error() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -992,3 +869,55 @@ fn answer_streams_l16_16k_exactly_and_refuses_what_plivo_cannot_stream() {
         );
     }
 }
+
+/// Plivo, as the REST contract sees it.
+fn carrier() -> RestCarrier {
+    fn adapter(base: Url, http: HttpConfig) -> Arc<dyn TelephonyProvider> {
+        Arc::new(
+            Plivo::new(
+                PlivoConfig::new(ID, TOKEN)
+                    .app_id(APP)
+                    .base_url(base)
+                    .http(http),
+            )
+            .unwrap(),
+        )
+    }
+    fn error_body(_: u16, message: &str) -> serde_json::Value {
+        serde_json::json!({"api_id": "c8f0ae3a-7c7e-11ee-8d3e-0242ac110004", "error": message})
+    }
+    fn page(next: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "api_id": "x", "meta": {"limit": 20, "next": next, "offset": 0},
+            "objects": [{"number": "14155550101", "alias": "one", "application": null}]
+        })
+    }
+    RestCarrier {
+        name: "Plivo",
+        adapter,
+        outbound: outbound(),
+        create: Endpoint::new(
+            "POST",
+            p("Call/"),
+            201,
+            serde_json::json!({"api_id": "x", "message": "call fired", "request_uuid": REQ}),
+        ),
+        call: CallId::new(UUID).unwrap(),
+        // A status looks for the live call first.
+        read: Endpoint::new(
+            "GET",
+            p(&format!("Call/{UUID}/")),
+            200,
+            serde_json::json!({"call_status": "in-progress", "call_uuid": UUID, "direction": "outbound", "request_uuid": REQ}),
+        ),
+        numbers: Listing {
+            path: p("Number/"),
+            page,
+        },
+        error_body,
+        auth_setting: "PLIVO_AUTH_TOKEN",
+        secrets: vec![TOKEN.to_owned()],
+    }
+}
+
+telephony_testkit::rest_contract!(carrier(), follows_links);

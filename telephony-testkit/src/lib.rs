@@ -16,6 +16,8 @@
 // The fakes' handlers answer errors with axum responses, as axum handlers do.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "contract")]
+pub mod contract;
 mod engine;
 mod listener;
 mod markup;

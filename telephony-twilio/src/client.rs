@@ -1,11 +1,10 @@
-//! The REST client: one pooled HTTP client, Basic auth, retries that never dial twice.
+//! The REST client: Twilio's side of core's one request path (Basic auth, its error bodies and
+//! hints), and the operations a voice platform uses.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use reqwest::Method;
-use telephony_core::rest::{self, Idempotency};
-use telephony_core::{ApiError, Error, PageError, PageProblem, Url};
+use telephony_core::rest::{self, Auth, ErrorDetails, Next, RestApi, RestClient};
+use telephony_core::{Error, ProviderKind, Url};
 
 use crate::KIND;
 use crate::config::{Credentials, TwilioConfig};
@@ -15,8 +14,45 @@ use crate::resources::{CallResource, ErrorBody, NumberPage, NumberResource};
 /// connection pool.
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
-    http: reqwest::Client,
+    rest: RestClient<TwilioApi>,
+    auth: Auth,
+}
+
+/// What core's client needs to know about Twilio: its error bodies and what to check.
+#[derive(Debug, Clone)]
+struct TwilioApi {
     config: Arc<TwilioConfig>,
+}
+
+impl RestApi for TwilioApi {
+    fn provider(&self) -> ProviderKind {
+        KIND
+    }
+
+    /// `{"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003"}`;
+    /// the newer APIs write problem details (`detail`, `title`).
+    fn error_details(&self, body: &[u8]) -> ErrorDetails {
+        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        ErrorDetails::default()
+            .message(parsed.message.or(parsed.detail).or(parsed.title))
+            .code(parsed.code)
+            .more_info(parsed.more_info)
+    }
+
+    fn hint(&self, status: u16, _: &Auth) -> Option<String> {
+        let account = &self.config.account_sid;
+        let short = &account[..account.len().min(8)];
+        match status {
+            401 => Some(match &self.config.credentials {
+                Credentials::AuthToken(_) => format!("check TWILIO_AUTH_TOKEN for account {short}…"),
+                Credentials::ApiKey { .. } => {
+                    format!("check TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET for account {short}…")
+                }
+            }),
+            403 => Some("the credentials may not do this (a restricted API key, or a suspended or trial account?)".into()),
+            _ => None,
+        }
+    }
 }
 
 /// What an answered call does, for [`TwilioClient::create_call`].
@@ -105,9 +141,11 @@ impl CreateCall {
     }
 }
 
-/// The most pages [`TwilioClient::list_numbers`] reads: far more than any account has, so a
-/// server that keeps answering with a next page cannot keep it there.
-pub const MAX_PAGES: usize = 1000;
+/// The most pages [`TwilioClient::list_numbers`] reads unless
+/// [`HttpConfig::max_pages`](telephony_core::rest::HttpConfig::max_pages) says otherwise: far
+/// more than any account has, so a server that keeps answering with a next page cannot keep it
+/// there.
+pub const MAX_PAGES: usize = rest::MAX_PAGES;
 
 /// Every call progress event Twilio can report.
 pub const STATUS_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
@@ -116,110 +154,58 @@ impl TwilioClient {
     /// A client for these settings, which are checked first.
     pub fn new(config: TwilioConfig) -> Result<TwilioClient, Error> {
         config.validate()?;
-        let http = config.http.client()?;
+        let (user, password) = match &config.credentials {
+            Credentials::AuthToken(t) => (config.account_sid.clone(), t.clone()),
+            Credentials::ApiKey { sid, secret } => (sid.clone(), secret.clone()),
+        };
+        let http = config.http.clone();
+        let rest = RestClient::new(
+            TwilioApi {
+                config: Arc::new(config),
+            },
+            &http,
+        )?;
         Ok(TwilioClient {
-            http,
-            config: Arc::new(config),
+            rest,
+            auth: Auth::basic(user, password),
         })
     }
 
     /// The settings.
     pub fn config(&self) -> &TwilioConfig {
-        &self.config
+        &self.rest.api().config
     }
 
     fn account_url(&self, tail: &[&str]) -> Url {
-        let mut url = self.config.base_url.clone();
+        let config = self.config();
+        let mut url = config.base_url.clone();
         if let Ok(mut seg) = url.path_segments_mut() {
             seg.pop_if_empty()
-                .extend(["2010-04-01", "Accounts", &self.config.account_sid])
+                .extend(["2010-04-01", "Accounts", &config.account_sid])
                 .extend(tail);
         }
         url
     }
 
-    fn request(&self, method: Method, url: &Url) -> reqwest::RequestBuilder {
-        let (user, password) = match &self.config.credentials {
-            Credentials::AuthToken(t) => (self.config.account_sid.as_str(), t.expose()),
-            Credentials::ApiKey { sid, secret } => (sid.as_str(), secret.expose()),
-        };
-        self.http
-            .request(method, url.clone())
-            .basic_auth(user, Some(password))
-            .header(reqwest::header::ACCEPT, "application/json")
-    }
-
-    async fn call_api<T: serde::de::DeserializeOwned>(
-        &self,
-        operation: &str,
-        idempotency: Idempotency,
-        make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<T, Error> {
-        let answer =
-            rest::exchange(KIND, operation, &self.config.http.retry, idempotency, make).await?;
-        if answer.is_success() {
-            return rest::decode_json(KIND, operation, &answer.body);
-        }
-        Err(self
-            .api_error(operation, answer.status, &answer.headers, &answer.body)
-            .into())
-    }
-
-    /// A Twilio error answer, with the hint its status calls for.
-    fn api_error(
-        &self,
-        operation: &str,
-        status: u16,
-        headers: &reqwest::header::HeaderMap,
-        body: &[u8],
-    ) -> ApiError {
-        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-        let message = parsed
-            .message
-            .or(parsed.detail)
-            .or(parsed.title)
-            .unwrap_or_else(|| format!("no error message (body: {:?})", rest::preview(body)));
-        let account = &self.config.account_sid;
-        let short = &account[..account.len().min(8)];
-        let hint = match status {
-            401 => Some(match &self.config.credentials {
-                Credentials::AuthToken(_) => format!("check TWILIO_AUTH_TOKEN for account {short}…"),
-                Credentials::ApiKey { .. } => {
-                    format!("check TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET for account {short}…")
-                }
-            }),
-            403 => Some("the credentials may not do this (a restricted API key, or a suspended or trial account?)".into()),
-            429 => Some("rate limited: slow down, or ask Twilio to raise the account's limits".into()),
-            _ => None,
-        };
-        ApiError::new(KIND, operation, status, message)
-            .with_code(parsed.code)
-            .with_more_info(parsed.more_info)
-            .with_retry_after(rest::retry_after(headers, std::time::SystemTime::now()))
-            .with_hint(hint)
-    }
-
     /// Places a call. Retried only on a 429 or a connection that never opened, so the call is
     /// never placed twice.
     pub async fn create_call(&self, call: &CreateCall) -> Result<CallResource, Error> {
-        let url = self.account_url(&["Calls.json"]);
-        let form = call.form();
-        self.call_api("create call", Idempotency::CreatesResource, || {
-            self.request(Method::POST, &url).form(&form)
-        })
-        .await
-        .map_err(Error::after_create)
+        self.rest
+            .post(self.account_url(&["Calls.json"]), "create call")
+            .auth(&self.auth)
+            .form(call.form())
+            .decode()
+            .await
     }
 
     /// Fetches a call.
     pub async fn fetch_call(&self, sid: &str) -> Result<CallResource, Error> {
         let url = self.account_url(&["Calls", &format!("{sid}.json")]);
-        self.call_api(
-            &format!("fetch call {sid}"),
-            Idempotency::Idempotent,
-            || self.request(Method::GET, &url),
-        )
-        .await
+        self.rest
+            .get(url, format!("fetch call {sid}"))
+            .auth(&self.auth)
+            .decode()
+            .await
     }
 
     /// Updates a live call: `Status` (`completed`, `canceled`), `Url`, `Twiml`, … Setting a
@@ -229,50 +215,30 @@ impl TwilioClient {
         sid: &str,
         form: &[(&str, &str)],
     ) -> Result<CallResource, Error> {
-        let url = self.account_url(&["Calls", &format!("{sid}.json")]);
-        self.call_api(
-            &format!("update call {sid}"),
-            Idempotency::Idempotent,
-            || self.request(Method::POST, &url).form(form),
-        )
-        .await
+        let tail = ["Calls", &format!("{sid}.json")];
+        self.set(&tail, format!("update call {sid}"), form).await
     }
 
     /// The account's numbers, every page; only `number` when given.
     ///
     /// Each `next_page_uri` is followed on the configured host and path prefix only
     /// ([`rest::next_page_url`]): a link naming another host is refused, so the credentials
-    /// never leave for it. A listing that has not ended after [`MAX_PAGES`] pages, or that
-    /// points back at a page already read, is an [`Error::Page`], never a partial list.
+    /// never leave for it. A listing that has not ended after [`MAX_PAGES`] pages (or the
+    /// configured [`max_pages`](telephony_core::rest::HttpConfig::max_pages)), or that points
+    /// back at a page already read, is an [`Error::Page`], never a partial list.
     pub async fn list_numbers(&self, number: Option<&str>) -> Result<Vec<NumberResource>, Error> {
-        const OPERATION: &str = "list numbers";
         let mut url = self.account_url(&["IncomingPhoneNumbers.json"]);
         url.query_pairs_mut().append_pair("PageSize", "100");
         if let Some(n) = number {
             url.query_pairs_mut().append_pair("PhoneNumber", n);
         }
-        let page_error = |problem| Error::Page(PageError::new(KIND, OPERATION, problem));
-        let mut read = HashSet::new();
-        let mut numbers = Vec::new();
-        while read.len() < MAX_PAGES {
-            read.insert(url.clone());
-            let page: NumberPage = self
-                .call_api(OPERATION, Idempotency::Idempotent, || {
-                    self.request(Method::GET, &url)
-                })
-                .await?;
-            numbers.extend(page.incoming_phone_numbers);
-            let Some(next) = page.next_page_uri.filter(|u| !u.trim().is_empty()) else {
-                return Ok(numbers);
-            };
-            url = rest::next_page_url(&self.config.base_url, &next).map_err(page_error)?;
-            if read.contains(&url) {
-                return Err(page_error(PageProblem::Repeated {
-                    link: next.chars().take(200).collect(),
-                }));
-            }
-        }
-        Err(page_error(PageProblem::TooManyPages { max: MAX_PAGES }))
+        self.rest
+            .get(url, "list numbers")
+            .auth(&self.auth)
+            .pages(&self.config().base_url, |page: NumberPage| {
+                (page.incoming_phone_numbers, Next::link(page.next_page_uri))
+            })
+            .await
     }
 
     /// Updates a number's voice settings (`VoiceUrl`, `VoiceMethod`, `VoiceApplicationSid`, …).
@@ -281,12 +247,24 @@ impl TwilioClient {
         sid: &str,
         form: &[(&str, &str)],
     ) -> Result<NumberResource, Error> {
-        let url = self.account_url(&["IncomingPhoneNumbers", &format!("{sid}.json")]);
-        self.call_api(
-            &format!("update number {sid}"),
-            Idempotency::Idempotent,
-            || self.request(Method::POST, &url).form(form),
-        )
-        .await
+        let tail = ["IncomingPhoneNumbers", &format!("{sid}.json")];
+        self.set(&tail, format!("update number {sid}"), form).await
+    }
+
+    /// A `POST` of `form` to a resource of the account that sets values: idempotent, so
+    /// retried like a read.
+    async fn set<T: serde::de::DeserializeOwned>(
+        &self,
+        tail: &[&str],
+        operation: String,
+        form: &[(&str, &str)],
+    ) -> Result<T, Error> {
+        self.rest
+            .post(self.account_url(tail), operation)
+            .auth(&self.auth)
+            .form(form.iter().copied())
+            .idempotent(true)
+            .decode()
+            .await
     }
 }

@@ -1,13 +1,12 @@
-//! The REST client: one pooled HTTP client; the Voice API with the cached application JWT, the
-//! Numbers and Applications APIs with Basic `api_key:api_secret`; retries that never place a
-//! call twice.
+//! The REST client: Vonage's side of core's one request path (the Voice API with the cached
+//! application JWT, the Numbers and Applications APIs with Basic `api_key:api_secret`; its
+//! error bodies and hints), and the operations a voice platform uses.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use reqwest::Method;
-use telephony_core::rest::{self, Answer, Idempotency};
-use telephony_core::{ApiError, ConfigError, DecodeError, Error, HangupOutcome, Secret, Url};
+use telephony_core::rest::{Answer, Auth, ErrorDetails, Next, RestApi, RestClient, RestRequest};
+use telephony_core::{ConfigError, DecodeError, Error, HangupOutcome, ProviderKind, Url};
 
 use crate::KIND;
 use crate::config::VonageConfig;
@@ -25,10 +24,41 @@ enum Api {
     Account,
 }
 
-/// How one request authenticates.
-enum Auth<'a> {
-    Bearer(Secret),
-    Basic(&'a str, &'a Secret),
+/// What core's client needs to know about Vonage: its error bodies and what to check.
+#[derive(Debug, Clone)]
+struct VonageApi {
+    config: Arc<VonageConfig>,
+}
+
+impl RestApi for VonageApi {
+    fn provider(&self) -> ProviderKind {
+        KIND
+    }
+
+    /// Problem details (`{"type", "title", "detail", "invalid_parameters"}`) from the Voice and
+    /// Applications APIs; `{"error-code", "error-code-label"}` from the Numbers API.
+    fn error_details(&self, body: &[u8]) -> ErrorDetails {
+        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        ErrorDetails::default()
+            .message(parsed.message())
+            .code(parsed.code())
+            .more_info(parsed.more_info())
+    }
+
+    fn hint(&self, status: u16, auth: &Auth) -> Option<String> {
+        match (status, auth) {
+            (401, Auth::Bearer(_)) => Some(format!(
+                "the application JWT was refused: check that VONAGE_APPLICATION_ID ({}) is the application whose public key matches the private key",
+                self.config.application_id
+            )),
+            (401, _) => Some("check VONAGE_API_KEY and VONAGE_API_SECRET".to_owned()),
+            (403, _) => Some(
+                "the account or application may not do this (voice capability off, or a restricted destination?)"
+                    .to_owned(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// A control action on a live call (`PUT /v1/calls/{uuid}`).
@@ -59,8 +89,7 @@ impl CallControl {
 /// Vonage's REST API, the parts a voice platform uses. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct VonageClient {
-    http: reqwest::Client,
-    config: Arc<VonageConfig>,
+    rest: RestClient<VonageApi>,
     jwt: Arc<AppJwt>,
 }
 
@@ -75,17 +104,22 @@ impl VonageClient {
             config.jwt_ttl,
             config.key_setting,
         )?;
-        let http = config.http.client()?;
+        let http = config.http.clone();
+        let rest = RestClient::new(
+            VonageApi {
+                config: Arc::new(config),
+            },
+            &http,
+        )?;
         Ok(VonageClient {
-            http,
-            config: Arc::new(config),
+            rest,
             jwt: Arc::new(jwt),
         })
     }
 
     /// The settings.
     pub fn config(&self) -> &VonageConfig {
-        &self.config
+        &self.rest.api().config
     }
 
     /// The application JWT signer (its current token is what requests carry).
@@ -94,31 +128,21 @@ impl VonageClient {
     }
 
     fn voice_url(&self, segments: &[&str]) -> Url {
-        join(&self.config.base_url, segments)
+        join(&self.config().base_url, segments)
     }
 
     fn applications_url(&self, segments: &[&str]) -> Url {
-        join(&self.config.applications_base_url, segments)
+        join(&self.config().applications_base_url, segments)
     }
 
     fn rest_url(&self, segments: &[&str]) -> Url {
-        join(&self.config.rest_base_url, segments)
-    }
-
-    fn account_credentials(&self) -> Result<(&str, &Secret), Error> {
-        match (&self.config.api_key, &self.config.api_secret) {
-            (Some(k), Some(s)) => Ok((k, s)),
-            _ => Err(ConfigError::new(
-                "VONAGE_API_KEY",
-                "not set: the Numbers and Applications APIs authenticate with the account's API key and secret (VONAGE_API_KEY, VONAGE_API_SECRET)",
-            )
-            .into()),
-        }
+        join(&self.config().rest_base_url, segments)
     }
 
     /// The credentials for one operation: the current application JWT, or the account's key
     /// and secret. Taken once per operation, so every retry carries the same.
-    fn auth(&self, api: Api) -> Result<Auth<'_>, Error> {
+    fn auth(&self, api: Api) -> Result<Auth, Error> {
+        let config = self.config();
         match api {
             Api::Voice => self
                 .jwt
@@ -126,155 +150,92 @@ impl VonageClient {
                 .map(Auth::Bearer)
                 .map_err(|e| {
                     ConfigError::new(
-                        self.config.key_setting,
+                        config.key_setting,
                         format!("the private key no longer signs RS256: {e}"),
                     )
                     .into()
                 }),
-            Api::Account => {
-                let (key, secret) = self.account_credentials()?;
-                Ok(Auth::Basic(key, secret))
-            }
+            Api::Account => match (&config.api_key, &config.api_secret) {
+                (Some(key), Some(secret)) => Ok(Auth::basic(key.clone(), secret.clone())),
+                _ => Err(ConfigError::new(
+                    "VONAGE_API_KEY",
+                    "not set: the Numbers and Applications APIs authenticate with the account's API key and secret (VONAGE_API_KEY, VONAGE_API_SECRET)",
+                )
+                .into()),
+            },
         }
-    }
-
-    fn request(&self, auth: &Auth<'_>, method: Method, url: &Url) -> reqwest::RequestBuilder {
-        let builder = self
-            .http
-            .request(method, url.clone())
-            .header(reqwest::header::ACCEPT, "application/json");
-        match auth {
-            Auth::Bearer(token) => builder.bearer_auth(token.expose()),
-            Auth::Basic(key, secret) => builder.basic_auth(key, Some(secret.expose())),
-        }
-    }
-
-    async fn exchange(
-        &self,
-        operation: &str,
-        idempotency: Idempotency,
-        make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Answer, Error> {
-        rest::exchange(KIND, operation, &self.config.http.retry, idempotency, make).await
-    }
-
-    /// A Vonage error answer, with the hint its status calls for.
-    fn api_error(&self, api: Api, operation: &str, answer: &Answer) -> ApiError {
-        let parsed: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-        let message = parsed.message().unwrap_or_else(|| {
-            if answer.body.is_empty() {
-                "no error body".to_owned()
-            } else {
-                format!("body: {:?}", rest::preview(&answer.body))
-            }
-        });
-        let hint = match (answer.status, api) {
-            (401, Api::Voice) => Some(format!(
-                "the application JWT was refused: check that VONAGE_APPLICATION_ID ({}) is the application whose public key matches the private key",
-                self.config.application_id
-            )),
-            (401, Api::Account) => {
-                Some("check VONAGE_API_KEY and VONAGE_API_SECRET".to_owned())
-            }
-            (403, _) => Some(
-                "the account or application may not do this (voice capability off, or a restricted destination?)"
-                    .to_owned(),
-            ),
-            (429, _) => Some("rate limited: slow down".to_owned()),
-            _ => None,
-        };
-        ApiError::new(KIND, operation, answer.status, message)
-            .with_code(parsed.code())
-            .with_more_info(parsed.more_info())
-            .with_retry_after(rest::retry_after(&answer.headers, SystemTime::now()))
-            .with_hint(hint)
-    }
-
-    async fn call_json<T: serde::de::DeserializeOwned>(
-        &self,
-        api: Api,
-        operation: &str,
-        idempotency: Idempotency,
-        make: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<T, Error> {
-        let answer = self.exchange(operation, idempotency, make).await?;
-        if answer.is_success() {
-            return rest::decode_json(KIND, operation, &answer.body);
-        }
-        Err(self.api_error(api, operation, &answer).into())
     }
 
     /// Places a call. Retried only on a 429 or a connection that never opened, so nobody is
     /// dialled twice.
     pub async fn create_call(&self, call: &CreateCall) -> Result<CallCreated, Error> {
         call.validate()?;
-        let url = self.voice_url(&["v1", "calls"]);
         let auth = self.auth(Api::Voice)?;
-        self.call_json(
-            Api::Voice,
-            "create call",
-            Idempotency::CreatesResource,
-            || self.request(&auth, Method::POST, &url).json(call),
-        )
-        .await
-        .map_err(Error::after_create)
+        self.rest
+            .post(self.voice_url(&["v1", "calls"]), "create call")
+            .auth(&auth)
+            .json(call)
+            .decode()
+            .await
     }
 
     /// A call.
     pub async fn get_call(&self, uuid: &str) -> Result<CallResource, Error> {
-        let url = self.voice_url(&["v1", "calls", uuid]);
         let auth = self.auth(Api::Voice)?;
-        self.call_json(
-            Api::Voice,
-            &format!("fetch call {uuid}"),
-            Idempotency::Idempotent,
-            || self.request(&auth, Method::GET, &url),
-        )
-        .await
+        self.rest
+            .get(
+                self.voice_url(&["v1", "calls", uuid]),
+                format!("fetch call {uuid}"),
+            )
+            .auth(&auth)
+            .decode()
+            .await
     }
 
-    /// Sends one `PUT /v1/calls/{uuid}` body; the final answer, whatever its status.
-    async fn update(
-        &self,
+    /// One `PUT /v1/calls/{uuid}` with `body`, to send.
+    fn update<'a>(
+        &'a self,
+        auth: &'a Auth,
         uuid: &str,
-        operation: &str,
+        operation: String,
         body: &serde_json::Value,
-    ) -> Result<Answer, Error> {
-        let url = self.voice_url(&["v1", "calls", uuid]);
-        let auth = self.auth(Api::Voice)?;
-        self.exchange(operation, Idempotency::Idempotent, || {
-            self.request(&auth, Method::PUT, &url).json(body)
-        })
-        .await
+    ) -> RestRequest<'a, VonageApi> {
+        self.rest
+            .put(self.voice_url(&["v1", "calls", uuid]), operation)
+            .auth(auth)
+            .json(body)
     }
 
     async fn update_ok(
         &self,
         uuid: &str,
-        operation: &str,
+        operation: String,
         body: &serde_json::Value,
     ) -> Result<(), Error> {
-        let answer = self.update(uuid, operation, body).await?;
-        if answer.is_success() {
-            return Ok(());
-        }
-        Err(self.api_error(Api::Voice, operation, &answer).into())
+        let auth = self.auth(Api::Voice)?;
+        self.update(&auth, uuid, operation, body)
+            .success()
+            .await
+            .map(drop)
     }
 
     /// Hangs up a call: `PUT {"action":"hangup"}`. A 204 ends it. A call Vonage no longer
     /// knows (404), or refuses to hang up because it is over, is
     /// [`HangupOutcome::AlreadyEnded`]: success, not an error.
     pub async fn hangup(&self, uuid: &str) -> Result<HangupOutcome, Error> {
-        let operation = format!("hang up call {uuid}");
-        let answer = self
-            .update(uuid, &operation, &serde_json::json!({ "action": "hangup" }))
-            .await?;
+        let auth = self.auth(Api::Voice)?;
+        let request = self.update(
+            &auth,
+            uuid,
+            format!("hang up call {uuid}"),
+            &serde_json::json!({ "action": "hangup" }),
+        );
+        let answer = request.send().await?;
         match answer.status {
             s if (200..300).contains(&s) => Ok(HangupOutcome::Ended),
             404 | 410 => Ok(HangupOutcome::AlreadyEnded),
             400 | 409 | 422 => {
                 // Refused: if the call is over, that is why.
-                let refused = self.api_error(Api::Voice, &operation, &answer);
                 match self.get_call(uuid).await {
                     Ok(call)
                         if call
@@ -286,10 +247,10 @@ impl VonageClient {
                         Ok(HangupOutcome::AlreadyEnded)
                     }
                     Err(e) if e.is_not_found() => Ok(HangupOutcome::AlreadyEnded),
-                    _ => Err(refused.into()),
+                    _ => Err(request.error(&answer)),
                 }
             }
-            _ => Err(self.api_error(Api::Voice, &operation, &answer).into()),
+            _ => Err(request.error(&answer)),
         }
     }
 
@@ -302,7 +263,7 @@ impl VonageClient {
             "action": "transfer",
             "destination": { "type": "ncco", "ncco": ncco }
         });
-        self.update_ok(uuid, &format!("transfer call {uuid}"), &body)
+        self.update_ok(uuid, format!("transfer call {uuid}"), &body)
             .await
     }
 
@@ -312,14 +273,14 @@ impl VonageClient {
             "action": "transfer",
             "destination": { "type": "ncco", "url": [url.as_str()] }
         });
-        self.update_ok(uuid, &format!("transfer call {uuid}"), &body)
+        self.update_ok(uuid, format!("transfer call {uuid}"), &body)
             .await
     }
 
     /// Mutes, unmutes, earmuffs or unearmuffs a live call.
     pub async fn control(&self, uuid: &str, control: CallControl) -> Result<(), Error> {
         let body = serde_json::json!({ "action": control.action() });
-        self.update_ok(uuid, &format!("{} call {uuid}", control.action()), &body)
+        self.update_ok(uuid, format!("{} call {uuid}", control.action()), &body)
             .await
     }
 
@@ -335,59 +296,60 @@ impl VonageClient {
                 "DTMF {digits:?}: digits, *, # and p only"
             )));
         }
-        let url = self.voice_url(&["v1", "calls", uuid, "dtmf"]);
-        let body = serde_json::json!({ "digits": digits });
-        let operation = format!("send DTMF to call {uuid}");
         let auth = self.auth(Api::Voice)?;
-        // Playing tones twice is wrong too: retried only where Vonage cannot have acted.
-        let answer = self
-            .exchange(&operation, Idempotency::CreatesResource, || {
-                self.request(&auth, Method::PUT, &url).json(&body)
-            })
+        self.rest
+            .put(
+                self.voice_url(&["v1", "calls", uuid, "dtmf"]),
+                format!("send DTMF to call {uuid}"),
+            )
+            .auth(&auth)
+            .json(&serde_json::json!({ "digits": digits }))
+            // Playing tones twice is wrong too: retried only where Vonage cannot have acted.
+            .idempotent(false)
+            .success()
             .await
-            .map_err(Error::after_create)?;
-        if answer.is_success() {
-            return Ok(());
-        }
-        Err(Error::from(self.api_error(Api::Voice, &operation, &answer)).after_create())
+            .map(drop)
     }
 
     /// The account's numbers, 100 a page (`GET /account/numbers`), optionally only those
-    /// starting with `prefix` (digits).
+    /// starting with `prefix` (digits). A listing still going after the configured
+    /// [`max_pages`](telephony_core::rest::HttpConfig::max_pages) is an [`Error::Page`].
     pub async fn list_numbers(&self, prefix: Option<&str>) -> Result<Vec<OwnedNumber>, Error> {
+        const SIZE: usize = 100;
         let auth = self.auth(Api::Account)?;
-        let mut numbers = Vec::new();
-        // Far more pages than any account has: a server that keeps answering cannot keep us.
-        for index in 1..=10_000u32 {
+        let page_url = |index: u32| {
             let mut url = self.rest_url(&["account", "numbers"]);
             {
                 let mut q = url.query_pairs_mut();
-                q.append_pair("size", "100")
+                q.append_pair("size", &SIZE.to_string())
                     .append_pair("index", &index.to_string());
                 if let Some(p) = prefix {
                     q.append_pair("pattern", p)
                         .append_pair("search_pattern", "0");
                 }
             }
-            let page: NumberPage = self
-                .call_json(
-                    Api::Account,
-                    "list numbers",
-                    Idempotency::Idempotent,
-                    || self.request(&auth, Method::GET, &url),
-                )
-                .await?;
-            let got = page.numbers.len();
-            numbers.extend(page.numbers);
-            let done = match page.count {
-                Some(total) => got == 0 || numbers.len() as u64 >= total,
-                None => got < 100,
-            };
-            if done {
-                break;
-            }
-        }
-        Ok(numbers)
+            url
+        };
+        let (mut index, mut listed) = (1, 0u64);
+        self.rest
+            .get(page_url(index), "list numbers")
+            .auth(&auth)
+            .pages(&self.config().rest_base_url, |page: NumberPage| {
+                let got = page.numbers.len();
+                listed += got as u64;
+                let done = match page.count {
+                    Some(total) => got == 0 || listed >= total,
+                    None => got < SIZE,
+                };
+                index += 1;
+                let next = if done {
+                    Next::Done
+                } else {
+                    Next::Url(page_url(index))
+                };
+                (page.numbers, next)
+            })
+            .await
     }
 
     /// One rented number (digits, no `+`), or `None`.
@@ -410,45 +372,43 @@ impl VonageClient {
                 format!("{} has no country", number.msisdn),
             ))
         })?;
-        let url = self.rest_url(&["number", "update"]);
-        let form = [
-            ("country", country.as_str()),
-            ("msisdn", number.msisdn.as_str()),
-            ("app_id", app_id),
-        ];
-        let operation = format!("link number {} to application {app_id}", number.msisdn);
-        let answer = self
-            .exchange(&operation, Idempotency::Idempotent, || {
-                self.request(&auth, Method::POST, &url).form(&form)
-            })
-            .await?;
-        if !answer.is_success() {
-            return Err(self.api_error(Api::Account, &operation, &answer).into());
-        }
-        // The Numbers API answers 200 with its own code: "200" is success.
+        let request = self
+            .rest
+            .post(
+                self.rest_url(&["number", "update"]),
+                format!("link number {} to application {app_id}", number.msisdn),
+            )
+            .auth(&auth)
+            .form([
+                ("country", country.as_str()),
+                ("msisdn", number.msisdn.as_str()),
+                ("app_id", app_id),
+            ])
+            .idempotent(true);
+        let answer = request.success().await?;
+        // The Numbers API answers 200 with its own code: "200" is success, anything else is
+        // the status it stands for.
         let parsed: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
         match parsed.error_code.as_deref() {
             None | Some("200") => Ok(()),
-            Some(code) => {
-                let status = code.parse().unwrap_or(answer.status);
-                let mut e = self.api_error(Api::Account, &operation, &answer);
-                e.status = status;
-                Err(e.into())
-            }
+            Some(code) => Err(request.error(&Answer {
+                status: code.parse().unwrap_or(answer.status),
+                ..answer
+            })),
         }
     }
 
     /// An application, as JSON, every field kept (`GET /v2/applications/{id}`).
     pub async fn get_application(&self, id: &str) -> Result<serde_json::Value, Error> {
         let auth = self.auth(Api::Account)?;
-        let url = self.applications_url(&["v2", "applications", id]);
-        self.call_json(
-            Api::Account,
-            &format!("fetch application {id}"),
-            Idempotency::Idempotent,
-            || self.request(&auth, Method::GET, &url),
-        )
-        .await
+        self.rest
+            .get(
+                self.applications_url(&["v2", "applications", id]),
+                format!("fetch application {id}"),
+            )
+            .auth(&auth)
+            .decode()
+            .await
     }
 
     /// Replaces an application (`PUT /v2/applications/{id}`) with `body`.
@@ -458,14 +418,15 @@ impl VonageClient {
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
         let auth = self.auth(Api::Account)?;
-        let url = self.applications_url(&["v2", "applications", id]);
-        self.call_json(
-            Api::Account,
-            &format!("update application {id}"),
-            Idempotency::Idempotent,
-            || self.request(&auth, Method::PUT, &url).json(body),
-        )
-        .await
+        self.rest
+            .put(
+                self.applications_url(&["v2", "applications", id]),
+                format!("update application {id}"),
+            )
+            .auth(&auth)
+            .json(body)
+            .decode()
+            .await
     }
 }
 

@@ -1,17 +1,21 @@
 //! The REST operations against a fake Vonage on loopback: exact requests, the JWT each Voice
-//! API request carries (verified with the public key), and every error path.
+//! API request carries (verified with the public key), and every error path of its own. The
+//! rules every adapter keeps (retries, timeouts, 429s, 401s, pages) are telephony-testkit's
+//! REST contract, run here for Vonage at the end.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::json;
 use telephony_core::audio::{AudioFormat, SampleRate};
-use telephony_core::rest::{HttpConfig, RetryPolicy};
+use telephony_core::rest::HttpConfig;
 use telephony_core::{
     CallId, CallStatus, Currency, Decimal, Direction, HangupOutcome, MachineDetection,
-    OutboundCall, StreamSpec, TelephonyProvider,
+    OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
-use telephony_vonage::ncco::{Endpoint, Ncco, Talk, Websocket};
+use telephony_testkit::contract::rest::{Endpoint, Listing, RestCarrier, Waits};
+use telephony_vonage::ncco::{Endpoint as NccoEndpoint, Ncco, Talk, Websocket};
 use telephony_vonage::{AppClaims, CallControl, CreateCall, Vonage, VonageConfig};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
@@ -62,13 +66,10 @@ fn basic() -> String {
 }
 
 fn config(server: &MockServer) -> VonageConfig {
-    let http = HttpConfig::default()
-        .request_timeout(Duration::from_millis(500))
-        .retry(RetryPolicy::default().base_delay(Duration::from_millis(5)));
     VonageConfig::new(APP, KEY)
         .api_credentials(API_KEY, API_SECRET)
         .all_hosts(server.uri().parse().unwrap())
-        .http(http)
+        .http(Waits::default().http())
 }
 
 fn vonage(server: &MockServer) -> Vonage {
@@ -189,7 +190,7 @@ async fn a_call_can_dial_a_websocket_directly() {
     let created = v
         .client()
         .create_call(
-            &CreateCall::ncco(Endpoint::Websocket(ws), &ncco)
+            &CreateCall::ncco(NccoEndpoint::Websocket(ws), &ncco)
                 .unwrap()
                 .from("+447700900001"),
         )
@@ -203,79 +204,13 @@ async fn a_call_can_dial_a_websocket_directly() {
     let e = v
         .client()
         .create_call(
-            &CreateCall::ncco(Endpoint::Websocket(long), &ncco)
+            &CreateCall::ncco(NccoEndpoint::Websocket(long), &ncco)
                 .unwrap()
                 .from("+447700900001"),
         )
         .await
         .unwrap_err();
     assert!(e.is_config() && e.to_string().contains("512"), "{e}");
-}
-
-#[tokio::test]
-async fn create_is_not_retried_after_a_500_but_is_after_a_429() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
-            "type": "https://developer.nexmo.com/api-errors#internal-error", "title": "Internal Error"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = vonage(&server)
-        .initiate_call(&outbound())
-        .await
-        .unwrap_err();
-    assert_eq!(e.http_status(), Some(500));
-    // Vonage may have placed it: not for the host to retry blindly either.
-    assert!(e.may_have_acted() && !e.is_retryable(), "{e}");
-
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
-        .respond_with(created().set_delay(Duration::from_secs(2)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let e = vonage(&server)
-        .initiate_call(&outbound())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, telephony_core::Error::Transport(t) if t.kind == telephony_core::TransportKind::Timeout),
-        "{e}"
-    );
-    assert!(e.may_have_acted() && !e.is_retryable());
-
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        .up_to_n_times(1)
-        .expect(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
-        .respond_with(created())
-        .expect(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    vonage(&server).initiate_call(&outbound()).await.unwrap();
-    // The retry is signed like the first attempt: a token that verifies, with the claims.
-    let sent = server.received_requests().await.unwrap();
-    assert_eq!(sent.len(), 2);
-    assert!(
-        sent.iter().all(|r| AppJwt.matches(r)),
-        "every attempt carries a valid JWT"
-    );
 }
 
 #[tokio::test]
@@ -934,31 +869,56 @@ async fn the_other_error_paths() {
     );
 }
 
-#[tokio::test]
-async fn reads_retry_server_errors() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .expect(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"uuid": UUID, "status": "ringing"})),
+/// Vonage, as the REST contract sees it: the Voice API for calls, the Numbers API for the
+/// listing, which pages by index.
+fn carrier() -> RestCarrier {
+    fn adapter(base: Url, http: HttpConfig) -> Arc<dyn TelephonyProvider> {
+        Arc::new(
+            Vonage::new(
+                VonageConfig::new(APP, KEY)
+                    .api_credentials(API_KEY, API_SECRET)
+                    .all_hosts(base)
+                    .http(http),
+            )
+            .unwrap(),
         )
-        .expect(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    let info = vonage(&server)
-        .call_status(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(info.status, CallStatus::Ringing);
+    }
+    fn error_body(_: u16, message: &str) -> serde_json::Value {
+        json!({"type": "https://developer.nexmo.com/api-errors#contract", "title": message})
+    }
+    fn page(next: Option<&str>) -> serde_json::Value {
+        // More to come: far more counted than listed.
+        let count = if next.is_some() { 1_000_000 } else { 1 };
+        json!({"count": count, "numbers": [number("447700900000", None)]})
+    }
+    RestCarrier {
+        name: "Vonage",
+        adapter,
+        outbound: outbound(),
+        create: Endpoint::new(
+            "POST",
+            "/v1/calls",
+            201,
+            json!({"uuid": UUID, "status": "started", "direction": "outbound", "conversation_uuid": CONV}),
+        ),
+        call: CallId::new(UUID).unwrap(),
+        read: Endpoint::new(
+            "GET",
+            format!("/v1/calls/{UUID}"),
+            200,
+            json!({"uuid": UUID, "status": "ringing"}),
+        ),
+        numbers: Listing {
+            path: "/account/numbers".to_owned(),
+            page,
+        },
+        error_body,
+        auth_setting: "VONAGE_APPLICATION_ID",
+        secrets: vec![
+            API_SECRET.to_owned(),
+            KEY.lines().nth(1).unwrap().to_owned(),
+        ],
+    }
 }
+
+telephony_testkit::rest_contract!(carrier());
