@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
-use telephony_core::media::json::{borrowed_str, dtmf_digit, lenient_u64, push_string};
+use telephony_core::media::json::{
+    DtmfObject, MediaObject, borrowed_str, dtmf_digit, keep, lenient_u64, malformed, push_string,
+    text_frame,
+};
 use telephony_core::media::{AudioTrack, Framing, StreamStart, b64, scan};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
@@ -89,13 +92,6 @@ impl PlivoMediaProtocol {
         }
     }
 
-    fn malformed(detail: impl Into<String>) -> MediaError {
-        MediaError::Malformed {
-            provider: KIND,
-            detail: detail.into(),
-        }
-    }
-
     fn format_of(
         &self,
         encoding: Option<&str>,
@@ -129,9 +125,12 @@ impl PlivoMediaProtocol {
                 };
                 Ok(AudioFormat::new(e, rate))
             }
-            (other, r) => Err(Self::malformed(format!(
-                "media format {other} at {r} Hz: Plivo streams μ-law 8 kHz or L16 at 8 or 16 kHz"
-            ))),
+            (other, r) => Err(malformed(
+                KIND,
+                format!(
+                    "media format {other} at {r} Hz: Plivo streams μ-law 8 kHz or L16 at 8 or 16 kHz"
+                ),
+            )),
         }
     }
 
@@ -162,25 +161,15 @@ struct Message<'a> {
     #[serde(rename = "sequenceNumber", default, deserialize_with = "lenient_u64")]
     sequence_number: Option<u64>,
     #[serde(default, borrow)]
-    media: Option<Media<'a>>,
+    media: Option<MediaObject<'a>>,
     #[serde(default)]
     start: Option<Start>,
     #[serde(default)]
-    dtmf: Option<Dtmf>,
+    dtmf: Option<DtmfObject>,
     #[serde(default, borrow, deserialize_with = "borrowed_str")]
     name: Option<Cow<'a, str>>,
     #[serde(default)]
     extra_headers: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Media<'a> {
-    #[serde(default, borrow, deserialize_with = "borrowed_str")]
-    track: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    timestamp: Option<u64>,
-    #[serde(borrow)]
-    payload: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -201,12 +190,6 @@ struct MediaFormat {
     encoding: Option<String>,
     #[serde(rename = "sampleRate", default, deserialize_with = "lenient_u64")]
     sample_rate: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct Dtmf {
-    #[serde(default)]
-    digit: Option<String>,
 }
 
 /// `k=v;k2=v2` (or comma-separated, as the XML attribute writes them), in order.
@@ -237,16 +220,7 @@ impl MediaProtocol for PlivoMediaProtocol {
     }
 
     fn decode<'a>(&'a mut self, message: WsMessage<'a>) -> Result<MediaEvent<'a>, MediaError> {
-        let text = match message {
-            WsMessage::Text(t) => t,
-            WsMessage::Binary(b) => {
-                return Err(MediaError::UnexpectedFrame {
-                    provider: KIND,
-                    kind: "binary",
-                    len: b.len(),
-                });
-            }
-        };
+        let text = text_frame(KIND, message)?;
         // Fifty times a second: the media event, read without a general parser.
         // A payload that does not decode as written (JSON escapes in it) is read again below.
         if let Some(m) = scan::media_audio(text, &["streamId", "extra_headers"], &mut self.payload)
@@ -254,12 +228,12 @@ impl MediaProtocol for PlivoMediaProtocol {
             return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
         }
         let msg: Message<'a> =
-            serde_json::from_str(text).map_err(|e| Self::malformed(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| malformed(KIND, e.to_string()))?;
         match msg.event.as_ref() {
             "start" => {
                 let start = msg
                     .start
-                    .ok_or_else(|| Self::malformed("start without a start object"))?;
+                    .ok_or_else(|| malformed(KIND, "start without a start object"))?;
                 let (encoding, rate) = match &start.media_format {
                     Some(f) => (f.encoding.as_deref(), f.sample_rate),
                     None => (None, None),
@@ -291,7 +265,7 @@ impl MediaProtocol for PlivoMediaProtocol {
             "media" => {
                 let media = msg
                     .media
-                    .ok_or_else(|| Self::malformed("media without a media object"))?;
+                    .ok_or_else(|| malformed(KIND, "media without a media object"))?;
                 self.audio(
                     &media.payload,
                     media.track.as_deref(),
@@ -299,42 +273,20 @@ impl MediaProtocol for PlivoMediaProtocol {
                     msg.sequence_number,
                 )
             }
-            "dtmf" => {
-                let digit = msg
-                    .dtmf
-                    .and_then(|d| d.digit)
-                    .and_then(|d| dtmf_digit(&d))
-                    .ok_or_else(|| Self::malformed("dtmf without a single-key digit"))?;
-                Ok(MediaEvent::Dtmf {
-                    digit,
-                    duration: None,
-                })
-            }
+            "dtmf" => DtmfObject::event(KIND, msg.dtmf),
             "playedStream" | "played" => {
                 let name = msg
                     .name
-                    .ok_or_else(|| Self::malformed("playedStream without a name"))?;
-                let name: &'a str = match name {
-                    Cow::Borrowed(s) => s,
-                    Cow::Owned(s) => {
-                        self.text = s;
-                        &self.text
-                    }
-                };
-                Ok(MediaEvent::Mark { name })
+                    .ok_or_else(|| malformed(KIND, "playedStream without a name"))?;
+                Ok(MediaEvent::Mark {
+                    name: keep(name, &mut self.text),
+                })
             }
             "clearedAudio" => Ok(MediaEvent::Cleared),
             "stop" => Ok(MediaEvent::Stop),
-            _ => {
-                let event: &'a str = match msg.event {
-                    Cow::Borrowed(s) => s,
-                    Cow::Owned(s) => {
-                        self.text = s;
-                        &self.text
-                    }
-                };
-                Ok(MediaEvent::Unknown { event })
-            }
+            _ => Ok(MediaEvent::Unknown {
+                event: keep(msg.event, &mut self.text),
+            }),
         }
     }
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use telephony_core::audio::AudioFormat;
 use telephony_core::media::json::{
-    borrowed_str, dtmf_digit, lenient_u64, ordered_strings, push_string,
+    DtmfObject, MediaObject, borrowed_str, keep, lenient_u64, malformed, ordered_strings,
+    push_string, text_frame,
 };
 use telephony_core::media::{AudioTrack, Framing, StreamStart, b64, scan};
 use telephony_core::{
@@ -76,13 +77,6 @@ impl TwilioMediaProtocol {
             sequence,
         }
     }
-
-    fn malformed(detail: impl Into<String>) -> MediaError {
-        MediaError::Malformed {
-            provider: KIND,
-            detail: detail.into(),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -99,23 +93,13 @@ struct Message<'a> {
     #[serde(rename = "sequenceNumber", default, deserialize_with = "lenient_u64")]
     sequence_number: Option<u64>,
     #[serde(default, borrow)]
-    media: Option<Media<'a>>,
+    media: Option<MediaObject<'a>>,
     #[serde(default)]
     start: Option<Start>,
     #[serde(default)]
-    dtmf: Option<Dtmf>,
+    dtmf: Option<DtmfObject>,
     #[serde(default, borrow)]
     mark: Option<Mark<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Media<'a> {
-    #[serde(default, borrow, deserialize_with = "borrowed_str")]
-    track: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    timestamp: Option<u64>,
-    #[serde(borrow)]
-    payload: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -147,12 +131,6 @@ struct MediaFormat {
 }
 
 #[derive(Deserialize)]
-struct Dtmf {
-    #[serde(default)]
-    digit: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct Mark<'a> {
     #[serde(borrow)]
     name: Cow<'a, str>,
@@ -175,29 +153,20 @@ impl MediaProtocol for TwilioMediaProtocol {
     }
 
     fn decode<'a>(&'a mut self, message: WsMessage<'a>) -> Result<MediaEvent<'a>, MediaError> {
-        let text = match message {
-            WsMessage::Text(t) => t,
-            WsMessage::Binary(b) => {
-                return Err(MediaError::UnexpectedFrame {
-                    provider: KIND,
-                    kind: "binary",
-                    len: b.len(),
-                });
-            }
-        };
+        let text = text_frame(KIND, message)?;
         // Fifty times a second: the media event, read without a general parser.
         // A payload that does not decode as written (JSON escapes in it) is read again below.
         if let Some(m) = scan::media_audio(text, &["streamSid"], &mut self.payload) {
             return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
         }
         let msg: Message<'a> =
-            serde_json::from_str(text).map_err(|e| Self::malformed(format!("{e}")))?;
+            serde_json::from_str(text).map_err(|e| malformed(KIND, format!("{e}")))?;
         match msg.event.as_ref() {
             "connected" => Ok(MediaEvent::Connected),
             "start" => {
                 let start = msg
                     .start
-                    .ok_or_else(|| Self::malformed("start without a start object"))?;
+                    .ok_or_else(|| malformed(KIND, "start without a start object"))?;
                 let format = match &start.media_format {
                     None => AudioFormat::MULAW_8K,
                     Some(f) => {
@@ -209,10 +178,13 @@ impl MediaProtocol for TwilioMediaProtocol {
                             || f.sample_rate.is_some_and(|r| r != 8000)
                             || f.channels.is_some_and(|c| c != 1)
                         {
-                            return Err(Self::malformed(format!(
-                                "media format {:?} at {:?} Hz, {:?} channels: Twilio streams μ-law 8 kHz mono",
-                                f.encoding, f.sample_rate, f.channels
-                            )));
+                            return Err(malformed(
+                                KIND,
+                                format!(
+                                    "media format {:?} at {:?} Hz, {:?} channels: Twilio streams μ-law 8 kHz mono",
+                                    f.encoding, f.sample_rate, f.channels
+                                ),
+                            ));
                         }
                         AudioFormat::MULAW_8K
                     }
@@ -239,7 +211,7 @@ impl MediaProtocol for TwilioMediaProtocol {
             "media" => {
                 let media = msg
                     .media
-                    .ok_or_else(|| Self::malformed("media without a media object"))?;
+                    .ok_or_else(|| malformed(KIND, "media without a media object"))?;
                 self.audio(
                     &media.payload,
                     media.track.as_deref(),
@@ -247,41 +219,19 @@ impl MediaProtocol for TwilioMediaProtocol {
                     msg.sequence_number,
                 )
             }
-            "dtmf" => {
-                let digit = msg
-                    .dtmf
-                    .and_then(|d| d.digit)
-                    .and_then(|d| dtmf_digit(&d))
-                    .ok_or_else(|| Self::malformed("dtmf without a single-key digit"))?;
-                Ok(MediaEvent::Dtmf {
-                    digit,
-                    duration: None,
-                })
-            }
+            "dtmf" => DtmfObject::event(KIND, msg.dtmf),
             "mark" => {
                 let mark = msg
                     .mark
-                    .ok_or_else(|| Self::malformed("mark without a mark object"))?;
-                let name: &'a str = match mark.name {
-                    Cow::Borrowed(s) => s,
-                    Cow::Owned(s) => {
-                        self.text = s;
-                        &self.text
-                    }
-                };
-                Ok(MediaEvent::Mark { name })
+                    .ok_or_else(|| malformed(KIND, "mark without a mark object"))?;
+                Ok(MediaEvent::Mark {
+                    name: keep(mark.name, &mut self.text),
+                })
             }
             "stop" => Ok(MediaEvent::Stop),
-            _ => {
-                let event: &'a str = match msg.event {
-                    Cow::Borrowed(s) => s,
-                    Cow::Owned(s) => {
-                        self.text = s;
-                        &self.text
-                    }
-                };
-                Ok(MediaEvent::Unknown { event })
-            }
+            _ => Ok(MediaEvent::Unknown {
+                event: keep(msg.event, &mut self.text),
+            }),
         }
     }
 

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
-use telephony_core::media::json::{dtmf_digit, push_string};
+use telephony_core::media::json::{dtmf_digit, malformed, push_string};
 use telephony_core::media::{AudioTrack, Framing, StreamStart};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
@@ -65,13 +65,6 @@ impl VonageMediaProtocol {
     pub fn frame_bytes(&self) -> usize {
         let format = self.format.unwrap_or(self.expected);
         format.rate.samples_per_20ms() * 2
-    }
-
-    fn malformed(detail: impl Into<String>) -> MediaError {
-        MediaError::Malformed {
-            provider: KIND,
-            detail: detail.into(),
-        }
     }
 
     fn keep(&mut self, s: String) -> &str {
@@ -130,13 +123,16 @@ impl MediaProtocol for VonageMediaProtocol {
         let text = match message {
             WsMessage::Binary(audio) => {
                 if audio.is_empty() {
-                    return Err(Self::malformed("an empty binary message"));
+                    return Err(malformed(KIND, "an empty binary message"));
                 }
                 if audio.len() % 2 != 0 {
-                    return Err(Self::malformed(format!(
-                        "a binary message of {} bytes: not whole 16-bit samples",
-                        audio.len()
-                    )));
+                    return Err(malformed(
+                        KIND,
+                        format!(
+                            "a binary message of {} bytes: not whole 16-bit samples",
+                            audio.len()
+                        ),
+                    ));
                 }
                 let rate = u128::from(self.wire_format().map_or(16000, |f| f.rate.hz()));
                 let nanos = u128::from(self.received) * 500_000_000 / rate;
@@ -153,22 +149,22 @@ impl MediaProtocol for VonageMediaProtocol {
             WsMessage::Text(t) => t,
         };
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| Self::malformed(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| malformed(KIND, e.to_string()))?;
         let serde_json::Value::Object(map) = value else {
-            return Err(Self::malformed("a text message that is not a JSON object"));
+            return Err(malformed(KIND, "a text message that is not a JSON object"));
         };
         let event = match map.get("event") {
             Some(serde_json::Value::String(e)) => e.clone(),
-            _ => return Err(Self::malformed("a text message without an event")),
+            _ => return Err(malformed(KIND, "a text message without an event")),
         };
         match event.as_str() {
             "websocket:connected" => {
                 let ct = map
                     .get("content-type")
                     .and_then(|v| v.as_str())
-                    .ok_or_else(|| Self::malformed("websocket:connected without a content-type"))?;
+                    .ok_or_else(|| malformed(KIND, "websocket:connected without a content-type"))?;
                 let format = content_type_format(ct).ok_or_else(|| {
-                    Self::malformed(format!(
+                    malformed(KIND, format!(
                         "content-type {ct:?}: Vonage streams audio/l16 at 8000, 16000 or 24000 Hz"
                     ))
                 })?;
@@ -197,7 +193,7 @@ impl MediaProtocol for VonageMediaProtocol {
                 };
                 let digit = field("digit")
                     .and_then(|d| dtmf_digit(&d))
-                    .ok_or_else(|| Self::malformed("websocket:dtmf without a single-key digit"))?;
+                    .ok_or_else(|| malformed(KIND, "websocket:dtmf without a single-key digit"))?;
                 let duration = field("duration")
                     .and_then(|d| d.trim().parse::<u64>().ok())
                     .map(Duration::from_millis);
@@ -213,7 +209,7 @@ impl MediaProtocol for VonageMediaProtocol {
                     Some(other) => text_of(other),
                     None => None,
                 }
-                .ok_or_else(|| Self::malformed("websocket:notify without a payload"))?;
+                .ok_or_else(|| malformed(KIND, "websocket:notify without a payload"))?;
                 Ok(MediaEvent::Mark {
                     name: self.keep(name),
                 })

@@ -1,10 +1,93 @@
 //! JSON pieces every provider's media protocol needs: counters that arrive as strings or
-//! numbers, parameter objects kept in order, and string literals written without allocating.
+//! numbers, parameter objects kept in order, string literals written without allocating, and
+//! the objects and steps the JSON protocols share (a text frame, a `media` object, a `dtmf`
+//! object, an event name kept for the caller).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde::Deserializer;
 use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::media::{MediaError, MediaEvent, WsMessage};
+use crate::provider::ProviderKind;
+
+/// The text of a JSON protocol's message; a binary frame is
+/// [`MediaError::UnexpectedFrame`].
+pub fn text_frame<'a>(
+    provider: ProviderKind,
+    message: WsMessage<'a>,
+) -> Result<&'a str, MediaError> {
+    match message {
+        WsMessage::Text(t) => Ok(t),
+        WsMessage::Binary(b) => Err(MediaError::UnexpectedFrame {
+            provider,
+            kind: "binary",
+            len: b.len(),
+        }),
+    }
+}
+
+/// [`MediaError::Malformed`] with `detail`.
+pub fn malformed(provider: ProviderKind, detail: impl Into<String>) -> MediaError {
+    MediaError::Malformed {
+        provider,
+        detail: detail.into(),
+    }
+}
+
+/// A string read from a message, as an event can carry it: borrowed from the message when it
+/// had no escapes, else kept in `store` (the protocol's, reused from message to message).
+pub fn keep<'a>(text: Cow<'a, str>, store: &'a mut String) -> &'a str {
+    match text {
+        Cow::Borrowed(s) => s,
+        Cow::Owned(s) => {
+            *store = s;
+            store
+        }
+    }
+}
+
+/// A `media` object as Twilio-style JSON streams send it:
+/// `{"track": "inbound", "timestamp": "5", "payload": "<base64>"}`, read without allocating.
+#[derive(Debug, Deserialize)]
+pub struct MediaObject<'a> {
+    /// Which side of the call the audio is.
+    #[serde(default, borrow, deserialize_with = "borrowed_str")]
+    pub track: Option<Cow<'a, str>>,
+    /// The provider's timestamp, in milliseconds (a string or a number).
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub timestamp: Option<u64>,
+    /// The audio, base64.
+    #[serde(borrow)]
+    pub payload: Cow<'a, str>,
+}
+
+/// A `dtmf` object: `{"digit": "5"}`.
+#[derive(Debug, Deserialize)]
+pub struct DtmfObject {
+    /// The key pressed.
+    #[serde(default)]
+    pub digit: Option<String>,
+}
+
+impl DtmfObject {
+    /// The [`MediaEvent::Dtmf`] a message's `dtmf` object gives; no object, or anything but
+    /// one key, is [`MediaError::Malformed`].
+    pub fn event(
+        provider: ProviderKind,
+        dtmf: Option<DtmfObject>,
+    ) -> Result<MediaEvent<'static>, MediaError> {
+        let digit = dtmf
+            .and_then(|d| d.digit)
+            .and_then(|d| dtmf_digit(&d))
+            .ok_or_else(|| malformed(provider, "dtmf without a single-key digit"))?;
+        Ok(MediaEvent::Dtmf {
+            digit,
+            duration: None,
+        })
+    }
+}
 
 /// Deserializes an optional string that borrows from the message where it can (no escapes),
 /// as `#[serde(borrow)]` does for a plain `Cow<str>` field but not inside an `Option`: so a
@@ -155,7 +238,6 @@ pub fn dtmf_digit(text: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
 
     #[derive(Deserialize)]
     struct T {
@@ -225,5 +307,66 @@ mod tests {
         assert_eq!(dtmf_digit("a"), Some('A'));
         assert_eq!(dtmf_digit("12"), None);
         assert_eq!(dtmf_digit("x"), None);
+    }
+
+    const KIND: ProviderKind = ProviderKind::new("acme", "Acme");
+
+    #[test]
+    fn a_media_object_borrows_its_payload_and_reads_counters_either_way() {
+        let m: MediaObject<'_> =
+            serde_json::from_str(r#"{"track":"inbound","timestamp":"5","payload":"AAA="}"#)
+                .unwrap();
+        assert!(matches!(m.payload, Cow::Borrowed("AAA=")));
+        assert_eq!(
+            (m.track.as_deref(), m.timestamp),
+            (Some("inbound"), Some(5))
+        );
+        let m: MediaObject<'_> =
+            serde_json::from_str(r#"{"timestamp":7,"payload":"A\u0041"}"#).unwrap();
+        assert_eq!(
+            (m.track, m.timestamp, m.payload.as_ref()),
+            (None, Some(7), "AA")
+        );
+        assert!(serde_json::from_str::<MediaObject<'_>>(r#"{"track":"inbound"}"#).is_err());
+    }
+
+    #[test]
+    fn a_dtmf_object_gives_one_key_or_a_malformed_error() {
+        let one: DtmfObject = serde_json::from_str(r##"{"digit":"#"}"##).unwrap();
+        assert!(matches!(
+            DtmfObject::event(KIND, Some(one)),
+            Ok(MediaEvent::Dtmf {
+                digit: '#',
+                duration: None
+            })
+        ));
+        for bad in [r#"{"digit":"12"}"#, r#"{}"#] {
+            let d: DtmfObject = serde_json::from_str(bad).unwrap();
+            assert!(matches!(
+                DtmfObject::event(KIND, Some(d)),
+                Err(MediaError::Malformed { .. })
+            ));
+        }
+        assert!(DtmfObject::event(KIND, None).is_err());
+    }
+
+    #[test]
+    fn a_binary_frame_is_not_text_and_a_kept_string_outlives_its_message() {
+        assert_eq!(text_frame(KIND, WsMessage::Text("{}")).unwrap(), "{}");
+        assert!(matches!(
+            text_frame(KIND, WsMessage::Binary(&[1, 2, 3])),
+            Err(MediaError::UnexpectedFrame {
+                kind: "binary",
+                len: 3,
+                ..
+            })
+        ));
+        let mut store = String::new();
+        assert_eq!(keep(Cow::Borrowed("mark-1"), &mut store), "mark-1");
+        assert!(store.is_empty());
+        assert_eq!(keep(Cow::Owned("mark\"2".into()), &mut store), "mark\"2");
+        assert!(
+            matches!(malformed(KIND, "x"), MediaError::Malformed { detail, .. } if detail == "x")
+        );
     }
 }
