@@ -9,61 +9,24 @@
 //! `telephony bench media --simd BACKEND` measures each backend's first session in a process
 //! of its own.
 
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
 use telephony::audio::{AudioFormat, Backend, Encoding, Profile, SampleRate};
 use telephony::{MediaProtocol, MediaSession, SessionConfig, SessionEvent};
+use telephony_audio::counting_alloc::{self, CountingAlloc};
 use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, speech_like};
 
-struct Counting;
-
-thread_local! {
-    // Per thread, so the test harness's other threads do not count.
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-}
-
-fn note(delta: i64, count: bool) {
-    // `try_with`: the thread's slots may be gone while it exits.
-    let _ = LIVE.try_with(|l| l.set(l.get() + delta));
-    if count {
-        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments; the counters are
-// thread-local cells that never touch the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as i64, true);
-        // SAFETY: the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as i64), false);
-        // SAFETY: `ptr` came from `alloc` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as i64 - layout.size() as i64, true);
-        // SAFETY: `ptr` came from `alloc` with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAlloc = CountingAlloc;
 
+/// Allocations made by this thread: the test harness's other threads do not count.
 fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
+    counting_alloc::thread_allocations()
 }
 
+/// Bytes this thread allocated and has not freed.
 fn live() -> i64 {
-    LIVE.with(Cell::get)
+    counting_alloc::thread_live_bytes()
 }
 
 /// Ten seconds of a provider's stream, as it sends it.

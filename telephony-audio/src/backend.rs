@@ -6,12 +6,16 @@ use std::sync::OnceLock;
 
 use thiserror::Error;
 
+use crate::cpu::{Avx2, Avx512};
+
 /// An instruction set the resampler's kernels run on (and, from AVX2 up, the G.711 slice
 /// loops).
 ///
 /// Holding a `Backend` proves the CPU runs it: every way to get one checks first
 /// ([`Backend::avx2`] and [`Backend::avx512`] return an error on a CPU without the feature),
-/// so a resampler built on one never executes an instruction the CPU lacks.
+/// and the AVX2 and AVX-512 backends carry the token of that check ([`Avx2`], [`Avx512`]),
+/// which is what their kernels take. A resampler built on one never executes an instruction
+/// the CPU lacks.
 ///
 /// Every backend computes the same filter; they differ in speed and, by at most one least
 /// significant bit, in rounding. [`Backend::detect`] picks the fastest, which is what
@@ -31,19 +35,37 @@ use thiserror::Error;
 /// }
 /// # Ok::<(), telephony_audio::AudioError>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Backend(pub(crate) Isa);
 
-/// The instruction sets, slowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The instruction sets, each beyond the baseline with the token that proves the CPU runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Isa {
     /// Whatever the compilation target guarantees: SSE2 on x86-64, NEON on aarch64.
     Portable,
     /// x86-64 with AVX2 and FMA.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    Avx2,
+    Avx2(Avx2),
     /// x86-64 with AVX-512F and FMA (and AVX2, which every such CPU has).
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512(Avx512),
+}
+
+impl Isa {
+    /// See [`Backend::avx2_token`].
+    pub(crate) const fn avx2_token(self) -> Option<Avx2> {
+        match self {
+            Isa::Portable => None,
+            Isa::Avx2(cpu) => Some(cpu),
+            Isa::Avx512(cpu) => Some(cpu.avx2()),
+        }
+    }
+}
+
+/// The instruction sets by name, slowest first: what `TELEPHONY_SIMD` and [`FromStr`] name,
+/// whether or not this CPU runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Portable,
+    Avx2,
     Avx512,
 }
 
@@ -69,36 +91,23 @@ impl Backend {
     /// aarch64): every CPU runs them.
     pub const PORTABLE: Backend = Backend(Isa::Portable);
 
-    /// AVX2 with fused multiply-add, if this CPU has both.
+    /// AVX2 with fused multiply-add, if this CPU has both (see [`Avx2::detect`]).
     ///
     /// # Errors
     ///
     /// [`BackendError::MissingCpuFeature`] on a CPU (or an architecture) without them.
     pub fn avx2() -> Result<Backend, BackendError> {
-        if cpu_has(Isa::Avx2) {
-            Ok(Backend(Isa::Avx2))
-        } else {
-            Err(BackendError::MissingCpuFeature {
-                backend: "avx2",
-                missing: "AVX2 and FMA",
-            })
-        }
+        Avx2::detect().map(|cpu| Backend(Isa::Avx2(cpu)))
     }
 
-    /// AVX-512F with fused multiply-add (and AVX2), if this CPU has them.
+    /// AVX-512F with fused multiply-add (and AVX2), if this CPU has them (see
+    /// [`Avx512::detect`]).
     ///
     /// # Errors
     ///
     /// [`BackendError::MissingCpuFeature`] on a CPU (or an architecture) without them.
     pub fn avx512() -> Result<Backend, BackendError> {
-        if cpu_has(Isa::Avx512) {
-            Ok(Backend(Isa::Avx512))
-        } else {
-            Err(BackendError::MissingCpuFeature {
-                backend: "avx512",
-                missing: "AVX-512F, AVX2 and FMA",
-            })
-        }
+        Avx512::detect().map(|cpu| Backend(Isa::Avx512(cpu)))
     }
 
     /// The fastest backend this CPU runs, capped by `TELEPHONY_SIMD` when it is set (read once
@@ -108,10 +117,10 @@ impl Backend {
         static CHOSEN: OnceLock<Backend> = OnceLock::new();
         *CHOSEN.get_or_init(|| {
             let fastest = Backend::fastest();
-            match std::env::var("TELEPHONY_SIMD").ok().and_then(|v| isa(&v)) {
+            match std::env::var("TELEPHONY_SIMD").ok().and_then(|v| level(&v)) {
                 Some(cap) => Backend::available()
                     .into_iter()
-                    .find(|b| b.0 <= cap)
+                    .find(|b| b.level() <= cap)
                     .unwrap_or(Backend::PORTABLE),
                 None => fastest,
             }
@@ -125,10 +134,9 @@ impl Backend {
 
     /// Every backend this CPU runs, fastest first; [`Backend::PORTABLE`] is always last.
     pub fn available() -> Vec<Backend> {
-        [Isa::Avx512, Isa::Avx2, Isa::Portable]
+        [Backend::avx512(), Backend::avx2(), Ok(Backend::PORTABLE)]
             .into_iter()
-            .filter(|&i| cpu_has(i))
-            .map(Backend)
+            .filter_map(Result::ok)
             .collect()
     }
 
@@ -136,8 +144,8 @@ impl Backend {
     pub const fn name(self) -> &'static str {
         match self.0 {
             Isa::Portable => "portable",
-            Isa::Avx2 => "avx2",
-            Isa::Avx512 => "avx512",
+            Isa::Avx2(_) => "avx2",
+            Isa::Avx512(_) => "avx512",
         }
     }
 
@@ -147,45 +155,52 @@ impl Backend {
             Isa::Portable if cfg!(target_arch = "x86_64") => "portable (SSE2)",
             Isa::Portable if cfg!(target_arch = "aarch64") => "portable (NEON)",
             Isa::Portable => "portable",
-            Isa::Avx2 => "AVX2 + FMA",
-            Isa::Avx512 => "AVX-512F + FMA",
+            Isa::Avx2(_) => "AVX2 + FMA",
+            Isa::Avx512(_) => "AVX-512F + FMA",
         }
     }
 
     /// Whether code for this backend may use AVX2 (the G.711 slice loops, base64 on the media
-    /// path).
+    /// path): [`Backend::avx2_token`] is `Some`.
     pub const fn has_avx2(self) -> bool {
-        matches!(self.0, Isa::Avx2 | Isa::Avx512)
+        self.avx2_token().is_some()
+    }
+
+    /// The proof that this CPU runs AVX2 and FMA, from the AVX2 and AVX-512 backends (whose
+    /// constructors checked it); `None` from [`Backend::PORTABLE`]. What code outside the
+    /// resampler that uses AVX2 when the chosen backend allows it (the G.711 slice loops,
+    /// base64 on the media path) passes to its AVX2 functions:
+    ///
+    /// ```
+    /// use telephony_audio::Backend;
+    ///
+    /// // `None` on a CPU without AVX2 and FMA, or when `TELEPHONY_SIMD=portable`.
+    /// if let Some(cpu) = Backend::detect().avx2_token() {
+    ///     println!("AVX2 code may run: {cpu:?}");
+    /// }
+    /// assert_eq!(Backend::PORTABLE.avx2_token(), None);
+    /// ```
+    pub const fn avx2_token(self) -> Option<Avx2> {
+        self.0.avx2_token()
+    }
+
+    /// Where the backend stands among the others: the order of [`Ord`] and of the cap.
+    const fn level(self) -> Level {
+        match self.0 {
+            Isa::Portable => Level::Portable,
+            Isa::Avx2(_) => Level::Avx2,
+            Isa::Avx512(_) => Level::Avx512,
+        }
     }
 }
 
 /// The instruction set a name stands for, whether or not this CPU runs it.
-fn isa(name: &str) -> Option<Isa> {
+fn level(name: &str) -> Option<Level> {
     match name.trim().to_ascii_lowercase().as_str() {
-        "portable" | "sse2" | "neon" | "baseline" => Some(Isa::Portable),
-        "avx2" => Some(Isa::Avx2),
-        "avx512" | "avx-512" | "avx512f" => Some(Isa::Avx512),
+        "portable" | "sse2" | "neon" | "baseline" => Some(Level::Portable),
+        "avx2" => Some(Level::Avx2),
+        "avx512" | "avx-512" | "avx512f" => Some(Level::Avx512),
         _ => None,
-    }
-}
-
-/// Whether this CPU runs `isa`'s kernels (the standard library caches the answer).
-fn cpu_has(isa: Isa) -> bool {
-    match isa {
-        Isa::Portable => true,
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => {
-            std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => false,
     }
 }
 
@@ -194,12 +209,25 @@ impl FromStr for Backend {
 
     /// `portable` (or `sse2`, `neon`), `avx2` or `avx512`, if this CPU runs it.
     fn from_str(s: &str) -> Result<Backend, BackendError> {
-        match isa(s) {
+        match level(s) {
             None => Err(BackendError::Unknown(s.to_owned())),
-            Some(Isa::Portable) => Ok(Backend::PORTABLE),
-            Some(Isa::Avx2) => Backend::avx2(),
-            Some(Isa::Avx512) => Backend::avx512(),
+            Some(Level::Portable) => Ok(Backend::PORTABLE),
+            Some(Level::Avx2) => Backend::avx2(),
+            Some(Level::Avx512) => Backend::avx512(),
         }
+    }
+}
+
+/// Slowest first: `PORTABLE < avx2 < avx512`.
+impl PartialOrd for Backend {
+    fn partial_cmp(&self, other: &Backend) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Backend {
+    fn cmp(&self, other: &Backend) -> std::cmp::Ordering {
+        self.level().cmp(&other.level())
     }
 }
 
@@ -226,6 +254,7 @@ mod tests {
         assert!(all.windows(2).all(|w| w[0] > w[1]), "fastest first");
         for b in &all {
             assert_eq!(b.name().parse::<Backend>(), Ok(*b));
+            assert_eq!(b.avx2_token().is_some(), *b != Backend::PORTABLE, "{b}");
         }
         assert_eq!("sse2".parse::<Backend>(), Ok(Backend::PORTABLE));
         for (name, got) in [("avx2", Backend::avx2()), ("avx512", Backend::avx512())] {

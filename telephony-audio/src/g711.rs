@@ -177,8 +177,8 @@ pub fn encode_ulaw(input: &[i16], output: &mut [u8]) {
         "encode_ulaw: slice lengths differ"
     );
     #[cfg(target_arch = "x86_64")]
-    if simd::avx2() {
-        simd::encode_ulaw(input, output);
+    if let Some(cpu) = simd::avx2() {
+        simd::encode_ulaw(cpu, input, output);
         return;
     }
     for (o, &x) in output.iter_mut().zip(input) {
@@ -198,8 +198,8 @@ pub fn decode_ulaw(input: &[u8], output: &mut [i16]) {
         "decode_ulaw: slice lengths differ"
     );
     #[cfg(target_arch = "x86_64")]
-    if simd::avx2() {
-        simd::decode_ulaw(input, output);
+    if let Some(cpu) = simd::avx2() {
+        simd::decode_ulaw(cpu, input, output);
         return;
     }
     for (o, &c) in output.iter_mut().zip(input) {
@@ -219,8 +219,8 @@ pub fn encode_alaw(input: &[i16], output: &mut [u8]) {
         "encode_alaw: slice lengths differ"
     );
     #[cfg(target_arch = "x86_64")]
-    if simd::avx2() {
-        simd::encode_alaw(input, output);
+    if let Some(cpu) = simd::avx2() {
+        simd::encode_alaw(cpu, input, output);
         return;
     }
     for (o, &x) in output.iter_mut().zip(input) {
@@ -240,8 +240,8 @@ pub fn decode_alaw(input: &[u8], output: &mut [i16]) {
         "decode_alaw: slice lengths differ"
     );
     #[cfg(target_arch = "x86_64")]
-    if simd::avx2() {
-        simd::decode_alaw(input, output);
+    if let Some(cpu) = simd::avx2() {
+        simd::decode_alaw(cpu, input, output);
         return;
     }
     for (o, &c) in output.iter_mut().zip(input) {
@@ -317,21 +317,23 @@ mod arith {
 }
 
 /// The slice loops compiled for AVX2, chosen at run time. The exception to the crate's
-/// no-`unsafe` habit is the call into code compiled for a feature the CPU was seen to have;
-/// the loops themselves are safe Rust over slices. Measured with `cargo bench --bench audio --
-/// g711` on 160-sample frames (AMD EPYC, AVX2): μ-law encode 73 → 34 ns, decode 68 → 38 ns,
-/// A-law encode 65 → 53 ns, decode 65 → 46 ns, against the table loops.
+/// no-`unsafe` habit is the call into code compiled for a feature the CPU was seen to have,
+/// which each loop's entry point proves by the [`Avx2`](crate::Avx2) token it takes; the loops
+/// themselves are safe Rust over slices. Against the table loops, `cargo bench -p
+/// telephony-bench --bench audio -- g711` measures them, and the same command with
+/// `TELEPHONY_SIMD=portable` the tables (the README's "Speed, measured" has the figures).
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod simd {
     use super::arith;
+    use crate::Avx2;
 
-    /// Whether the slice loops run on AVX2: the CPU has it, and `TELEPHONY_SIMD` does not
-    /// keep it from being used (see [`Backend::detect`](crate::Backend::detect), which caches
-    /// the answer).
+    /// The proof that the slice loops may run on AVX2: the CPU has it, and `TELEPHONY_SIMD`
+    /// does not keep it from being used (see [`Backend::detect`](crate::Backend::detect),
+    /// which caches the answer).
     #[inline]
-    pub(super) fn avx2() -> bool {
-        crate::Backend::detect().has_avx2()
+    pub(super) fn avx2() -> Option<Avx2> {
+        crate::Backend::detect().avx2_token()
     }
 
     macro_rules! vectorized {
@@ -343,11 +345,10 @@ mod simd {
                 }
             }
 
-            /// Callable only on a CPU with AVX2.
-            pub(super) fn $name(input: &[$in], output: &mut [$out]) {
-                assert!(std::arch::is_x86_feature_detected!("avx2"));
-                // SAFETY: the CPU runs the instructions this function was compiled with
-                // (checked above; the check is a cached load).
+            /// The loop on AVX2, which `_cpu` proves this CPU runs.
+            pub(super) fn $name(_cpu: Avx2, input: &[$in], output: &mut [$out]) {
+                // SAFETY: the function is compiled for AVX2, which this CPU runs: `_cpu` is an
+                // `Avx2`, which only the CPU check in `cpu.rs` creates, once it has seen AVX2.
                 unsafe { $inner(input, output) }
             }
         };
@@ -411,32 +412,32 @@ mod tests {
     #[test]
     fn the_vector_loops_agree_with_the_tables_on_every_input() {
         // Whatever TELEPHONY_SIMD says: this tests the AVX2 loops wherever the CPU has them.
-        if crate::Backend::avx2().is_err() {
+        let Ok(cpu) = crate::Avx2::detect() else {
             return;
-        }
+        };
         let every: Vec<i16> = (i16::MIN..=i16::MAX).collect();
         let codes: Vec<u8> = (0..=255).collect();
         let (mut ours, mut table) = (vec![0u8; every.len()], vec![0u8; every.len()]);
-        simd::encode_ulaw(&every, &mut ours);
+        simd::encode_ulaw(cpu, &every, &mut ours);
         every
             .iter()
             .zip(&mut table)
             .for_each(|(&x, t)| *t = ulaw_encode_sample(x));
         assert!(ours == table, "mu-law encode");
-        simd::encode_alaw(&every, &mut ours);
+        simd::encode_alaw(cpu, &every, &mut ours);
         every
             .iter()
             .zip(&mut table)
             .for_each(|(&x, t)| *t = alaw_encode_sample(x));
         assert!(ours == table, "A-law encode");
         let (mut ours, mut table) = (vec![0i16; 256], vec![0i16; 256]);
-        simd::decode_ulaw(&codes, &mut ours);
+        simd::decode_ulaw(cpu, &codes, &mut ours);
         codes
             .iter()
             .zip(&mut table)
             .for_each(|(&c, t)| *t = ulaw_decode_sample(c));
         assert_eq!(ours, table, "mu-law decode");
-        simd::decode_alaw(&codes, &mut ours);
+        simd::decode_alaw(cpu, &codes, &mut ours);
         codes
             .iter()
             .zip(&mut table)

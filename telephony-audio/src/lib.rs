@@ -44,6 +44,9 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod backend;
+#[cfg(feature = "counting-alloc")]
+pub mod counting_alloc;
+mod cpu;
 mod error;
 mod format;
 mod framer;
@@ -53,6 +56,7 @@ mod resample;
 mod transcode;
 
 pub use backend::{Backend, BackendError};
+pub use cpu::{Avx2, Avx512};
 pub use error::{AudioError, FormatError};
 pub use format::{AudioFormat, Encoding, SampleRate};
 pub use framer::Framer;

@@ -1,47 +1,16 @@
 //! The media path's steady state allocates nothing: counted with a global allocator, for every
 //! rate pair and profile, on the objects a call holds per direction.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use telephony_audio::counting_alloc::{self, CountingAlloc};
 use telephony_audio::{
     AudioFormat, Backend, Decoder, Encoder, Encoding, Framer, Profile, Resampler, SampleRate,
     Transcoder,
 };
 
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller upholds `alloc`'s contract, which is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// One test only, so no other test allocates while this one counts. Every rate pair, both
 /// profiles, every encoding on the wire (G.711 encode and decode included) and every backend
@@ -73,7 +42,7 @@ fn count_steady_state(
     far: AudioFormat,
     profile: Profile,
     backend: Backend,
-) -> usize {
+) -> u64 {
     let (from, to) = (wire.rate, far.rate);
     let mut resampler = Resampler::with_backend(from, to, profile, backend);
     let mut decoder = Decoder::with_backend(wire, to, profile, backend);
@@ -97,8 +66,10 @@ fn count_steady_state(
     let mut wire_out = Vec::with_capacity(8192);
     let mut far_out = Vec::with_capacity(8192);
     let mut sent = 0usize;
+    // Allocations made, by any thread, while a chunk was processed.
+    let mut allocations = 0;
     let mut chunk = |count: bool| {
-        COUNTING.store(count, Ordering::Relaxed);
+        let before = counting_alloc::allocations();
         resampler.process(&pcm_in, &mut out).unwrap();
         pcm.clear();
         decoder.decode(&wire_in, &mut pcm).unwrap();
@@ -109,7 +80,9 @@ fn count_steady_state(
         transcoder.transcode(&wire_in, &mut far_out).unwrap();
         wire_out.clear();
         back.transcode(&far_in, &mut wire_out).unwrap();
-        COUNTING.store(false, Ordering::Relaxed);
+        if count {
+            allocations += counting_alloc::allocations() - before;
+        }
     };
     // Scratch buffers reach their size: the reply is not a whole number of the filter's
     // periods (up to 12 samples), so its output count varies chunk by chunk, through every
@@ -117,10 +90,9 @@ fn count_steady_state(
     for _ in 0..30 {
         chunk(false);
     }
-    ALLOCATIONS.store(0, Ordering::Relaxed);
     for _ in 0..200 {
         chunk(true);
     }
     assert!(sent > 0, "the framer sent frames");
-    ALLOCATIONS.load(Ordering::Relaxed)
+    allocations
 }

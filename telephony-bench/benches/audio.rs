@@ -31,6 +31,9 @@ fn speechlike(n: usize, rate: u32) -> Vec<i16> {
         .collect()
 }
 
+/// The G.711 slice functions on 160-sample frames, on the AVX2 loops where the CPU has them
+/// (`cargo bench -p telephony-bench --bench audio -- g711`); with `TELEPHONY_SIMD=portable`,
+/// the table loops they replace. The README's "Speed, measured" has both.
 fn g711(c: &mut Criterion) {
     let mut g = c.benchmark_group("g711");
     let pcm = speechlike(160, 8000);

@@ -92,7 +92,9 @@ fn protocols(c: &mut Criterion) {
 
 /// What the JSON providers' media path is made of, against what it replaced: base64 of a
 /// 20 ms μ-law frame (ours and the `base64` crate's), and reading a Twilio media message (the
-/// fast path and serde_json).
+/// fast path and serde_json). Ours runs its AVX2 blocks where the CPU has them; with
+/// `TELEPHONY_SIMD=portable`, its table path (`cargo bench -p telephony-bench --bench media --
+/// pieces`; the README's "Capacity" has the figures).
 fn pieces(c: &mut Criterion) {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;

@@ -385,7 +385,8 @@ impl Polyphase {
         let m = self.bank.m as u64;
         let stream = (self.consumed % m) as usize;
         let at = ((self.consumed / m) as i64 - self.t0) as usize;
-        (self.load)(&mut self.rows, self.stride, stream, at, input);
+        self.load
+            .run(&mut self.rows, self.stride, stream, at, input);
         self.consumed += input.len() as u64;
     }
 
@@ -400,7 +401,7 @@ impl Polyphase {
             let blocks = ((last - first) as usize).div_ceil(LANES);
             let start = (first as i64 - (self.bank.taps as i64 - 1) - self.t0) as usize;
             let scratch_len = blocks * LANES * self.bank.l;
-            (self.fir)(&mut KernelArgs {
+            self.fir.run(&mut KernelArgs {
                 bank: self.bank,
                 streams: &self.rows,
                 stride: self.stride,

@@ -1,14 +1,16 @@
 //! Base64 (standard alphabet, canonical padding) for media payloads: the same bytes as the
-//! `base64` crate's `STANDARD` engine, several times faster on 20 ms frames, because every
-//! 20 ms of every call passes through it twice. Table-driven, with AVX2 blocks of 32
-//! characters where the CPU has it (the one `unsafe` exception in this crate, in the private `simd`
-//! module); anything the fast decoder refuses is handed to the `base64` crate, so errors read
-//! as they always did.
+//! `base64` crate's `STANDARD` engine, written for speed on 20 ms frames, because every 20 ms
+//! of every call passes through it twice. Table-driven, with AVX2 blocks of 32 characters where
+//! the CPU has it (the one `unsafe` exception in this crate, in the private `simd` module);
+//! anything the fast decoder refuses is handed to the `base64` crate, so errors read as they
+//! always did. `cargo bench -p telephony-bench --bench media -- pieces` times it against the
+//! `base64` crate (figures in the README's "Capacity" section).
 
 #[cfg(target_arch = "x86_64")]
 use super::simd;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use telephony_audio::Avx2;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -87,19 +89,13 @@ pub fn decode_payload(
 /// Decodes `text` into `out`, replacing what it held. Canonical padding is required, as the
 /// `STANDARD` engine requires it.
 pub fn decode_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidBase64> {
-    decode_with(text, out, simd())
+    decode_with(text, out, super::avx2())
 }
 
-/// Whether the AVX2 blocks run on this CPU.
-fn simd() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return simd::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    return false;
-}
-
+/// Decodes with the AVX2 blocks when `simd` holds the token for them, with the tables alone
+/// when it is `None`.
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables, unused_mut))]
-fn decode_with(text: &[u8], out: &mut Vec<u8>, simd: bool) -> Result<(), InvalidBase64> {
+fn decode_with(text: &[u8], out: &mut Vec<u8>, simd: Option<Avx2>) -> Result<(), InvalidBase64> {
     // What `out` held is overwritten, not cleared first: a buffer reused frame after frame
     // keeps most of its length, and the resize below zero-fills only the few bytes beyond.
     if !text.len().is_multiple_of(4) {
@@ -119,8 +115,8 @@ fn decode_with(text: &[u8], out: &mut Vec<u8>, simd: bool) -> Result<(), Invalid
     let mut bad = 0u32;
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if simd {
-        match simd::decode_base64(&text[..full * 4], out) {
+    if let Some(cpu) = simd {
+        match simd::decode_base64(cpu, &text[..full * 4], out) {
             Some(chars) => done = chars,
             None => return slow(text, out),
         }
@@ -178,11 +174,13 @@ fn slow(text: &[u8], out: &mut Vec<u8>) -> Result<(), InvalidBase64> {
 
 /// Appends `bytes` to `out` as base64 with padding.
 pub fn encode_into(bytes: &[u8], out: &mut String) {
-    encode_with(bytes, out, simd());
+    encode_with(bytes, out, super::avx2());
 }
 
+/// Encodes with the AVX2 blocks when `simd` holds the token for them, with the tables alone
+/// when it is `None`.
 #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables, unused_mut))]
-fn encode_with(bytes: &[u8], out: &mut String, simd: bool) {
+fn encode_with(bytes: &[u8], out: &mut String, simd: Option<Avx2>) {
     out.reserve(bytes.len().div_ceil(3) * 4);
     // 192 bytes become 256 characters in a buffer on the stack, checked as text once.
     let mut buf = [0u8; 256];
@@ -191,8 +189,8 @@ fn encode_with(bytes: &[u8], out: &mut String, simd: bool) {
         let take = rest.len().min(192);
         let mut used = 0;
         #[cfg(target_arch = "x86_64")]
-        if simd {
-            used = simd::encode_base64(rest, take, &mut buf);
+        if let Some(cpu) = simd {
+            used = simd::encode_base64(cpu, rest, take, &mut buf);
         }
         let (chunk, tail) = rest.split_at(take);
         rest = tail;
@@ -240,12 +238,11 @@ mod tests {
 
     /// The table path, and the AVX2 blocks where this CPU has them (whatever `TELEPHONY_SIMD`
     /// says).
-    fn paths() -> Vec<bool> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return vec![false, true];
+    fn paths() -> Vec<Option<Avx2>> {
+        match Avx2::detect() {
+            Ok(cpu) => vec![None, Some(cpu)],
+            Err(_) => vec![None],
         }
-        vec![false]
     }
 
     #[test]
@@ -256,10 +253,10 @@ mod tests {
                 let bytes = &data[..len];
                 let mut ours = String::from("x");
                 encode_with(bytes, &mut ours, simd);
-                assert_eq!(ours[1..], STANDARD.encode(bytes), "encode {len} {simd}");
+                assert_eq!(ours[1..], STANDARD.encode(bytes), "encode {len} {simd:?}");
                 let mut back = vec![7];
                 decode_with(&ours.as_bytes()[1..], &mut back, simd).unwrap();
-                assert_eq!(back, bytes, "decode {len} {simd}");
+                assert_eq!(back, bytes, "decode {len} {simd:?}");
             }
             // Every byte value in every position of a block, and every character.
             for shift in 0..24 {

@@ -18,7 +18,7 @@ mod simd;
 use std::fmt;
 use std::time::Duration;
 
-use telephony_audio::{AudioError, AudioFormat};
+use telephony_audio::{AudioError, AudioFormat, Avx2, Backend};
 use thiserror::Error;
 
 use crate::id::CallId;
@@ -28,6 +28,14 @@ pub use auth::{STREAM_TOKEN_PARAMETER, StreamAuth, StreamAuthError};
 pub use pacer::Pacer;
 pub use playback::{MarkFate, PlaybackTracker};
 pub use session::{MediaSession, SessionConfig, SessionEvent};
+
+/// The proof that the media fast path's AVX2 blocks (`simd`) may run: this CPU has AVX2 and
+/// `TELEPHONY_SIMD` does not keep it from being used ([`Backend::detect`], which caches the
+/// answer, carries the token of its CPU check). `None` off x86-64.
+#[inline]
+fn avx2() -> Option<Avx2> {
+    Backend::detect().avx2_token()
+}
 
 /// One WebSocket message, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -108,8 +108,8 @@ pub fn media_message<'a>(text: &'a str, skip: &[&'static str]) -> Option<MediaMe
 
 fn find_quote(bytes: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
-    if super::simd::available() {
-        return super::simd::find_quote(bytes);
+    if let Some(cpu) = super::avx2() {
+        return super::simd::find_quote(cpu, bytes);
     }
     bytes.iter().position(|&c| c == b'"')
 }

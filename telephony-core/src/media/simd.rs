@@ -3,25 +3,22 @@
 //! `vpshufb`; sextets packed by multiply-adds; the bytes gathered by one shuffle and one
 //! permute; and the reverse for encoding), and the search for a closing quote 32 bytes a step.
 //!
-//! This is the crate's one exception to its no-`unsafe` rule, earned by measurement: base64
-//! of a 20 ms μ-law frame (160 bytes) decodes in 30 ns instead of the table path's 89, and
-//! encodes in 55 ns instead of 98, on an AVX2 EPYC (`cargo bench -p telephony-bench --bench
-//! media -- pieces` times the fast path against the `base64` crate). The unaligned loads and
-//! stores are the only operations that need it, each at a bounds-checked array reference of
-//! exactly its width, and each function checks that the CPU has AVX2 before it calls code
-//! compiled for it (callers choose the path with [`available`]). A block holding any character
-//! outside the alphabet, or padding, is left to the callers' table paths.
+//! This is the crate's one exception to its no-`unsafe` rule, earned by measurement against
+//! the table path (`cargo bench -p telephony-bench --bench media -- pieces` times the fast path
+//! against the `base64` crate, and with `TELEPHONY_SIMD=portable` the table path; the README's
+//! "Capacity" section has the figures). The unaligned loads and stores are the only operations
+//! that need it, each at a bounds-checked array reference of exactly its width, and the call
+//! into code compiled for AVX2: each entry point here takes an
+//! [`Avx2`](telephony_audio::Avx2) token, which only telephony-audio's CPU check creates, so
+//! none can be reached on a CPU without AVX2 (callers get the token from
+//! [`Backend::detect`](telephony_audio::Backend::detect), so `TELEPHONY_SIMD` holds here too).
+//! A block holding any character outside the alphabet, or padding, is left to the
+//! callers' table paths.
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::*;
 
-/// Whether this CPU runs AVX2 and `TELEPHONY_SIMD` lets it be used: a backend that
-/// [`Backend::detect`](telephony_audio::Backend::detect) picks is one the CPU was checked to
-/// run (the answer is cached).
-#[inline]
-pub(super) fn available() -> bool {
-    telephony_audio::Backend::detect().has_avx2()
-}
+use telephony_audio::Avx2;
 
 /// Nibble classes for validation: a character `c` is in the alphabet exactly when
 /// `LOW[c & 15] & HIGH[c >> 4] == 0`. Each high nibble gets one class bit; the low-nibble
@@ -77,9 +74,9 @@ fn lanes(t: [u8; 16]) -> [u8; 32] {
 }
 
 /// Where the first `"` is in `bytes`, if anywhere: 32 bytes a step, the rest one by one.
-pub(super) fn find_quote(bytes: &[u8]) -> Option<usize> {
-    assert!(std::arch::is_x86_feature_detected!("avx2"));
-    // SAFETY: the CPU runs AVX2 (checked above; the check is a cached load).
+pub(super) fn find_quote(_cpu: Avx2, bytes: &[u8]) -> Option<usize> {
+    // SAFETY: `find_quote_avx2` is compiled for AVX2, which this CPU runs: `_cpu` is an `Avx2`,
+    // which only telephony-audio's CPU check creates, once it has seen AVX2.
     unsafe { find_quote_avx2(bytes) }
 }
 
@@ -103,9 +100,9 @@ fn find_quote_avx2(bytes: &[u8]) -> Option<usize> {
 /// Decodes whole 32-character blocks of `text` into `out` (three bytes for four
 /// characters, each block's 32-byte store reaching 8 bytes past its 24): returns how many
 /// characters it decoded, or `None` if a block holds a character outside the alphabet.
-pub(super) fn decode_base64(text: &[u8], out: &mut [u8]) -> Option<usize> {
-    assert!(std::arch::is_x86_feature_detected!("avx2"));
-    // SAFETY: the CPU runs AVX2 (checked above; the check is a cached load).
+pub(super) fn decode_base64(_cpu: Avx2, text: &[u8], out: &mut [u8]) -> Option<usize> {
+    // SAFETY: `decode_avx2` is compiled for AVX2, which this CPU runs: `_cpu` is an `Avx2`,
+    // which only telephony-audio's CPU check creates, once it has seen AVX2.
     unsafe { decode_avx2(text, out) }
 }
 
@@ -148,9 +145,9 @@ fn decode_avx2(text: &[u8], out: &mut [u8]) -> Option<usize> {
 /// Encodes whole 24-byte blocks of `bytes[..limit]` into `buf`, 32 characters each, while
 /// each block's two 16-byte loads stay inside `bytes`: returns how many bytes it encoded
 /// (a multiple of 24).
-pub(super) fn encode_base64(bytes: &[u8], limit: usize, buf: &mut [u8; 256]) -> usize {
-    assert!(std::arch::is_x86_feature_detected!("avx2"));
-    // SAFETY: the CPU runs AVX2 (checked above; the check is a cached load).
+pub(super) fn encode_base64(_cpu: Avx2, bytes: &[u8], limit: usize, buf: &mut [u8; 256]) -> usize {
+    // SAFETY: `encode_avx2` is compiled for AVX2, which this CPU runs: `_cpu` is an `Avx2`,
+    // which only telephony-audio's CPU check creates, once it has seen AVX2.
     unsafe { encode_avx2(bytes, limit, buf) }
 }
 

@@ -7,6 +7,7 @@
 use std::arch::x86_64::*;
 
 use super::{Fold, KernelArgs, LANES, by_vectors, deinterleave, settle, span_rows};
+use crate::cpu::Avx2;
 
 /// Eight floats from memory.
 #[target_feature(enable = "avx")]
@@ -226,37 +227,31 @@ fn load_body<const M: usize>(
     deinterleave::<M>(rows, stride, stream, at, input);
 }
 
-/// Checks that the CPU has AVX2 and FMA, which every function below is compiled for (the
-/// check is a cached load).
-fn assert_avx2() {
-    assert!(
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
-        "the AVX2 kernels are only selected on CPUs that have it"
-    );
-}
-
 /// [`deinterleave`] compiled for AVX2, which both x86 backends have, with whole frames
 /// transposed eight at a time for `M` = 4 and 6.
 pub(super) fn load<const M: usize>(
+    _cpu: Avx2,
     rows: &mut [f32],
     stride: usize,
     stream: usize,
     at: usize,
     input: &[i16],
 ) {
-    assert_avx2();
-    // SAFETY: compiled for AVX2, which this CPU has (checked above).
+    // SAFETY: `load_body` is compiled for AVX2, which this CPU runs: `_cpu` is an `Avx2`, which
+    // only the CPU check in `cpu.rs` creates, once it has seen AVX2 and FMA.
     unsafe { load_body::<M>(rows, stride, stream, at, input) }
 }
 
-pub(super) fn plain<const L: usize, const P: usize>(k: &mut KernelArgs<'_>) {
-    assert_avx2();
-    // SAFETY: compiled for AVX2 and FMA, which this CPU has (checked above).
+/// The plain kernel, on a CPU that `_cpu` proves runs AVX2 and FMA.
+pub(super) fn plain<const L: usize, const P: usize>(_cpu: Avx2, k: &mut KernelArgs<'_>) {
+    // SAFETY: `plain_body` is compiled for AVX2 and FMA, which this CPU runs: `_cpu` is an
+    // `Avx2`, which only the CPU check in `cpu.rs` creates, once it has seen both.
     unsafe { plain_body::<L, P>(k) }
 }
 
-pub(super) fn folded<const L: usize, const P: usize>(k: &mut KernelArgs<'_>) {
-    assert_avx2();
-    // SAFETY: as above.
+/// The folded kernel, on a CPU that `_cpu` proves runs AVX2 and FMA.
+pub(super) fn folded<const L: usize, const P: usize>(_cpu: Avx2, k: &mut KernelArgs<'_>) {
+    // SAFETY: `folded_body` is compiled for AVX2 and FMA, which this CPU runs: `_cpu` is an
+    // `Avx2`, which only the CPU check in `cpu.rs` creates, once it has seen both.
     unsafe { folded_body::<L, P>(k) }
 }

@@ -11,6 +11,7 @@
 use std::arch::x86_64::*;
 
 use super::{Fold, KernelArgs, LANES, by_vectors, settle, span_rows};
+use crate::cpu::Avx512;
 
 /// Runs groups of `NB` blocks while they last, then halves of that for the rest.
 macro_rules! cascade {
@@ -176,24 +177,19 @@ fn folded_group<const L: usize, const P: usize>(k: &mut KernelArgs<'_>, fold: &F
     }
 }
 
-/// Checks that the CPU has AVX-512F and FMA, which every kernel here is compiled for (the
-/// check is a cached load).
-fn assert_avx512() {
-    assert!(
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("fma"),
-        "the AVX-512 kernels are only selected on CPUs that have it"
-    );
-}
-
-pub(super) fn plain<const L: usize, const NB: usize, const Q: usize>(k: &mut KernelArgs<'_>) {
-    assert_avx512();
-    // SAFETY: compiled for AVX-512F and FMA, which this CPU has (checked above).
+/// The plain kernel, on a CPU that `_cpu` proves runs AVX-512F and FMA.
+pub(super) fn plain<const L: usize, const NB: usize, const Q: usize>(
+    _cpu: Avx512,
+    k: &mut KernelArgs<'_>,
+) {
+    // SAFETY: `plain_body` is compiled for AVX-512F and FMA, which this CPU runs: `_cpu` is an
+    // `Avx512`, which only the CPU check in `cpu.rs` creates, once it has seen them.
     unsafe { plain_body::<L, NB, Q>(k) }
 }
 
-pub(super) fn folded<const L: usize, const P: usize>(k: &mut KernelArgs<'_>) {
-    assert_avx512();
-    // SAFETY: as above.
+/// The folded kernel, on a CPU that `_cpu` proves runs AVX-512F and FMA.
+pub(super) fn folded<const L: usize, const P: usize>(_cpu: Avx512, k: &mut KernelArgs<'_>) {
+    // SAFETY: `folded_body` is compiled for AVX-512F and FMA, which this CPU runs: `_cpu` is an
+    // `Avx512`, which only the CPU check in `cpu.rs` creates, once it has seen them.
     unsafe { folded_body::<L, P>(k) }
 }

@@ -12,12 +12,14 @@
 //!
 //! - [`portable`]: fixed-size arrays the compiler vectorises for the baseline target (SSE2 on
 //!   x86-64, NEON on aarch64).
-//! - `avx2` and `avx512` (x86-64): explicit kernels with fused multiply-add, 3 to 6 times
-//!   faster than the baseline (`cargo bench -p telephony-bench --bench audio -- backend`),
-//!   which is what earns this crate's `unsafe`: unaligned vector loads and stores inside
+//! - `avx2` and `avx512` (x86-64): explicit kernels with fused multiply-add. Their speed
+//!   against the portable ones is measured per backend by `cargo bench -p telephony-bench
+//!   --bench audio -- backend` (the README's table "Each instruction set" has the figures).
+//!   They are what this crate's `unsafe` is for: unaligned vector loads and stores inside
 //!   bounds-checked slices, empty `asm!` statements that order the code (see `settle!`), and
-//!   the call into code compiled for features the CPU was checked to have (a
-//!   [`Backend`](crate::Backend) is proof of that check).
+//!   the call into code compiled for features the CPU was checked to have. Each of their entry
+//!   points takes the token of that check ([`Avx2`], [`Avx512`]) by value, and [`Fir`] and
+//!   [`Load`] hold it beside the function, so no kernel can be reached without it.
 //!
 //! The folded kernels of AVX2 and AVX-512 perform the same operations per lane in the same
 //! order, so they agree bit for bit; the plain ones, and the portable kernels (which have no
@@ -25,6 +27,8 @@
 
 use super::bank::{Bank, Fold};
 use crate::backend::Isa;
+#[cfg(target_arch = "x86_64")]
+use crate::cpu::{Avx2, Avx512};
 
 mod portable;
 
@@ -56,29 +60,83 @@ pub(crate) struct KernelArgs<'a> {
     pub(crate) out: &'a mut [i16],
 }
 
-/// The filter for one bank on one instruction set.
-pub(crate) type Fir = fn(&mut KernelArgs<'_>);
+/// The filter for one bank on one instruction set: the function, and for the explicit kernels
+/// the token that proves the CPU runs them, which the function takes.
+#[derive(Clone, Copy)]
+pub(crate) enum Fir {
+    Portable(fn(&mut KernelArgs<'_>)),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2, fn(Avx2, &mut KernelArgs<'_>)),
+    #[cfg(target_arch = "x86_64")]
+    Avx512(Avx512, fn(Avx512, &mut KernelArgs<'_>)),
+}
+
+impl Fir {
+    /// Runs the filter over `k`.
+    #[inline]
+    pub(crate) fn run(self, k: &mut KernelArgs<'_>) {
+        match self {
+            Fir::Portable(f) => f(k),
+            #[cfg(target_arch = "x86_64")]
+            Fir::Avx2(cpu, f) => f(cpu, k),
+            #[cfg(target_arch = "x86_64")]
+            Fir::Avx512(cpu, f) => f(cpu, k),
+        }
+    }
+}
 
 /// Writes input samples as floats into `M` rows of `stride`: sample `k` to row
-/// `(stream + k) % M`, starting at position `at`, each row advancing after row `M - 1`.
-pub(crate) type Load = fn(rows: &mut [f32], stride: usize, stream: usize, at: usize, input: &[i16]);
+/// `(stream + k) % M`, starting at position `at`, each row advancing after row `M - 1`. The
+/// AVX2 loaders come with their token, as [`Fir`]'s kernels do.
+#[derive(Clone, Copy)]
+pub(crate) enum Load {
+    Portable(fn(rows: &mut [f32], stride: usize, stream: usize, at: usize, input: &[i16])),
+    #[cfg(target_arch = "x86_64")]
+    Avx2(
+        Avx2,
+        fn(cpu: Avx2, rows: &mut [f32], stride: usize, stream: usize, at: usize, input: &[i16]),
+    ),
+}
+
+impl Load {
+    /// Writes `input` into `rows` (see [`Load`]).
+    #[inline]
+    pub(crate) fn run(
+        self,
+        rows: &mut [f32],
+        stride: usize,
+        stream: usize,
+        at: usize,
+        input: &[i16],
+    ) {
+        match self {
+            Load::Portable(f) => f(rows, stride, stream, at, input),
+            #[cfg(target_arch = "x86_64")]
+            Load::Avx2(cpu, f) => f(cpu, rows, stride, stream, at, input),
+        }
+    }
+}
 
 /// The input loader for `m` streams: 1, 2, 3, 4 or 6, or 4, 6, 8 or 12 for decimators (see
 /// `Bank`); any other count takes a slower general path.
 pub(crate) fn load(isa: Isa, m: usize) -> Load {
-    match isa {
+    match isa.avx2_token() {
+        // Both x86 backends load with the AVX2 loader.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 | Isa::Avx2 => match m {
-            1 => avx2::load::<1>,
-            2 => avx2::load::<2>,
-            3 => avx2::load::<3>,
-            4 => avx2::load::<4>,
-            6 => avx2::load::<6>,
-            8 => avx2::load::<8>,
-            12 => avx2::load::<12>,
-            _ => deinterleave_any,
-        },
-        _ => match m {
+        Some(cpu) => Load::Avx2(
+            cpu,
+            match m {
+                1 => avx2::load::<1>,
+                2 => avx2::load::<2>,
+                3 => avx2::load::<3>,
+                4 => avx2::load::<4>,
+                6 => avx2::load::<6>,
+                8 => avx2::load::<8>,
+                12 => avx2::load::<12>,
+                _ => return Load::Portable(deinterleave_any),
+            },
+        ),
+        _ => Load::Portable(match m {
             1 => deinterleave::<1>,
             2 => deinterleave::<2>,
             3 => deinterleave::<3>,
@@ -87,7 +145,7 @@ pub(crate) fn load(isa: Isa, m: usize) -> Load {
             8 => deinterleave::<8>,
             12 => deinterleave::<12>,
             _ => deinterleave_any,
-        },
+        }),
     }
 }
 
@@ -104,30 +162,36 @@ pub(crate) fn fir(isa: Isa, bank: &Bank) -> Fir {
     }
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => match (folded, l) {
-            (true, 2) => avx512::folded::<2, 8>,
-            (true, 3) => avx512::folded::<3, 5>,
-            (true, 4) => avx512::folded::<4, 4>,
-            (true, 6) => avx512::folded::<6, 3>,
-            (_, 1) => avx512::plain::<1, 4, 4>,
-            (_, 2) => avx512::plain::<2, 4, 2>,
-            (_, 3) => avx512::plain::<3, 2, 2>,
-            (_, 4) => avx512::plain::<4, 2, 1>,
-            _ => avx512::plain::<6, 2, 1>,
-        },
+        Isa::Avx512(cpu) => Fir::Avx512(
+            cpu,
+            match (folded, l) {
+                (true, 2) => avx512::folded::<2, 8>,
+                (true, 3) => avx512::folded::<3, 5>,
+                (true, 4) => avx512::folded::<4, 4>,
+                (true, 6) => avx512::folded::<6, 3>,
+                (_, 1) => avx512::plain::<1, 4, 4>,
+                (_, 2) => avx512::plain::<2, 4, 2>,
+                (_, 3) => avx512::plain::<3, 2, 2>,
+                (_, 4) => avx512::plain::<4, 2, 1>,
+                _ => avx512::plain::<6, 2, 1>,
+            },
+        ),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => match (folded, l) {
-            (true, 2) => avx2::folded::<2, 5>,
-            (true, 3) => avx2::folded::<3, 3>,
-            (true, 4) => avx2::folded::<4, 2>,
-            (true, 6) => avx2::folded::<6, 1>,
-            (_, 1) => avx2::plain::<1, 4>,
-            (_, 2) => avx2::plain::<2, 5>,
-            (_, 3) => avx2::plain::<3, 4>,
-            (_, 4) => avx2::plain::<4, 2>,
-            _ => avx2::plain::<6, 2>,
-        },
-        _ => match (folded, l) {
+        Isa::Avx2(cpu) => Fir::Avx2(
+            cpu,
+            match (folded, l) {
+                (true, 2) => avx2::folded::<2, 5>,
+                (true, 3) => avx2::folded::<3, 3>,
+                (true, 4) => avx2::folded::<4, 2>,
+                (true, 6) => avx2::folded::<6, 1>,
+                (_, 1) => avx2::plain::<1, 4>,
+                (_, 2) => avx2::plain::<2, 5>,
+                (_, 3) => avx2::plain::<3, 4>,
+                (_, 4) => avx2::plain::<4, 2>,
+                _ => avx2::plain::<6, 2>,
+            },
+        ),
+        _ => Fir::Portable(match (folded, l) {
             (true, 2) => portable::folded::<2>,
             (true, 3) => portable::folded::<3>,
             (true, 4) => portable::folded::<4>,
@@ -137,7 +201,7 @@ pub(crate) fn fir(isa: Isa, bank: &Bank) -> Fir {
             (_, 3) => portable::plain::<3>,
             (_, 4) => portable::plain::<4>,
             _ => portable::plain::<6>,
-        },
+        }),
     }
 }
 
@@ -285,7 +349,7 @@ mod tests {
                 deinterleave_any(&mut expected, stride, stream, 5, &input[..m * 40 - stream]);
                 for backend in Backend::available() {
                     let mut got = vec![0.0; m * stride];
-                    (load(backend.0, m))(&mut got, stride, stream, 5, &input[..m * 40 - stream]);
+                    load(backend.0, m).run(&mut got, stride, stream, 5, &input[..m * 40 - stream]);
                     assert_eq!(got, expected, "{backend:?} m={m} stream={stream}");
                 }
             }
