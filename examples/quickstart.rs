@@ -13,7 +13,8 @@
 //! call's end, which comes over both the stream and a status callback, in the order it reached
 //! the agent), and both sides of the audio are written as WAV files.
 //!
-//! Options: `--provider twilio|plivo|vonage`, `--speed X` (how much faster than real time;
+//! Options: `--provider ID` (which emulated carrier: one of those telephony-testkit registers,
+//! which `--help` lists; the first by default), `--speed X` (how much faster than real time;
 //! 1 by default), `--out DIR` (where the WAV files go; `target/quickstart` by default).
 
 // A program for a terminal: it prints.
@@ -22,16 +23,16 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use telephony::audio::SampleRate;
-use telephony::{
-    CallId, E164, HangupOutcome, OutboundCall, ProviderKind, StreamSpec, TelephonyProvider,
-};
-use telephony_testkit::{CallerScript, Fake, FakePlivo, FakeTwilio, FakeVonage, write_wav};
+use telephony::{CallId, E164, HangupOutcome, OutboundCall, ProviderKind, Registry, StreamSpec};
+use telephony_testkit::{CallerScript, Emulators, write_wav};
 
-use common::{AgentOptions, Brain};
+use common::{AgentOptions, Brain, stream_format};
+
+/// The rate of the PCM the agent hears and speaks.
+const APP_RATE: SampleRate = SampleRate::Hz16000;
 
 struct Args {
     provider: String,
@@ -39,9 +40,21 @@ struct Args {
     out: PathBuf,
 }
 
-fn args() -> Result<Args, String> {
+fn usage(emulators: &Emulators) -> String {
+    format!(
+        "usage: quickstart [--provider {}] [--speed X] [--out DIR]",
+        emulators.ids().join("|")
+    )
+}
+
+fn args(emulators: &Emulators) -> Result<Args, String> {
     let mut a = Args {
-        provider: "twilio".into(),
+        provider: emulators
+            .ids()
+            .first()
+            .copied()
+            .unwrap_or_default()
+            .to_owned(),
         speed: 1.0,
         out: PathBuf::from("target/quickstart"),
     };
@@ -56,19 +69,15 @@ fn args() -> Result<Args, String> {
                     .map_err(|_| "--speed takes a number".to_owned())?;
             }
             "--out" => a.out = PathBuf::from(value()?),
-            "--help" | "-h" => {
-                return Err(
-                    "usage: quickstart [--provider twilio|plivo|vonage] [--speed X] [--out DIR]"
-                        .into(),
-                );
-            }
+            "--help" | "-h" => return Err(usage(emulators)),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
-    if !["twilio", "plivo", "vonage"].contains(&a.provider.as_str()) {
+    if emulators.find(&a.provider).is_none() {
         return Err(format!(
-            "--provider {:?}: twilio, plivo or vonage",
-            a.provider
+            "--provider {:?}: one of {}",
+            a.provider,
+            emulators.ids().join(", ")
         ));
     }
     Ok(a)
@@ -86,28 +95,21 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = args()?;
+    let emulators = Emulators::builtin();
+    let args = args(&emulators)?;
     let callee: E164 = "+14155550100".parse()?;
     let caller_id: E164 = "+14155550199".parse()?;
 
-    // 1. The emulated carrier, and the adapter pointed at it.
-    let (fake, provider): (Fake, Arc<dyn TelephonyProvider>) = match args.provider.as_str() {
-        "plivo" => {
-            let f = FakePlivo::start().await?;
-            let p = Arc::new(telephony::plivo::Plivo::new(f.config())?);
-            (Fake::clone(&f), p)
-        }
-        "vonage" => {
-            let f = FakeVonage::start().await?;
-            let p = Arc::new(telephony::vonage::Vonage::new(f.config())?);
-            (Fake::clone(&f), p)
-        }
-        _ => {
-            let f = FakeTwilio::start().await?;
-            let p = Arc::new(telephony::twilio::Twilio::new(f.config())?);
-            (Fake::clone(&f), p)
-        }
-    };
+    // 1. The emulated carrier, and the adapter pointed at it: the carrier as the registry
+    //    knows it, with the emulated account's settings.
+    let emulator = emulators
+        .find(&args.provider)
+        .ok_or("no such emulated carrier")?;
+    let fake = emulator.start().await?;
+    let provider = Registry::builtin()
+        .config(emulator.id(), |name| fake.setting(name))?
+        .base_url(fake.base_url())
+        .build()?;
     fake.speed(args.speed);
     fake.script(
         CallerScript::speech_like(Duration::from_millis(2600))
@@ -124,7 +126,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut agent = common::start(AgentOptions {
         providers: vec![provider.clone()],
         numbers: vec![caller_id.clone()],
-        app_rate: SampleRate::Hz16000,
+        app_rate: APP_RATE,
         listen: "127.0.0.1:0".parse()?,
         public_url: None,
         brain: Brain::Echo,
@@ -140,11 +142,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let target = if provider.capabilities().inline_stream_on_create {
         let mut media = agent.public_url.clone();
         media.set_scheme("ws").ok();
-        let mut spec = StreamSpec::new(media.join(&format!("media/{}", provider.kind().id()))?)
-            .parameter("campaign", "quickstart");
-        if provider.kind().id() == "vonage" {
-            spec = spec.audio(telephony::audio::AudioFormat::L16LE_16K);
-        }
+        // The format the agent's answers ask for too: the carrier's closest to the app's rate.
+        let spec = StreamSpec::new(media.join(&format!("media/{}", provider.kind().id()))?)
+            .parameter("campaign", "quickstart")
+            .audio(stream_format(provider.carrier(), APP_RATE));
         // A token the agent checks when the stream starts: no one else can open a stream
         // that the agent would take for this call.
         OutboundCall::stream(callee.clone(), caller_id.clone(), agent.protect(spec))
@@ -232,8 +233,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // 6. Both sides of the audio.
     std::fs::create_dir_all(&args.out)?;
     let rate = record.wire_rate.unwrap_or(SampleRate::Hz8000);
-    let caller = args.out.join(format!("{}-caller.wav", args.provider));
-    let heard = args.out.join(format!("{}-agent.wav", args.provider));
+    let caller = args.out.join(format!("{}-caller.wav", emulator.id()));
+    let heard = args.out.join(format!("{}-agent.wav", emulator.id()));
     println!();
     for (path, pcm, what) in [
         (&caller, &record.caller_audio, "what the caller said"),

@@ -1,6 +1,7 @@
-//! Faults during a call's life, through each emulated carrier: a 429 with `Retry-After` and a
-//! 500 on placing the call, 5xx answers while following and hanging it up, and a media
-//! WebSocket dropped mid-call, which the agent reports and ends by hanging up.
+//! Faults during a call's life, through each emulated carrier the testkit registers: a 429
+//! with `Retry-After` and a 500 on placing the call, 5xx answers while following and hanging
+//! it up, and a media WebSocket dropped mid-call, which the agent reports and ends by hanging
+//! up.
 
 #[path = "../examples/common/mod.rs"]
 mod common;
@@ -128,17 +129,10 @@ async fn faults(provider_id: &str) {
     assert_eq!(fake.running(), 0, "{provider_id}: a call still running");
 }
 
+/// Each emulated carrier in turn, as registered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twilio_faults() {
-    faults("twilio").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plivo_faults() {
-    faults("plivo").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vonage_faults() {
-    faults("vonage").await;
+async fn faults_through_every_carrier() {
+    for emulator in support::emulators() {
+        faults(emulator.id()).await;
+    }
 }

@@ -1,18 +1,18 @@
-//! Inbound calls through the one webhook, for each provider: the number pointed at the agent
-//! with `configure_inbound`, a call to a served number answered with a stream and talked to,
-//! a call to a number the agent does not serve refused politely, a forged webhook refused
-//! with a 403 and the reason logged.
+//! Inbound calls through the one webhook, for each emulated carrier: the number pointed at
+//! the agent with `configure_inbound`, a call to a served number answered with a stream and
+//! talked to, a call to a number the agent does not serve refused politely, a forged webhook
+//! refused with a 403 and the reason logged.
 
 #[path = "../examples/common/mod.rs"]
 mod common;
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use common::AgentOptions;
 use common::cli::configure_numbers;
 use support::{AnyFake, number};
-use telephony::{CallStatus, FormParams, Secret, Url};
+use telephony::{CallStatus, Secret};
 use telephony_testkit::{CallerScript, Happening};
 
 async fn inbound(provider_id: &str) {
@@ -123,8 +123,17 @@ async fn inbound(provider_id: &str) {
         "{provider_id}: a refused call must not stream"
     );
 
-    // A forged webhook: signed with another secret.
-    let response = forged(provider_id, &inbound, caller.as_str(), served.as_str())
+    // A forged webhook: the carrier's inbound-call webhook, signed with another secret.
+    let forged = fake.emulator().inbound_webhook(
+        &inbound,
+        &caller,
+        &served,
+        &Secret::new("not-the-account-secret"),
+    );
+    let response = reqwest::Client::new()
+        .request(forged.method, forged.url.as_str())
+        .headers(forged.headers)
+        .body(forged.body)
         .send()
         .await
         .unwrap();
@@ -159,88 +168,10 @@ async fn inbound(provider_id: &str) {
     assert_eq!(fake.running(), 0, "{provider_id}: a call still runs");
 }
 
-/// An inbound-call webhook for `provider`, signed with a secret that is not the account's.
-fn forged(provider: &str, url: &Url, from: &str, to: &str) -> reqwest::RequestBuilder {
-    let wrong = Secret::new("not-the-account-secret");
-    let client = reqwest::Client::new();
-    let exact = telephony::RequestUrl::try_from(url).expect("the agent's URL");
-    match provider {
-        "twilio" => {
-            let form = [
-                ("CallSid", "CA0123456789abcdef0123456789abcdef"),
-                (
-                    "AccountSid",
-                    telephony_testkit::accounts::twilio::ACCOUNT_SID,
-                ),
-                ("From", from),
-                ("To", to),
-                ("CallStatus", "ringing"),
-                ("Direction", "inbound"),
-            ];
-            let (url, signature) =
-                telephony::twilio::signature::sign_request(&wrong, &exact, &form, None);
-            client
-                .post(url.as_str())
-                .header("X-Twilio-Signature", signature)
-                .form(&form)
-        }
-        "plivo" => {
-            let body = format!(
-                "CallUUID=4f2c8a1e-0000-4000-8000-000000000001&From={}&To={}&Direction=inbound&CallStatus=ringing",
-                from.trim_start_matches('+'),
-                to.trim_start_matches('+')
-            );
-            let nonce = "19170428651938201761";
-            let signature = telephony::plivo::signature::sign_v3(
-                &wrong,
-                &axum::http::Method::POST,
-                &exact,
-                &FormParams::parse(body.as_bytes()),
-                nonce,
-            );
-            client
-                .post(url.as_str())
-                .header("X-Plivo-Signature-V3", signature)
-                .header("X-Plivo-Signature-V3-Nonce", nonce)
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body)
-        }
-        _ => {
-            let body = serde_json::json!({
-                "uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356",
-                "conversation_uuid": "CON-f972836a-550f-45fa-956c-12a2ab5b7d22",
-                "from": from.trim_start_matches('+'),
-                "to": to.trim_start_matches('+'),
-            })
-            .to_string();
-            let authorization = telephony::vonage::signature::sign_request(
-                &wrong,
-                &axum::http::Method::POST,
-                &exact,
-                body.as_bytes(),
-                SystemTime::now(),
-                "0b6e4a7c-0000-4000-8000-000000000001",
-            );
-            client
-                .post(url.as_str())
-                .header("Authorization", authorization)
-                .header("Content-Type", "application/json")
-                .body(body)
-        }
+/// Each emulated carrier in turn, as registered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_through_the_router_on_every_carrier() {
+    for emulator in support::emulators() {
+        inbound(emulator.id()).await;
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twilio_inbound_through_the_router() {
-    inbound("twilio").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plivo_inbound_through_the_router() {
-    inbound("plivo").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vonage_inbound_through_the_router() {
-    inbound("vonage").await;
 }

@@ -167,13 +167,27 @@ pub struct OutboundArgs {
     pub timeout: Duration,
 }
 
-pub const OUTBOUND_USAGE: &str = "usage: outbound_call [--provider twilio|plivo|vonage] \
-     --to E164 --from E164 (--answer-url URL | --stream-url WSS_URL [--stream-key KEY]) \
-     [--status-callback URL] [--base-url URL] [--timeout SECONDS]";
+/// `outbound_call`'s usage, with the providers the registry has.
+pub fn outbound_usage() -> String {
+    format!(
+        "usage: outbound_call [--provider {}] --to E164 --from E164 \
+         (--answer-url URL | --stream-url WSS_URL [--stream-key KEY]) \
+         [--status-callback URL] [--base-url URL] [--timeout SECONDS]",
+        telephony::Registry::builtin().ids().join("|")
+    )
+}
+
+/// The provider `outbound_call` uses when none is named: the registry's first.
+pub fn default_provider() -> String {
+    telephony::Registry::builtin()
+        .ids()
+        .first()
+        .map_or_else(String::new, |id| (*id).to_owned())
+}
 
 /// Reads `outbound_call`'s arguments (without the program name).
 pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundArgs, String> {
-    let (mut provider, mut to, mut from) = ("twilio".to_owned(), None, None);
+    let (mut provider, mut to, mut from) = (default_provider(), None, None);
     let (mut answer_url, mut stream_url, mut status_callback, mut base_url) =
         (None, None, None, None);
     let mut timeout = Duration::from_secs(300);
@@ -209,8 +223,8 @@ pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundA
                     .map(Duration::from_secs)
                     .ok_or_else(|| format!("--timeout {v:?}: whole seconds, at least 1"))?;
             }
-            "--help" | "-h" => return Err(OUTBOUND_USAGE.into()),
-            other => return Err(format!("unknown argument {other:?}; {OUTBOUND_USAGE}")),
+            "--help" | "-h" => return Err(outbound_usage()),
+            other => return Err(format!("unknown argument {other:?}; {}", outbound_usage())),
         }
     }
     let registry = telephony::Registry::builtin();
@@ -221,7 +235,10 @@ pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundA
         ));
     }
     let (Some(to), Some(from)) = (to, from) else {
-        return Err(format!("--to and --from are required; {OUTBOUND_USAGE}"));
+        return Err(format!(
+            "--to and --from are required; {}",
+            outbound_usage()
+        ));
     };
     let target = match (answer_url, stream_url) {
         (Some(url), None) => CallTarget::AnswerUrl(url),
@@ -234,7 +251,8 @@ pub fn outbound_args(args: impl IntoIterator<Item = String>) -> Result<OutboundA
         }
         _ => {
             return Err(format!(
-                "give one of --answer-url and --stream-url; {OUTBOUND_USAGE}"
+                "give one of --answer-url and --stream-url; {}",
+                outbound_usage()
             ));
         }
     };

@@ -31,12 +31,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::json;
-use telephony::audio::{AudioFormat, Encoding, SampleRate};
+use telephony::audio::{AudioFormat, SampleRate};
 use telephony::axum::{VerifiedWebhook, Webhooks, media_channel, reply};
 use telephony::stream::{MediaSender, StreamEvent, StreamOptions};
 use telephony::{
-    E164, InboundRouter, MediaSession, NumberDirectory, ProviderKind, PublicUrl, SessionConfig,
-    StreamAuth, StreamSpec, TelephonyProvider, Url,
+    Carrier, E164, InboundRouter, MediaSession, NumberDirectory, ProviderKind, PublicUrl,
+    SessionConfig, StreamAuth, StreamSpec, TelephonyProvider, Url,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -272,40 +272,49 @@ impl LogSink {
     }
 }
 
+/// The wire format to ask `carrier` for, for an agent at `app_rate`: of the formats it
+/// streams, one at the highest rate not above the app's (the first such, in the carrier's
+/// order), so that the audio is resampled as little as may be and never upsampled on the wire;
+/// the carrier's default when every format it streams is faster than the app.
+pub fn stream_format(carrier: &dyn Carrier, app_rate: SampleRate) -> AudioFormat {
+    let formats = carrier.stream_formats();
+    let mut best: Option<AudioFormat> = None;
+    for &f in formats {
+        if f.rate.hz() <= app_rate.hz() && best.is_none_or(|b| f.rate.hz() > b.rate.hz()) {
+            best = Some(f);
+        }
+    }
+    best.or_else(|| formats.first().copied())
+        .unwrap_or(AudioFormat::MULAW_8K)
+}
+
 /// The stream every call is answered with: this agent's WebSocket for the provider, asking for
-/// audio close to the app's rate where the provider offers a choice.
+/// audio close to the app's rate ([`stream_format`]). Where the carrier's stream reports call
+/// events, its status callback is `/status`: a dropped socket reaches it (Vonage's
+/// `disconnected`).
 fn stream_for(
     media_base: &Url,
     status: &Url,
-    provider: ProviderKind,
+    carrier: &dyn Carrier,
     app_rate: SampleRate,
 ) -> StreamSpec {
     let url = media_base
-        .join(&format!("media/{}", provider.id()))
+        .join(&format!("media/{}", carrier.kind().id()))
         .expect("a path");
-    let mut spec = StreamSpec::new(url).parameter("agent", "echo");
-    match provider.id() {
-        "plivo" if app_rate.hz() >= 16000 => {
-            spec = spec.audio(AudioFormat::new(Encoding::L16Le, SampleRate::Hz16000));
-        }
-        "vonage" => {
-            let rate = match app_rate.hz() {
-                8000 => SampleRate::Hz8000,
-                16000 => SampleRate::Hz16000,
-                _ => SampleRate::Hz24000,
-            };
-            // A dropped socket reaches /status as `disconnected`.
-            spec = spec
-                .audio(AudioFormat::new(Encoding::L16Le, rate))
-                .status_callback(status.clone());
-        }
-        _ => {}
+    let spec = StreamSpec::new(url)
+        .parameter("agent", "echo")
+        .audio(stream_format(carrier, app_rate));
+    if carrier.stream_status_is_call_status() {
+        spec.status_callback(status.clone())
+    } else {
+        spec
     }
-    spec
 }
 
 struct Directory {
     numbers: Vec<E164>,
+    /// The carriers of the agent's providers, by id.
+    carriers: HashMap<&'static str, &'static dyn Carrier>,
     media_base: Url,
     status: Url,
     app_rate: SampleRate,
@@ -314,9 +323,11 @@ struct Directory {
 #[async_trait::async_trait]
 impl NumberDirectory for Directory {
     async fn lookup(&self, number: &E164, provider: ProviderKind) -> Option<StreamSpec> {
+        // The router asks only for the providers it has, which are the agent's.
+        let carrier = *self.carriers.get(provider.id())?;
         self.numbers
             .contains(number)
-            .then(|| stream_for(&self.media_base, &self.status, provider, self.app_rate))
+            .then(|| stream_for(&self.media_base, &self.status, carrier, self.app_rate))
     }
 }
 
@@ -337,6 +348,11 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
     let status = public_url.join("status").expect("a path");
     let directory = Arc::new(Directory {
         numbers: options.numbers,
+        carriers: options
+            .providers
+            .iter()
+            .map(|p| (p.kind().id(), p.carrier()))
+            .collect(),
         media_base: media_base.clone(),
         status,
         app_rate: options.app_rate,
@@ -422,7 +438,7 @@ async fn answer(State(app): State<App>, hook: VerifiedWebhook) -> Response {
     };
     let status = app.public_url.join("status").expect("a path");
     let stream = app.stream_auth.protect(
-        stream_for(&app.media_base, &status, provider.kind(), app.app_rate),
+        stream_for(&app.media_base, &status, provider.carrier(), app.app_rate),
         Some(&call.call_id),
     );
     app.log(

@@ -68,6 +68,15 @@ pub trait Carrier: Send + Sync + 'static {
     /// The wire formats its media stream can carry, the default first.
     fn stream_formats(&self) -> &'static [AudioFormat];
 
+    /// Whether the status callback of its media stream ([`StreamSpec::status_callback`])
+    /// reports call events, which [`TelephonyProvider::parse_status_callback`] reads, so that
+    /// a host can point it at its status webhook (Vonage: the WebSocket leg's events, a
+    /// dropped socket as `disconnected`). `false` (the default) where the stream reports
+    /// events of a type of its own, which a status webhook would refuse.
+    fn stream_status_is_call_status(&self) -> bool {
+        false
+    }
+
     /// The document that connects a call to `stream`, without credentials (what
     /// [`TelephonyProvider::answer`] returns).
     ///

@@ -11,6 +11,26 @@
 //! It flags what the real provider would punish: a Vonage frame of the wrong size, a binary
 //! frame to Twilio, a malformed message, audio right after a clear. And it has fault knobs: a
 //! 429 with `Retry-After`, a 5xx, slow answers, a stream dropped mid-call.
+//!
+//! Each emulator is described once, in its own module, as an [`Emulator`]; [`Emulators`] is
+//! the one list that registers them, by the ids of the facade's `telephony::Registry`. A test
+//! that runs on every carrier iterates it, starts each, and builds the adapter from the
+//! emulated account's settings through the registry, naming none:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use telephony_testkit::Emulators;
+//!
+//! for emulator in Emulators::builtin().emulators() {
+//!     let fake = emulator.start().await?;
+//!     let provider = fake.provider()?; // telephony::Registry::builtin().config(id, settings)
+//!     # let _ = provider;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! [`FakeTwilio`], [`FakePlivo`] and [`FakeVonage`] are each emulator's own handle, for tests of
+//! what only that carrier does.
 
 #![forbid(unsafe_code)]
 // The fakes' handlers answer errors with axum responses, as axum handlers do.
@@ -18,6 +38,7 @@
 
 #[cfg(feature = "contract")]
 pub mod contract;
+mod emulator;
 mod engine;
 mod listener;
 mod markup;
@@ -28,6 +49,7 @@ mod twilio;
 mod vonage;
 mod wire;
 
+pub use emulator::{Emulated, Emulator, Emulators, Starting};
 pub use engine::{Fake, Fault, Operation};
 pub use listener::{Connections, serve_counted};
 pub use plivo::FakePlivo;

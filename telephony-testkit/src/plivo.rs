@@ -12,18 +12,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use telephony::audio::{AudioFormat, Encoding};
+use telephony::audio::{AudioFormat, Encoding, SampleRate};
 use telephony::plivo::signature::{V3_HEADER, V3_NONCE_HEADER, sign_v3};
-use telephony::plivo::{KIND, PlivoConfig};
-use telephony::{CallStatus, E164, FormParams, ProviderKind, Secret, Url};
+use telephony::plivo::{ByteOrder, KIND, PlivoConfig, PlivoMediaProtocol};
+use telephony::{
+    CallStatus, E164, FormParams, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest,
+};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::emulator::{Emulated, Emulator, Line, Starting};
 use crate::engine::{
     AgentSays, AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, MediaDialect, Operation,
     Phase, Webhook, basic_auth, bind, carrier, fault_response, serve,
 };
 use crate::markup::{self, Instruction, StreamTarget};
 use crate::record::Violation;
+use crate::wire::ProviderStream;
 
 /// The emulated account.
 pub const AUTH_ID: &str = "MAEMULATEDACCOUNT001";
@@ -37,6 +41,98 @@ pub(crate) fn dialect() -> Box<dyn Dialect> {
     Box::new(PlivoDialect {
         token: Secret::new(AUTH_TOKEN),
     })
+}
+
+/// What the emulator streams, the default first.
+const STREAM_FORMATS: &[AudioFormat] = &[
+    AudioFormat::MULAW_8K,
+    AudioFormat::new(Encoding::L16Le, SampleRate::Hz16000),
+    AudioFormat::new(Encoding::L16Le, SampleRate::Hz8000),
+    AudioFormat::new(Encoding::L16Be, SampleRate::Hz16000),
+    AudioFormat::new(Encoding::L16Be, SampleRate::Hz8000),
+];
+
+/// Plivo's emulator, for [`Emulators`](crate::Emulators).
+pub(crate) struct PlivoEmulator;
+
+/// Plivo's emulator, registered in [`Emulators::builtin`](crate::Emulators::builtin).
+pub(crate) static EMULATOR: PlivoEmulator = PlivoEmulator;
+
+impl Emulator for PlivoEmulator {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn settings(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("PLIVO_AUTH_ID", AUTH_ID),
+            ("PLIVO_AUTH_TOKEN", AUTH_TOKEN),
+            ("PLIVO_APP_ID", APP_ID),
+        ]
+    }
+
+    fn start(&self) -> Starting {
+        Box::pin(async {
+            let fake = FakePlivo::start().await?;
+            Ok(Emulated::new(&EMULATOR, fake.fake.clone(), Arc::new(fake)))
+        })
+    }
+
+    /// μ-law 8 kHz, or L16 at 8 or 16 kHz in either byte order.
+    fn stream_formats(&self) -> &'static [AudioFormat] {
+        STREAM_FORMATS
+    }
+
+    /// L16 in the format's byte order.
+    fn media_protocol(&self, format: AudioFormat) -> Box<dyn MediaProtocol> {
+        Box::new(PlivoMediaProtocol::new(
+            if format.encoding == Encoding::L16Be {
+                ByteOrder::Big
+            } else {
+                ByteOrder::Little
+            },
+        ))
+    }
+
+    fn provider_stream(&self, format: AudioFormat) -> Result<ProviderStream, String> {
+        ProviderStream::emulated(
+            self,
+            dialect(),
+            "4f2c8a1e-7b3d-4e5f-9a6b-1c2d3e4f5a6b",
+            Vec::new(),
+            format,
+        )
+    }
+
+    fn inbound_webhook(
+        &self,
+        url: &Url,
+        from: &E164,
+        to: &E164,
+        secret: &Secret,
+    ) -> WebhookRequest {
+        let call = CallInfo::detached(
+            "4f2c8a1e-0000-4000-8000-000000000001",
+            "",
+            from.digits(),
+            to.digits(),
+            true,
+        );
+        let dialect = PlivoDialect {
+            token: secret.clone(),
+        };
+        dialect.answer_request(&call, url, "POST").into_request()
+    }
+}
+
+impl Line for FakePlivo {
+    fn add_number(&self, number: &E164) {
+        FakePlivo::add_number(self, number);
+    }
+
+    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
+        FakePlivo::ring(self, from, to)
+    }
 }
 
 struct PlivoDialect {

@@ -11,17 +11,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use telephony::audio::AudioFormat;
 use telephony::twilio::signature::sign_request;
-use telephony::twilio::{KIND, TwilioConfig};
-use telephony::{CallStatus, E164, ProviderKind, Secret, Url};
+use telephony::twilio::{KIND, TwilioConfig, TwilioMediaProtocol};
+use telephony::{CallStatus, E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::emulator::{Emulated, Emulator, Line, Starting};
 use crate::engine::{
     AgentSays, AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, MediaDialect, Operation,
     Phase, Webhook, basic_auth, bind, carrier, fault_response, serve,
 };
 use crate::markup::{self, Instruction, StreamTarget};
 use crate::record::Violation;
+use crate::wire::ProviderStream;
 
 /// The emulated account.
 pub const ACCOUNT_SID: &str = "AC0000000000000000000000000000fa4e";
@@ -33,6 +36,81 @@ pub(crate) fn dialect() -> Box<dyn Dialect> {
     Box::new(TwilioDialect {
         token: Secret::new(AUTH_TOKEN),
     })
+}
+
+/// Twilio's emulator, for [`Emulators`](crate::Emulators).
+pub(crate) struct TwilioEmulator;
+
+/// Twilio's emulator, registered in [`Emulators::builtin`](crate::Emulators::builtin).
+pub(crate) static EMULATOR: TwilioEmulator = TwilioEmulator;
+
+impl Emulator for TwilioEmulator {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn settings(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+            ("TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+        ]
+    }
+
+    fn start(&self) -> Starting {
+        Box::pin(async {
+            let fake = FakeTwilio::start().await?;
+            Ok(Emulated::new(&EMULATOR, fake.fake.clone(), Arc::new(fake)))
+        })
+    }
+
+    /// μ-law 8 kHz only.
+    fn stream_formats(&self) -> &'static [AudioFormat] {
+        &[AudioFormat::MULAW_8K]
+    }
+
+    fn media_protocol(&self, _format: AudioFormat) -> Box<dyn MediaProtocol> {
+        Box::new(TwilioMediaProtocol::new())
+    }
+
+    fn provider_stream(&self, format: AudioFormat) -> Result<ProviderStream, String> {
+        ProviderStream::emulated(
+            self,
+            dialect(),
+            "CA0123456789abcdef0123456789abcdef",
+            Vec::new(),
+            format,
+        )
+    }
+
+    fn inbound_webhook(
+        &self,
+        url: &Url,
+        from: &E164,
+        to: &E164,
+        secret: &Secret,
+    ) -> WebhookRequest {
+        let call = CallInfo::detached(
+            "CA0123456789abcdef0123456789abcdef",
+            "",
+            from.as_str(),
+            to.as_str(),
+            true,
+        );
+        let dialect = TwilioDialect {
+            token: secret.clone(),
+        };
+        dialect.answer_request(&call, url, "POST").into_request()
+    }
+}
+
+impl Line for FakeTwilio {
+    fn add_number(&self, number: &E164) {
+        FakeTwilio::add_number(self, number);
+    }
+
+    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
+        FakeTwilio::ring(self, from, to)
+    }
 }
 
 struct TwilioDialect {

@@ -12,17 +12,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use telephony::audio::{AudioFormat, Encoding, SampleRate};
 use telephony::vonage::signature::{claims_for, payload_hash_for, sign};
-use telephony::vonage::{AppClaims, KIND, VonageConfig};
-use telephony::{CallStatus, E164, ProviderKind, Secret, Url};
+use telephony::vonage::{AppClaims, CALL_UUID_HEADER, KIND, VonageConfig, VonageMediaProtocol};
+use telephony::{CallStatus, E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::emulator::{Emulated, Emulator, Line, Starting};
 use crate::engine::{
     AgentSays, AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, MediaDialect, Operation,
     Phase, Webhook, basic_auth, bind, carrier, fault_response, serve,
 };
 use crate::markup::{self, Instruction, StreamTarget};
 use crate::record::Violation;
+use crate::wire::ProviderStream;
 
 /// The emulated application.
 pub const APPLICATION_ID: &str = "00000000-e11a-4a7e-8a5e-00000000fa4e";
@@ -41,6 +44,96 @@ pub(crate) fn dialect() -> Box<dyn Dialect> {
     Box::new(VonageDialect {
         secret: Secret::new(SIGNATURE_SECRET),
     })
+}
+
+/// What the emulator streams, the default first.
+const STREAM_FORMATS: &[AudioFormat] = &[
+    AudioFormat::L16LE_16K,
+    AudioFormat::new(Encoding::L16Le, SampleRate::Hz8000),
+    AudioFormat::new(Encoding::L16Le, SampleRate::Hz24000),
+];
+
+/// Vonage's emulator, for [`Emulators`](crate::Emulators).
+pub(crate) struct VonageEmulator;
+
+/// Vonage's emulator, registered in [`Emulators::builtin`](crate::Emulators::builtin).
+pub(crate) static EMULATOR: VonageEmulator = VonageEmulator;
+
+impl Emulator for VonageEmulator {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn settings(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("VONAGE_APPLICATION_ID", APPLICATION_ID),
+            ("VONAGE_PRIVATE_KEY", PRIVATE_KEY),
+            ("VONAGE_API_KEY", API_KEY),
+            ("VONAGE_API_SECRET", API_SECRET),
+            ("VONAGE_SIGNATURE_SECRET", SIGNATURE_SECRET),
+        ]
+    }
+
+    fn start(&self) -> Starting {
+        Box::pin(async {
+            let fake = FakeVonage::start().await?;
+            Ok(Emulated::new(&EMULATOR, fake.fake.clone(), Arc::new(fake)))
+        })
+    }
+
+    /// Little-endian L16 at 8, 16 or 24 kHz.
+    fn stream_formats(&self) -> &'static [AudioFormat] {
+        STREAM_FORMATS
+    }
+
+    fn media_protocol(&self, format: AudioFormat) -> Box<dyn MediaProtocol> {
+        Box::new(VonageMediaProtocol::new(format.rate))
+    }
+
+    /// The call's uuid among the headers `websocket:connected` echoes.
+    fn provider_stream(&self, format: AudioFormat) -> Result<ProviderStream, String> {
+        let id = "63f61863-4a51-4f6b-86e1-46edebcf9356";
+        ProviderStream::emulated(
+            self,
+            dialect(),
+            id,
+            vec![(
+                CALL_UUID_HEADER.to_owned(),
+                serde_json::Value::String(id.to_owned()),
+            )],
+            format,
+        )
+    }
+
+    fn inbound_webhook(
+        &self,
+        url: &Url,
+        from: &E164,
+        to: &E164,
+        secret: &Secret,
+    ) -> WebhookRequest {
+        let call = CallInfo::detached(
+            "63f61863-4a51-4f6b-86e1-46edebcf9356",
+            "CON-f972836a-550f-45fa-956c-12a2ab5b7d22",
+            from.digits(),
+            to.digits(),
+            true,
+        );
+        let dialect = VonageDialect {
+            secret: secret.clone(),
+        };
+        dialect.answer_request(&call, url, "POST").into_request()
+    }
+}
+
+impl Line for FakeVonage {
+    fn add_number(&self, number: &E164) {
+        FakeVonage::add_number(self, number);
+    }
+
+    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
+        FakeVonage::ring(self, from, to)
+    }
 }
 
 struct VonageDialect {

@@ -1,18 +1,22 @@
 //! A provider's side of a media stream without a socket: the messages it sends, as it sends
 //! them, for benchmarks and the `telephony bench` command.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use telephony::MediaProtocol;
-use telephony::audio::{Encoder, Profile};
-
-use telephony::Decimal;
-use telephony::audio::{AudioFormat, Encoding};
-use telephony::{ProviderKind, WsMessage};
+use telephony::audio::{AudioFormat, Encoder, Profile};
+use telephony::{MediaProtocol, ProviderKind, WsMessage};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::engine::{CallInfo, Hooks, MediaDialect};
+use crate::emulator::{Emulator, Emulators};
+use crate::engine::{CallInfo, Dialect, MediaDialect};
 use crate::markup::StreamTarget;
+
+/// The built-in emulator of `provider`.
+fn emulator(provider: ProviderKind) -> Result<&'static dyn Emulator, String> {
+    Emulators::builtin()
+        .find(provider.id())
+        .ok_or_else(|| format!("no emulated carrier for {:?}", provider.id()))
+}
 
 /// One message from the provider: text or binary, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,67 +75,47 @@ impl std::fmt::Debug for ProviderStream {
 }
 
 impl ProviderStream {
-    /// A stream of `provider` (`twilio`, `plivo` or `vonage`) in `format`, for a call whose
-    /// answer asked for it: Twilio streams μ-law 8 kHz only; Plivo μ-law 8 kHz or L16 at 8 or
-    /// 16 kHz; Vonage L16 little-endian at 8, 16 or 24 kHz.
+    /// A stream of `provider` in `format`, for a call whose answer asked for it: the formats
+    /// its emulator streams ([`Emulator::stream_formats`]).
+    ///
+    /// # Errors
+    ///
+    /// A provider no built-in emulator emulates, or a format it does not stream.
     pub fn new(provider: ProviderKind, format: AudioFormat) -> Result<ProviderStream, String> {
-        let ok = match provider.id() {
-            "twilio" => format == AudioFormat::MULAW_8K,
-            "plivo" => {
-                format == AudioFormat::MULAW_8K
-                    || (matches!(format.encoding, Encoding::L16Le | Encoding::L16Be)
-                        && matches!(format.rate.hz(), 8000 | 16000))
-            }
-            "vonage" => {
-                format.encoding == Encoding::L16Le
-                    && matches!(format.rate.hz(), 8000 | 16000 | 24000)
-            }
-            other => return Err(format!("no emulated carrier for {other:?}")),
-        };
-        if !ok {
+        emulator(provider)?.provider_stream(format)
+    }
+
+    /// `emulator`'s side of a stream in `format`, spoken by `dialect`, for call `call_id`
+    /// whose answer set the `agent` parameter and `headers` besides (Vonage's echo them).
+    pub(crate) fn emulated(
+        emulator: &dyn Emulator,
+        dialect: Box<dyn Dialect>,
+        call_id: &str,
+        headers: Vec<(String, serde_json::Value)>,
+        format: AudioFormat,
+    ) -> Result<ProviderStream, String> {
+        if !emulator.stream_formats().contains(&format) {
             return Err(format!(
-                "{provider} does not stream {}@{}",
+                "{} does not stream {}@{}",
+                emulator.kind(),
                 format.encoding.name(),
                 format.rate.hz()
             ));
         }
-        let (dialect, id) = match provider.id() {
-            "twilio" => (
-                crate::twilio::dialect(),
-                "CA0123456789abcdef0123456789abcdef",
-            ),
-            "plivo" => (
-                crate::plivo::dialect(),
-                "4f2c8a1e-7b3d-4e5f-9a6b-1c2d3e4f5a6b",
-            ),
-            _ => (
-                crate::vonage::dialect(),
-                "63f61863-4a51-4f6b-86e1-46edebcf9356",
-            ),
-        };
-        let call = CallInfo {
-            id: id.to_owned(),
-            secondary_id: String::new(),
-            from: "+14155550199".into(),
-            to: "+14155550100".into(),
-            inbound: false,
-            hooks: Hooks::default(),
-            answered: true,
-            duration_secs: None,
-            price: None,
-            rate: Decimal::ZERO,
-            created: SystemTime::now(),
-        };
+        let call = CallInfo::detached(call_id, "", "+14155550199", "+14155550100", false);
+        let parameters = vec![("agent".to_owned(), "bench".to_owned())];
+        let headers_json = headers
+            .into_iter()
+            .chain(
+                parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))),
+            )
+            .collect();
         let target = StreamTarget {
             url: "wss://agent.example.com/media".into(),
-            parameters: vec![("agent".into(), "bench".into())],
-            headers_json: vec![
-                (
-                    telephony::vonage::CALL_UUID_HEADER.into(),
-                    serde_json::Value::String(id.into()),
-                ),
-                ("agent".into(), serde_json::Value::String("bench".into())),
-            ],
+            parameters,
+            headers_json,
             format,
             then_continue: false,
         };
@@ -143,6 +127,10 @@ impl ProviderStream {
 
     /// `length` of speech-like caller audio (the scripted caller's voice), as this provider
     /// sends it: for benches and allocation counts, where the messages are made up front.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
     pub fn record_speech(
         provider: ProviderKind,
         format: AudioFormat,
@@ -166,18 +154,17 @@ impl ProviderStream {
     }
 
     /// The media protocol an adapter runs on a stream of `provider` in `format` (Plivo's L16
-    /// byte order as the format says), as `TelephonyProvider::media_protocol` gives it.
+    /// byte order as the format says), as `TelephonyProvider::media_protocol` gives it: its
+    /// emulator's [`Emulator::media_protocol`].
+    ///
+    /// # Panics
+    ///
+    /// When no built-in emulator emulates `provider` (where [`new`](Self::new) and
+    /// [`record_speech`](Self::record_speech) return an error).
     pub fn protocol(provider: ProviderKind, format: AudioFormat) -> Box<dyn MediaProtocol> {
-        match provider.id() {
-            "twilio" => Box::new(telephony::twilio::TwilioMediaProtocol::new()),
-            "plivo" => Box::new(telephony::plivo::PlivoMediaProtocol::new(
-                if format.encoding == Encoding::L16Be {
-                    telephony::plivo::ByteOrder::Big
-                } else {
-                    telephony::plivo::ByteOrder::Little
-                },
-            )),
-            _ => Box::new(telephony::vonage::VonageMediaProtocol::new(format.rate)),
+        match emulator(provider) {
+            Ok(emulator) => emulator.media_protocol(format),
+            Err(e) => panic!("{e}"),
         }
     }
 

@@ -103,6 +103,11 @@ impl Carrier for VonageCarrier {
         FORMATS
     }
 
+    /// The WebSocket is a leg of the call: its `eventUrl` gets the leg's status events.
+    fn stream_status_is_call_status(&self) -> bool {
+        true
+    }
+
     fn answer_markup(&self, stream: &StreamSpec) -> Result<Markup, Error> {
         let ncco = Vonage::stream_ncco(stream, None, SampleRate::Hz16000)
             .map_err(Error::invalid_request)?;

@@ -1,5 +1,6 @@
-//! What the root tests share: any of the three emulated carriers behind one type, with the
-//! real adapter pointed at it.
+//! What the root tests share: any emulated carrier behind one type, found by id in the
+//! testkit's one list of emulators, with the real adapter built from the emulated account's
+//! settings through the facade's registry.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -9,67 +10,54 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use telephony::{E164, TelephonyProvider};
-use telephony_testkit::{Fake, FakePlivo, FakeTwilio, FakeVonage};
+use telephony::{E164, Registry, TelephonyProvider};
+use telephony_testkit::{Emulated, Emulator, Emulators};
 
-/// Every provider, by id.
-pub const PROVIDERS: [&str; 3] = ["twilio", "plivo", "vonage"];
-
-/// An emulated carrier, whichever it is.
-pub enum AnyFake {
-    Twilio(FakeTwilio),
-    Plivo(FakePlivo),
-    Vonage(FakeVonage),
+/// Every emulated carrier, in the order registered: what a test that runs on each iterates.
+pub fn emulators() -> Vec<&'static dyn Emulator> {
+    Emulators::builtin().emulators().to_vec()
 }
 
+/// An emulated carrier, whichever it is. Derefs to [`Emulated`] (and on to
+/// `telephony_testkit::Fake`) for the knobs and records.
+pub struct AnyFake(Emulated);
+
 impl AnyFake {
-    /// Starts the fake for `provider` on a free loopback port.
-    pub async fn start(provider: &str) -> AnyFake {
-        match provider {
-            "twilio" => AnyFake::Twilio(FakeTwilio::start().await.expect("FakeTwilio")),
-            "plivo" => AnyFake::Plivo(FakePlivo::start().await.expect("FakePlivo")),
-            "vonage" => AnyFake::Vonage(FakeVonage::start().await.expect("FakeVonage")),
-            other => panic!("no fake for {other}"),
-        }
+    /// Starts the emulator of carrier `id` on a free loopback port.
+    pub async fn start(id: &str) -> AnyFake {
+        let emulators = Emulators::builtin();
+        let emulator = emulators
+            .find(id)
+            .unwrap_or_else(|| panic!("no emulator for {id:?}: {emulators:?}"));
+        AnyFake(
+            emulator
+                .start()
+                .await
+                .unwrap_or_else(|e| panic!("{id}: the emulator starts: {e}")),
+        )
     }
 
-    /// The real adapter, pointed at the fake.
+    /// The real adapter, pointed at the fake: the carrier's registry entry, the emulated
+    /// account's settings.
     pub fn provider(&self) -> Arc<dyn TelephonyProvider> {
-        match self {
-            AnyFake::Twilio(f) => Arc::new(telephony::twilio::Twilio::new(f.config()).unwrap()),
-            AnyFake::Plivo(f) => Arc::new(telephony::plivo::Plivo::new(f.config()).unwrap()),
-            AnyFake::Vonage(f) => Arc::new(telephony::vonage::Vonage::new(f.config()).unwrap()),
-        }
-    }
-
-    /// Gives the emulated account `number`.
-    pub fn add_number(&self, number: &E164) {
-        match self {
-            AnyFake::Twilio(f) => f.add_number(number),
-            AnyFake::Plivo(f) => f.add_number(number),
-            AnyFake::Vonage(f) => f.add_number(number),
-        }
+        Registry::builtin()
+            .config(self.id(), |name| self.setting(name))
+            .expect("the emulated account's settings")
+            .base_url(self.base_url())
+            .build()
+            .expect("the adapter")
     }
 
     /// Dials one of the account's numbers, as a caller on the phone network would.
     pub fn ring(&self, from: &E164, to: &E164) -> String {
-        match self {
-            AnyFake::Twilio(f) => f.ring(from, to),
-            AnyFake::Plivo(f) => f.ring(from, to),
-            AnyFake::Vonage(f) => f.ring(from, to),
-        }
-        .expect("the fake rings the number")
+        self.0.ring(from, to).expect("the fake rings the number")
     }
 }
 
 impl Deref for AnyFake {
-    type Target = Fake;
-    fn deref(&self) -> &Fake {
-        match self {
-            AnyFake::Twilio(f) => f,
-            AnyFake::Plivo(f) => f,
-            AnyFake::Vonage(f) => f,
-        }
+    type Target = Emulated;
+    fn deref(&self) -> &Emulated {
+        &self.0
     }
 }
 

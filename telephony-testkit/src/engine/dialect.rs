@@ -40,6 +40,32 @@ pub(crate) struct CallInfo {
     pub(crate) created: std::time::SystemTime,
 }
 
+impl CallInfo {
+    /// A call that has not begun: `inbound` ringing, or an outbound one just answered. For
+    /// what a dialect makes outside a call's life (a webhook on its own, a stream for benches).
+    pub(crate) fn detached(
+        id: &str,
+        secondary_id: &str,
+        from: &str,
+        to: &str,
+        inbound: bool,
+    ) -> Self {
+        CallInfo {
+            id: id.to_owned(),
+            secondary_id: secondary_id.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            inbound,
+            hooks: Hooks::default(),
+            answered: !inbound,
+            duration_secs: None,
+            price: None,
+            rate: Decimal::ZERO,
+            created: std::time::SystemTime::now(),
+        }
+    }
+}
+
 /// What an agent's message asks of the emulated provider.
 #[derive(Debug, Clone)]
 pub(crate) enum AgentSays {

@@ -46,6 +46,24 @@ pub(crate) struct Webhook {
     pub(crate) body: Vec<u8>,
 }
 
+impl Webhook {
+    /// As a host receives it. (A header the HTTP types refuse is left out: the emulators
+    /// write only valid ones.)
+    pub(crate) fn into_request(self) -> telephony::WebhookRequest {
+        let method = http::Method::from_bytes(self.method.as_bytes()).unwrap_or(http::Method::POST);
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        telephony::WebhookRequest::new(method, exact(&self.url), headers, self.body)
+    }
+}
+
 impl Carrier {
     /// The fault to answer `op` with, if one is queued; then the configured delay.
     pub(crate) async fn fault(&self, op: Operation) -> Option<(u16, Option<u64>)> {
