@@ -1,0 +1,309 @@
+//! An emulated Vonage: the Voice API (RS256 application JWTs checked with the application's
+//! public key), the Numbers and Applications APIs (Basic), signed webhooks (HS256 with
+//! `payload_hash`), and the WebSocket (`websocket:connected` with the headers echoed, binary
+//! L16 frames of exactly 20 ms, `clear` and `notify`).
+//!
+//! Here, the emulated application and account, its [`Emulator`] and the [`FakeVonage`]
+//! handle; [`rest`] serves the REST APIs, [`webhooks`] signs what the emulator sends to the
+//! host, [`media`] is its side of the WebSocket, and [`markup`] reads NCCOs.
+
+mod markup;
+mod media;
+mod rest;
+mod webhooks;
+
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use jsonwebtoken::DecodingKey;
+use telephony::audio::{AudioFormat, Encoding, SampleRate};
+use telephony::vonage::{CALL_UUID_HEADER, KIND, VonageConfig, VonageMediaProtocol};
+use telephony::{E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
+
+use self::rest::{
+    create_call, get_application, get_call, list_numbers, put_application, send_dtmf, update_call,
+    update_number,
+};
+use self::webhooks::VonageDialect;
+use crate::emulator::{Emulated, Emulator, Line, Starting};
+use crate::engine::{
+    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
+};
+use crate::wire::ProviderStream;
+
+/// The emulated application.
+pub const APPLICATION_ID: &str = "00000000-e11a-4a7e-8a5e-00000000fa4e";
+/// The account's API key.
+pub const API_KEY: &str = "emulated1";
+/// Its API secret.
+pub const API_SECRET: &str = "emulated-vonage-api-secret";
+/// Its signature secret, which signs webhooks.
+pub const SIGNATURE_SECRET: &str = "emulated-vonage-signature-secret";
+/// The application's private key (made for the emulator; it protects nothing).
+pub const PRIVATE_KEY: &str = include_str!("../../keys/emulator_private.key");
+const PUBLIC_KEY: &str = include_str!("../../keys/emulator_public.pem");
+
+/// This provider's ways, with the emulated account's secret.
+pub(crate) fn dialect() -> Box<dyn Dialect> {
+    Box::new(VonageDialect {
+        secret: Secret::new(SIGNATURE_SECRET),
+    })
+}
+
+/// What the emulator streams, the default first.
+const STREAM_FORMATS: &[AudioFormat] = &[
+    AudioFormat::L16LE_16K,
+    AudioFormat::new(Encoding::L16Le, SampleRate::Hz8000),
+    AudioFormat::new(Encoding::L16Le, SampleRate::Hz24000),
+];
+
+/// Vonage's emulator, for [`Emulators`](crate::Emulators).
+pub(crate) struct VonageEmulator;
+
+/// Vonage's emulator, registered in [`Emulators::builtin`](crate::Emulators::builtin).
+pub(crate) static EMULATOR: VonageEmulator = VonageEmulator;
+
+impl Emulator for VonageEmulator {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn settings(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("VONAGE_APPLICATION_ID", APPLICATION_ID),
+            ("VONAGE_PRIVATE_KEY", PRIVATE_KEY),
+            ("VONAGE_API_KEY", API_KEY),
+            ("VONAGE_API_SECRET", API_SECRET),
+            ("VONAGE_SIGNATURE_SECRET", SIGNATURE_SECRET),
+        ]
+    }
+
+    fn start(&self) -> Starting {
+        Box::pin(async {
+            let fake = FakeVonage::start().await?;
+            Ok(Emulated::new(&EMULATOR, fake.fake.clone(), Arc::new(fake)))
+        })
+    }
+
+    /// Little-endian L16 at 8, 16 or 24 kHz.
+    fn stream_formats(&self) -> &'static [AudioFormat] {
+        STREAM_FORMATS
+    }
+
+    fn media_protocol(&self, format: AudioFormat) -> Box<dyn MediaProtocol> {
+        Box::new(VonageMediaProtocol::new(format.rate))
+    }
+
+    /// The call's uuid among the headers `websocket:connected` echoes.
+    fn provider_stream(&self, format: AudioFormat) -> Result<ProviderStream, String> {
+        let id = "63f61863-4a51-4f6b-86e1-46edebcf9356";
+        ProviderStream::emulated(
+            self,
+            dialect(),
+            id,
+            vec![(
+                CALL_UUID_HEADER.to_owned(),
+                serde_json::Value::String(id.to_owned()),
+            )],
+            format,
+        )
+    }
+
+    fn inbound_webhook(
+        &self,
+        url: &Url,
+        from: &E164,
+        to: &E164,
+        secret: &Secret,
+    ) -> WebhookRequest {
+        let call = CallInfo::detached(
+            "63f61863-4a51-4f6b-86e1-46edebcf9356",
+            "CON-f972836a-550f-45fa-956c-12a2ab5b7d22",
+            from.digits(),
+            to.digits(),
+            true,
+        );
+        let dialect = VonageDialect {
+            secret: secret.clone(),
+        };
+        dialect.answer_request(&call, url, "POST").into_request()
+    }
+}
+
+impl Line for FakeVonage {
+    fn add_number(&self, number: &E164) {
+        FakeVonage::add_number(self, number);
+    }
+
+    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
+        FakeVonage::ring(self, from, to)
+    }
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    let t: time::OffsetDateTime = t.into();
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone)]
+struct Number {
+    msisdn: String,
+    app_id: Option<String>,
+}
+
+struct Vonage {
+    carrier: Arc<Carrier>,
+    numbers: Mutex<Vec<Number>>,
+    application: Mutex<serde_json::Value>,
+    key: DecodingKey,
+}
+
+type Shared = Arc<Vonage>;
+
+/// An emulated Vonage on a loopback port. Derefs to [`Fake`] for the knobs and records.
+#[derive(Clone)]
+pub struct FakeVonage {
+    fake: Fake,
+    vonage: Shared,
+}
+
+impl std::fmt::Debug for FakeVonage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeVonage")
+            .field("base_url", &self.fake.base_url().as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for FakeVonage {
+    type Target = Fake;
+    fn deref(&self) -> &Fake {
+        &self.fake
+    }
+}
+
+impl FakeVonage {
+    /// Starts one on a free loopback port.
+    pub async fn start() -> std::io::Result<FakeVonage> {
+        let (listener, url) = bind().await?;
+        let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes())
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let carrier = carrier(dialect(), url);
+        let application = serde_json::json!({
+            "id": APPLICATION_ID,
+            "name": "emulated voice application",
+            "capabilities": {"voice": {"webhooks": {}, "signed_callbacks": true}},
+            "keys": {"public_key": PUBLIC_KEY},
+            "privacy": {"improve_ai": false},
+            "_links": {"self": {"href": format!("/v2/applications/{APPLICATION_ID}")}},
+        });
+        let vonage = Arc::new(Vonage {
+            carrier: carrier.clone(),
+            numbers: Mutex::new(Vec::new()),
+            application: Mutex::new(application),
+            key,
+        });
+        let router = Router::new()
+            .route("/v1/calls", post(create_call))
+            .route("/v1/calls/{uuid}", get(get_call).put(update_call))
+            .route("/v1/calls/{uuid}/dtmf", put(send_dtmf))
+            .route("/account/numbers", get(list_numbers))
+            .route("/number/update", post(update_number))
+            .route(
+                "/v2/applications/{id}",
+                get(get_application).put(put_application),
+            )
+            .with_state(vonage.clone());
+        serve(&carrier, listener, router);
+        Ok(FakeVonage {
+            fake: Fake { carrier },
+            vonage,
+        })
+    }
+
+    /// The adapter's settings for this fake: the application, its key, the account's key and
+    /// secrets, every host.
+    pub fn config(&self) -> VonageConfig {
+        VonageConfig::new(APPLICATION_ID, PRIVATE_KEY)
+            .api_credentials(API_KEY, API_SECRET)
+            .signature_secret(SIGNATURE_SECRET)
+            .all_hosts(self.fake.base_url())
+    }
+
+    /// Gives the account `number`, linked to no application yet.
+    pub fn add_number(&self, number: &E164) {
+        let mut numbers = self
+            .vonage
+            .numbers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        numbers.push(Number {
+            msisdn: number.digits().to_owned(),
+            app_id: None,
+        });
+    }
+
+    /// Dials `to`, one of the account's numbers, from `from`: the linked application's answer
+    /// URL is fetched and its event URL gets the events, as Vonage does. Returns the call's
+    /// uuid.
+    pub fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
+        let linked = {
+            let numbers = self
+                .vonage
+                .numbers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            numbers
+                .iter()
+                .find(|n| n.msisdn == to.digits())
+                .map(|n| n.app_id.clone())
+        };
+        match linked {
+            None => return Err(format!("{to} is not a number of the emulated account")),
+            Some(Some(a)) if a == APPLICATION_ID => {}
+            Some(_) => {
+                return Err(format!(
+                    "{to} is not linked to the application: run configure_inbound first"
+                ));
+            }
+        }
+        let app = self
+            .vonage
+            .application
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let hook = |name: &str| {
+            let h = app.pointer(&format!("/capabilities/voice/webhooks/{name}"))?;
+            let url = Url::parse(h.get("address")?.as_str()?).ok()?;
+            let method = h
+                .get("http_method")
+                .and_then(|m| m.as_str())
+                .unwrap_or("POST")
+                .to_owned();
+            Some((url, method))
+        };
+        let (answer, method) = hook("answer_url")
+            .ok_or("the application has no answer URL: run configure_inbound first")?;
+        let events = hook("event_url");
+        let id = uuid::Uuid::new_v4().to_string();
+        self.fake.carrier.place(Dial {
+            id: id.clone(),
+            secondary_id: format!("CON-{}", uuid::Uuid::new_v4()),
+            from: from.digits().to_owned(),
+            to: to.digits().to_owned(),
+            inbound: true,
+            answer: AnswerWith::Url(answer, method),
+            hooks: Hooks {
+                status_url: events.as_ref().map(|(u, _)| u.clone()),
+                status_method: events.map(|(_, m)| m),
+                ..Hooks::default()
+            },
+            ring_timeout: None,
+        });
+        Ok(id)
+    }
+}
