@@ -57,7 +57,7 @@ pub use record::{CallRecord, Callee, Happening, Moment, Violation};
 pub use script::{CallerScript, SCRIPT_RATE, read_wav, resample, speech_like, write_wav};
 pub use twilio::FakeTwilio;
 pub use vonage::FakeVonage;
-pub use wire::{ProviderMessage, ProviderStream, Recorded};
+pub use wire::{FromAgent, ProviderMessage, ProviderStream, Recorded};
 
 /// The emulated accounts' credentials (they protect nothing).
 pub mod accounts {

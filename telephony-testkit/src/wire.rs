@@ -1,5 +1,6 @@
 //! A provider's side of a media stream without a socket: the messages it sends, as it sends
-//! them, for benchmarks and the `telephony bench` command.
+//! them, and what it makes of the agent's, for benchmarks, the `telephony bench` command and
+//! the media contract.
 
 use std::time::Duration;
 
@@ -8,8 +9,9 @@ use telephony::{MediaProtocol, ProviderKind, WsMessage};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::emulator::{Emulator, Emulators};
-use crate::engine::{CallInfo, Dialect, MediaDialect};
+use crate::engine::{AgentSays, CallInfo, Dialect, MediaDialect};
 use crate::markup::StreamTarget;
+use crate::record::Violation;
 
 /// The built-in emulator of `provider`.
 fn emulator(provider: ProviderKind) -> Result<&'static dyn Emulator, String> {
@@ -43,6 +45,49 @@ impl ProviderMessage {
             other => ProviderMessage::Text(other.to_string()),
         }
     }
+
+    fn into_message(self) -> Message {
+        match self {
+            ProviderMessage::Text(t) => Message::text(t),
+            ProviderMessage::Binary(b) => Message::binary(b),
+        }
+    }
+}
+
+/// What the provider makes of one message from the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FromAgent {
+    /// Audio to play, in the wire format (its base64 or binary transport undone).
+    Audio(Vec<u8>),
+    /// A playback marker, and the message that echoes it once the audio before it played.
+    Mark {
+        /// Its name.
+        name: String,
+        /// The provider's echo of it.
+        echo: ProviderMessage,
+    },
+    /// Drop the audio buffered for playback (barge-in).
+    Clear,
+    /// Play these DTMF keys to the caller.
+    Dtmf(String),
+    /// What the real provider would punish: see [`Violation`].
+    Violation(Violation),
+}
+
+impl From<AgentSays> for FromAgent {
+    fn from(says: AgentSays) -> FromAgent {
+        match says {
+            AgentSays::Audio(bytes) => FromAgent::Audio(bytes),
+            AgentSays::Mark(name, echo) => FromAgent::Mark {
+                name,
+                echo: ProviderMessage::from_message(echo),
+            },
+            AgentSays::Clear => FromAgent::Clear,
+            AgentSays::Dtmf(keys) => FromAgent::Dtmf(keys),
+            AgentSays::Violation(v) => FromAgent::Violation(v),
+        }
+    }
 }
 
 /// A stream as the provider sent it: the opening, then one message per 20 ms of caller audio,
@@ -64,6 +109,8 @@ pub struct Recorded {
 pub struct ProviderStream {
     media: Box<dyn MediaDialect>,
     format: AudioFormat,
+    call_id: String,
+    parameters: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for ProviderStream {
@@ -122,6 +169,8 @@ impl ProviderStream {
         Ok(ProviderStream {
             media: dialect.media(&call, &target),
             format,
+            call_id: call_id.to_owned(),
+            parameters: target.parameters,
         })
     }
 
@@ -190,6 +239,58 @@ impl ProviderStream {
     /// A key press.
     pub fn dtmf(&mut self, digit: char) -> ProviderMessage {
         ProviderMessage::from_message(self.media.dtmf(digit))
+    }
+
+    /// What ends the stream, where the provider sends a message before it closes the socket
+    /// (Twilio's `stop`); `None` where it just closes it.
+    pub fn stop(&mut self) -> Option<ProviderMessage> {
+        self.media.stop().map(ProviderMessage::from_message)
+    }
+
+    /// What the provider makes of one message from the agent: audio to play, a mark and its
+    /// echo, a clear, keys to play, or a violation of its protocol.
+    pub fn agent(&mut self, message: WsMessage<'_>) -> Vec<FromAgent> {
+        let message = match message {
+            WsMessage::Text(t) => Message::text(t),
+            WsMessage::Binary(b) => Message::binary(b.to_vec()),
+        };
+        self.media
+            .agent(&message)
+            .into_iter()
+            .map(FromAgent::from)
+            .collect()
+    }
+
+    /// What the provider sends when the agent clears, given the marks it holds that have not
+    /// played (each with its echo): Twilio returns them at once, Plivo and Vonage confirm the
+    /// clear.
+    pub fn cleared(&mut self, pending: Vec<(String, ProviderMessage)>) -> Vec<ProviderMessage> {
+        let pending = pending
+            .into_iter()
+            .map(|(name, echo)| (name, echo.into_message()))
+            .collect();
+        self.media
+            .cleared(pending)
+            .into_iter()
+            .map(ProviderMessage::from_message)
+            .collect()
+    }
+
+    /// The call the stream carries, as the provider's start names it (Vonage's, through the
+    /// headers the answer set).
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// The provider's id for the stream, where its start names one (Twilio's `streamSid`,
+    /// Plivo's `streamId`).
+    pub fn stream_id(&self) -> Option<&str> {
+        self.media.stream_id()
+    }
+
+    /// The custom parameters the answer set, which the start carries back.
+    pub fn parameters(&self) -> &[(String, String)] {
+        &self.parameters
     }
 
     /// How long one media message carries.

@@ -5,7 +5,22 @@
 //!   timeouts, 429s, 401s and 403s, unreadable answers, and listings that must not leave the
 //!   API, loop or run for ever. An adapter's `tests/rest.rs` describes its carrier
 //!   ([`rest::RestCarrier`]) and calls [`rest_contract!`](crate::rest_contract).
+//! - [`webhooks`]: the webhook rules: signed requests verify and any change to what is
+//!   signed does not, a missing signature names its header, replay keys name the delivery,
+//!   every documented status is normalized and an unknown one kept, broken bodies are typed
+//!   errors, inbound calls give E.164 numbers, and no secret prints. An adapter's
+//!   `tests/signature.rs` describes its carrier ([`webhooks::WebhookCarrier`]) and calls
+//!   [`webhook_contract!`](crate::webhook_contract).
+//! - [`media`]: the media rules, through `MediaSession` on every wire format the carrier
+//!   streams: the start, audio in at the app's rate and out in exact frames, marks played only
+//!   when echoed, clear, DTMF, stop, and broken frames that cost nothing after them. An
+//!   adapter's `tests/media.rs` calls [`media_contract!`](crate::media_contract) with its
+//!   emulator's side of a stream ([`media::MediaCarrier::emulated`]).
 //!
 //! Feature `contract` (off by default): it brings wiremock, which only tests want.
 
+pub mod media;
 pub mod rest;
+mod side;
+mod signal;
+pub mod webhooks;

@@ -95,6 +95,10 @@ pub(crate) trait MediaDialect: Send {
     fn agent(&mut self, message: &Message) -> Vec<AgentSays>;
     /// What the provider sends when the agent clears, given the marks still pending.
     fn cleared(&mut self, pending: Vec<(String, Message)>) -> Vec<Message>;
+    /// The provider's id for the stream, where its start names one.
+    fn stream_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// One provider's ways: status names, webhooks, answer documents, media.

@@ -162,6 +162,10 @@ impl MediaDialect for PlivoMedia {
         }
     }
 
+    fn stream_id(&self) -> Option<&str> {
+        Some(&self.stream_id)
+    }
+
     fn cleared(&mut self, _pending: Vec<(String, Message)>) -> Vec<Message> {
         self.seq += 1;
         let m = serde_json::json!({

@@ -145,6 +145,10 @@ impl MediaDialect for TwilioMedia {
         }
     }
 
+    fn stream_id(&self) -> Option<&str> {
+        Some(&self.stream_sid)
+    }
+
     fn cleared(&mut self, pending: Vec<(String, Message)>) -> Vec<Message> {
         // Twilio returns every pending mark at once when the audio is cleared.
         pending.into_iter().map(|(_, m)| m).collect()
