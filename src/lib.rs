@@ -56,16 +56,16 @@ pub use router::{Delivery, InboundRouter, MemoryDirectory, NumberDirectory, Outc
 // What hosts use, by name: the wire fast path (the media scanner, base64) and the helpers the
 // adapters share (`telephony_core::rest`, the diagnosis variants) stay in telephony-core.
 pub use telephony_core::{
-    AnsweredBy, ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus,
-    CallTarget, Capabilities, Carrier, ConfigError, Currency, Decimal, DecodeError, Diagnosis,
-    Direction, E164, Error, FormParams, HangupOutcome, InboundCall, InboundUpdate, InvalidCallId,
-    InvalidE164, InvalidNetwork, InvalidRequestUrl, IpNet, MachineDetection, Markup, MediaCommand,
-    MediaError, MediaEvent, MediaProtocol, MediaSession, MemoryReplayGuard, OutboundCall,
-    PageError, PageProblem, PhoneNumber, PlaybackTracker, ProviderKind, PublicUrl, PublicUrlError,
-    Recognition, ReplayGuard, RequestUrl, STREAM_TOKEN_PARAMETER, Secret, SessionConfig,
-    SessionEvent, Signed, StreamAuth, StreamAuthError, StreamSpec, StreamStart, TelephonyProvider,
-    TransportError, TransportKind, TrustedProxies, Url, Verified, WebhookError, WebhookRequest,
-    WebhookScheme, WsMessage, audio, check_replay,
+    AnsweredBy, ApiError, CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation,
+    CallStatus, CallTarget, Capabilities, Carrier, ConfigError, Currency, Decimal, DecodeError,
+    Diagnosis, Direction, E164, Error, FormParams, HangupOutcome, InboundCall, InboundUpdate,
+    InvalidCallId, InvalidE164, InvalidNetwork, InvalidRequestUrl, IpNet, MachineDetection, Markup,
+    MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, MemoryReplayGuard,
+    OutboundCall, PageError, PageProblem, PhoneNumber, PlaybackTracker, ProviderKind, PublicUrl,
+    PublicUrlError, Recognition, ReplayGuard, RequestUrl, STREAM_TOKEN_PARAMETER, Secret,
+    SessionConfig, SessionEvent, Signed, StreamAuth, StreamAuthError, StreamSpec, StreamStart,
+    TelephonyProvider, TransportError, TransportKind, TrustedProxies, Url, Verified, WebhookError,
+    WebhookRequest, WebhookScheme, WsMessage, audio, check_replay,
 };
 
 /// The media stream's types: the protocol seam, the session, pacing and playback.

@@ -6,8 +6,9 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use telephony_core::{
-    CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, Recognition, ReplayGuard,
-    StreamAuth, StreamSpec, TelephonyProvider, WebhookError, WebhookRequest, check_replay,
+    CallAnswer, CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, Recognition,
+    ReplayGuard, StreamAuth, StreamSpec, TelephonyProvider, WebhookError, WebhookRequest,
+    check_replay,
 };
 
 /// Where calls to the host's numbers go: the host's own store of numbers, tenants and agents.
@@ -82,6 +83,15 @@ pub enum Outcome {
         provider: ProviderKind,
         /// What was wrong.
         reason: String,
+    },
+    /// A call event that came to the inbound URL rather than the status URL: a carrier that
+    /// sends every event of a call to one URL (Telnyx's application webhook) does this.
+    /// Acknowledged with 200; the host reads the event here.
+    Event {
+        /// Through which provider.
+        provider: ProviderKind,
+        /// The event.
+        event: Box<CallEvent>,
     },
     /// No configured provider sent this request.
     UnknownProvider,
@@ -281,6 +291,17 @@ impl InboundRouter {
         let call = match provider.parse_inbound(request) {
             Ok(c) => c,
             Err(e) => {
+                // One URL for every event (Telnyx): a status event is acknowledged, not refused.
+                if let Ok(event) = provider.parse_status_callback(request) {
+                    let outcome = match delivery {
+                        Delivery::First => Outcome::Event {
+                            provider: kind,
+                            event: Box::new(event),
+                        },
+                        Delivery::Repeat => Outcome::Repeat { provider: kind },
+                    };
+                    return Reply::text(200, "", outcome);
+                }
                 tracing::warn!(provider = kind.id(), error = %e, "inbound webhook unreadable");
                 return Reply::text(
                     400,
@@ -300,56 +321,59 @@ impl InboundRouter {
             (Some(auth), Some(stream)) => Some(auth.protect(stream, Some(&call.call_id))),
             (_, stream) => stream,
         };
-        let (markup, outcome) = match stream {
+        let (answer, outcome) = match stream {
             Some(stream) => (
-                provider.answer_call(&call, &stream),
+                provider.connect_call(&call, &stream).await,
                 Outcome::Answered {
                     provider: kind,
-                    call,
+                    call: call.clone(),
                 },
             ),
             None => {
                 tracing::info!(provider = kind.id(), to = %call.to, "call to a number not served: refused");
                 (
-                    provider.speak_and_hangup(&self.refusal),
+                    provider.refuse_call(&call, &self.refusal).await,
                     Outcome::UnknownNumber {
                         provider: kind,
-                        call,
+                        call: call.clone(),
                     },
                 )
             }
         };
         // A repeat is answered as the first delivery was (the provider needs the document to
-        // connect the call), and reported as what it is.
+        // connect the call; a command carries the same id, so the carrier runs it once), and
+        // reported as what it is.
         let outcome = match delivery {
             Delivery::First => outcome,
             Delivery::Repeat => Outcome::Repeat { provider: kind },
         };
-        match markup {
-            Ok(m) => Reply {
+        match answer {
+            Ok(answer) => Self::reply(answer, outcome),
+            Err(e) => {
+                // The stream the directory gave cannot be written as markup, or the carrier
+                // refused the answer: refuse politely rather than fail the call with a 500.
+                tracing::error!(provider = kind.id(), error = %e, "cannot answer with the directory's stream");
+                let invalid = Outcome::Invalid {
+                    provider: kind,
+                    reason: e.to_string(),
+                };
+                match provider.refuse_call(&call, &self.refusal).await {
+                    Ok(refusal) => Self::reply(refusal, invalid),
+                    Err(_) => Reply::text(200, "", invalid),
+                }
+            }
+        }
+    }
+
+    fn reply(answer: CallAnswer, outcome: Outcome) -> Reply {
+        match answer {
+            CallAnswer::Document(m) => Reply {
                 status: 200,
                 content_type: m.content_type,
                 body: m.body,
                 outcome,
             },
-            Err(e) => {
-                // The stream the directory gave cannot be written as markup: refuse politely
-                // rather than fail the call with a 500.
-                tracing::error!(provider = kind.id(), error = %e, "cannot answer with the directory's stream");
-                let refusal = provider
-                    .speak_and_hangup(&self.refusal)
-                    .map(|m| (m.content_type, m.body))
-                    .unwrap_or(("text/plain; charset=utf-8", String::new()));
-                Reply {
-                    status: 200,
-                    content_type: refusal.0,
-                    body: refusal.1,
-                    outcome: Outcome::Invalid {
-                        provider: kind,
-                        reason: e.to_string(),
-                    },
-                }
-            }
+            _ => Reply::text(200, "", outcome),
         }
     }
 

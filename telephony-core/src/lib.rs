@@ -62,7 +62,7 @@ pub use model::{
     Direction, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, OutboundCall,
     PhoneNumber, parse_decimal, parse_seconds,
 };
-pub use provider::{Capabilities, ProviderKind, TelephonyProvider};
+pub use provider::{CallAnswer, Capabilities, ProviderKind, TelephonyProvider};
 pub use secret::Secret;
 pub use webhook::{
     Diagnosis, FormParams, InvalidNetwork, InvalidRequestUrl, IpNet, MAX_REPLAY_KEY,

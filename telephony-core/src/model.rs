@@ -254,6 +254,13 @@ pub struct OutboundCall {
     pub ring_timeout: Option<Duration>,
     /// The longest the call may last.
     pub time_limit: Option<Duration>,
+    /// The host's key for this call, the same on every try of it: where the carrier
+    /// deduplicates creates (Telnyx's `command_id`), a second create with the same key places
+    /// no second call, so a create that failed with
+    /// [`may_have_acted`](crate::Error::may_have_acted) can be sent again. Carriers without
+    /// such a mechanism ignore it. Give each intended call its own (a campaign: one per
+    /// attempt).
+    pub idempotency_key: Option<String>,
 }
 
 impl OutboundCall {
@@ -277,6 +284,7 @@ impl OutboundCall {
             machine_detection: None,
             ring_timeout: None,
             time_limit: None,
+            idempotency_key: None,
         }
     }
 
@@ -301,6 +309,12 @@ impl OutboundCall {
     /// Sets the longest the call may last.
     pub fn time_limit(mut self, limit: Duration) -> OutboundCall {
         self.time_limit = Some(limit);
+        self
+    }
+
+    /// Sets the host's key for this call (see [`idempotency_key`](Self::idempotency_key)).
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> OutboundCall {
+        self.idempotency_key = Some(key.into());
         self
     }
 }

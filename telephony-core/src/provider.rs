@@ -83,6 +83,16 @@ impl Capabilities {
     };
 }
 
+/// How an inbound call's webhook was answered ([`TelephonyProvider::connect_call`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallAnswer {
+    /// A document to send as the webhook's reply.
+    Document(Markup),
+    /// The adapter answered through the carrier's API; the webhook's reply is an empty 200.
+    Commanded,
+}
+
 /// One carrier, behind one typed interface: calls, status, cost, numbers, webhooks, answer
 /// documents and the media stream.
 ///
@@ -150,6 +160,29 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
     /// The document that says `text` to the caller and hangs up: a polite refusal (an
     /// unknown number, a closed line) that never leaves a webhook without an answer.
     fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error>;
+
+    /// Connects the call an answer webhook announced to `stream`: what an inbound webhook's
+    /// handler calls, whatever the carrier.
+    ///
+    /// Where the carrier takes a document in the webhook's reply (Twilio, Plivo, Vonage), this
+    /// is [`answer_call`](Self::answer_call)'s document, to send as the reply. Where it takes
+    /// a command instead (Telnyx's `actions/answer`), the adapter sends the command here and
+    /// the reply is an empty 200 ([`CallAnswer::Commanded`]).
+    async fn connect_call(
+        &self,
+        call: &InboundCall,
+        stream: &StreamSpec,
+    ) -> Result<CallAnswer, Error> {
+        self.answer_call(call, stream).map(CallAnswer::Document)
+    }
+
+    /// Refuses the call an answer webhook announced, saying `text` where the carrier answers
+    /// with a document ([`speak_and_hangup`](Self::speak_and_hangup)); a carrier that answers
+    /// with commands rejects the call instead.
+    async fn refuse_call(&self, call: &InboundCall, text: &str) -> Result<CallAnswer, Error> {
+        let _ = call;
+        self.speak_and_hangup(text).map(CallAnswer::Document)
+    }
 
     /// A call status callback, normalized.
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error>;

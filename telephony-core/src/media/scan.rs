@@ -32,6 +32,17 @@ pub struct MediaMessage<'a> {
 /// `payload`, and `chunk` passed over. Any other key, or a key twice, sends the message to the
 /// general parser.
 pub fn media_message<'a>(text: &'a str, skip: &[&'static str]) -> Option<MediaMessage<'a>> {
+    media_message_keyed(text, "sequenceNumber", skip)
+}
+
+/// [`media_message`] for a protocol whose sequence number has another key (Telnyx's
+/// `sequence_number`): `sequence_key` is read in place of `sequenceNumber`, which is then
+/// a key like any other the protocol does not expect.
+pub fn media_message_keyed<'a>(
+    text: &'a str,
+    sequence_key: &'static str,
+    skip: &[&'static str],
+) -> Option<MediaMessage<'a>> {
     if skip.len() > 8 {
         return None;
     }
@@ -45,13 +56,13 @@ pub fn media_message<'a>(text: &'a str, skip: &[&'static str]) -> Option<MediaMe
     let mut media = None;
     let mut seen_sequence = false;
     let mut skipped = 0u8;
-    const READ: &[&str] = &["event", "sequenceNumber", "media"];
+    let read: [&'static str; 3] = ["event", sequence_key, "media"];
     s.ws();
     s.eat(b'{')?;
     s.ws();
     if !s.peek_is(b'}') {
         loop {
-            let key = s.key(READ).or_else(|| s.key(skip))?;
+            let key = s.key(&read).or_else(|| s.key(skip))?;
             s.ws();
             s.eat(b':')?;
             s.ws();
@@ -68,7 +79,7 @@ pub fn media_message<'a>(text: &'a str, skip: &[&'static str]) -> Option<MediaMe
                     }
                     media = Some(s.media_object()?);
                 }
-                "sequenceNumber" => {
+                k if k == sequence_key => {
                     if seen_sequence {
                         return None;
                     }
@@ -122,7 +133,17 @@ pub fn media_audio<'a>(
     skip: &[&'static str],
     payload: &mut Vec<u8>,
 ) -> Option<MediaMessage<'a>> {
-    let m = media_message(text, skip)?;
+    media_audio_keyed(text, "sequenceNumber", skip, payload)
+}
+
+/// [`media_audio`] with [`media_message_keyed`]'s sequence key.
+pub fn media_audio_keyed<'a>(
+    text: &'a str,
+    sequence_key: &'static str,
+    skip: &[&'static str],
+    payload: &mut Vec<u8>,
+) -> Option<MediaMessage<'a>> {
+    let m = media_message_keyed(text, sequence_key, skip)?;
     super::b64::decode_into(m.payload.as_bytes(), payload).ok()?;
     Some(m)
 }
@@ -422,6 +443,28 @@ mod tests {
         let unicode_skip =
             r#"{"event":"media","streamSid":"M\"Z\u00e9","media":{"payload":"AA=="}}"#;
         assert_eq!(media_message(unicode_skip, SKIP), None);
+    }
+
+    #[test]
+    fn a_sequence_under_another_key_is_read_only_where_the_protocol_names_it() {
+        const TELNYX: &str = r#"{"event":"media","sequence_number":"4","stream_id":"32DE0DEA","media":{"track":"inbound","chunk":"2","timestamp":"5","payload":"no+JhoaJjpzS"}}"#;
+        let m = media_message_keyed(TELNYX, "sequence_number", &["stream_id"]).unwrap();
+        assert_eq!(m.sequence, Some(4));
+        assert_eq!(m.timestamp, Some(5));
+        // Under the default key it is a key the protocol does not expect: the general parser
+        // judges the message.
+        assert_eq!(media_message(TELNYX, &["stream_id"]), None);
+        // Both spellings at once: not for the fast path either.
+        let both = TELNYX.replace(r#""stream_id""#, r#""sequenceNumber":"5","stream_id""#);
+        assert_eq!(
+            media_message_keyed(&both, "sequence_number", &["stream_id"]),
+            None
+        );
+        let mut payload = Vec::new();
+        assert!(
+            media_audio_keyed(TELNYX, "sequence_number", &["stream_id"], &mut payload).is_some()
+        );
+        assert_eq!(payload.len(), 9);
     }
 
     #[test]

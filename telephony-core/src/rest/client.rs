@@ -62,6 +62,17 @@ pub trait RestApi: fmt::Debug + Send + Sync {
     /// settings behind a 401, what a 403 may mean. `None` where the status says nothing more;
     /// a 429 then gets the client's own hint (slow down, or ask for higher limits).
     fn hint(&self, status: u16, auth: &Auth) -> Option<String>;
+
+    /// How long the provider asked to wait before the request is sent again, read from an
+    /// answer's headers at `now`. The default reads `Retry-After` (seconds or an HTTP date);
+    /// a provider that says it otherwise (Telnyx's `x-ratelimit-reset`) reads its own.
+    fn retry_after(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        now: SystemTime,
+    ) -> Option<std::time::Duration> {
+        retry::retry_after(headers, now)
+    }
 }
 
 /// What a provider's error body says, read by [`RestApi::error_details`].
@@ -349,7 +360,7 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
             ApiError::new(provider, self.operation.as_str(), answer.status, message)
                 .with_code(details.code)
                 .with_more_info(details.more_info)
-                .with_retry_after(retry::retry_after(&answer.headers, SystemTime::now()))
+                .with_retry_after(api.retry_after(&answer.headers, SystemTime::now()))
                 .with_hint(hint)
                 .with_request_id(details.request_id),
         );
@@ -395,6 +406,7 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
             &self.operation,
             &self.client.config.retry,
             self.idempotent,
+            |headers| self.client.api.retry_after(headers, SystemTime::now()),
             make,
         )
         .await?;

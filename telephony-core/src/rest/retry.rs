@@ -209,6 +209,7 @@ pub(super) async fn send(
     operation: &str,
     policy: &RetryPolicy,
     idempotent: bool,
+    asked_wait: impl Fn(&reqwest::header::HeaderMap) -> Option<Duration>,
     make: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, Error> {
     let mut attempt = 1;
@@ -222,7 +223,7 @@ pub(super) async fn send(
                 if !retryable || last {
                     return Ok(response);
                 }
-                let wait = match retry_after(response.headers(), SystemTime::now()) {
+                let wait = match asked_wait(response.headers()) {
                     Some(asked) if asked > policy.max_delay => return Ok(response),
                     Some(asked) => asked,
                     None => policy.backoff(attempt),

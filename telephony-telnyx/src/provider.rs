@@ -1,0 +1,267 @@
+//! [`Telnyx`]: the provider trait over Call Control v2.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use telephony_core::{
+    CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, Capabilities,
+    Currency, DecodeError, E164, Error, HangupOutcome, InboundCall, InboundUpdate, Markup,
+    MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec, TelephonyProvider, Url,
+    Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
+};
+
+use crate::client::TelnyxClient;
+use crate::commands::{Answer, Dial};
+use crate::config::TelnyxConfig;
+use crate::media::TelnyxMediaProtocol;
+use crate::{KIND, events, signature};
+
+/// Telnyx, through Call Control v2: calls are placed and answered by commands, their status
+/// follows from the events Telnyx posts, and media streams in bidirectional RTP mode.
+#[derive(Debug, Clone)]
+pub struct Telnyx {
+    client: TelnyxClient,
+}
+
+impl Telnyx {
+    /// An adapter for these settings, which are checked first.
+    ///
+    /// # Errors
+    ///
+    /// A setting that cannot be right.
+    pub fn new(config: TelnyxConfig) -> Result<Telnyx, Error> {
+        Ok(Telnyx {
+            client: TelnyxClient::new(config)?,
+        })
+    }
+
+    /// An adapter from `TELNYX_*` settings in the environment.
+    ///
+    /// # Errors
+    ///
+    /// A missing or malformed setting, named.
+    pub fn from_env() -> Result<Telnyx, Error> {
+        Telnyx::new(TelnyxConfig::from_env()?)
+    }
+
+    /// The REST client, for what the trait does not cover.
+    pub fn client(&self) -> &TelnyxClient {
+        &self.client
+    }
+
+    /// The body of the `actions/answer` command that connects a call to `stream` (with the
+    /// `command_id` of a call with the id `call`).
+    ///
+    /// # Errors
+    ///
+    /// A stream Telnyx cannot carry.
+    pub fn answer_command(call: &str, stream: &StreamSpec) -> Result<Markup, Error> {
+        let answer = Answer::new(call, stream)?;
+        serde_json::to_string(&answer)
+            .map(Markup::json)
+            .map_err(Error::invalid_request)
+    }
+}
+
+fn decode(what: &str, detail: impl Into<String>) -> Error {
+    Error::Decode(DecodeError::new(KIND, what, detail.into()))
+}
+
+#[async_trait]
+impl TelephonyProvider for Telnyx {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn carrier(&self) -> &'static dyn telephony_core::Carrier {
+        &crate::CARRIER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::NONE;
+        c.inline_stream_on_create = true;
+        c.machine_detection = true;
+        c.playback_marks = true;
+        c.clear_audio = true;
+        c
+    }
+
+    fn validate_config(&self) -> Result<(), Error> {
+        Ok(self.client.config().validate()?)
+    }
+
+    async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
+        let dial = Dial::new(&self.client.config().connection_id, call)?;
+        let created = self.client.dial(&dial).await?;
+        let id = CallId::new(created.call_control_id)
+            .map_err(|e| decode("created call", e.to_string()))?;
+        Ok(CallInitiation::new(id, CallStatus::Initiated))
+    }
+
+    /// Telnyx's call resource says whether the call is alive, and its state where it says
+    /// one; it is kept 10 minutes after the call ends (then a 404). A live call's exact
+    /// status comes from its events ([`parse_status_callback`](Self::parse_status_callback)).
+    async fn call_status(&self, call: &CallId) -> Result<CallInfo, Error> {
+        let resource = self.client.get_call(call.as_str()).await?;
+        let (status, raw) = match resource.state.as_deref() {
+            Some(state) => (
+                events::state_status(state)
+                    .unwrap_or_else(|| CallStatus::Unknown(state.to_owned())),
+                state.to_owned(),
+            ),
+            None if resource.is_alive => {
+                (CallStatus::Unknown("alive".to_owned()), "alive".to_owned())
+            }
+            None => (CallStatus::Completed, "ended".to_owned()),
+        };
+        let mut info = CallInfo::new(call.clone(), status, raw);
+        info.start_time = resource.start_time.as_deref().and_then(events::timestamp);
+        info.end_time = resource.end_time.as_deref().and_then(events::timestamp);
+        info.duration = resource.call_duration.as_deref().and_then(parse_seconds);
+        Ok(info)
+    }
+
+    async fn hangup(&self, call: &CallId) -> Result<HangupOutcome, Error> {
+        self.client.hangup(call.as_str()).await
+    }
+
+    /// From the call's call-control detail record, once Telnyx has written it; `None`
+    /// before. The `call.cost` event ([`parse_status_callback`](Self::parse_status_callback))
+    /// says it sooner, where the application sends it.
+    async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error> {
+        let records = self.client.detail_records(call.as_str()).await?;
+        let Some(record) = records.into_iter().find(|r| r.cost.is_some()) else {
+            return Ok(None);
+        };
+        let amount = parse_decimal(KIND, "detail record cost", record.cost.as_deref())?;
+        let code = record.currency.as_deref().unwrap_or_default();
+        let currency = Currency::new(code)
+            .ok_or_else(|| decode("detail record", format!("currency {code:?}")))?;
+        let rate = parse_decimal(KIND, "detail record rate", record.rate.as_deref())?;
+        Ok(amount.map(|a| CallCost::new(a, currency).with_rate(rate)))
+    }
+
+    async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error> {
+        let numbers = self.client.list_numbers(None).await?;
+        Ok(numbers
+            .into_iter()
+            .filter_map(|n| {
+                let number = E164::new(&n.phone_number).ok()?;
+                let mut p = PhoneNumber::new(number);
+                p.provider_id = n.id;
+                p.voice_url = n.connection_id;
+                p.friendly_name = n.connection_name;
+                Some(p)
+            })
+            .collect())
+    }
+
+    /// Points `number` at this adapter's Call Control application, and the application's
+    /// webhook at `url`. The webhook is the application's, shared by every number on it.
+    async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
+        let connection = &self.client.config().connection_id;
+        let owned = self
+            .client
+            .list_numbers(Some(number.as_str()))
+            .await?
+            .into_iter()
+            .find(|n| n.phone_number == number.as_str())
+            .ok_or_else(|| {
+                Error::invalid_request(format!("{number} is not a number of this Telnyx account"))
+            })?;
+        let mut notes = Vec::new();
+        let mut changed = false;
+        if owned.connection_id.as_deref() != Some(connection.as_str()) {
+            let id = owned.id.clone().ok_or_else(|| decode("number", "no id"))?;
+            self.client.set_number_connection(&id, connection).await?;
+            notes.push(format!(
+                "the number went to application {}; it now goes to {connection}",
+                owned.connection_id.as_deref().unwrap_or("none")
+            ));
+            changed = true;
+        }
+        let app = self.client.get_application(connection).await?;
+        let previous = app.webhook_event_url.clone();
+        if previous.as_deref() != Some(url.as_str()) {
+            self.client.set_application_webhook(&app, url).await?;
+            changed = true;
+        }
+        if app.webhook_api_version.as_deref() == Some("1") {
+            notes.push("the application sent v1 events; it now sends v2".to_owned());
+        }
+        notes.push(format!(
+            "the webhook is application {connection}'s, shared by every number on it"
+        ));
+        Ok(InboundUpdate::new(
+            number.clone(),
+            previous,
+            url.to_string(),
+            changed,
+            notes,
+        ))
+    }
+
+    fn verify_webhook(
+        &self,
+        request: &WebhookRequest,
+        now: SystemTime,
+    ) -> Result<Verified, WebhookError> {
+        let key = self
+            .client
+            .config()
+            .public_key
+            .as_ref()
+            .ok_or(WebhookError::MissingSecret {
+                setting: "TELNYX_PUBLIC_KEY",
+            })?;
+        signature::verify_request(key, request, now)
+    }
+
+    /// Telnyx answers with a command, not a document: this is the body of the
+    /// `actions/answer` command that [`connect_call`](Self::connect_call) sends (without a
+    /// call, its `command_id` is the stream's own).
+    fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
+        Telnyx::answer_command(stream.url.as_str(), stream)
+    }
+
+    fn answer_call(&self, call: &InboundCall, stream: &StreamSpec) -> Result<Markup, Error> {
+        Telnyx::answer_command(call.call_id.as_str(), stream)
+    }
+
+    /// Telnyx answers with commands: a refusal rejects the call (`CALL_REJECTED`) through
+    /// [`refuse_call`](Self::refuse_call); there is no document to speak from.
+    fn speak_and_hangup(&self, _text: &str) -> Result<Markup, Error> {
+        Err(Error::invalid_request(
+            "Telnyx Call Control answers with commands: refuse a call with refuse_call",
+        ))
+    }
+
+    async fn connect_call(
+        &self,
+        call: &InboundCall,
+        stream: &StreamSpec,
+    ) -> Result<CallAnswer, Error> {
+        let answer = Answer::new(call.call_id.as_str(), stream)?;
+        self.client.answer(call.call_id.as_str(), &answer).await?;
+        Ok(CallAnswer::Commanded)
+    }
+
+    async fn refuse_call(&self, call: &InboundCall, _text: &str) -> Result<CallAnswer, Error> {
+        self.client
+            .reject(call.call_id.as_str(), "CALL_REJECTED")
+            .await?;
+        Ok(CallAnswer::Commanded)
+    }
+
+    fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
+        events::parse_event(request)
+    }
+
+    fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {
+        events::parse_inbound(request)
+    }
+
+    fn media_protocol(&self) -> Box<dyn MediaProtocol> {
+        Box::new(TelnyxMediaProtocol::new())
+    }
+}
