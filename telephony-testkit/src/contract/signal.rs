@@ -42,7 +42,7 @@ pub(super) fn tone(rate: SampleRate) -> Vec<i16> {
 }
 
 /// Whether `pcm` at `rate` is the tone at its level: nearly all its power at 1 kHz
-/// (Goertzel), its RMS within 10 %.
+/// (Goertzel), its RMS within 500 of the tone's (9 %).
 pub(super) fn is_the_tone(pcm: &[i16], rate: SampleRate) -> Result<(), String> {
     let w = std::f64::consts::TAU * TONE_HZ / f64::from(rate.hz());
     let (mut s1, mut s2, mut energy) = (0.0f64, 0.0f64, 0.0f64);
@@ -57,7 +57,7 @@ pub(super) fn is_the_tone(pcm: &[i16], rate: SampleRate) -> Result<(), String> {
     let share = (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) * 2.0 / n / energy;
     let rms = (energy / n).sqrt();
     let level = TONE_LEVEL / 2f64.sqrt();
-    if share > 0.95 && (rms - level).abs() < level / 10.0 {
+    if share > 0.95 && (rms - level).abs() < 500.0 {
         Ok(())
     } else {
         Err(format!(
