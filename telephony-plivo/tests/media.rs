@@ -1,5 +1,7 @@
-//! Audio Streams: the documented messages in, the four commands out, and media sessions for
-//! μ-law 8 kHz and L16 16 kHz.
+//! Audio Streams: the documented messages in, the four commands out, one codec per stream, L16
+//! byte order on the wire; and, at the end, the media contract every adapter runs on every
+//! format Plivo streams (sessions with audio both ways, a tone through the resamplers, marks,
+//! clear, DTMF, stop, broken frames), against the emulator's side of a stream.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -203,88 +205,6 @@ fn commands_encode_as_plivo_documents_them() {
     assert_eq!(v["media"]["sampleRate"], 16000);
 }
 
-/// The caller's audio at the app's rate, the reply back as `playAudio`, and a barge-in.
-fn round_trip(start: &str, wire_bytes_per_20ms: usize, encode: impl Fn(&[i16]) -> Vec<u8>) {
-    let mut s = MediaSession::new(
-        Box::new(PlivoMediaProtocol::new(ByteOrder::Little)),
-        SessionConfig::new(SampleRate::Hz24000),
-    );
-    assert!(matches!(
-        s.handle(WsMessage::Text(start)),
-        Ok(SessionEvent::Started(_))
-    ));
-    let caller: Vec<i16> = (0..wire_bytes_per_20ms)
-        .map(|n| ((n as f64 * 0.2).sin() * 8000.0) as i16)
-        .collect();
-    let payload = STANDARD.encode(encode(
-        &caller[..s.wire_format().unwrap().rate.samples_per_20ms()],
-    ));
-    let msg = format!(
-        r#"{{"event":"media","sequenceNumber":2,"media":{{"track":"inbound","timestamp":"1","chunk":1,"payload":"{payload}"}}}}"#
-    );
-    assert!(
-        matches!(s.handle(WsMessage::Text(&msg)), Ok(SessionEvent::Audio(pcm)) if pcm.len() == 480),
-        "20 ms at 24 kHz"
-    );
-
-    let mut frames: Vec<serde_json::Value> = Vec::new();
-    let mut out = |m: WsMessage<'_>| match m {
-        WsMessage::Text(t) => frames.push(serde_json::from_str(t).unwrap()),
-        WsMessage::Binary(_) => panic!("Plivo gets text"),
-    };
-    s.send_audio(&[2000; 960], &mut out).unwrap(); // 40 ms at 24 kHz
-    s.mark("reply-1", &mut out).unwrap();
-    let audio: Vec<usize> = frames
-        .iter()
-        .filter(|f| f["event"] == "playAudio")
-        .map(|f| {
-            STANDARD
-                .decode(f["media"]["payload"].as_str().unwrap())
-                .unwrap()
-                .len()
-        })
-        .collect();
-    assert_eq!(audio, [wire_bytes_per_20ms, wire_bytes_per_20ms]);
-    assert_eq!(frames.last().unwrap()["event"], "checkpoint");
-    let played = r#"{"event":"playedStream","streamId":"20170ada-f610-433b-8758-c02a2aab3662","name":"reply-1"}"#;
-    assert_eq!(
-        s.handle(WsMessage::Text(played)),
-        Ok(SessionEvent::MarkPlayed("reply-1"))
-    );
-    assert_eq!(s.playback().heard(), std::time::Duration::from_millis(40));
-
-    frames.clear();
-    let mut out = |m: WsMessage<'_>| match m {
-        WsMessage::Text(t) => frames.push(serde_json::from_str(t).unwrap()),
-        WsMessage::Binary(_) => panic!("Plivo gets text"),
-    };
-    s.send_audio(&[2000; 100], &mut out).unwrap();
-    s.clear(&mut out).unwrap();
-    assert_eq!(frames.len(), 1, "only the clear: pending audio dropped");
-    assert_eq!(frames[0]["event"], "clearAudio");
-    let cleared = r#"{"event":"clearedAudio","sequenceNumber":0,"streamId":"20170ada-f610-433b-8758-c02a2aab3662"}"#;
-    assert_eq!(
-        s.handle(WsMessage::Text(cleared)),
-        Ok(SessionEvent::Cleared)
-    );
-}
-
-#[test]
-fn a_mulaw_8k_session() {
-    round_trip(&fixture("media_start_mulaw.json"), 160, |pcm| {
-        let mut b = vec![0; pcm.len()];
-        telephony_core::audio::encode_ulaw(pcm, &mut b);
-        b
-    });
-}
-
-#[test]
-fn an_l16_16k_session() {
-    round_trip(&fixture("media_start_l16.json"), 640, |pcm| {
-        pcm.iter().flat_map(|s| s.to_le_bytes()).collect()
-    });
-}
-
 /// One codec for the whole stream: a later `start` with another format is refused, typed, and
 /// the stream goes on in the format it started with; the same format announced again is fine.
 #[test]
@@ -341,135 +261,6 @@ fn media_message(wire: &[u8]) -> String {
     )
 }
 
-fn wire_bytes(encoding: Encoding, pcm: &[i16]) -> Vec<u8> {
-    match encoding {
-        Encoding::Mulaw => {
-            let mut b = vec![0; pcm.len()];
-            telephony_core::audio::encode_ulaw(pcm, &mut b);
-            b
-        }
-        Encoding::L16Le => pcm.iter().flat_map(|s| s.to_le_bytes()).collect(),
-        Encoding::L16Be => pcm.iter().flat_map(|s| s.to_be_bytes()).collect(),
-        other => panic!("Plivo does not stream {other}"),
-    }
-}
-
-fn wire_pcm(encoding: Encoding, bytes: &[u8]) -> Vec<i16> {
-    match encoding {
-        Encoding::Mulaw => bytes
-            .iter()
-            .map(|b| telephony_core::audio::ulaw_decode_sample(*b))
-            .collect(),
-        Encoding::L16Le => bytes
-            .chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]))
-            .collect(),
-        Encoding::L16Be => bytes
-            .chunks_exact(2)
-            .map(|c| i16::from_be_bytes([c[0], c[1]]))
-            .collect(),
-        other => panic!("Plivo does not stream {other}"),
-    }
-}
-
-/// The share of the signal's power at `hz` (Goertzel), and its RMS.
-fn tone_share(pcm: &[i16], rate: f64, hz: f64) -> (f64, f64) {
-    let w = 2.0 * std::f64::consts::PI * hz / rate;
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    let mut energy = 0.0;
-    for &x in pcm {
-        let x = f64::from(x);
-        let s0 = x + 2.0 * w.cos() * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-        energy += x * x;
-    }
-    let n = pcm.len() as f64;
-    let power_at = (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) * 2.0 / n;
-    (power_at / energy, (energy / n).sqrt())
-}
-
-/// A 1 kHz tone from the caller reaches the app as a 1 kHz tone at 24 kHz, and the app's
-/// reply reaches the wire as the same tone: content, not just lengths, both ways.
-fn a_tone_survives(start: &str, order: ByteOrder, encoding: Encoding, rate: SampleRate) {
-    let mut s = MediaSession::new(
-        Box::new(PlivoMediaProtocol::new(order)),
-        SessionConfig::new(SampleRate::Hz24000),
-    );
-    assert!(matches!(
-        s.handle(WsMessage::Text(start)),
-        Ok(SessionEvent::Started(_))
-    ));
-    assert_eq!(s.wire_format(), Some(AudioFormat::new(encoding, rate)));
-    let wire_hz = f64::from(rate.hz());
-    let tone: Vec<i16> = (0..rate.hz() as usize)
-        .map(|n| ((2.0 * std::f64::consts::PI * 1000.0 * n as f64 / wire_hz).sin() * 8000.0) as i16)
-        .collect();
-    let mut heard = Vec::new();
-    for chunk in tone.chunks(rate.samples_per_20ms()) {
-        let msg = media_message(&wire_bytes(encoding, chunk));
-        match s.handle(WsMessage::Text(&msg)).unwrap() {
-            SessionEvent::Audio(pcm) => heard.extend_from_slice(pcm),
-            other => panic!("{other:?}"),
-        }
-    }
-    // A second of audio, less the resampler's start.
-    assert!(heard.len() > 23_000, "{}", heard.len());
-    let (share, rms) = tone_share(&heard[2400..], 24_000.0, 1000.0);
-    assert!(share > 0.95, "the app hears the tone: {share}");
-    assert!(
-        (rms - 8000.0 / 2f64.sqrt()).abs() < 500.0,
-        "at its level: {rms}"
-    );
-
-    let mut back = Vec::new();
-    let mut out = |m: WsMessage<'_>| {
-        if let WsMessage::Text(t) = m {
-            let v: serde_json::Value = serde_json::from_str(t).unwrap();
-            if v["event"] == "playAudio" {
-                back.extend(
-                    STANDARD
-                        .decode(v["media"]["payload"].as_str().unwrap())
-                        .unwrap(),
-                );
-            }
-        }
-    };
-    s.send_audio(&heard, &mut out).unwrap();
-    s.finish(&mut out).unwrap();
-    let played = wire_pcm(encoding, &back);
-    assert!(played.len() as f64 > wire_hz * 0.95, "{}", played.len());
-    let skip = rate.hz() as usize / 10;
-    let (share, rms) = tone_share(&played[skip..played.len() - skip], wire_hz, 1000.0);
-    assert!(share > 0.95, "the caller hears the tone: {share}");
-    assert!(
-        (rms - 8000.0 / 2f64.sqrt()).abs() < 500.0,
-        "at its level: {rms}"
-    );
-}
-
-#[test]
-fn a_tone_survives_mulaw_8k() {
-    a_tone_survives(
-        &fixture("media_start_mulaw.json"),
-        ByteOrder::Little,
-        Encoding::Mulaw,
-        SampleRate::Hz8000,
-    );
-}
-
-#[test]
-fn a_tone_survives_l16_16k_in_either_byte_order() {
-    let start = fixture("media_start_l16.json");
-    a_tone_survives(
-        &start,
-        ByteOrder::Little,
-        Encoding::L16Le,
-        SampleRate::Hz16000,
-    );
-    a_tone_survives(&start, ByteOrder::Big, Encoding::L16Be, SampleRate::Hz16000);
-}
-
 /// At the app's own rate nothing is resampled, so the bytes can be checked one by one: a
 /// big-endian stream reads and writes the high byte first, a little-endian one the low byte.
 #[test]
@@ -513,3 +304,7 @@ fn big_endian_really_swaps_bytes_on_the_wire() {
         assert_eq!(&sent[..wire.len()], &wire[..], "{order:?} out");
     }
 }
+
+telephony_testkit::media_contract!(telephony_testkit::contract::media::MediaCarrier::emulated(
+    "plivo"
+));

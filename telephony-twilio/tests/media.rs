@@ -1,9 +1,11 @@
-//! Media Streams: the documented messages in, the three commands out, and a whole media
-//! session over the protocol.
+//! Media Streams: the documented messages in, the three commands out, streams that must prove
+//! their call; and, at the end, the media contract every adapter runs (a whole session: audio
+//! both ways, marks, clear, DTMF, stop, broken frames), against the emulator's side of a
+//! stream.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use telephony_core::audio::{SampleRate, ulaw_encode_sample};
+use telephony_core::audio::SampleRate;
 use telephony_core::media::AudioTrack;
 use telephony_core::{
     MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, SessionConfig, SessionEvent,
@@ -206,119 +208,6 @@ fn commands_encode_as_twilio_documents_them() {
     ));
 }
 
-/// μ-law 8 kHz in, app PCM at 16 kHz, back out as μ-law text frames; a clear drops pending
-/// audio and the marks it flushed come back as not heard.
-#[test]
-fn a_media_session_round_trip_with_barge_in() {
-    let mut session = MediaSession::new(
-        Box::new(TwilioMediaProtocol::new()),
-        SessionConfig::new(SampleRate::Hz16000),
-    );
-    let start = fixture("media_start.json");
-    assert!(
-        matches!(session.handle(WsMessage::Text(&start)), Ok(SessionEvent::Started(s)) if s.parameter("FirstName") == Some("Jane"))
-    );
-
-    // 20 ms of a 440 Hz tone from the caller.
-    let caller: Vec<u8> = (0..160)
-        .map(|n| {
-            ulaw_encode_sample(
-                (8000.0 * (f64::from(n) * 440.0 / 8000.0 * std::f64::consts::TAU).sin()) as i16,
-            )
-        })
-        .collect();
-    let msg = format!(
-        r#"{{"event":"media","sequenceNumber":"2","media":{{"track":"inbound","chunk":"1","timestamp":"0","payload":"{}"}},"streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0"}}"#,
-        STANDARD.encode(&caller)
-    );
-    let Ok(SessionEvent::Audio(pcm)) = session.handle(WsMessage::Text(&msg)) else {
-        panic!("audio")
-    };
-    assert_eq!(pcm.len(), 320, "20 ms at 16 kHz, at once");
-
-    // The agent answers with 50 ms of audio and a mark, then 30 ms and another mark.
-    let mut sent: Vec<serde_json::Value> = Vec::new();
-    let mut out = |f: WsMessage<'_>| match f {
-        WsMessage::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
-        WsMessage::Binary(_) => panic!("binary frame to Twilio"),
-    };
-    session.send_audio(&[1000; 800], &mut out).unwrap();
-    session.mark("first", &mut out).unwrap();
-    session.send_audio(&[1000; 480], &mut out).unwrap();
-    session.mark("second", &mut out).unwrap();
-    let events: Vec<&str> = sent.iter().map(|v| v["event"].as_str().unwrap()).collect();
-    assert_eq!(
-        events,
-        ["media", "media", "media", "mark", "media", "media", "mark"]
-    );
-    let sizes: Vec<usize> = sent
-        .iter()
-        .filter(|v| v["event"] == "media")
-        .map(|v| {
-            STANDARD
-                .decode(v["media"]["payload"].as_str().unwrap())
-                .unwrap()
-                .len()
-        })
-        .collect();
-    // 50 ms: two whole frames and the 10 ms before the mark; then 30 ms more.
-    assert_eq!(sizes, [160, 160, 80, 160, 80]);
-    assert_eq!(
-        session.playback().sent(),
-        std::time::Duration::from_millis(80)
-    );
-
-    // Twilio plays the first part and echoes its mark.
-    let echo = r#"{"event":"mark","sequenceNumber":"9","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"first"}}"#;
-    assert_eq!(
-        session.handle(WsMessage::Text(echo)),
-        Ok(SessionEvent::MarkPlayed("first"))
-    );
-    assert_eq!(
-        session.playback().heard(),
-        std::time::Duration::from_millis(50)
-    );
-
-    // The caller barges in: audio pending here is dropped, and Twilio is told to clear.
-    sent.clear();
-    let mut out = |f: WsMessage<'_>| match f {
-        WsMessage::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
-        WsMessage::Binary(_) => panic!("binary frame to Twilio"),
-    };
-    session.send_audio(&[1000; 100], &mut out).unwrap(); // under a frame: waits here
-    session.mark("third", &mut out).unwrap_or_default();
-    sent.clear();
-    let mut out = |f: WsMessage<'_>| match f {
-        WsMessage::Text(t) => sent.push(serde_json::from_str(t).unwrap()),
-        WsMessage::Binary(_) => panic!("binary frame to Twilio"),
-    };
-    session.send_audio(&[1000; 100], &mut out).unwrap();
-    let cleared = session.clear(&mut out).unwrap();
-    assert_eq!(cleared, ["second", "third"], "the marks not yet played");
-    assert_eq!(sent.last().unwrap()["event"], "clear");
-    assert!(
-        sent.iter().all(|v| v["event"] != "media"),
-        "pending audio was dropped, not sent: {sent:?}"
-    );
-
-    // Twilio returns the pending marks at once; clear() already said they were not heard.
-    let echo = r#"{"event":"mark","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"second"}}"#;
-    assert_eq!(
-        session.handle(WsMessage::Text(echo)),
-        Ok(SessionEvent::Ignored)
-    );
-    let echo = r#"{"event":"mark","streamSid":"MZ18ad3ab5a668481ce02b83e7395059f0","mark":{"name":"third"}}"#;
-    assert_eq!(
-        session.handle(WsMessage::Text(echo)),
-        Ok(SessionEvent::Ignored)
-    );
-    assert_eq!(
-        session.playback().heard(),
-        std::time::Duration::from_millis(50)
-    );
-    assert_eq!(session.playback().last_played_mark(), Some("first"));
-}
-
 #[test]
 fn a_payload_written_with_json_escapes_decodes_like_the_plain_one() {
     // Some JSON writers escape `/`; the fast path sees the escape, the general parser reads it.
@@ -444,3 +333,7 @@ fn a_session_requiring_a_token_takes_only_streams_minted_for_their_call() {
         }
     }
 }
+
+telephony_testkit::media_contract!(telephony_testkit::contract::media::MediaCarrier::emulated(
+    "twilio"
+));

@@ -1,6 +1,8 @@
 //! `X-Twilio-Signature` against vectors made and checked by twilio 9.13's own
 //! `RequestValidator` (tools/twilio_vectors.py): repeated keys, URLs with and without a port,
-//! JSON bodies through `bodySHA256`, and HMAC-SHA256 SharedKey webhooks.
+//! JSON bodies through `bodySHA256`, and HMAC-SHA256 SharedKey webhooks; and, at the end, the
+//! webhook contract every adapter runs (tampering, replay keys, every documented status,
+//! broken bodies, inbound numbers, secrets).
 
 use serde::Deserialize;
 use telephony_core::{Secret, TelephonyProvider, Verified, WebhookError, WebhookRequest};
@@ -262,3 +264,67 @@ fn a_provider_without_a_token_says_which_secret_is_missing() {
         })
     );
 }
+
+/// A call's status callback as Twilio sends it (`StatusCallback` with every event).
+fn status_callback(url: telephony_core::RequestUrl, status: &str) -> WebhookRequest {
+    WebhookRequest::form_post(
+        url,
+        &[
+            ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+            ("ApiVersion", "2010-04-01"),
+            ("CallSid", "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            ("CallStatus", status),
+            ("Called", "+14155550100"),
+            ("Caller", "+14155550199"),
+            ("Direction", "outbound-api"),
+            ("From", "+14155550199"),
+            ("SequenceNumber", "2"),
+            ("Timestamp", "Sun, 24 Aug 2025 13:49:54 +0000"),
+            ("To", "+14155550100"),
+        ],
+    )
+}
+
+/// Twilio, as the webhook contract sees it.
+fn carrier() -> telephony_testkit::contract::webhooks::WebhookCarrier {
+    use telephony_core::CallStatus;
+    use telephony_testkit::contract::webhooks::{Signs, WebhookCarrier};
+    const TOKEN: &str = "the-auth-token-0123456789abcdef";
+    WebhookCarrier {
+        provider: std::sync::Arc::new(
+            Twilio::new(TwilioConfig::new(
+                "AC0123456789abcdef0123456789abcdef",
+                TOKEN,
+            ))
+            .unwrap(),
+        ),
+        secret: Secret::new(TOKEN),
+        signs: Signs::ALL,
+        unsigned_headers: vec![(
+            telephony_twilio::signature::IDEMPOTENCY_HEADER,
+            "2f0d7f2c-contract",
+        )],
+        status_callback,
+        // Every CallStatus Twilio documents.
+        statuses: vec![
+            ("queued", CallStatus::Queued),
+            ("initiated", CallStatus::Initiated),
+            ("ringing", CallStatus::Ringing),
+            ("in-progress", CallStatus::InProgress),
+            ("completed", CallStatus::Completed),
+            ("busy", CallStatus::Busy),
+            ("no-answer", CallStatus::NoAnswer),
+            ("failed", CallStatus::Failed),
+            ("canceled", CallStatus::Canceled),
+        ],
+        inbound: |url, from, to, secret| {
+            let emulator = telephony_testkit::Emulators::builtin()
+                .find("twilio")
+                .unwrap();
+            emulator.inbound_webhook(url, from, to, secret)
+        },
+        secrets: vec![TOKEN.to_owned()],
+    }
+}
+
+telephony_testkit::webhook_contract!(carrier());

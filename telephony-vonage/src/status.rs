@@ -263,27 +263,10 @@ pub fn parse_answer(request: &WebhookRequest) -> Result<InboundCall, Error> {
 mod tests {
     use super::*;
 
+    // Every documented status is read through the whole event by the webhook contract
+    // (tests/signature.rs).
     #[test]
-    fn every_documented_status_maps() {
-        for (raw, status, terminal) in [
-            ("started", CallStatus::Initiated, false),
-            ("ringing", CallStatus::Ringing, false),
-            ("answered", CallStatus::InProgress, false),
-            ("machine", CallStatus::InProgress, false),
-            ("human", CallStatus::InProgress, false),
-            ("completed", CallStatus::Completed, true),
-            ("busy", CallStatus::Busy, true),
-            ("cancelled", CallStatus::Canceled, true),
-            ("failed", CallStatus::Failed, true),
-            ("rejected", CallStatus::Failed, true),
-            ("timeout", CallStatus::NoAnswer, true),
-            ("unanswered", CallStatus::NoAnswer, true),
-            ("disconnected", CallStatus::Failed, true),
-        ] {
-            assert_eq!(call_status(raw), status, "{raw}");
-            assert_eq!(call_status(raw).is_terminal(), terminal, "{raw}");
-        }
-        assert_eq!(call_status("beamed"), CallStatus::Unknown("beamed".into()));
+    fn directions_map() {
         assert_eq!(direction("inbound"), Direction::Inbound);
         assert_eq!(direction("outbound"), Direction::Outbound);
         assert_eq!(direction("sideways"), Direction::Unknown("sideways".into()));

@@ -1,5 +1,6 @@
 //! The WebSocket: the documented messages in, binary frames and JSON control out, and media
-//! sessions at 16 kHz, with a property test that no outbound frame is ever another size.
+//! sessions at 16 kHz, with a property test that no outbound frame is ever another size; and,
+//! at the end, the media contract every adapter runs on every rate Vonage streams.
 
 use std::time::Duration;
 
@@ -611,3 +612,7 @@ fn the_pacer_sends_ahead_then_18_ms_apart_and_never_overfills_vonages_buffer() {
     pacer.clear();
     assert_eq!(pacer.next_send(now), now);
 }
+
+telephony_testkit::media_contract!(telephony_testkit::contract::media::MediaCarrier::emulated(
+    "vonage"
+));

@@ -1,5 +1,7 @@
 //! Signed webhooks against vectors made with PyJWT and checked by vonage 4.9.1's own
-//! `verify_signature` (tools/vonage_vectors.py), and the application JWT against the public key.
+//! `verify_signature` (tools/vonage_vectors.py), and the application JWT against the public key;
+//! and, at the end, the webhook contract every adapter runs (tampering, replay keys, every
+//! documented status, broken bodies, inbound numbers, secrets).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -389,3 +391,64 @@ fn the_provider_verifies_with_its_configured_secret() {
         Err(WebhookError::WrongAudience { .. })
     ));
 }
+
+/// An event webhook as Vonage sends it (`event_url`, JSON), reporting `status`.
+fn status_callback(url: telephony_core::RequestUrl, status: &str) -> WebhookRequest {
+    let body = serde_json::json!({
+        "from": "442079460000",
+        "to": "447700900000",
+        "uuid": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        "conversation_uuid": "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        "status": status,
+        "direction": "outbound",
+        "timestamp": "2020-01-01T12:00:00.000Z"
+    });
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    WebhookRequest::new(http::Method::POST, url, headers, body.to_string())
+}
+
+/// Vonage, as the webhook contract sees it.
+fn carrier() -> telephony_testkit::contract::webhooks::WebhookCarrier {
+    use telephony_core::CallStatus;
+    use telephony_testkit::contract::webhooks::{Signs, WebhookCarrier};
+    const SECRET: &str = "vonage-signature-secret-0123456789";
+    const KEY: &str = include_str!("fixtures/test_private.key");
+    let config =
+        VonageConfig::new("aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", KEY).signature_secret(SECRET);
+    // A line of the private key, which must print no more than the whole.
+    let key_line = KEY.lines().nth(3).unwrap().to_owned();
+    WebhookCarrier {
+        provider: std::sync::Arc::new(Vonage::new(config).unwrap()),
+        secret: Secret::new(SECRET),
+        // A POST's token covers its body's hash, and nothing of the URL.
+        signs: Signs::BODY,
+        unsigned_headers: Vec::new(),
+        status_callback,
+        // Every status Vonage documents.
+        statuses: vec![
+            ("started", CallStatus::Initiated),
+            ("ringing", CallStatus::Ringing),
+            ("answered", CallStatus::InProgress),
+            ("machine", CallStatus::InProgress),
+            ("human", CallStatus::InProgress),
+            ("completed", CallStatus::Completed),
+            ("busy", CallStatus::Busy),
+            ("cancelled", CallStatus::Canceled),
+            ("failed", CallStatus::Failed),
+            ("rejected", CallStatus::Failed),
+            ("disconnected", CallStatus::Failed),
+            ("timeout", CallStatus::NoAnswer),
+            ("unanswered", CallStatus::NoAnswer),
+        ],
+        inbound: |url, from, to, secret| {
+            let emulator = telephony_testkit::Emulators::builtin()
+                .find("vonage")
+                .unwrap();
+            emulator.inbound_webhook(url, from, to, secret)
+        },
+        secrets: vec![SECRET.to_owned(), key_line],
+    }
+}
+
+telephony_testkit::webhook_contract!(carrier());
