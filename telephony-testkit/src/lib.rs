@@ -31,6 +31,35 @@
 //!
 //! [`FakeTwilio`], [`FakePlivo`] and [`FakeVonage`] are each emulator's own handle, for tests of
 //! what only that carrier does.
+//!
+//! # The contract suite
+//!
+//! With feature `contract`, [`contract`] holds the behaviour every adapter owes its hosts,
+//! written once, as object_store's integration tests are for every backend. A carrier's tests
+//! describe what differs about it and call one macro per concern; each rule becomes a test of
+//! its own:
+//!
+//! - [`rest_contract!`]: retries that never place a call twice, `Retry-After`, timeouts, 401,
+//!   403, 429 and 5xx answers, unreadable bodies, page guards; against a wiremock fake of the
+//!   carrier's API ([`contract::rest::RestCarrier`]).
+//! - [`webhook_contract!`]: signed requests verify and any changed byte of what is signed does
+//!   not, a missing signature names its header, replay keys name the delivery, every
+//!   documented status is normalized and an unknown one kept, broken bodies are typed errors,
+//!   inbound numbers come out in E.164, no secret prints
+//!   ([`contract::webhooks::WebhookCarrier`]: the adapter, its secret, its status table).
+//! - [`media_contract!`]: through `MediaSession`, on every wire format the carrier streams:
+//!   the start, audio in at the app's rate and out in exact 20 ms frames, marks played only
+//!   when echoed, clear, DTMF, stop, broken frames that cost nothing after them
+//!   ([`contract::media::MediaCarrier`]: for a built-in carrier, its emulator's side of a
+//!   stream, [`MediaCarrier::emulated`](contract::media::MediaCarrier::emulated); for another,
+//!   a [`CarrierSide`](contract::media::CarrierSide) of its own).
+//!
+//! ```ignore
+//! // telephony-twilio/tests/media.rs
+//! telephony_testkit::media_contract!(MediaCarrier::emulated("twilio"));
+//! ```
+//!
+//! `tests/custom_provider.rs` in the workspace runs all three on a carrier defined outside it.
 
 #![forbid(unsafe_code)]
 // The fakes' handlers answer errors with axum responses, as axum handlers do.
