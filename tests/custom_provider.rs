@@ -35,15 +35,7 @@ fn env(name: &str) -> Option<String> {
 
 /// A JSON POST to `url`, signed by `secret`.
 fn signed(url: &str, body: serde_json::Value, secret: &str) -> WebhookRequest {
-    let url: RequestUrl = url.parse().unwrap();
-    let mut r = WebhookRequest::new(
-        axum::http::Method::POST,
-        url,
-        axum::http::HeaderMap::new(),
-        body.to_string(),
-    );
-    r.headers
-        .insert("content-type", "application/json".parse().unwrap());
+    let mut r = post(url.parse().unwrap(), body);
     let s = AcmeWebhooks.sign(&Secret::new(secret), &r, "", SystemTime::now());
     for (k, v) in s.headers {
         r.headers.insert(

@@ -32,12 +32,13 @@ impl Default for CallerScript {
     }
 }
 
-/// A small deterministic generator (SplitMix64), so every run says the same.
+/// A small deterministic generator (SplitMix64), so every run says the same (and the
+/// contract's random inputs repeat).
 #[derive(Debug, Clone)]
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -48,6 +49,12 @@ impl Rng {
     /// A value in `[lo, hi)`.
     fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * ((self.next() >> 11) as f64 / (1u64 << 53) as f64)
+    }
+
+    /// A whole number below `n` (0 when `n` is 0).
+    #[cfg_attr(not(feature = "contract"), allow(dead_code))]
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
     }
 }
 

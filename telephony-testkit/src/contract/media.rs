@@ -94,7 +94,7 @@ impl MediaCarrier {
 #[macro_export]
 macro_rules! media_contract {
     ($carrier:expr) => {
-        $crate::media_contract!(@rules $carrier;
+        $crate::__contract_tests!(media_contract, media, $carrier;
             the_start_gives_the_format_and_ids,
             audio_in_reaches_the_app_at_its_rate,
             audio_out_leaves_as_exact_frames_in_the_wire_format,
@@ -103,18 +103,6 @@ macro_rules! media_contract {
             a_key_press_is_a_dtmf_event,
             stop_ends_the_session,
             a_broken_frame_is_an_error_that_loses_nothing);
-    };
-    (@rules $carrier:expr; $($rule:ident),+) => {
-        mod media_contract {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[test]
-                fn $rule() {
-                    $crate::contract::media::$rule(&$carrier);
-                }
-            )+
-        }
     };
 }
 

@@ -24,3 +24,23 @@ pub mod rest;
 mod side;
 mod signal;
 pub mod webhooks;
+
+/// One `#[test]` a rule of `contract::$concern`, in a module `$module` of the calling crate:
+/// what [`webhook_contract!`](crate::webhook_contract) and
+/// [`media_contract!`](crate::media_contract) expand to.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    ($module:ident, $concern:ident, $carrier:expr; $($rule:ident),+) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $rule() {
+                    $crate::contract::$concern::$rule(&$carrier);
+                }
+            )+
+        }
+    };
+}

@@ -25,6 +25,8 @@ use telephony::{
     WebhookRequest, WebhookScheme,
 };
 
+use crate::script::Rng;
+
 /// The time every rule signs and verifies at, in Unix seconds ([`now`]).
 pub const NOW_UNIX: u64 = 1_750_000_000;
 
@@ -104,7 +106,7 @@ pub struct WebhookCarrier {
 #[macro_export]
 macro_rules! webhook_contract {
     ($carrier:expr) => {
-        $crate::webhook_contract!(@rules $carrier;
+        $crate::__contract_tests!(webhook_contract, webhooks, $carrier;
             a_signed_request_verifies_and_is_recognised,
             changing_a_signed_byte_is_a_mismatch,
             a_request_without_its_signature_names_the_header,
@@ -115,18 +117,6 @@ macro_rules! webhook_contract {
             a_broken_body_is_a_typed_error,
             an_inbound_call_gives_its_numbers_in_e164,
             no_secret_prints);
-    };
-    (@rules $carrier:expr; $($rule:ident),+) => {
-        mod webhook_contract {
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[test]
-                fn $rule() {
-                    $crate::contract::webhooks::$rule(&$carrier);
-                }
-            )+
-        }
     };
 }
 
@@ -431,23 +421,6 @@ pub fn an_unknown_status_is_kept(carrier: &WebhookCarrier) {
     assert!(!event.status.is_terminal());
 }
 
-/// A small, fixed pseudo-random sequence (SplitMix64): the same inputs on every run.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// An error a request the carrier sent can cause: it could not be read, or an id or number in
 /// it is malformed.
 fn is_request_error(e: &Error) -> bool {
@@ -459,7 +432,7 @@ fn is_request_error(e: &Error) -> bool {
 
 /// Every body the malformed rule tries, from `body`: empty, cut at every length, a few bytes
 /// changed, and random bytes; each with whether it is certainly no webhook (random bytes).
-fn broken_bodies(body: &[u8], random: &mut Seeded) -> Vec<(String, Vec<u8>, bool)> {
+fn broken_bodies(body: &[u8], random: &mut Rng) -> Vec<(String, Vec<u8>, bool)> {
     let mut out = vec![("empty".to_owned(), Vec::new(), true)];
     for cut in 1..body.len() {
         out.push((format!("cut at {cut}"), body[..cut].to_vec(), false));
@@ -488,7 +461,7 @@ fn broken_bodies(body: &[u8], random: &mut Seeded) -> Vec<(String, Vec<u8>, bool
 /// malformed id or number), never a panic, for the status and inbound parsers alike; a signed
 /// request whose body changed does not verify.
 pub fn a_broken_body_is_a_typed_error(carrier: &WebhookCarrier) {
-    let mut random = Seeded(0x5eed_c0de_2024_0011);
+    let mut random = Rng(0x5eed_c0de_2024_0011);
     let secrets = carrier.all_secrets();
     let mut tried = 0;
     for (k, (what, request)) in samples(carrier).into_iter().enumerate() {
