@@ -13,6 +13,7 @@
 //! | `twilio` | [`twilio`] | yes |
 //! | `plivo` | [`plivo`] | yes |
 //! | `vonage` | [`vonage`] | yes |
+//! | `telnyx` | [`telnyx`] | yes |
 #![cfg_attr(
     feature = "axum",
     doc = "| `axum` | [`axum`], [`stream`]: verified webhooks, the router as a handler, media over WebSockets | no |"
@@ -85,3 +86,6 @@ pub use telephony_plivo as plivo;
 
 #[cfg(feature = "vonage")]
 pub use telephony_vonage as vonage;
+
+#[cfg(feature = "telnyx")]
+pub use telephony_telnyx as telnyx;

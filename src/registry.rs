@@ -35,6 +35,8 @@ impl Registry {
                 &telephony_plivo::CARRIER,
                 #[cfg(feature = "vonage")]
                 &telephony_vonage::CARRIER,
+                #[cfg(feature = "telnyx")]
+                &telephony_telnyx::CARRIER,
             ],
         }
     }

@@ -181,20 +181,36 @@ async fn outbound_call_follows_the_call_to_its_end_and_reads_the_price() {
                 .linger(Duration::from_millis(400)),
         );
         let provider = fake.provider();
-        let agent = common::start(AgentOptions::echo(vec![provider.clone()], vec![]))
-            .await
-            .unwrap();
-        let a = outbound_args(vec![
-            "--provider".into(),
-            id.into(),
-            "--to".into(),
-            "+14155550100".into(),
-            "--from".into(),
-            "+14155550199".into(),
-            "--answer-url".into(),
-            agent.url("answer").to_string(),
-        ])
+        let key = "the-agent-stream-key-for-this-test";
+        let agent = common::start(AgentOptions {
+            stream_key: Some(telephony::Secret::new(key)),
+            ..AgentOptions::echo(vec![provider.clone()], vec![])
+        })
+        .await
         .unwrap();
+        let mut args: Vec<String> = [
+            "--provider",
+            id,
+            "--to",
+            "+14155550100",
+            "--from",
+            "+14155550199",
+        ]
+        .map(str::to_owned)
+        .into();
+        // Through the agent's answer URL where the carrier fetches one, else with its stream
+        // and the agent's key (AGENT_STREAM_KEY), as the README shows.
+        if provider.capabilities().answer_url {
+            args.extend(["--answer-url".into(), agent.url("answer").to_string()]);
+        } else {
+            args.extend([
+                "--stream-url".into(),
+                agent.media_url(provider.as_ref()).to_string(),
+                "--stream-key".into(),
+                key.into(),
+            ]);
+        }
+        let a = outbound_args(args).unwrap();
         let mut lines = Vec::new();
         let status = place_and_follow(
             provider.as_ref(),

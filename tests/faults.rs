@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{AgentOptions, Log};
 use support::{AnyFake, number};
-use telephony::{CallStatus, HangupOutcome, OutboundCall};
+use telephony::{CallStatus, HangupOutcome};
 use telephony_testkit::{CallerScript, Fault, Happening, Operation};
 
 async fn next_event(log: &mut tokio::sync::mpsc::Receiver<Log>, event: &str) -> Log {
@@ -31,12 +31,11 @@ async fn faults(provider_id: &str) {
     let mut agent = common::start(AgentOptions::echo(vec![provider.clone()], vec![]))
         .await
         .unwrap();
-    let call = OutboundCall::answer_url(
+    let call = agent.call(
+        provider.as_ref(),
         number("+14155550100"),
         number("+14155550199"),
-        agent.url("answer"),
-    )
-    .status_callback(agent.url("status"));
+    );
 
     // Placing a call: a 500 may have dialled someone, so it is not retried, and says so.
     fake.fail_next(Operation::CreateCall, Fault::Status(500), 1);

@@ -35,8 +35,8 @@ use telephony::audio::{AudioFormat, SampleRate};
 use telephony::axum::{VerifiedWebhook, Webhooks, media_channel, reply};
 use telephony::stream::{MediaSender, StreamEvent, StreamOptions};
 use telephony::{
-    Carrier, E164, InboundRouter, MediaSession, NumberDirectory, ProviderKind, PublicUrl,
-    SessionConfig, StreamAuth, StreamSpec, TelephonyProvider, Url,
+    Carrier, E164, InboundRouter, MediaSession, NumberDirectory, OutboundCall, ProviderKind,
+    PublicUrl, SessionConfig, StreamAuth, StreamSpec, TelephonyProvider, Url,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -167,9 +167,28 @@ pub struct Agent {
     log_sink: LogSink,
     /// The key its streams' tokens are made with.
     stream_auth: StreamAuth,
+    /// Where its media routes are (`ws://…/`).
+    media_base: Url,
+    /// The rate it hears and speaks at.
+    app_rate: SampleRate,
 }
 
 impl Agent {
+    /// A call from `from` to `to` that reaches this agent through `provider`: through its
+    /// answer URL where the carrier fetches one, else straight into its media route (the
+    /// stream every call is answered with, with a token it accepts), with its `/status`.
+    pub fn call(&self, provider: &dyn TelephonyProvider, to: E164, from: E164) -> OutboundCall {
+        // (Where the carrier fetches no answer URL, its calls carry their stream.)
+        let call = if provider.capabilities().answer_url {
+            OutboundCall::answer_url(to, from, self.url("answer"))
+        } else {
+            let status = self.url("status");
+            let spec = stream_for(&self.media_base, &status, provider.carrier(), self.app_rate);
+            OutboundCall::stream(to, from, self.protect(spec))
+        };
+        call.status_callback(self.url("status"))
+    }
+
     /// `spec` with a token this agent accepts, for a call placed with its stream inline
     /// (before the provider names the call): a stream without one is refused.
     pub fn protect(&self, spec: StreamSpec) -> StreamSpec {
@@ -185,6 +204,13 @@ impl Agent {
     /// Log lines dropped so far because the log was full.
     pub fn log_lines_dropped(&self) -> u64 {
         self.log_sink.dropped()
+    }
+
+    /// Its media route for `provider`'s streams (`ws://…/media/{id}`).
+    pub fn media_url(&self, provider: &dyn TelephonyProvider) -> Url {
+        self.media_base
+            .join(&format!("media/{}", provider.kind().id()))
+            .expect("a path")
     }
 
     /// `/inbound`, `/answer`, `/status` at the public URL.
@@ -371,6 +397,7 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
     }
     let (log_sink, log_rx) = LogSink::new(LOG_CAPACITY);
     let recordings = Arc::new(Recordings::default());
+    let app_media_base = media_base.clone();
     let app = App {
         hooks: Webhooks::new(router, PublicUrl::from_base(public_url.clone())),
         providers: Arc::new(providers),
@@ -401,6 +428,8 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         connections,
         log_sink,
         stream_auth,
+        media_base: app_media_base,
+        app_rate: options.app_rate,
     })
 }
 

@@ -52,6 +52,10 @@ impl fmt::Display for ProviderKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Capabilities {
+    /// Place a call whose instructions are fetched from an answer URL when it is answered
+    /// ([`CallTarget::AnswerUrl`](crate::CallTarget::AnswerUrl)). Telnyx Call Control fetches
+    /// none: its calls carry their stream.
+    pub answer_url: bool,
     /// Place a call that connects straight to a stream, without an answer URL.
     pub inline_stream_on_create: bool,
     /// Answering-machine detection on outbound calls.
@@ -73,6 +77,7 @@ pub struct Capabilities {
 impl Capabilities {
     /// Nothing supported; set fields from here.
     pub const NONE: Capabilities = Capabilities {
+        answer_url: false,
         inline_stream_on_create: false,
         machine_detection: false,
         dtmf_send: false,

@@ -187,6 +187,7 @@ impl TelephonyProvider for Plivo {
 
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::NONE;
+        c.answer_url = true;
         c.machine_detection = true;
         c.dtmf_send = true;
         c.transfer = true;

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use sha2::Digest as _;
+
 use telephony_core::audio::AudioFormat;
 use telephony_core::{
     Carrier, Error, Markup, ProviderKind, Recognition, Secret, Signed, StreamSpec,
@@ -110,7 +112,8 @@ impl WebhookScheme for TelnyxWebhooks {
     }
 
     /// Signs with `secret` as a private key (its 32-byte seed, base64) at `now`. A secret that
-    /// is not one signs nothing: the request goes out without a signature header.
+    /// is not a seed signs with the key whose seed is its SHA-256: a signature that no account's
+    /// public key verifies, as a forger's would be.
     fn sign(
         &self,
         secret: &Secret,
@@ -123,13 +126,16 @@ impl WebhookScheme for TelnyxWebhooks {
             .map(|d| d.as_secs())
             .unwrap_or(0)
             .to_string();
-        let mut headers = vec![(TIMESTAMP_HEADER.to_owned(), timestamp.clone())];
-        if let Ok(key) = SigningKey::from_secret(secret) {
-            headers.push((
+        let key = SigningKey::from_secret(secret).unwrap_or_else(|_| {
+            SigningKey::from_seed(sha2::Sha256::digest(secret.expose().as_bytes()).into())
+        });
+        let headers = vec![
+            (TIMESTAMP_HEADER.to_owned(), timestamp.clone()),
+            (
                 SIGNATURE_HEADER.to_owned(),
                 key.sign(&timestamp, &request.body),
-            ));
-        }
+            ),
+        ];
         Signed::new(request.url.clone(), headers)
     }
 }

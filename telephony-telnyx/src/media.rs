@@ -199,10 +199,11 @@ impl MediaProtocol for TelnyxMediaProtocol {
         self.format
     }
 
+    /// Exact 20 ms frames: Telnyx takes 20 ms to 30 s a message, so a shorter tail is padded.
     fn framing(&self) -> Framing {
         Framing {
             frame: Duration::from_millis(20),
-            strict: false,
+            strict: true,
         }
     }
 

@@ -139,6 +139,11 @@ impl SigningKey {
         Ok(SigningKey(key))
     }
 
+    /// A key from its 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> SigningKey {
+        SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
     /// [`from_seed_base64`](Self::from_seed_base64) of a secret setting.
     ///
     /// # Errors

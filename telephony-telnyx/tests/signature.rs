@@ -273,3 +273,94 @@ proptest! {
         prop_assert!(verify(&public, Some(&sig), Some(&later), &body, now).is_err());
     }
 }
+
+/// Causes a `call.hangup` carries, as the contract's status table lists them.
+const CAUSES: &[&str] = &[
+    "normal_clearing",
+    "user_busy",
+    "timeout",
+    "no_answer",
+    "call_rejected",
+    "not_found",
+    "originator_cancel",
+    "time_limit",
+    "unspecified",
+];
+
+/// A status callback as Telnyx posts it: `raw` is an event type (`call.answered`), or a
+/// hang-up cause (`user_busy`), which Telnyx reports in a `call.hangup`; anything else is an
+/// event type this adapter does not know. Each status is its own delivery (its own `data.id`).
+fn status_callback(url: telephony_core::RequestUrl, raw: &str) -> WebhookRequest {
+    let (event_type, cause) = if CAUSES.contains(&raw) {
+        ("call.hangup", Some(raw))
+    } else {
+        (raw, None)
+    };
+    let mut payload = serde_json::json!({
+        "call_control_id": "v3:MdI91X4lWFEs7IgbBEOT9M4AigoY08M0WWZFISt1Yw2axZ_IiE4pqg",
+        "call_leg_id": "428c31b6-7af4-4bcb-b7f5-5013ef9657c1",
+        "call_session_id": "428c31b6-abf3-3bc1-b7f4-5013ef9657c1",
+        "connection_id": "1684641123236054244",
+        "from": "+13125550001",
+        "to": "+14155550100",
+        "direction": "outgoing",
+    });
+    if let Some(c) = cause {
+        payload["hangup_cause"] = c.into();
+        payload["sip_hangup_cause"] = "200".into();
+    }
+    let body = serde_json::json!({
+        "data": {
+            "record_type": "event",
+            "event_type": event_type,
+            "id": format!("event-{raw}"),
+            "occurred_at": "2026-12-03T12:00:00.000000Z",
+            "payload": payload,
+        },
+        "meta": {"attempt": 1},
+    });
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    WebhookRequest::new(http::Method::POST, url, headers, body.to_string())
+}
+
+/// Telnyx, as the webhook contract sees it.
+fn carrier() -> telephony_testkit::contract::webhooks::WebhookCarrier {
+    use telephony_core::{CallStatus, Secret};
+    use telephony_testkit::contract::webhooks::{Signs, WebhookCarrier};
+    let config = TelnyxConfig::new("KEY0123-telnyx-contract", "1684641123236054244")
+        .public_key(PublicKey::from_base64(PUBLIC).unwrap());
+    WebhookCarrier {
+        provider: std::sync::Arc::new(Telnyx::new(config).unwrap()),
+        // What signs: the private key, whose public half the adapter holds.
+        secret: Secret::new(SEED),
+        // Ed25519 over the timestamp and the body; nothing of the URL.
+        signs: Signs::BODY,
+        unsigned_headers: vec![("user-agent", "telnyx-webhooks")],
+        status_callback,
+        statuses: vec![
+            ("call.initiated", CallStatus::Initiated),
+            ("call.ringing", CallStatus::Ringing),
+            ("call.answered", CallStatus::InProgress),
+            ("call.bridged", CallStatus::InProgress),
+            ("normal_clearing", CallStatus::Completed),
+            ("time_limit", CallStatus::Completed),
+            ("unspecified", CallStatus::Completed),
+            ("user_busy", CallStatus::Busy),
+            ("timeout", CallStatus::NoAnswer),
+            ("no_answer", CallStatus::NoAnswer),
+            ("call_rejected", CallStatus::Failed),
+            ("not_found", CallStatus::Failed),
+            ("originator_cancel", CallStatus::Canceled),
+        ],
+        inbound: |url, from, to, secret| {
+            let emulator = telephony_testkit::Emulators::builtin()
+                .find("telnyx")
+                .unwrap();
+            emulator.inbound_webhook(url, from, to, secret)
+        },
+        secrets: vec!["KEY0123-telnyx-contract".to_owned()],
+    }
+}
+
+telephony_testkit::webhook_contract!(carrier());

@@ -113,6 +113,7 @@ impl Emulators {
                 &crate::twilio::EMULATOR,
                 &crate::plivo::EMULATOR,
                 &crate::vonage::EMULATOR,
+                &crate::telnyx::EMULATOR,
             ],
         }
     }
@@ -393,8 +394,9 @@ mod tests {
                     other => panic!("{id} {format:?}: {other:?}"),
                 }
             }
-            let alaw = telephony::audio::AudioFormat::new(Encoding::Alaw, SampleRate::Hz8000);
-            assert!(emulator.provider_stream(alaw).is_err(), "{id}");
+            // A format no carrier streams is refused.
+            let float = telephony::audio::AudioFormat::new(Encoding::F32Le, SampleRate::Hz48000);
+            assert!(emulator.provider_stream(float).is_err(), "{id}");
         }
     }
 }

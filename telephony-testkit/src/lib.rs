@@ -1,10 +1,12 @@
-//! Emulated carriers for telephony-rs: Twilio, Plivo and Vonage, in-process, on loopback.
+//! Emulated carriers for telephony-rs: Twilio, Plivo, Vonage and Telnyx, in-process, on
+//! loopback.
 //!
 //! Each fake serves the part of its provider's REST API that the adapters use, with the
 //! provider's paths, status codes and bodies, so an adapter only changes its base URL to use
 //! it. Calls run a state machine (queued, ringing, in progress, completed; busy, no answer or
 //! failed when the callee is set so); on answer the fake fetches the answer URL with a signed
-//! request, reads the TwiML, Plivo XML or NCCO, and when it connects a stream opens the
+//! request, reads the TwiML, Plivo XML or NCCO (Telnyx: announces the call and waits for the
+//! host's answer command, which carries the stream), and when it connects a stream opens the
 //! WebSocket as the provider does, plays a scripted caller, records what the agent sends
 //! back, honours clear and marks, and sends signed status callbacks and a price.
 //!
@@ -29,7 +31,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`FakeTwilio`], [`FakePlivo`] and [`FakeVonage`] are each emulator's own handle, for tests of
+//! [`FakeTwilio`], [`FakePlivo`], [`FakeVonage`] and [`FakeTelnyx`] are each emulator's own handle, for tests of
 //! what only that carrier does.
 //!
 //! # The contract suite
@@ -74,6 +76,7 @@ mod markup;
 mod plivo;
 mod record;
 mod script;
+mod telnyx;
 mod twilio;
 mod vonage;
 mod wire;
@@ -84,6 +87,7 @@ pub use listener::{Connections, serve_counted};
 pub use plivo::FakePlivo;
 pub use record::{CallRecord, Callee, Happening, Moment, Violation};
 pub use script::{CallerScript, SCRIPT_RATE, read_wav, resample, speech_like, write_wav};
+pub use telnyx::FakeTelnyx;
 pub use twilio::FakeTwilio;
 pub use vonage::FakeVonage;
 pub use wire::{FromAgent, ProviderMessage, ProviderStream, Recorded};
@@ -97,6 +101,10 @@ pub mod accounts {
     /// Plivo's.
     pub mod plivo {
         pub use crate::plivo::{APP_ID, AUTH_ID, AUTH_TOKEN};
+    }
+    /// Telnyx's.
+    pub mod telnyx {
+        pub use crate::telnyx::{API_KEY, CONNECTION_ID, PRIVATE_KEY, PUBLIC_KEY};
     }
     /// Vonage's.
     pub mod vonage {

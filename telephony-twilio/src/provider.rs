@@ -129,6 +129,7 @@ impl TelephonyProvider for Twilio {
 
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::NONE;
+        c.answer_url = true;
         c.inline_stream_on_create = true;
         c.machine_detection = true;
         c.transfer = true;

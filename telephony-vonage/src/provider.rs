@@ -160,6 +160,7 @@ impl TelephonyProvider for Vonage {
 
     fn capabilities(&self) -> Capabilities {
         let mut c = Capabilities::NONE;
+        c.answer_url = true;
         c.inline_stream_on_create = true;
         c.machine_detection = true;
         c.transfer = true;

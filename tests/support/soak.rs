@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use telephony::audio::{SampleRate, decode_ulaw, encode_ulaw};
-use telephony::{CallStatus, OutboundCall, TelephonyProvider};
+use telephony::{CallStatus, TelephonyProvider};
 use telephony_testkit::CallerScript;
 
 use super::{AnyFake, number};
@@ -42,12 +42,11 @@ pub async fn round(
 ) {
     let placing = (0..calls).map(|i| {
         let provider = provider.clone();
-        let call = OutboundCall::answer_url(
+        let call = agent.call(
+            provider.as_ref(),
             number(&format!("+1415555{:04}", 1000 + i)),
             number("+14155550199"),
-            agent.url("answer"),
-        )
-        .status_callback(agent.url("status"));
+        );
         tokio::spawn(async move { provider.initiate_call(&call).await })
     });
     let mut ids = Vec::new();

@@ -43,7 +43,14 @@ pub(crate) enum AnswerWith {
     Url(Url, String),
     /// Run this document, given at creation.
     Inline(String),
+    /// Announce the call at this URL (the reply is not read) and wait for the API's answer
+    /// command ([`Control::Answer`]), as a carrier that takes commands does (Telnyx).
+    Command(Url),
 }
+
+/// How long a call announced to the host waits for its answer command, in call time, before
+/// the carrier hangs it up.
+const FIRST_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A call to place.
 #[derive(Debug, Clone)]
@@ -114,12 +121,17 @@ impl Carrier {
 
     /// Asks a live call to end (the API's hang-up). `false` when it is over already.
     pub(crate) fn hangup(&self, id: &str) -> bool {
+        self.command(id, Control::Hangup)
+    }
+
+    /// Passes the API's `command` to a live call. `false` when it is over already.
+    pub(crate) fn command(&self, id: &str, command: Control) -> bool {
         let s = self.lock();
         match s.calls.get(id) {
             Some(c) if !c.record.is_over() => c
                 .control
                 .as_ref()
-                .is_some_and(|tx| tx.send(Control::Hangup).is_ok()),
+                .is_some_and(|tx| tx.send(command).is_ok()),
             _ => false,
         }
     }
@@ -175,7 +187,46 @@ async fn wait_or_hangup(
     let wall = carrier.wall(call_time);
     tokio::select! {
         () = tokio::time::sleep(wall) => false,
-        c = control.recv() => c.is_some(),
+        c = control.recv() => matches!(c, Some(Control::Hangup)),
+    }
+}
+
+/// Announces a call at `url` and waits for its answer command: the document, or `None` when
+/// the call ended meanwhile (rejected, hung up, or left unanswered past
+/// [`FIRST_COMMAND_TIMEOUT`]), its last phase set.
+async fn await_answer_command(
+    carrier: &Carrier,
+    id: &str,
+    url: &Url,
+    control: &mut mpsc::UnboundedReceiver<Control>,
+) -> Option<String> {
+    let info = carrier.info(id)?;
+    let hook = carrier.dialect.answer_request(&info, url, "POST");
+    let reply = carrier.send(&hook).await;
+    carrier.note(
+        id,
+        Happening::Answered {
+            url: url.to_string(),
+            status: reply.as_ref().map(|(s, _)| *s),
+        },
+    );
+    tokio::select! {
+        () = tokio::time::sleep(carrier.wall(FIRST_COMMAND_TIMEOUT)) => {
+            carrier.phase(id, Phase::Failed).await;
+            None
+        }
+        c = control.recv() => match c {
+            Some(Control::Answer(doc)) => Some(doc),
+            Some(Control::Reject) => {
+                carrier.phase(id, Phase::Failed).await;
+                None
+            }
+            Some(Control::Hangup) | None => {
+                carrier.note(id, Happening::HungUp);
+                carrier.phase(id, Phase::Canceled).await;
+                None
+            }
+        }
     }
 }
 
@@ -213,9 +264,19 @@ async fn run_call(
         Callee::Fail => return carrier.phase(&id, Phase::Failed).await,
         _ => {}
     }
+    let commanded = match &dial.answer {
+        AnswerWith::Command(url) => {
+            match await_answer_command(&carrier, &id, url, &mut control).await {
+                Some(doc) => Some(doc),
+                None => return,
+            }
+        }
+        _ => None,
+    };
     let answered_at = Instant::now();
     carrier.phase(&id, Phase::Answered).await;
     let document = match &dial.answer {
+        AnswerWith::Command(_) => commanded,
         AnswerWith::Inline(doc) => {
             carrier.note(
                 &id,

@@ -231,7 +231,9 @@ pub(super) async fn run_stream(
                 }
             }
             c = control.recv() => {
-                if c.is_some() {
+                // Only a hang-up ends the stream; a command for a call waiting to be
+                // answered means nothing here.
+                if matches!(c, Some(Control::Hangup)) {
                     if let Some(stop) = dialect.stop() {
                         let _ = ws.send(stop).await;
                     }

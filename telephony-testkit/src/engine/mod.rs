@@ -69,9 +69,15 @@ pub(crate) struct CallEntry {
     pub(crate) created: Instant,
 }
 
-#[derive(Debug, Clone, Copy)]
+/// What the API asks of a live call.
+#[derive(Debug, Clone)]
 pub(crate) enum Control {
+    /// End it (or cancel it while it rings).
     Hangup,
+    /// Answer a call waiting for a command ([`AnswerWith::Command`]) with this document.
+    Answer(String),
+    /// Refuse a call waiting for a command.
+    Reject,
 }
 
 #[derive(Debug, Default)]
