@@ -14,10 +14,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
 use telephony_core::media::json::{
-    DtmfObject, MediaObject, borrowed_str, dtmf_digit, keep, lenient_u64, malformed, push_string,
-    text_frame,
+    DtmfObject, JsonAudio, MediaObject, borrowed_str, dtmf_digit, keep, lenient_u64, malformed,
+    push_string, text_frame,
 };
-use telephony_core::media::{AudioTrack, Framing, StreamStart, b64, scan};
+use telephony_core::media::{Framing, StreamStart, b64, scan};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
 };
@@ -32,7 +32,7 @@ pub struct PlivoMediaProtocol {
     stream_id: Option<String>,
     format: Option<AudioFormat>,
     first_timestamp: Option<u64>,
-    payload: Vec<u8>,
+    audio: JsonAudio,
     text: String,
     out: String,
 }
@@ -45,7 +45,7 @@ impl PlivoMediaProtocol {
             stream_id: None,
             format: None,
             first_timestamp: None,
-            payload: Vec::with_capacity(1024),
+            audio: JsonAudio::new(),
             text: String::new(),
             out: String::with_capacity(2048),
         }
@@ -56,40 +56,12 @@ impl PlivoMediaProtocol {
         self.stream_id.as_deref()
     }
 
-    /// A `media` event's audio, read the general way.
-    fn audio<'a>(
-        &'a mut self,
-        payload: &str,
-        track: Option<&str>,
-        timestamp: Option<u64>,
-        sequence: Option<u64>,
-    ) -> Result<MediaEvent<'a>, MediaError> {
-        b64::decode_payload(KIND, payload, &mut self.payload)?;
-        Ok(self.audio_event(track, timestamp, sequence))
-    }
-
-    /// The event for the audio just decoded into `payload`.
-    fn audio_event(
-        &mut self,
-        track: Option<&str>,
-        timestamp: Option<u64>,
-        sequence: Option<u64>,
-    ) -> MediaEvent<'_> {
-        let track = match track {
-            Some("outbound") => AudioTrack::Outbound,
-            _ => AudioTrack::Inbound,
-        };
-        // Plivo stamps media with the wall clock; report time since the first packet.
-        let timestamp = timestamp.map(|t| {
+    /// Plivo stamps media with the wall clock: the time since the stream's first packet.
+    fn since_first(&mut self, timestamp: Option<u64>) -> Option<Duration> {
+        timestamp.map(|t| {
             let first = *self.first_timestamp.get_or_insert(t);
             Duration::from_millis(t.saturating_sub(first))
-        });
-        MediaEvent::Audio {
-            payload: &self.payload,
-            track,
-            timestamp,
-            sequence,
-        }
+        })
     }
 
     fn format_of(
@@ -223,9 +195,11 @@ impl MediaProtocol for PlivoMediaProtocol {
         let text = text_frame(KIND, message)?;
         // Fifty times a second: the media event, read without a general parser.
         // A payload that does not decode as written (JSON escapes in it) is read again below.
-        if let Some(m) = scan::media_audio(text, &["streamId", "extra_headers"], &mut self.payload)
+        if let Some(m) =
+            scan::media_audio(text, &["streamId", "extra_headers"], self.audio.buffer())
         {
-            return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
+            let timestamp = self.since_first(m.timestamp);
+            return Ok(self.audio.event(m.track, timestamp, m.sequence));
         }
         let msg: Message<'a> =
             serde_json::from_str(text).map_err(|e| malformed(KIND, e.to_string()))?;
@@ -266,12 +240,11 @@ impl MediaProtocol for PlivoMediaProtocol {
                 let media = msg
                     .media
                     .ok_or_else(|| malformed(KIND, "media without a media object"))?;
-                self.audio(
-                    &media.payload,
-                    media.track.as_deref(),
-                    media.timestamp,
-                    msg.sequence_number,
-                )
+                self.audio.decode(KIND, &media.payload)?;
+                let timestamp = self.since_first(media.timestamp);
+                Ok(self
+                    .audio
+                    .event(media.track.as_deref(), timestamp, msg.sequence_number))
             }
             "dtmf" => DtmfObject::event(KIND, msg.dtmf),
             "playedStream" | "played" => {

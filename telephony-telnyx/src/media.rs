@@ -17,10 +17,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
 use telephony_core::media::json::{
-    DtmfObject, MediaObject, borrowed_str, keep, lenient_u64, malformed, ordered_strings,
-    push_string, text_frame,
+    DtmfObject, JsonAudio, MediaObject, borrowed_str, keep, lenient_u64, malformed,
+    ordered_strings, push_string, text_frame,
 };
-use telephony_core::media::{AudioTrack, Framing, StreamStart, b64, scan};
+use telephony_core::media::{Framing, StreamStart, b64, scan};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
 };
@@ -40,7 +40,7 @@ pub const STREAM_FORMATS: &[AudioFormat] = &[
 pub struct TelnyxMediaProtocol {
     stream_id: Option<String>,
     format: Option<AudioFormat>,
-    payload: Vec<u8>,
+    audio: JsonAudio,
     text: String,
     out: String,
 }
@@ -49,7 +49,6 @@ impl TelnyxMediaProtocol {
     /// A protocol for a new connection.
     pub fn new() -> TelnyxMediaProtocol {
         TelnyxMediaProtocol {
-            payload: Vec::with_capacity(512),
             out: String::with_capacity(1024),
             ..TelnyxMediaProtocol::default()
         }
@@ -58,37 +57,6 @@ impl TelnyxMediaProtocol {
     /// The stream's id, once `start` came.
     pub fn stream_id(&self) -> Option<&str> {
         self.stream_id.as_deref()
-    }
-
-    /// A `media` event's audio, read the general way.
-    fn audio<'a>(
-        &'a mut self,
-        payload: &str,
-        track: Option<&str>,
-        timestamp: Option<u64>,
-        sequence: Option<u64>,
-    ) -> Result<MediaEvent<'a>, MediaError> {
-        b64::decode_payload(KIND, payload, &mut self.payload)?;
-        Ok(self.audio_event(track, timestamp, sequence))
-    }
-
-    /// The event for the audio just decoded into `payload`.
-    fn audio_event(
-        &mut self,
-        track: Option<&str>,
-        timestamp: Option<u64>,
-        sequence: Option<u64>,
-    ) -> MediaEvent<'_> {
-        let track = match track {
-            Some("outbound" | "outbound_track") => AudioTrack::Outbound,
-            _ => AudioTrack::Inbound,
-        };
-        MediaEvent::Audio {
-            payload: &self.payload,
-            track,
-            timestamp: timestamp.map(Duration::from_millis),
-            sequence,
-        }
     }
 }
 
@@ -211,9 +179,10 @@ impl MediaProtocol for TelnyxMediaProtocol {
         let text = text_frame(KIND, message)?;
         // Fifty times a second: the media event, read without a general parser.
         if let Some(m) =
-            scan::media_audio_keyed(text, "sequence_number", &["stream_id"], &mut self.payload)
+            scan::media_audio_keyed(text, "sequence_number", &["stream_id"], self.audio.buffer())
         {
-            return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
+            let timestamp = m.timestamp.map(Duration::from_millis);
+            return Ok(self.audio.event(m.track, timestamp, m.sequence));
         }
         let msg: Message<'a> =
             serde_json::from_str(text).map_err(|e| malformed(KIND, e.to_string()))?;
@@ -250,12 +219,11 @@ impl MediaProtocol for TelnyxMediaProtocol {
                 let media = msg
                     .media
                     .ok_or_else(|| malformed(KIND, "media without a media object"))?;
-                self.audio(
-                    &media.payload,
-                    media.track.as_deref(),
-                    media.timestamp,
-                    msg.sequence_number,
-                )
+                self.audio.decode(KIND, &media.payload)?;
+                let timestamp = media.timestamp.map(Duration::from_millis);
+                Ok(self
+                    .audio
+                    .event(media.track.as_deref(), timestamp, msg.sequence_number))
             }
             "dtmf" => DtmfObject::event(KIND, msg.dtmf),
             "mark" => {
@@ -313,6 +281,8 @@ impl MediaProtocol for TelnyxMediaProtocol {
 
 #[cfg(test)]
 mod tests {
+    use telephony_core::media::AudioTrack;
+
     use super::*;
 
     fn decode_owned(p: &mut TelnyxMediaProtocol, text: &str) -> Result<String, MediaError> {

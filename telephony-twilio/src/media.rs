@@ -11,10 +11,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use telephony_core::audio::AudioFormat;
 use telephony_core::media::json::{
-    DtmfObject, MediaObject, borrowed_str, keep, lenient_u64, malformed, ordered_strings,
-    push_string, text_frame,
+    DtmfObject, JsonAudio, MediaObject, borrowed_str, keep, lenient_u64, malformed,
+    ordered_strings, push_string, text_frame,
 };
-use telephony_core::media::{AudioTrack, Framing, StreamStart, b64, scan};
+use telephony_core::media::{Framing, StreamStart, b64, scan};
 use telephony_core::{
     CallId, MediaCommand, MediaError, MediaEvent, MediaProtocol, ProviderKind, WsMessage,
 };
@@ -27,7 +27,7 @@ pub struct TwilioMediaProtocol {
     stream_sid: Option<String>,
     /// `{"event":"media","streamSid":"MZ…","media":{"payload":"`, written once per stream.
     media_prefix: String,
-    payload: Vec<u8>,
+    audio: JsonAudio,
     text: String,
     out: String,
 }
@@ -36,7 +36,6 @@ impl TwilioMediaProtocol {
     /// A protocol for a new connection.
     pub fn new() -> TwilioMediaProtocol {
         TwilioMediaProtocol {
-            payload: Vec::with_capacity(512),
             out: String::with_capacity(1024),
             ..TwilioMediaProtocol::default()
         }
@@ -45,37 +44,6 @@ impl TwilioMediaProtocol {
     /// The stream's SID, once `start` came.
     pub fn stream_sid(&self) -> Option<&str> {
         self.stream_sid.as_deref()
-    }
-
-    /// A `media` event's audio, read the general way.
-    fn audio<'a>(
-        &'a mut self,
-        payload: &str,
-        track: Option<&str>,
-        timestamp: Option<u64>,
-        sequence: Option<u64>,
-    ) -> Result<MediaEvent<'a>, MediaError> {
-        b64::decode_payload(KIND, payload, &mut self.payload)?;
-        Ok(self.audio_event(track, timestamp, sequence))
-    }
-
-    /// The event for the audio just decoded into `payload`.
-    fn audio_event(
-        &mut self,
-        track: Option<&str>,
-        timestamp: Option<u64>,
-        sequence: Option<u64>,
-    ) -> MediaEvent<'_> {
-        let track = match track {
-            Some("outbound" | "outbound_track") => AudioTrack::Outbound,
-            _ => AudioTrack::Inbound,
-        };
-        MediaEvent::Audio {
-            payload: &self.payload,
-            track,
-            timestamp: timestamp.map(Duration::from_millis),
-            sequence,
-        }
     }
 }
 
@@ -156,8 +124,9 @@ impl MediaProtocol for TwilioMediaProtocol {
         let text = text_frame(KIND, message)?;
         // Fifty times a second: the media event, read without a general parser.
         // A payload that does not decode as written (JSON escapes in it) is read again below.
-        if let Some(m) = scan::media_audio(text, &["streamSid"], &mut self.payload) {
-            return Ok(self.audio_event(m.track, m.timestamp, m.sequence));
+        if let Some(m) = scan::media_audio(text, &["streamSid"], self.audio.buffer()) {
+            let timestamp = m.timestamp.map(Duration::from_millis);
+            return Ok(self.audio.event(m.track, timestamp, m.sequence));
         }
         let msg: Message<'a> =
             serde_json::from_str(text).map_err(|e| malformed(KIND, format!("{e}")))?;
@@ -212,12 +181,11 @@ impl MediaProtocol for TwilioMediaProtocol {
                 let media = msg
                     .media
                     .ok_or_else(|| malformed(KIND, "media without a media object"))?;
-                self.audio(
-                    &media.payload,
-                    media.track.as_deref(),
-                    media.timestamp,
-                    msg.sequence_number,
-                )
+                self.audio.decode(KIND, &media.payload)?;
+                let timestamp = media.timestamp.map(Duration::from_millis);
+                Ok(self
+                    .audio
+                    .event(media.track.as_deref(), timestamp, msg.sequence_number))
             }
             "dtmf" => DtmfObject::event(KIND, msg.dtmf),
             "mark" => {

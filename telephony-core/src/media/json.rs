@@ -36,6 +36,81 @@ pub fn malformed(provider: ProviderKind, detail: impl Into<String>) -> MediaErro
     }
 }
 
+/// The audio of a JSON stream's `media` events: the buffer each payload decodes into (one per
+/// connection, reused for every message, so reading audio allocates nothing) and the
+/// [`MediaEvent::Audio`] it gives.
+///
+/// ```
+/// use std::time::Duration;
+/// use telephony_core::ProviderKind;
+/// use telephony_core::media::json::JsonAudio;
+/// use telephony_core::media::{AudioTrack, MediaEvent, scan};
+///
+/// const P: ProviderKind = ProviderKind::new("acme", "Acme");
+/// let mut audio = JsonAudio::new();
+/// let text = r#"{"event":"media","media":{"track":"inbound","timestamp":"40","payload":"/38A"}}"#;
+/// // The fast path, where it can read the message; else the payload the general parser found.
+/// let m = scan::media_audio(text, &[], audio.buffer()).unwrap();
+/// let event = audio.event(m.track, m.timestamp.map(Duration::from_millis), m.sequence);
+/// assert!(matches!(event, MediaEvent::Audio { payload: [0xff, 0x7f, 0x00], track: AudioTrack::Inbound, .. }));
+/// audio.decode(P, "/38A")?;
+/// # Ok::<(), telephony_core::MediaError>(())
+/// ```
+#[derive(Debug)]
+pub struct JsonAudio {
+    payload: Vec<u8>,
+}
+
+impl Default for JsonAudio {
+    fn default() -> JsonAudio {
+        JsonAudio::new()
+    }
+}
+
+impl JsonAudio {
+    /// A buffer for a connection (room for a few hundred bytes of audio a message).
+    pub fn new() -> JsonAudio {
+        JsonAudio {
+            payload: Vec::with_capacity(512),
+        }
+    }
+
+    /// The buffer, for the fast path to decode into ([`scan::media_audio`](super::scan::media_audio)).
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.payload
+    }
+
+    /// Decodes a `media` object's base64 `payload` into the buffer.
+    ///
+    /// # Errors
+    ///
+    /// [`MediaError::Malformed`] for a payload that is not base64; the buffer is then empty.
+    pub fn decode(&mut self, provider: ProviderKind, payload: &str) -> Result<(), MediaError> {
+        super::b64::decode_payload(provider, payload, &mut self.payload)
+    }
+
+    /// The event for the audio in the buffer: `track` as the message names it (`outbound` or
+    /// `outbound_track` is the outbound track, anything else the caller's), the provider's
+    /// timestamp from the start of the stream, its sequence number.
+    pub fn event(
+        &self,
+        track: Option<&str>,
+        timestamp: Option<std::time::Duration>,
+        sequence: Option<u64>,
+    ) -> MediaEvent<'_> {
+        let track = match track {
+            Some("outbound" | "outbound_track") => super::AudioTrack::Outbound,
+            _ => super::AudioTrack::Inbound,
+        };
+        MediaEvent::Audio {
+            payload: &self.payload,
+            track,
+            timestamp,
+            sequence,
+        }
+    }
+}
+
 /// A string read from a message, as an event can carry it: borrowed from the message when it
 /// had no escapes, else kept in `store` (the protocol's, reused from message to message).
 pub fn keep<'a>(text: Cow<'a, str>, store: &'a mut String) -> &'a str {
