@@ -145,14 +145,19 @@ pub fn envelope(body: &[u8]) -> Result<Envelope, Error> {
 }
 
 /// An event type with dots, as current deliveries write it: `streaming_started` and the v1
-/// `call_answered` read as `streaming.started` and `call.answered`. A type that has dots
-/// keeps its underscores (`call.ai_gather.ended`).
+/// `call_answered` read as `streaming.started` and `call.answered`, and `call.streaming.*` as
+/// `streaming.*`. A type that has dots keeps its underscores (`call.ai_gather.ended`).
 pub fn event_type(raw: &str) -> String {
     let raw = raw.trim();
-    if raw.contains('.') {
+    let dotted = if raw.contains('.') {
         raw.to_owned()
     } else {
         raw.replace('_', ".")
+    };
+    // The streaming events have no `call.` prefix; some writers add one.
+    match dotted.strip_prefix("call.streaming.") {
+        Some(rest) => format!("streaming.{rest}"),
+        None => dotted,
     }
 }
 
@@ -430,6 +435,8 @@ mod tests {
         assert_eq!(event_type("call_initiated"), "call.initiated");
         assert_eq!(event_type("call.hangup"), "call.hangup");
         assert_eq!(event_type("call.ai_gather.ended"), "call.ai_gather.ended");
+        assert_eq!(event_type("call.streaming.started"), "streaming.started");
+        assert_eq!(event_type("call_streaming_failed"), "streaming.failed");
     }
 
     #[test]
