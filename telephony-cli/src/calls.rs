@@ -133,6 +133,15 @@ pub(crate) async fn call(args: CallArgs) -> Result<(), Failure> {
         call = call.status_callback(parse_url("--status-callback", cb)?);
     }
     let provider = provider::from_env(args.provider, args.base_url.as_deref())?;
+    // A carrier whose calls carry their stream fetches nothing when they are answered: say
+    // which flag it takes, not the library's refusal.
+    if args.answer_url.is_some() && !provider.capabilities().answer_url {
+        return Err(Failure::Usage(format!(
+            "--answer-url: {} fetches no answer URL when a call is answered; give --stream-url \
+             WSS_URL, the stream the answered call connects to",
+            provider.kind().name()
+        )));
+    }
     let placed = provider.initiate_call(&call).await?;
     if args.json {
         return json(&placed);

@@ -247,12 +247,31 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
     // A nonce of digits: every scheme takes it (Plivo takes nothing else).
     let nonce = args.nonce.clone().unwrap_or_else(unique);
     let request = WebhookRequest::new(method, url.clone(), headers, body);
-    let signed = args
-        .signed
-        .provider
-        .carrier()
-        .webhooks()
-        .sign(&token, &request, &nonce, now);
+    let provider = args.signed.provider;
+    let scheme = provider.carrier().webhooks();
+    let signed = scheme.sign(&token, &request, &nonce, now);
+    // The secret by default is the setting that checks the carrier's webhooks. Where that is
+    // not what signs them (a public key), the headers would check nowhere: say so instead.
+    if args.signed.secret.is_none() {
+        let mut check = request.clone();
+        check.url = signed.url.clone();
+        for (name, value) in &signed.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::from_str(value),
+            ) {
+                check.headers.append(n, v);
+            }
+        }
+        if scheme.verify(Some(&token), None, &check, now).is_err() {
+            return Err(Failure::Usage(format!(
+                "{} checks {}'s webhooks but does not sign them: pass --secret with the key \
+                 that signs",
+                provider.secret_env(),
+                provider.carrier().kind().name()
+            )));
+        }
+    }
     if signed.url != url {
         eprintln!(
             "telephony: note: the signature covers {} (the scheme adds to the URL: Twilio's bodySHA256 for JSON bodies)",

@@ -148,8 +148,9 @@ impl TelephonyProvider for Telnyx {
             .filter_map(|n| {
                 let number = E164::new(&n.phone_number).ok()?;
                 let mut p = PhoneNumber::new(number);
-                p.provider_id = n.id;
-                p.voice_url = n.connection_id;
+                // Where its calls go, as Plivo's and Vonage's numbers say it: the application
+                // it is on (an id, not a URL), or none.
+                p.provider_id = n.connection_id.map(|c| format!("application {c}"));
                 p.friendly_name = n.connection_name;
                 Some(p)
             })

@@ -218,6 +218,16 @@ pub(super) async fn action(
             None => return error(404, "10005", "Resource not found", "Call not found."),
         }
     };
+    // An ended call takes no command, not even one it has seen: a second hang-up is told the
+    // call had ended.
+    if over {
+        return error(
+            422,
+            "90018",
+            "Call has already ended",
+            "This call is no longer active and can't receive commands.",
+        );
+    }
     // A command whose command_id this call has seen ran already.
     if let Some(c) = body.get("command_id").and_then(|c| c.as_str()) {
         let first = t
@@ -228,14 +238,6 @@ pub(super) async fn action(
         if !first {
             return ok();
         }
-    }
-    if over {
-        return error(
-            422,
-            "90018",
-            "Call has already ended",
-            "This call is no longer active and can't receive commands.",
-        );
     }
     match action.as_str() {
         "hangup" => {
