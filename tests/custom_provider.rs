@@ -14,12 +14,13 @@ use std::time::SystemTime;
 use acme::media::{AcmeMedia, AcmeSide, FORMATS};
 use acme::{ACME, Acme, AcmeWebhooks, KIND};
 use telephony::{
-    CallId, CallStatus, E164, InboundRouter, MemoryDirectory, OutboundCall, Outcome, Registry,
-    RequestUrl, Secret, StreamSpec, TelephonyProvider, Url, WebhookRequest, WebhookScheme,
+    CallId, CallStatus, E164, HangupOutcome, InboundRouter, MemoryDirectory, OutboundCall, Outcome,
+    Registry, RequestUrl, Secret, StreamSpec, TelephonyProvider, Url, WebhookRequest,
+    WebhookScheme,
 };
 use telephony_core::rest::HttpConfig;
 use telephony_testkit::contract::media::MediaCarrier;
-use telephony_testkit::contract::rest::{Endpoint, Listing, RestCarrier};
+use telephony_testkit::contract::rest::{Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier};
 use telephony_testkit::contract::webhooks::{Signs, WebhookCarrier};
 
 const API_KEY: &str = "acme-api-key-0123456789abcdef";
@@ -194,6 +195,12 @@ fn rest() -> RestCarrier {
         E164::new("+14155550199").unwrap(),
         stream,
     );
+    fn error_body(status: u16, message: &str) -> serde_json::Value {
+        serde_json::json!({"error": {"message": message, "code": status.to_string()}})
+    }
+    fn owned(current: &str) -> serde_json::Value {
+        serde_json::json!({"id": "num-1", "number": "+14155550100", "voice_url": current})
+    }
     RestCarrier {
         name: "Acme Telecom",
         adapter,
@@ -201,11 +208,56 @@ fn rest() -> RestCarrier {
         create: Endpoint::new("POST", "/v1/calls", 201, call.clone()),
         call: CallId::new("acme-call-1").unwrap(),
         read: Endpoint::new("GET", "/v1/calls/acme-call-1", 200, call),
+        hangup: Hangup {
+            endpoint: Endpoint::new(
+                "POST",
+                "/v1/calls/acme-call-1/hangup",
+                200,
+                serde_json::json!({"id": "acme-call-1", "state": "completed"}),
+            ),
+            outcome: HangupOutcome::Ended,
+            already_ended: (410, error_body(410, "the call already ended")),
+        },
+        cost: Cost {
+            endpoint: Endpoint::new(
+                "GET",
+                "/v1/calls/acme-call-1/cost",
+                200,
+                serde_json::json!({"amount": "0.0120", "currency": "USD"}),
+            ),
+            amount: "0.0120",
+            currency: "USD",
+            unpriced: serde_json::json!({"amount": null, "currency": null}),
+        },
         numbers: Listing {
             path: "/v1/numbers".to_owned(),
             page,
         },
-        error_body: |status, message| serde_json::json!({"error": {"message": message, "code": status.to_string()}}),
+        inbound: Inbound {
+            number: E164::new("+14155550100").unwrap(),
+            reads: |current| {
+                vec![Endpoint::new(
+                    "GET",
+                    "/v1/numbers/14155550100",
+                    200,
+                    owned(current),
+                )]
+            },
+            writes: vec![Endpoint::new(
+                "PUT",
+                "/v1/numbers/num-1",
+                200,
+                owned("https://agent.example.com/inbound"),
+            )],
+            stranger: E164::new("+14155550109").unwrap(),
+            not_owned: vec![Endpoint::new(
+                "GET",
+                "/v1/numbers/14155550109",
+                404,
+                error_body(404, "no such number"),
+            )],
+        },
+        error_body,
         auth_setting: "ACME_API_KEY",
         secrets: vec![API_KEY.to_owned(), SECRET.to_owned()],
     }

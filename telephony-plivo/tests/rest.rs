@@ -11,7 +11,9 @@ use telephony_core::{
     TelephonyProvider, Url,
 };
 use telephony_plivo::{Plivo, PlivoConfig};
-use telephony_testkit::contract::rest::{Endpoint, Listing, RestCarrier, Waits};
+use telephony_testkit::contract::rest::{
+    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -910,9 +912,65 @@ fn carrier() -> RestCarrier {
             200,
             serde_json::json!({"call_status": "in-progress", "call_uuid": UUID, "direction": "outbound", "request_uuid": REQ}),
         ),
+        hangup: Hangup {
+            endpoint: Endpoint::new(
+                "DELETE",
+                p(&format!("Call/{UUID}/")),
+                204,
+                serde_json::Value::Null,
+            ),
+            outcome: HangupOutcome::Ended,
+            already_ended: (404, error_body(404, "not found")),
+        },
+        // The call's detail record.
+        cost: Cost {
+            endpoint: Endpoint::new(
+                "GET",
+                p(&format!("Call/{UUID}/")),
+                200,
+                cdr(Some("0.01667")),
+            ),
+            amount: "0.01667",
+            currency: "USD",
+            unpriced: cdr(None),
+        },
         numbers: Listing {
             path: p("Number/"),
             page,
+        },
+        // The number, linked to APP; APP, answering at the URL.
+        inbound: Inbound {
+            number: "+14155550101".parse().unwrap(),
+            reads: |current| {
+                let application = format!("/v1/Account/{ID}/Application/{APP}/");
+                vec![
+                    Endpoint::new(
+                        "GET",
+                        p("Number/14155550101/"),
+                        200,
+                        serde_json::json!({"number": "14155550101", "application": application}),
+                    ),
+                    Endpoint::new(
+                        "GET",
+                        p(&format!("Application/{APP}/")),
+                        200,
+                        serde_json::json!({"app_id": APP, "answer_url": current, "answer_method": "POST"}),
+                    ),
+                ]
+            },
+            writes: vec![Endpoint::new(
+                "POST",
+                p(&format!("Application/{APP}/")),
+                202,
+                serde_json::json!({"message": "changed"}),
+            )],
+            stranger: "+14155550109".parse().unwrap(),
+            not_owned: vec![Endpoint::new(
+                "GET",
+                p("Number/14155550109/"),
+                404,
+                error_body(404, "not found"),
+            )],
         },
         error_body,
         auth_setting: "PLIVO_AUTH_TOKEN",

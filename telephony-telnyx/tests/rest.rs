@@ -16,7 +16,9 @@ use telephony_core::{
 use telephony_telnyx::client_state;
 use telephony_telnyx::commands::command_id;
 use telephony_telnyx::{Telnyx, TelnyxConfig};
-use telephony_testkit::contract::rest::{Endpoint, Listing, RestCarrier, Waits};
+use telephony_testkit::contract::rest::{
+    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+};
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -376,9 +378,67 @@ fn carrier() -> RestCarrier {
             200,
             json!({"data": {"call_control_id": CALL, "is_alive": true, "state": "bridging"}}),
         ),
+        hangup: Hangup {
+            endpoint: Endpoint::new(
+                "POST",
+                format!("/calls/{CALL}/actions/hangup"),
+                200,
+                json!({"data": {"result": "ok"}}),
+            ),
+            outcome: HangupOutcome::Ended,
+            already_ended: (
+                422,
+                json!({"errors": [{"code": "90018", "title": "Call has already ended", "detail": "This call is no longer active and can't receive commands."}]}),
+            ),
+        },
+        // The call's call-control detail record.
+        cost: Cost {
+            endpoint: Endpoint::new(
+                "GET",
+                "/detail_records",
+                200,
+                json!({"data": [{"record_type": "call-control", "cost": "0.0070", "currency": "USD", "rate": "0.0035", "billed_sec": 120}], "meta": {"total_pages": 1}}),
+            ),
+            amount: "0.0070",
+            currency: "USD",
+            unpriced: json!({"data": [], "meta": {"total_pages": 0}}),
+        },
         numbers: Listing {
             path: "/phone_numbers".to_owned(),
             page,
+        },
+        // The number, on our application; the application's webhook at the URL.
+        inbound: Inbound {
+            number: "+14155550100".parse().unwrap(),
+            reads: |current| {
+                vec![
+                    Endpoint::new(
+                        "GET",
+                        "/phone_numbers",
+                        200,
+                        json!({"data": [{"id": "1293384261075731499", "phone_number": "+14155550100", "connection_id": CONNECTION}], "meta": {"total_pages": 1}}),
+                    ),
+                    Endpoint::new(
+                        "GET",
+                        format!("/call_control_applications/{CONNECTION}"),
+                        200,
+                        json!({"data": {"id": CONNECTION, "application_name": "agents", "webhook_event_url": current, "webhook_api_version": "2"}}),
+                    ),
+                ]
+            },
+            writes: vec![Endpoint::new(
+                "PATCH",
+                format!("/call_control_applications/{CONNECTION}"),
+                200,
+                json!({"data": {"id": CONNECTION, "application_name": "agents", "webhook_event_url": "https://agent.example.com/inbound"}}),
+            )],
+            stranger: "+14155550101".parse().unwrap(),
+            not_owned: vec![Endpoint::new(
+                "GET",
+                "/phone_numbers",
+                200,
+                json!({"data": [], "meta": {"total_pages": 0}}),
+            )],
         },
         error_body,
         auth_setting: "TELNYX_API_KEY",

@@ -42,8 +42,10 @@
 //! its own:
 //!
 //! - [`rest_contract!`]: retries that never place a call twice, `Retry-After`, timeouts, 401,
-//!   403, 429 and 5xx answers, unreadable bodies, page guards; against a wiremock fake of the
-//!   carrier's API ([`contract::rest::RestCarrier`]).
+//!   403, 404, 429 and 5xx answers, unreadable bodies, hang-up (ended, already ended, failed),
+//!   cost (the exact decimal, or not priced yet), inbound configuration (what was there
+//!   before, nothing to change, a number not the account's), page guards; against a wiremock
+//!   fake of the carrier's API ([`contract::rest::RestCarrier`]).
 //! - [`webhook_contract!`]: signed requests verify and any changed byte of what is signed does
 //!   not, a missing signature names its header, replay keys name the delivery, every
 //!   documented status is normalized and an unknown one kept, broken bodies are typed errors,

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use telephony_core::rest::{HttpConfig, RetryPolicy};
 use telephony_core::{
-    CallId, CallInitiation, CallStatus, CallTarget, Currency, Decimal, Error, HangupOutcome,
-    MachineDetection, Markup, OutboundCall, StreamSpec, TelephonyProvider, Url,
+    CallId, CallInitiation, CallStatus, CallTarget, Error, HangupOutcome, MachineDetection, Markup,
+    OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
-use telephony_testkit::contract::rest::{Endpoint, Listing, RestCarrier, Waits};
+use telephony_testkit::contract::rest::{
+    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+};
 use telephony_twilio::{MAX_PAGES, Twilio, TwilioConfig};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
@@ -271,33 +273,6 @@ async fn hangup_of_an_unknown_call_404_20404_is_success() {
     assert!(err.is_not_found() && err.provider_code() == Some("20404"));
 }
 
-#[tokio::test]
-async fn cost_is_a_positive_decimal_or_none_while_unpriced() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(call_json("completed", Some("-0.01300"))),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let t = twilio(&server);
-    let id = CallId::new(CALL).unwrap();
-    let cost = t.call_cost(&id).await.unwrap().unwrap();
-    assert_eq!(cost.amount, "0.01300".parse::<Decimal>().unwrap());
-    assert_eq!(cost.currency, Currency::USD);
-    assert_eq!(cost.to_string(), "0.01300 USD");
-    assert_eq!(t.call_cost(&id).await.unwrap(), None);
-}
-
 fn number_json(
     sid: &str,
     number: &str,
@@ -394,58 +369,6 @@ async fn configure_inbound_reports_drift_and_unbinds_an_app() {
         update.notes.iter().any(|n| n.contains("TwiML app")),
         "{:?}",
         update.notes
-    );
-}
-
-#[tokio::test]
-async fn configure_inbound_leaves_a_correct_number_alone() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(NUMBERS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "incoming_phone_numbers": [number_json("PN01", "+14155550101", Some("https://agent.example.com/inbound"), None)],
-            "next_page_uri": null
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let update = twilio(&server)
-        .configure_inbound(
-            &"+14155550101".parse().unwrap(),
-            &"https://agent.example.com/inbound".parse().unwrap(),
-        )
-        .await
-        .unwrap();
-    assert!(!update.changed && !update.drifted());
-}
-
-#[tokio::test]
-async fn configure_inbound_on_a_number_not_owned_says_so() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(NUMBERS))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"incoming_phone_numbers": [], "next_page_uri": null}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = twilio(&server)
-        .configure_inbound(
-            &"+14155550109".parse().unwrap(),
-            &"https://agent.example.com/inbound".parse().unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("+14155550109 is not a number of Twilio account"),
-        "{err}"
     );
 }
 
@@ -704,9 +627,59 @@ fn carrier() -> RestCarrier {
         create: Endpoint::new("POST", CALLS, 201, call_json("queued", None)),
         call: CallId::new(CALL).unwrap(),
         read: Endpoint::new("GET", THE_CALL, 200, call_json("in-progress", None)),
+        // A look at the call first (it reads as in progress), then Status=completed.
+        hangup: Hangup {
+            endpoint: Endpoint::new("POST", THE_CALL, 200, call_json("completed", None)),
+            outcome: HangupOutcome::Ended,
+            already_ended: (404, error_body(404, "The requested resource was not found")),
+        },
+        // Twilio writes a charge as a negative price.
+        cost: Cost {
+            endpoint: Endpoint::new(
+                "GET",
+                THE_CALL,
+                200,
+                call_json("completed", Some("-0.01300")),
+            ),
+            amount: "0.01300",
+            currency: "USD",
+            unpriced: call_json("completed", None),
+        },
         numbers: Listing {
             path: NUMBERS.to_owned(),
             page,
+        },
+        inbound: Inbound {
+            number: "+14155550101".parse().unwrap(),
+            reads: |current| {
+                vec![Endpoint::new(
+                    "GET",
+                    NUMBERS,
+                    200,
+                    serde_json::json!({
+                        "incoming_phone_numbers": [number_json("PN01", "+14155550101", Some(current), None)],
+                        "next_page_uri": null
+                    }),
+                )]
+            },
+            writes: vec![Endpoint::new(
+                "POST",
+                NUMBERS.replace(".json", "/PN01.json"),
+                200,
+                number_json(
+                    "PN01",
+                    "+14155550101",
+                    Some("https://agent.example.com/inbound"),
+                    None,
+                ),
+            )],
+            stranger: "+14155550109".parse().unwrap(),
+            not_owned: vec![Endpoint::new(
+                "GET",
+                NUMBERS,
+                200,
+                serde_json::json!({"incoming_phone_numbers": [], "next_page_uri": null}),
+            )],
         },
         error_body,
         auth_setting: "TWILIO_AUTH_TOKEN",

@@ -14,7 +14,9 @@ use telephony_core::{
     CallId, CallStatus, Currency, Decimal, Direction, HangupOutcome, MachineDetection,
     OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
-use telephony_testkit::contract::rest::{Endpoint, Listing, RestCarrier, Waits};
+use telephony_testkit::contract::rest::{
+    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+};
 use telephony_vonage::ncco::{Endpoint as NccoEndpoint, Ncco, Talk, Websocket};
 use telephony_vonage::{AppClaims, CallControl, CreateCall, Vonage, VonageConfig};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
@@ -908,9 +910,67 @@ fn carrier() -> RestCarrier {
             200,
             json!({"uuid": UUID, "status": "ringing"}),
         ),
+        hangup: Hangup {
+            endpoint: Endpoint::new(
+                "PUT",
+                format!("/v1/calls/{UUID}"),
+                204,
+                serde_json::Value::Null,
+            ),
+            outcome: HangupOutcome::Ended,
+            already_ended: (
+                404,
+                json!({"type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found"}),
+            ),
+        },
+        // The call's price, in the configured currency (EUR unless set).
+        cost: Cost {
+            endpoint: Endpoint::new(
+                "GET",
+                format!("/v1/calls/{UUID}"),
+                200,
+                json!({"uuid": UUID, "status": "completed", "rate": "0.39", "price": "23.40", "duration": "60"}),
+            ),
+            amount: "23.40",
+            currency: "EUR",
+            unpriced: json!({"uuid": UUID, "status": "answered", "rate": null, "price": null}),
+        },
         numbers: Listing {
             path: "/account/numbers".to_owned(),
             page,
+        },
+        // The number, linked to APP; APP, answering at the URL.
+        inbound: Inbound {
+            number: "+447700900000".parse().unwrap(),
+            reads: |current| {
+                vec![
+                    Endpoint::new(
+                        "GET",
+                        "/account/numbers",
+                        200,
+                        json!({"count": 1, "numbers": [number("447700900000", Some(APP))]}),
+                    ),
+                    Endpoint::new(
+                        "GET",
+                        format!("/v2/applications/{APP}"),
+                        200,
+                        application(current, "POST"),
+                    ),
+                ]
+            },
+            writes: vec![Endpoint::new(
+                "PUT",
+                format!("/v2/applications/{APP}"),
+                200,
+                application("https://agent.example.com/inbound", "POST"),
+            )],
+            stranger: "+447700900009".parse().unwrap(),
+            not_owned: vec![Endpoint::new(
+                "GET",
+                "/account/numbers",
+                200,
+                json!({"count": 0}),
+            )],
         },
         error_body,
         auth_setting: "VONAGE_APPLICATION_ID",

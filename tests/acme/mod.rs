@@ -220,13 +220,6 @@ impl Body {
     }
 }
 
-fn unsupported<T>(operation: &'static str) -> Result<T, Error> {
-    Err(Error::Unsupported {
-        provider: KIND,
-        operation,
-    })
-}
-
 #[async_trait]
 impl TelephonyProvider for Acme {
     fn kind(&self) -> ProviderKind {
@@ -250,17 +243,17 @@ impl TelephonyProvider for Acme {
     async fn call_status(&self, call: &CallId) -> Result<CallInfo, Error> {
         self.fetch(call).await
     }
-    async fn hangup(&self, _: &CallId) -> Result<HangupOutcome, Error> {
-        unsupported("hangup in this test")
+    async fn hangup(&self, call: &CallId) -> Result<HangupOutcome, Error> {
+        self.end(call).await
     }
-    async fn call_cost(&self, _: &CallId) -> Result<Option<CallCost>, Error> {
-        unsupported("cost in this test")
+    async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error> {
+        self.cost(call).await
     }
     async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error> {
         self.numbers().await
     }
-    async fn configure_inbound(&self, _: &E164, _: &Url) -> Result<InboundUpdate, Error> {
-        unsupported("numbers in this test")
+    async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
+        self.point(number, url).await
     }
     fn verify_webhook(
         &self,

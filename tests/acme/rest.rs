@@ -1,17 +1,23 @@
-//! Acme's REST API, on core's one request path: its error body, its hints, and three
-//! operations (place a call, read it, list the account's numbers).
+//! Acme's REST API, on core's one request path: its error body, its hints, and the
+//! operations a host uses (place a call, read it, hang it up, its cost, list the account's
+//! numbers, point one at a URL).
 //!
 //! ```text
-//! POST /v1/calls          {"to", "from", "answer_url" | "stream_url", "status_url"}
-//!                         → 201 {"id", "state"}
-//! GET  /v1/calls/{id}     → 200 {"id", "state", "from", "to"}
-//! GET  /v1/numbers        → 200 {"numbers": [{"id", "number"}], "next": "/v1/numbers?…" | null}
-//! errors                  → {"error": {"message", "code"}}
+//! POST /v1/calls             {"to", "from", "answer_url" | "stream_url", "status_url"}
+//!                            → 201 {"id", "state"}
+//! GET  /v1/calls/{id}        → 200 {"id", "state", "from", "to"}
+//! POST /v1/calls/{id}/hangup → 200 {"id", "state"}; 410 when the call already ended
+//! GET  /v1/calls/{id}/cost   → 200 {"amount": "0.0120" | null, "currency": "USD" | null}
+//! GET  /v1/numbers           → 200 {"numbers": [{"id", "number"}], "next": "/v1/numbers?…" | null}
+//! GET  /v1/numbers/{digits}  → 200 {"id", "number", "voice_url"}; 404 when not the account's
+//! PUT  /v1/numbers/{id}      {"voice_url"} → 200 {"id", "number", "voice_url"}
+//! errors                     → {"error": {"message", "code"}}
 //! ```
 
 use serde::Deserialize;
 use telephony::{
-    CallId, CallInfo, CallInitiation, CallTarget, E164, Error, OutboundCall, PhoneNumber, Url,
+    CallCost, CallId, CallInfo, CallInitiation, CallTarget, Currency, DecodeError, E164, Error,
+    HangupOutcome, InboundUpdate, OutboundCall, PhoneNumber, Url,
 };
 use telephony_core::rest::{Auth, ErrorDetails, Next, RestApi};
 
@@ -68,6 +74,18 @@ struct Number {
 }
 
 #[derive(Deserialize)]
+struct Cost {
+    amount: Option<telephony::Decimal>,
+    currency: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OwnedNumber {
+    id: String,
+    voice_url: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct Numbers {
     numbers: Vec<Number>,
     next: Option<String>,
@@ -84,6 +102,20 @@ impl Acme {
 
     fn auth(&self) -> Auth {
         Auth::Bearer(self.api_key.clone())
+    }
+
+    /// A `GET` of `path`, its answer decoded.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        operation: String,
+    ) -> Result<T, Error> {
+        let auth = self.auth();
+        self.rest
+            .get(self.at(path), operation)
+            .auth(&auth)
+            .decode()
+            .await
     }
 
     pub(super) async fn place(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
@@ -116,13 +148,9 @@ impl Acme {
     }
 
     pub(super) async fn fetch(&self, call: &CallId) -> Result<CallInfo, Error> {
-        let auth = self.auth();
-        let url = self.at(&format!("/v1/calls/{}", call.as_str()));
+        let id = call.as_str();
         let got: Call = self
-            .rest
-            .get(url, format!("fetch call {}", call.as_str()))
-            .auth(&auth)
-            .decode()
+            .read(&format!("/v1/calls/{id}"), format!("fetch call {id}"))
             .await?;
         let mut info = CallInfo::new(CallId::new(got.id)?, call_status(&got.state), got.state);
         info.from = got.from;
@@ -148,5 +176,78 @@ impl Acme {
                 Ok(number)
             })
             .collect()
+    }
+
+    /// Hangs up: a 410 says the call already ended. Hanging up twice is harmless, so it is
+    /// retried like a read.
+    pub(super) async fn end(&self, call: &CallId) -> Result<HangupOutcome, Error> {
+        let auth = self.auth();
+        let url = self.at(&format!("/v1/calls/{}/hangup", call.as_str()));
+        let request = self
+            .rest
+            .post(url, format!("hang up call {}", call.as_str()))
+            .auth(&auth)
+            .idempotent(true);
+        let answer = request.send().await?;
+        match answer.status {
+            _ if answer.is_success() => Ok(HangupOutcome::Ended),
+            410 => Ok(HangupOutcome::AlreadyEnded),
+            _ => Err(request.error(&answer)),
+        }
+    }
+
+    pub(super) async fn cost(&self, call: &CallId) -> Result<Option<CallCost>, Error> {
+        let id = call.as_str();
+        let path = format!("/v1/calls/{id}/cost");
+        let cost: Cost = self.read(&path, format!("fetch cost of call {id}")).await?;
+        let Some(amount) = cost.amount else {
+            return Ok(None);
+        };
+        let code = cost.currency.unwrap_or_default();
+        let currency = Currency::new(&code).ok_or_else(|| {
+            Error::Decode(DecodeError::new(KIND, "cost", format!("currency {code:?}")))
+        })?;
+        Ok(Some(CallCost::new(amount, currency)))
+    }
+
+    /// Points `number` at `url`, unless it already is.
+    pub(super) async fn point(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
+        let auth = self.auth();
+        let digits = number.digits();
+        let owned: Option<OwnedNumber> = self
+            .rest
+            .get(
+                self.at(&format!("/v1/numbers/{digits}")),
+                format!("fetch number {digits}"),
+            )
+            .auth(&auth)
+            .decode_optional()
+            .await?;
+        let Some(owned) = owned else {
+            return Err(Error::invalid_request(format!(
+                "{number} is not a number of this Acme Telecom account"
+            )));
+        };
+        let previous = owned.voice_url.filter(|u| !u.is_empty());
+        let changed = previous.as_deref() != Some(url.as_str());
+        if changed {
+            self.rest
+                .put(
+                    self.at(&format!("/v1/numbers/{}", owned.id)),
+                    format!("update number {digits}"),
+                )
+                .auth(&auth)
+                .json(&serde_json::json!({"voice_url": url.as_str()}))
+                .idempotent(true)
+                .success()
+                .await?;
+        }
+        Ok(InboundUpdate::new(
+            number.clone(),
+            previous,
+            url.as_str(),
+            changed,
+            Vec::new(),
+        ))
     }
 }

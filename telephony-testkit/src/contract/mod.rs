@@ -2,8 +2,10 @@
 //! object_store's `integration` module is by every backend.
 //!
 //! - [`rest`]: the REST rules: what is retried and what never is, how long a retry waits,
-//!   timeouts, 429s, 401s and 403s, unreadable answers, and listings that must not leave the
-//!   API, loop or run for ever. An adapter's `tests/rest.rs` describes its carrier
+//!   timeouts, 429s, 401s, 403s and 404s, unreadable answers, hanging up (a call already ended
+//!   is success, a failure is not), cost as the carrier's exact decimal or not priced yet,
+//!   pointing a number's inbound calls at a URL, and listings that must not leave the API,
+//!   loop or run for ever. An adapter's `tests/rest.rs` describes its carrier
 //!   ([`rest::RestCarrier`]) and calls [`rest_contract!`](crate::rest_contract).
 //! - [`webhooks`]: the webhook rules: signed requests verify and any change to what is
 //!   signed does not, a missing signature names its header, replay keys name the delivery,
@@ -21,6 +23,7 @@
 
 pub mod media;
 pub mod rest;
+mod rest_calls;
 mod side;
 mod signal;
 pub mod webhooks;

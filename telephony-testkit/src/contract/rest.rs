@@ -12,8 +12,10 @@
 //! ```
 //!
 //! The rules go through [`TelephonyProvider`], the interface hosts hold: placing a call (a
-//! request that creates something), reading one (a read), and listing the account's numbers
-//! (pages). No rule sleeps through a retry: the adapter is built with [`Waits::http`], whose
+//! request that creates something), reading one (a read, and a call the carrier does not
+//! know), hanging it up (ended, already ended, failed), its cost (priced or not yet),
+//! listing the account's numbers (pages), and pointing a number's inbound calls at a URL
+//! (what was there before, nothing to change, a number not the account's). No rule sleeps through a retry: the adapter is built with [`Waits::http`], whose
 //! retry policy writes each wait down and returns at once, and the rules read the waits back.
 //! A timeout is a fake that does not answer for far longer than the client waits, so only
 //! the client's own timeout ends the request.
@@ -24,10 +26,12 @@ use std::time::Duration;
 
 use telephony_core::rest::{HttpConfig, RetryPolicy};
 use telephony_core::{
-    CallId, Error, OutboundCall, PageProblem, TelephonyProvider, TransportKind, Url,
+    CallId, E164, Error, HangupOutcome, OutboundCall, PageProblem, TelephonyProvider, Url,
 };
 use wiremock::matchers::{any, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
+
+pub use super::rest_calls::*;
 
 /// One carrier, as the REST rules see it: what differs between carriers, and nothing else.
 #[derive(Debug, Clone)]
@@ -44,8 +48,15 @@ pub struct RestCarrier {
     pub call: CallId,
     /// Where it is read (the first request a status makes), and the carrier's answer.
     pub read: Endpoint,
+    /// How the call is hung up ([`TelephonyProvider::hangup`]).
+    pub hangup: Hangup,
+    /// Where its cost is read ([`TelephonyProvider::call_cost`]).
+    pub cost: Cost,
     /// The account's numbers ([`TelephonyProvider::phone_numbers`]).
     pub numbers: Listing,
+    /// What pointing a number at a URL reads and writes
+    /// ([`TelephonyProvider::configure_inbound`]).
+    pub inbound: Inbound,
     /// The carrier's error body for `status`, carrying `message` where the carrier writes its
     /// message (Twilio's `{code, message, more_info}`, Plivo's `{api_id, error}`, Vonage's
     /// problem details).
@@ -65,8 +76,52 @@ pub struct Endpoint {
     pub path: String,
     /// The success status: 200, 201.
     pub status: u16,
-    /// The success body.
+    /// The success body; `null` for none (a 204).
     pub body: serde_json::Value,
+}
+
+/// Hanging up [`RestCarrier::call`], which reads as live at [`RestCarrier::read`].
+#[derive(Debug, Clone)]
+pub struct Hangup {
+    /// The request that ends the call, and the carrier's answer when it does.
+    pub endpoint: Endpoint,
+    /// What that answer means: [`HangupOutcome::Ended`], or [`HangupOutcome::Canceled`]
+    /// where the carrier says it canceled the call.
+    pub outcome: HangupOutcome,
+    /// The carrier's answer to the same request when the call had already ended, a status
+    /// and a body: Twilio's 404 20404, Plivo's 404, Vonage's 404 or 410, Telnyx's 422 90018.
+    pub already_ended: (u16, serde_json::Value),
+}
+
+/// The cost of [`RestCarrier::call`].
+#[derive(Debug, Clone)]
+pub struct Cost {
+    /// Where it is read, and the carrier's answer once the call is priced.
+    pub endpoint: Endpoint,
+    /// The amount that answer gives, as the adapter reports it (a positive charge), with
+    /// every digit the carrier wrote: `0.01300`.
+    pub amount: &'static str,
+    /// Its currency: `USD`.
+    pub currency: &'static str,
+    /// The carrier's answer (same status) while the call is not priced yet.
+    pub unpriced: serde_json::Value,
+}
+
+/// What [`TelephonyProvider::configure_inbound`] reads and writes at the carrier.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// A number the account owns, linked to the application the adapter configures (where
+    /// the carrier has one).
+    pub number: E164,
+    /// The carrier's answers to every read `configure_inbound` makes (the number, its
+    /// application) while the number's calls go to `current`.
+    pub reads: fn(current: &str) -> Vec<Endpoint>,
+    /// What it writes to send them to another URL, each once, and the carrier's answers.
+    pub writes: Vec<Endpoint>,
+    /// A number the account does not own.
+    pub stranger: E164,
+    /// The carrier's answers to the reads for `stranger`: an empty listing, a 404.
+    pub not_owned: Vec<Endpoint>,
 }
 
 impl Endpoint {
@@ -85,12 +140,21 @@ impl Endpoint {
         }
     }
 
-    fn mock(&self) -> MockBuilder {
+    pub(super) fn mock(&self) -> MockBuilder {
         Mock::given(method(self.method)).and(path(self.path.as_str()))
     }
 
-    fn success(&self) -> ResponseTemplate {
-        ResponseTemplate::new(self.status).set_body_json(&self.body)
+    pub(super) fn success(&self) -> ResponseTemplate {
+        self.answer(self.status, &self.body)
+    }
+
+    /// `status` with `body`, or with no body for `null`.
+    pub(super) fn answer(&self, status: u16, body: &serde_json::Value) -> ResponseTemplate {
+        let answer = ResponseTemplate::new(status);
+        match body {
+            serde_json::Value::Null => answer,
+            body => answer.set_body_json(body),
+        }
     }
 }
 
@@ -169,6 +233,14 @@ macro_rules! rest_contract {
             a_client_error_is_final,
             an_error_without_a_message_says_what_the_body_was,
             an_unreadable_answer_is_a_decode_error,
+            a_call_the_carrier_does_not_know_is_not_found,
+            hangup_ends_a_live_call,
+            hangup_of_a_call_already_ended_is_success,
+            a_failed_hangup_is_an_error,
+            cost_is_the_exact_decimal_once_priced,
+            inbound_reports_where_the_number_went_before,
+            inbound_already_right_changes_nothing,
+            inbound_on_a_number_not_owned_is_an_error,
             a_listing_page_is_retried_like_a_read,
             a_listing_that_never_ends_is_an_error);
     };
@@ -193,7 +265,7 @@ macro_rules! rest_contract {
     };
 }
 
-fn adapter(
+pub(super) fn adapter(
     carrier: &RestCarrier,
     server: &MockServer,
     http: HttpConfig,
@@ -201,7 +273,7 @@ fn adapter(
     (carrier.adapter)(server.uri().parse().expect("the fake's URL"), http)
 }
 
-fn error(carrier: &RestCarrier, status: u16, message: &str) -> ResponseTemplate {
+pub(super) fn error(carrier: &RestCarrier, status: u16, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json((carrier.error_body)(status, message))
 }
 
@@ -210,14 +282,14 @@ fn page(listing: &Listing, next: Option<&str>) -> ResponseTemplate {
 }
 
 /// One rule's fake carrier, and the waits its adapter's retries asked for.
-struct Scene<'c> {
-    carrier: &'c RestCarrier,
-    server: MockServer,
-    waits: Waits,
+pub(super) struct Scene<'c> {
+    pub(super) carrier: &'c RestCarrier,
+    pub(super) server: MockServer,
+    pub(super) waits: Waits,
 }
 
 impl<'c> Scene<'c> {
-    async fn new(carrier: &'c RestCarrier) -> Scene<'c> {
+    pub(super) async fn new(carrier: &'c RestCarrier) -> Scene<'c> {
         Scene {
             carrier,
             server: MockServer::start().await,
@@ -226,18 +298,18 @@ impl<'c> Scene<'c> {
     }
 
     /// The adapter, its retries waiting in `self.waits`.
-    fn adapter(&self) -> Arc<dyn TelephonyProvider> {
+    pub(super) fn adapter(&self) -> Arc<dyn TelephonyProvider> {
         adapter(self.carrier, &self.server, self.waits.http())
     }
 
     /// The adapter, with a timeout the fake's [`NEVER`] goes past.
-    fn impatient(&self) -> Arc<dyn TelephonyProvider> {
+    pub(super) fn impatient(&self) -> Arc<dyn TelephonyProvider> {
         let http = self.waits.http().request_timeout(SHORT_TIMEOUT);
         adapter(self.carrier, &self.server, http)
     }
 
     /// `endpoint` answers `answer`, and must be asked exactly `times`.
-    async fn answers(&self, endpoint: &Endpoint, answer: ResponseTemplate, times: u64) {
+    pub(super) async fn answers(&self, endpoint: &Endpoint, answer: ResponseTemplate, times: u64) {
         endpoint
             .mock()
             .respond_with(answer)
@@ -247,7 +319,7 @@ impl<'c> Scene<'c> {
     }
 
     /// `endpoint` answers `failure` `times` times, then succeeds once.
-    async fn fails_then_succeeds(
+    pub(super) async fn fails_then_succeeds(
         &self,
         endpoint: &Endpoint,
         failure: ResponseTemplate,
@@ -275,7 +347,7 @@ impl<'c> Scene<'c> {
     }
 
     /// The error of reading the call from a fake that answers `answer`, once.
-    async fn read_error(&self, answer: ResponseTemplate) -> Error {
+    pub(super) async fn read_error(&self, answer: ResponseTemplate) -> Error {
         self.answers(&self.carrier.read, answer, 1).await;
         self.adapter()
             .call_status(&self.carrier.call)
@@ -285,7 +357,7 @@ impl<'c> Scene<'c> {
 
     /// What must never print: the adapter's credentials, and what each request carried in
     /// its `Authorization` header (Basic's encoded pair, a bearer token).
-    async fn secrets(&self) -> Vec<String> {
+    pub(super) async fn secrets(&self) -> Vec<String> {
         let mut secrets = self.carrier.secrets.clone();
         for request in self.server.received_requests().await.unwrap_or_default() {
             if let Some(credential) = request
@@ -301,249 +373,9 @@ impl<'c> Scene<'c> {
         secrets
     }
 
-    fn retries(&self) -> usize {
+    pub(super) fn retries(&self) -> usize {
         self.waits.taken().len()
     }
-}
-
-fn backoff(retry: u32) -> (Duration, Duration) {
-    let full = RetryPolicy::default().base_delay * (1 << (retry - 1));
-    (full / 2, full)
-}
-
-fn is_transport(err: &Error, kind: TransportKind) -> bool {
-    matches!(err, Error::Transport(t) if t.kind == kind)
-}
-
-/// A 500 may come after the carrier placed the call: trying again could ring someone twice,
-/// so it is final, and says the call may have been placed.
-pub async fn create_is_not_retried_after_a_server_error(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let failure = error(carrier, 500, "internal trouble");
-    scene.answers(&carrier.create, failure, 1).await;
-    let err = scene
-        .adapter()
-        .initiate_call(&carrier.outbound)
-        .await
-        .expect_err("a 500 is an error");
-    assert_eq!(err.http_status(), Some(500), "{err}");
-    assert!(err.may_have_acted() && !err.is_retryable(), "{err}");
-    let text = err.to_string();
-    assert!(
-        text.contains("internal trouble") && text.contains("check before repeating"),
-        "{text}"
-    );
-    assert_eq!(scene.retries(), 0);
-}
-
-/// A request that was sent and never answered may have placed the call: final too.
-pub async fn create_is_not_retried_after_a_timeout(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let slow = carrier.create.success().set_delay(NEVER);
-    scene.answers(&carrier.create, slow, 1).await;
-    let err = scene
-        .impatient()
-        .initiate_call(&carrier.outbound)
-        .await
-        .expect_err("no answer is an error");
-    assert!(is_transport(&err, TransportKind::Timeout), "{err}");
-    assert!(err.may_have_acted() && !err.is_retryable(), "{err}");
-    assert_eq!(scene.retries(), 0);
-}
-
-/// A 429 was refused before anything happened: safe to send again, after the wait the
-/// carrier asked for, with the same credentials.
-pub async fn create_is_retried_after_a_429_as_long_as_asked(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let refused = error(carrier, 429, "too many requests").insert_header("retry-after", "2");
-    scene.fails_then_succeeds(&carrier.create, refused, 1).await;
-    scene
-        .adapter()
-        .initiate_call(&carrier.outbound)
-        .await
-        .expect("placed on the second attempt");
-    let asked = [Duration::from_secs(2)];
-    assert_eq!(scene.waits.taken(), asked, "Retry-After, not a backoff");
-    let sent = scene.server.received_requests().await.expect("recording");
-    let auth: Vec<_> = sent
-        .iter()
-        .map(|r| r.headers.get("authorization"))
-        .collect();
-    assert_eq!(auth.len(), 2);
-    assert!(
-        auth[0].is_some() && auth[0] == auth[1],
-        "every attempt carries the same credentials"
-    );
-}
-
-/// A connection that never opened sent nothing: retried, and still retryable for the host.
-pub async fn create_is_retried_when_the_connection_never_opened(carrier: &RestCarrier) {
-    // A loopback port nobody listens on: bound, then let go.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let waits = Waits::default();
-    let nowhere = format!("http://127.0.0.1:{port}").parse().expect("a URL");
-    let err = (carrier.adapter)(nowhere, waits.http())
-        .initiate_call(&carrier.outbound)
-        .await
-        .expect_err("nobody listens");
-    assert!(is_transport(&err, TransportKind::Connect), "{err}");
-    assert!(err.is_retryable() && !err.may_have_acted(), "{err}");
-    let target = format!("could not connect to http://127.0.0.1:{port}");
-    assert!(err.to_string().contains(&target), "{err}");
-    assert_eq!(waits.taken().len(), 2, "3 attempts in all");
-}
-
-/// A read is retried after a server error, and the retry succeeds.
-pub async fn reads_retry_server_errors(carrier: &RestCarrier) {
-    for status in [500, 502, 503, 504] {
-        let scene = Scene::new(carrier).await;
-        let failure = error(carrier, status, "try again");
-        scene.fails_then_succeeds(&carrier.read, failure, 1).await;
-        scene
-            .adapter()
-            .call_status(&carrier.call)
-            .await
-            .unwrap_or_else(|e| panic!("after a {status}: {e}"));
-        assert_eq!(scene.retries(), 1, "after a {status}");
-    }
-}
-
-/// A read that gets no answer is sent again, up to the policy's attempts; the error is a
-/// timeout the host may retry.
-pub async fn reads_retry_timeouts_up_to_the_limit(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let slow = carrier.read.success().set_delay(NEVER);
-    scene.answers(&carrier.read, slow, 3).await;
-    let err = scene
-        .impatient()
-        .call_status(&carrier.call)
-        .await
-        .expect_err("no answer is an error");
-    assert!(is_transport(&err, TransportKind::Timeout), "{err}");
-    assert!(err.is_retryable() && !err.may_have_acted(), "{err}");
-    assert_eq!(scene.retries(), 2, "3 attempts in all");
-}
-
-/// Without a `Retry-After`, each wait is a random share (half to all) of a backoff that
-/// doubles: 250 ms, then 500 ms.
-pub async fn reads_back_off_with_jitter_that_doubles(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let busy = error(carrier, 503, "busy");
-    scene.fails_then_succeeds(&carrier.read, busy, 2).await;
-    scene
-        .adapter()
-        .call_status(&carrier.call)
-        .await
-        .expect("the third attempt succeeds");
-    let taken = scene.waits.taken();
-    assert_eq!(taken.len(), 2, "{taken:?}");
-    for (retry, wait) in (1..).zip(&taken) {
-        let (least, most) = backoff(retry);
-        assert!(
-            (least..=most).contains(wait),
-            "retry {retry} waited {wait:?}, not within {least:?}..={most:?}"
-        );
-    }
-}
-
-/// A 429's `Retry-After` is the wait, in place of the backoff.
-pub async fn a_read_waits_as_long_as_retry_after_asks(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let refused = error(carrier, 429, "too many requests").insert_header("retry-after", "1");
-    scene.fails_then_succeeds(&carrier.read, refused, 1).await;
-    scene
-        .adapter()
-        .call_status(&carrier.call)
-        .await
-        .expect("the second attempt succeeds");
-    assert_eq!(scene.waits.taken(), [Duration::from_secs(1)]);
-}
-
-/// A `Retry-After` longer than the policy waits ends the retries: the 429 is returned at once,
-/// retryable, with the wait the carrier asked for and what to do.
-pub async fn a_429_asking_too_long_a_wait_is_returned_with_the_wait(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let refused = error(carrier, 429, "too many requests").insert_header("retry-after", "120");
-    let err = scene.read_error(refused).await;
-    assert!(err.is_retryable() && !err.is_auth(), "{err}");
-    let api = err.api().expect("an API error");
-    let asked = (429, Some(Duration::from_secs(120)));
-    assert_eq!((api.status, api.retry_after), asked);
-    let text = err.to_string();
-    let hint = format!(
-        "rate limited: slow down, or ask {} to raise the account's limits",
-        carrier.name
-    );
-    assert!(text.contains(&hint), "{text}");
-    assert_eq!(scene.retries(), 0);
-}
-
-/// A 401 is not retried, says which settings to check, and prints no credential, nor does
-/// the adapter's `Debug`.
-pub async fn a_401_says_what_to_check_and_no_secret(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let err = scene.read_error(error(carrier, 401, "Authenticate")).await;
-    let auth = err.is_auth() && !err.is_retryable() && !err.is_config();
-    assert!(auth, "{err}");
-    let text = err.to_string();
-    assert!(
-        text.starts_with(&format!("{} answered 401", carrier.name))
-            && text.contains("Authenticate")
-            && text.contains(carrier.auth_setting),
-        "{text}"
-    );
-    let shown = format!("{err} {err:?} {:?}", scene.adapter());
-    for secret in scene.secrets().await {
-        assert!(!shown.contains(&secret), "{secret} in {shown}");
-    }
-}
-
-/// A 403 is the credentials' or the account's, not the request's: not retried, with a hint.
-pub async fn a_403_is_an_auth_error_with_a_hint(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let err = scene.read_error(error(carrier, 403, "Forbidden")).await;
-    assert!(err.is_auth() && !err.is_retryable(), "{err}");
-    let hint = err.api().and_then(|a| a.hint.as_deref());
-    assert!(hint.is_some(), "a 403 says what may be wrong: {err}");
-}
-
-/// A 400 is the request's fault: sent once, and not for the host to retry.
-pub async fn a_client_error_is_final(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let err = scene.read_error(error(carrier, 400, "Bad Request")).await;
-    assert_eq!(err.http_status(), Some(400), "{err}");
-    let last = !err.is_retryable() && !err.is_auth() && !err.may_have_acted();
-    assert!(last, "{err}");
-    assert!(err.to_string().contains("Bad Request"), "{err}");
-}
-
-/// An error the carrier did not write (a proxy's page, nothing at all) says what came back.
-pub async fn an_error_without_a_message_says_what_the_body_was(carrier: &RestCarrier) {
-    let html = "<html>gateway says no</html>";
-    let quoted = format!("no error message (body: {html:?})");
-    for (body, expected) in [(html, quoted.as_str()), ("", "no error body")] {
-        let scene = Scene::new(carrier).await;
-        let err = scene
-            .read_error(ResponseTemplate::new(400).set_body_string(body))
-            .await;
-        let message = err.api().map(|a| a.message.as_str());
-        assert_eq!(message, Some(expected), "{err}");
-    }
-}
-
-/// A success whose body is not what the carrier documents is a decode error that names the
-/// carrier and quotes the body.
-pub async fn an_unreadable_answer_is_a_decode_error(carrier: &RestCarrier) {
-    let scene = Scene::new(carrier).await;
-    let html = ResponseTemplate::new(carrier.read.status).set_body_string("<html>oops</html>");
-    let err = scene.read_error(html).await;
-    assert!(matches!(err, Error::Decode(_)), "{err}");
-    let text = err.to_string();
-    let named = text.starts_with(&format!("{}: cannot read", carrier.name));
-    assert!(named && text.contains("oops"), "{text}");
 }
 
 /// Every page of a listing is a read: retried after a server error.
