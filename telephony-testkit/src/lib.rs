@@ -36,27 +36,27 @@
 //!
 //! # The contract suite
 //!
-//! With feature `contract`, [`contract`] holds the behaviour every adapter owes its hosts,
+//! With feature `contract`, the module `contract` holds the behaviour every adapter owes its hosts,
 //! written once, as object_store's integration tests are for every backend. A carrier's tests
 //! describe what differs about it and call one macro per concern; each rule becomes a test of
 //! its own:
 //!
-//! - [`rest_contract!`]: retries that never place a call twice, `Retry-After`, timeouts, 401,
+//! - `rest_contract!`: retries that never place a call twice, `Retry-After`, timeouts, 401,
 //!   403, 404, 429 and 5xx answers, unreadable bodies, hang-up (ended, already ended, failed),
 //!   cost (the exact decimal, or not priced yet), inbound configuration (what was there
 //!   before, nothing to change, a number not the account's), page guards; against a wiremock
-//!   fake of the carrier's API ([`contract::rest::RestCarrier`]).
-//! - [`webhook_contract!`]: signed requests verify and any changed byte of what is signed does
+//!   fake of the carrier's API (`contract::rest::RestCarrier`).
+//! - `webhook_contract!`: signed requests verify and any changed byte of what is signed does
 //!   not, a missing signature names its header, replay keys name the delivery, every
 //!   documented status is normalized and an unknown one kept, broken bodies are typed errors,
 //!   inbound numbers come out in E.164, no secret prints
-//!   ([`contract::webhooks::WebhookCarrier`]: the adapter, its secret, its status table).
-//! - [`media_contract!`]: through `MediaSession`, on every wire format the carrier streams:
+//!   (`contract::webhooks::WebhookCarrier`: the adapter, its secret, its status table).
+//! - `media_contract!`: through `MediaSession`, on every wire format the carrier streams:
 //!   the start, audio in at the app's rate and out in exact 20 ms frames, marks played only
 //!   when echoed, clear, DTMF, stop, broken frames that cost nothing after them
-//!   ([`contract::media::MediaCarrier`]: for a built-in carrier, its emulator's side of a
-//!   stream, [`MediaCarrier::emulated`](contract::media::MediaCarrier::emulated); for another,
-//!   a [`CarrierSide`](contract::media::CarrierSide) of its own).
+//!   (`contract::media::MediaCarrier`: for a built-in carrier, its emulator's side of a
+//!   stream, `MediaCarrier::emulated`; for another,
+//!   a `CarrierSide` of its own).
 //!
 //! ```ignore
 //! // telephony-twilio/tests/media.rs
