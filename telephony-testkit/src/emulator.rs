@@ -158,6 +158,46 @@ impl fmt::Debug for Emulators {
     }
 }
 
+/// An emulator's own handle: `pub struct $name { fake: Fake, $state: $type }` with its doc,
+/// a `Debug` that shows where it listens, a `Deref` to [`Fake`] for the knobs and records, and
+/// its [`Line`] (its own `add_number` and `ring`, which each emulator writes).
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident { $state:ident: $type:ty }) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            fake: $crate::engine::Fake,
+            $state: $type,
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("base_url", &self.fake.base_url().as_str())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = $crate::engine::Fake;
+            fn deref(&self) -> &$crate::engine::Fake {
+                &self.fake
+            }
+        }
+
+        impl $crate::emulator::Line for $name {
+            fn add_number(&self, number: &telephony::E164) {
+                $name::add_number(self, number);
+            }
+
+            fn ring(&self, from: &telephony::E164, to: &telephony::E164) -> Result<String, String> {
+                $name::ring(self, from, to)
+            }
+        }
+    };
+}
+pub(crate) use handle;
+
 /// What the phone network does with one emulated account: the numbers it has, and callers
 /// dialling them. Each emulator's handle does it its carrier's way.
 pub(crate) trait Line: Send + Sync {

@@ -11,7 +11,6 @@ mod media;
 mod rest;
 mod webhooks;
 
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -25,7 +24,7 @@ use self::rest::{
     list_numbers, update_application, update_number,
 };
 use self::webhooks::PlivoDialect;
-use crate::emulator::{Emulated, Emulator, Line, Starting};
+use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::{
     AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
 };
@@ -127,16 +126,6 @@ impl Emulator for PlivoEmulator {
     }
 }
 
-impl Line for FakePlivo {
-    fn add_number(&self, number: &E164) {
-        FakePlivo::add_number(self, number);
-    }
-
-    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
-        FakePlivo::ring(self, from, to)
-    }
-}
-
 #[derive(Debug, Clone)]
 struct Number {
     digits: String,
@@ -157,27 +146,10 @@ struct Plivo {
 
 type Shared = Arc<Plivo>;
 
-/// An emulated Plivo on a loopback port. Derefs to [`Fake`] for the knobs and records.
-#[derive(Clone)]
-pub struct FakePlivo {
-    fake: Fake,
-    plivo: Shared,
-}
-
-impl std::fmt::Debug for FakePlivo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakePlivo")
-            .field("base_url", &self.fake.base_url().as_str())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Deref for FakePlivo {
-    type Target = Fake;
-    fn deref(&self) -> &Fake {
-        &self.fake
-    }
-}
+crate::emulator::handle!(
+    /// An emulated Plivo on a loopback port. Derefs to [`Fake`] for the knobs and records.
+    FakePlivo { plivo: Shared }
+);
 
 impl FakePlivo {
     /// Starts one on a free loopback port.

@@ -15,7 +15,6 @@ mod rest;
 mod webhooks;
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -30,7 +29,7 @@ use self::rest::{
     update_application, update_number,
 };
 use self::webhooks::TelnyxDialect;
-use crate::emulator::{Emulated, Emulator, Line, Starting};
+use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::{
     AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
 };
@@ -144,16 +143,6 @@ impl Emulator for TelnyxEmulator {
     }
 }
 
-impl Line for FakeTelnyx {
-    fn add_number(&self, number: &E164) {
-        FakeTelnyx::add_number(self, number);
-    }
-
-    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
-        FakeTelnyx::ring(self, from, to)
-    }
-}
-
 fn rfc3339(t: std::time::SystemTime) -> String {
     let t: time::OffsetDateTime = t.into();
     t.format(&time::format_description::well_known::Rfc3339)
@@ -201,27 +190,10 @@ impl Telnyx {
     }
 }
 
-/// An emulated Telnyx on a loopback port. Derefs to [`Fake`] for the knobs and records.
-#[derive(Clone)]
-pub struct FakeTelnyx {
-    fake: Fake,
-    telnyx: Shared,
-}
-
-impl std::fmt::Debug for FakeTelnyx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeTelnyx")
-            .field("base_url", &self.fake.base_url().as_str())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Deref for FakeTelnyx {
-    type Target = Fake;
-    fn deref(&self) -> &Fake {
-        &self.fake
-    }
-}
+crate::emulator::handle!(
+    /// An emulated Telnyx on a loopback port. Derefs to [`Fake`] for the knobs and records.
+    FakeTelnyx { telnyx: Shared }
+);
 
 impl FakeTelnyx {
     /// Starts one on a free loopback port.

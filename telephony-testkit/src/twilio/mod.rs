@@ -10,7 +10,6 @@ mod media;
 mod rest;
 mod webhooks;
 
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -21,7 +20,7 @@ use telephony::{E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 
 use self::rest::{create_call, fetch_call, list_numbers, update_call, update_number};
 use self::webhooks::TwilioDialect;
-use crate::emulator::{Emulated, Emulator, Line, Starting};
+use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::{
     AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
 };
@@ -104,16 +103,6 @@ impl Emulator for TwilioEmulator {
     }
 }
 
-impl Line for FakeTwilio {
-    fn add_number(&self, number: &E164) {
-        FakeTwilio::add_number(self, number);
-    }
-
-    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
-        FakeTwilio::ring(self, from, to)
-    }
-}
-
 fn rfc2822(t: std::time::SystemTime) -> String {
     let t: time::OffsetDateTime = t.into();
     t.format(&time::format_description::well_known::Rfc2822)
@@ -135,39 +124,22 @@ struct Twilio {
 
 type Shared = Arc<Twilio>;
 
-/// An emulated Twilio on a loopback port. Derefs to [`Fake`] for the knobs and records.
-///
-/// ```no_run
-/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-/// use telephony::TelephonyProvider;
-/// use telephony::twilio::Twilio;
-/// use telephony_testkit::FakeTwilio;
-///
-/// let fake = FakeTwilio::start().await?;
-/// let twilio = Twilio::new(fake.config())?; // the adapter, pointed at the fake
-/// # let _ = twilio;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct FakeTwilio {
-    fake: Fake,
-    twilio: Shared,
-}
-
-impl std::fmt::Debug for FakeTwilio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeTwilio")
-            .field("base_url", &self.fake.base_url().as_str())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Deref for FakeTwilio {
-    type Target = Fake;
-    fn deref(&self) -> &Fake {
-        &self.fake
-    }
-}
+crate::emulator::handle!(
+    /// An emulated Twilio on a loopback port. Derefs to [`Fake`] for the knobs and records.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use telephony::TelephonyProvider;
+    /// use telephony::twilio::Twilio;
+    /// use telephony_testkit::FakeTwilio;
+    ///
+    /// let fake = FakeTwilio::start().await?;
+    /// let twilio = Twilio::new(fake.config())?; // the adapter, pointed at the fake
+    /// # let _ = twilio;
+    /// # Ok(()) }
+    /// ```
+    FakeTwilio { twilio: Shared }
+);
 
 impl FakeTwilio {
     /// Starts one on a free loopback port.

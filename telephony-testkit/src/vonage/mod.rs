@@ -12,7 +12,6 @@ mod media;
 mod rest;
 mod webhooks;
 
-use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -27,7 +26,7 @@ use self::rest::{
     update_number,
 };
 use self::webhooks::VonageDialect;
-use crate::emulator::{Emulated, Emulator, Line, Starting};
+use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::{
     AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
 };
@@ -132,16 +131,6 @@ impl Emulator for VonageEmulator {
     }
 }
 
-impl Line for FakeVonage {
-    fn add_number(&self, number: &E164) {
-        FakeVonage::add_number(self, number);
-    }
-
-    fn ring(&self, from: &E164, to: &E164) -> Result<String, String> {
-        FakeVonage::ring(self, from, to)
-    }
-}
-
 fn rfc3339(t: std::time::SystemTime) -> String {
     let t: time::OffsetDateTime = t.into();
     t.format(&time::format_description::well_known::Rfc3339)
@@ -163,27 +152,10 @@ struct Vonage {
 
 type Shared = Arc<Vonage>;
 
-/// An emulated Vonage on a loopback port. Derefs to [`Fake`] for the knobs and records.
-#[derive(Clone)]
-pub struct FakeVonage {
-    fake: Fake,
-    vonage: Shared,
-}
-
-impl std::fmt::Debug for FakeVonage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeVonage")
-            .field("base_url", &self.fake.base_url().as_str())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Deref for FakeVonage {
-    type Target = Fake;
-    fn deref(&self) -> &Fake {
-        &self.fake
-    }
-}
+crate::emulator::handle!(
+    /// An emulated Vonage on a loopback port. Derefs to [`Fake`] for the knobs and records.
+    FakeVonage { vonage: Shared }
+);
 
 impl FakeVonage {
     /// Starts one on a free loopback port.
