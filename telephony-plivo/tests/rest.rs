@@ -7,24 +7,30 @@ use std::time::Duration;
 
 use telephony_core::rest::HttpConfig;
 use telephony_core::{
-    CallId, CallStatus, Currency, Decimal, Error, HangupOutcome, OutboundCall, StreamSpec,
-    TelephonyProvider, Url,
+    CallId, CallStatus, Currency, Decimal, Error, HangupOutcome, InboundUpdate, OutboundCall,
+    StreamSpec, TelephonyProvider, Url,
 };
 use telephony_plivo::{Plivo, PlivoConfig};
 use telephony_testkit::contract::rest::{
     Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
 };
 use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const ID: &str = "MAXXXXXXXXXXXXXXXXX1";
 const TOKEN: &str = "plivo-s3cr3t";
 const APP: &str = "29986316244302815";
 const REQ: &str = "2e94fb9a-a58f-4a1c-86ac-59cba3e4a2b5";
 const UUID: &str = "b2a7c1d4-5e6f-4a8b-9c0d-1e2f3a4b5c6d";
+const INBOUND: &str = "https://agent.example.com/plivo/inbound";
 
 fn p(tail: &str) -> String {
     format!("/v1/Account/{ID}/{tail}")
+}
+
+/// The account path of call (or request) `id`.
+fn call_path(id: &str) -> String {
+    p(&format!("Call/{id}/"))
 }
 
 fn basic() -> String {
@@ -35,39 +41,70 @@ fn basic() -> String {
     )
 }
 
+/// Requests of `verb` to the account path `full` (as [`p`] writes it).
+fn on(verb: &str, full: String) -> MockBuilder {
+    Mock::given(method(verb)).and(path(full))
+}
+
+/// `verb` to `full` with `?status=`: Plivo's live and queued lookups.
+fn on_status(verb: &str, full: String, status: &str) -> MockBuilder {
+    on(verb, full).and(query_param("status", status))
+}
+
+/// Mounts `mock`, answering `answer`, expected exactly `times` times.
+async fn mount(server: &MockServer, mock: MockBuilder, answer: ResponseTemplate, times: u64) {
+    mock.respond_with(answer).expect(times).mount(server).await;
+}
+
+/// An answer of `status` with the JSON `body`.
+fn json(status: u16, body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
 /// Plivo's error body, with its `api_id`.
 fn plivo_error(status: u16, api_id: &str, error: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_json(serde_json::json!({"api_id": api_id, "error": error}))
+    json(
+        status,
+        serde_json::json!({"api_id": api_id, "error": error}),
+    )
 }
 
 fn not_found() -> ResponseTemplate {
     plivo_error(404, "x", "not found")
 }
 
+fn status(code: u16) -> ResponseTemplate {
+    ResponseTemplate::new(code)
+}
+
+fn id(text: &str) -> CallId {
+    CallId::new(text).unwrap()
+}
+
 /// Number 14155550101 of the account, linked to `app` (or to none), fetched once.
 async fn number_linked_to(server: &MockServer, app: Option<&str>) {
     let application = app.map(|a| format!("/v1/Account/{ID}/Application/{a}/"));
-    Mock::given(method("GET"))
-        .and(path(p("Number/14155550101/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"number": "14155550101", "application": application}),
-        ))
-        .expect(1)
-        .mount(server)
-        .await;
+    let body = serde_json::json!({"number": "14155550101", "application": application});
+    mount(
+        server,
+        on("GET", p("Number/14155550101/")),
+        json(200, body),
+        1,
+    )
+    .await;
 }
 
 /// Application APP, answering at `answer_url` (POST), fetched once.
 async fn application_answering(server: &MockServer, answer_url: &str) {
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"app_id": APP, "answer_url": answer_url, "answer_method": "POST"}),
-        ))
-        .expect(1)
-        .mount(server)
-        .await;
+    let body =
+        serde_json::json!({"app_id": APP, "answer_url": answer_url, "answer_method": "POST"});
+    mount(
+        server,
+        on("GET", p(&format!("Application/{APP}/"))),
+        json(200, body),
+        1,
+    )
+    .await;
 }
 
 fn plivo(server: &MockServer) -> Plivo {
@@ -78,6 +115,13 @@ fn plivo(server: &MockServer) -> Plivo {
             .http(Waits::default().http()),
     )
     .unwrap()
+}
+
+/// Points `number` at `url` through the Plivo on `server`.
+async fn configure(server: &MockServer, number: &str, url: &str) -> Result<InboundUpdate, Error> {
+    plivo(server)
+        .configure_inbound(&number.parse().unwrap(), &url.parse().unwrap())
+        .await
 }
 
 fn outbound() -> OutboundCall {
@@ -95,8 +139,7 @@ fn outbound() -> OutboundCall {
 #[tokio::test]
 async fn create_call_sends_the_documented_json() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
+    let request = on("POST", p("Call/"))
         .and(header("authorization", basic().as_str()))
         .and(body_json(serde_json::json!({
             "from": "14155550199", "to": "14155550100",
@@ -104,13 +147,14 @@ async fn create_call_sends_the_documented_json() {
             "hangup_url": "https://agent.example.com/plivo/status", "hangup_method": "POST",
             "ring_url": "https://agent.example.com/plivo/status", "ring_method": "POST",
             "machine_detection": "true", "time_limit": 3600, "ring_timeout": 30
-        })))
-        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({
+        })));
+    let answer = json(
+        201,
+        serde_json::json!({
             "api_id": "97ceeb52-58b6-11e1-86da-77300b68f8bb", "message": "call fired", "request_uuid": REQ
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    );
+    mount(&server, request, answer, 1).await;
     let placed = plivo(&server).initiate_call(&outbound()).await.unwrap();
     assert_eq!(placed.call_id.as_str(), REQ);
     assert_eq!(placed.status, CallStatus::Queued);
@@ -119,11 +163,7 @@ async fn create_call_sends_the_documented_json() {
 #[tokio::test]
 async fn inline_streams_are_refused_before_any_request() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    mount(&server, Mock::given(method("POST")), status(201), 0).await;
     let call = OutboundCall::stream(
         "+14155550100".parse().unwrap(),
         "+14155550199".parse().unwrap(),
@@ -146,26 +186,27 @@ fn cdr(total: Option<&str>) -> serde_json::Value {
     })
 }
 
+/// A live call `UUID`, in progress, placed by request `REQ`.
+fn live_uuid() -> ResponseTemplate {
+    json(
+        200,
+        serde_json::json!({"call_uuid": UUID, "call_status": "in-progress", "request_uuid": REQ}),
+    )
+}
+
 #[tokio::test]
 async fn status_tries_live_then_the_record_then_the_queue() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .and(query_param("status", "live"))
-        .respond_with(not_found())
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("0.00850"))))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let info = plivo(&server)
-        .call_status(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap();
+    mount(
+        &server,
+        on_status("GET", call_path(UUID), "live"),
+        not_found(),
+        1,
+    )
+    .await;
+    let record = json(200, cdr(Some("0.00850")));
+    mount(&server, on("GET", call_path(UUID)), record, 1).await;
+    let info = plivo(&server).call_status(&id(UUID)).await.unwrap();
     assert_eq!(info.status, CallStatus::Completed);
     assert_eq!(info.duration, Some(Duration::from_secs(17)));
     assert_eq!(
@@ -177,57 +218,45 @@ async fn status_tries_live_then_the_record_then_the_queue() {
 #[tokio::test]
 async fn status_of_a_live_call_and_of_a_queued_request() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+    let live = json(
+        200,
+        serde_json::json!({
             "call_status": "in-progress", "call_uuid": UUID, "direction": "outbound", "from": "14155550199", "to": "14155550100", "request_uuid": REQ
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let info = plivo(&server)
-        .call_status(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap();
+        }),
+    );
+    mount(&server, on_status("GET", call_path(UUID), "live"), live, 1).await;
+    let info = plivo(&server).call_status(&id(UUID)).await.unwrap();
     assert_eq!(info.status, CallStatus::InProgress);
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .and(query_param("status", "live"))
-        .respond_with(not_found())
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET")).and(path(p(&format!("Call/{REQ}/")))).and(query_param("status", "queued"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_status": "queued", "direction": "outbound", "request_uuid": REQ})))
-        .expect(1).mount(&server).await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(not_found())
-        .expect(1)
-        .mount(&server)
-        .await;
-    let info = plivo(&server)
-        .call_status(&CallId::new(REQ).unwrap())
-        .await
-        .unwrap();
+    mount(
+        &server,
+        on_status("GET", call_path(REQ), "live"),
+        not_found(),
+        1,
+    )
+    .await;
+    let queued = json(
+        200,
+        serde_json::json!({"call_status": "queued", "direction": "outbound", "request_uuid": REQ}),
+    );
+    mount(
+        &server,
+        on_status("GET", call_path(REQ), "queued"),
+        queued,
+        1,
+    )
+    .await;
+    mount(&server, on("GET", call_path(REQ)), not_found(), 1).await;
+    let info = plivo(&server).call_status(&id(REQ)).await.unwrap();
     assert_eq!(info.status, CallStatus::Queued);
 }
 
 #[tokio::test]
 async fn status_of_nothing_is_not_found() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(not_found())
-        .expect(4)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .call_status(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap_err();
+    mount(&server, Mock::given(method("GET")), not_found(), 4).await;
+    let err = plivo(&server).call_status(&id(UUID)).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
@@ -238,39 +267,22 @@ async fn status_of_nothing_is_not_found() {
 async fn a_request_id_of_an_ended_call_says_to_pass_the_call_uuid() {
     let server = MockServer::start().await;
     for status in ["live", "queued"] {
-        Mock::given(method("GET"))
-            .and(path(p(&format!("Call/{REQ}/"))))
-            .and(query_param("status", status))
-            .respond_with(not_found())
-            .expect(2)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path(p("Call/")))
-        .and(query_param("status", "live"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"api_id": "x", "calls": []})),
+        mount(
+            &server,
+            on_status("GET", call_path(REQ), status),
+            not_found(),
+            2,
         )
-        .expect(2)
-        .mount(&server)
         .await;
+    }
+    let no_calls = json(200, serde_json::json!({"api_id": "x", "calls": []}));
+    mount(&server, on_status("GET", p("Call/"), "live"), no_calls, 2).await;
     // The record exists, under the CallUUID; the request id finds nothing.
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("0.01200"))))
-        .expect(0)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(not_found())
-        .expect(2)
-        .mount(&server)
-        .await;
+    let record = json(200, cdr(Some("0.01200")));
+    mount(&server, on("GET", call_path(UUID)), record, 0).await;
+    mount(&server, on("GET", call_path(REQ)), not_found(), 2).await;
     let plivo = plivo(&server);
-    let req = CallId::new(REQ).unwrap();
+    let req = id(REQ);
     let status = plivo.call_status(&req).await.unwrap_err();
     let cost = plivo.call_cost(&req).await.unwrap_err();
     for err in [status, cost] {
@@ -292,199 +304,107 @@ async fn a_request_id_of_an_ended_call_says_to_pass_the_call_uuid() {
 async fn cost_of_a_call_still_going_is_not_priced_yet() {
     // By its CallUUID: no record yet, but live.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"call_uuid": UUID, "call_status": "in-progress", "request_uuid": REQ}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(404))
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        plivo(&server)
-            .call_cost(&CallId::new(UUID).unwrap())
-            .await
-            .unwrap(),
-        None
-    );
+    mount(
+        &server,
+        on_status("GET", call_path(UUID), "live"),
+        live_uuid(),
+        1,
+    )
+    .await;
+    mount(&server, on("GET", call_path(UUID)), status(404), 1).await;
+    assert_eq!(plivo(&server).call_cost(&id(UUID)).await.unwrap(), None);
 
     // By its request id, answered: the live call that names the request.
     let server = MockServer::start().await;
-    for status in ["live", "queued"] {
-        Mock::given(method("GET"))
-            .and(path(p(&format!("Call/{REQ}/"))))
-            .and(query_param("status", status))
-            .respond_with(ResponseTemplate::new(404))
-            .expect(1)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(ResponseTemplate::new(404))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p("Call/")))
-        .and(query_param("status", "live"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({"calls": [UUID]})),
+    for state in ["live", "queued"] {
+        mount(
+            &server,
+            on_status("GET", call_path(REQ), state),
+            status(404),
+            1,
         )
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"call_uuid": UUID, "call_status": "in-progress", "request_uuid": REQ}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        plivo(&server)
-            .call_cost(&CallId::new(REQ).unwrap())
-            .await
-            .unwrap(),
-        None
-    );
+    }
+    mount(&server, on("GET", call_path(REQ)), status(404), 1).await;
+    let calls = json(200, serde_json::json!({"calls": [UUID]}));
+    mount(&server, on_status("GET", p("Call/"), "live"), calls, 1).await;
+    mount(
+        &server,
+        on_status("GET", call_path(UUID), "live"),
+        live_uuid(),
+        1,
+    )
+    .await;
+    assert_eq!(plivo(&server).call_cost(&id(REQ)).await.unwrap(), None);
 }
 
 /// Once answered, Plivo knows a call by its CallUUID; a host holding only the request id
 /// must still be able to hang it up, or it bills on.
 #[tokio::test]
 async fn a_request_id_finds_its_answered_call() {
+    const OTHER: &str = "11111111-2222-4333-8444-555555555555";
     let server = MockServer::start().await;
     for tail in [format!("Call/{REQ}/"), format!("Request/{REQ}/")] {
-        Mock::given(method("DELETE"))
-            .and(path(p(&tail)))
-            .respond_with(not_found())
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount(&server, on("DELETE", p(&tail)), not_found(), 1).await;
     }
-    Mock::given(method("GET"))
-        .and(path(p("Call/")))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"api_id": "x", "calls": ["11111111-2222-4333-8444-555555555555", UUID]}),
-        ))
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p("Call/11111111-2222-4333-8444-555555555555/")))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"call_uuid": "11111111-2222-4333-8444-555555555555", "call_status": "in-progress", "request_uuid": "another"}),
+    let calls = json(
+        200,
+        serde_json::json!({"api_id": "x", "calls": [OTHER, UUID]}),
+    );
+    mount(&server, on_status("GET", p("Call/"), "live"), calls, 2).await;
+    // Looked up as often as the adapter needs: no expectation on these three.
+    on_status("GET", call_path(OTHER), "live")
+        .respond_with(json(
+            200,
+            serde_json::json!({"call_uuid": OTHER, "call_status": "in-progress", "request_uuid": "another"}),
         ))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
+    on_status("GET", call_path(UUID), "live")
+        .respond_with(json(
+            200,
             serde_json::json!({"call_uuid": UUID, "call_status": "in-progress", "request_uuid": REQ, "direction": "outbound"}),
         ))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{REQ}/"))))
+    on("GET", call_path(REQ))
         .respond_with(not_found())
         .mount(&server)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount(&server, on("DELETE", call_path(UUID)), status(204), 1).await;
     let plivo = plivo(&server);
-    let info = plivo.call_status(&CallId::new(REQ).unwrap()).await.unwrap();
+    let info = plivo.call_status(&id(REQ)).await.unwrap();
     assert_eq!(info.call_id.as_str(), UUID);
     assert_eq!(info.status, CallStatus::InProgress);
-    assert_eq!(
-        plivo.hangup(&CallId::new(REQ).unwrap()).await.unwrap(),
-        HangupOutcome::Ended
-    );
+    assert_eq!(plivo.hangup(&id(REQ)).await.unwrap(), HangupOutcome::Ended);
 }
 
 #[tokio::test]
 async fn hangup_deletes_then_cancels_the_request_then_reports_already_ended() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        plivo(&server)
-            .hangup(&CallId::new(UUID).unwrap())
-            .await
-            .unwrap(),
-        HangupOutcome::Ended
-    );
+    mount(&server, on("DELETE", call_path(UUID)), status(204), 1).await;
+    let outcome = plivo(&server).hangup(&id(UUID)).await.unwrap();
+    assert_eq!(outcome, HangupOutcome::Ended);
 
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(not_found())
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Request/{REQ}/"))))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        plivo(&server)
-            .hangup(&CallId::new(REQ).unwrap())
-            .await
-            .unwrap(),
-        HangupOutcome::Canceled
-    );
+    mount(&server, on("DELETE", call_path(REQ)), not_found(), 1).await;
+    let request = on("DELETE", p(&format!("Request/{REQ}/")));
+    mount(&server, request, status(204), 1).await;
+    let outcome = plivo(&server).hangup(&id(REQ)).await.unwrap();
+    assert_eq!(outcome, HangupOutcome::Canceled);
 
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(not_found())
-        .expect(2)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        plivo(&server)
-            .hangup(&CallId::new(UUID).unwrap())
-            .await
-            .unwrap(),
-        HangupOutcome::AlreadyEnded
-    );
+    mount(&server, Mock::given(method("DELETE")), not_found(), 2).await;
+    let outcome = plivo(&server).hangup(&id(UUID)).await.unwrap();
+    assert_eq!(outcome, HangupOutcome::AlreadyEnded);
 }
 
 #[tokio::test]
 async fn cost_is_total_amount_in_dollars_with_the_rate() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("0.01667"))))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let cost = plivo(&server)
-        .call_cost(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let record = json(200, cdr(Some("0.01667")));
+    mount(&server, on("GET", call_path(UUID)), record, 1).await;
+    let cost = plivo(&server).call_cost(&id(UUID)).await.unwrap().unwrap();
     assert_eq!(
         (cost.amount, cost.currency),
         ("0.01667".parse().unwrap(), Currency::USD)
@@ -493,53 +413,39 @@ async fn cost_is_total_amount_in_dollars_with_the_rate() {
 
     // A record not priced yet.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        plivo(&server)
-            .call_cost(&CallId::new(UUID).unwrap())
-            .await
-            .unwrap(),
-        None
-    );
+    mount(&server, on("GET", call_path(UUID)), json(200, cdr(None)), 1).await;
+    assert_eq!(plivo(&server).call_cost(&id(UUID)).await.unwrap(), None);
 
     // No record, no live call, no request: not found, not "not priced".
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404))
-        .expect(4)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .call_cost(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap_err();
+    mount(&server, Mock::given(method("GET")), status(404), 4).await;
+    let err = plivo(&server).call_cost(&id(UUID)).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
 #[tokio::test]
 async fn numbers_follow_meta_next() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/")))
-        .and(query_param("offset", "20"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+    let second = json(
+        200,
+        serde_json::json!({
             "api_id": "x", "meta": {"limit": 20, "next": null, "offset": 20, "total_count": 21},
             "objects": [{"number": "14155550102", "alias": "two", "application": null}]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET")).and(path(p("Number/"))).and(query_param("offset", "0")).and(query_param("limit", "20"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        }),
+    );
+    let request = on("GET", p("Number/")).and(query_param("offset", "20"));
+    mount(&server, request, second, 1).await;
+    let first = json(
+        200,
+        serde_json::json!({
             "api_id": "x", "meta": {"limit": 20, "next": format!("/v1/Account/{ID}/Number/?limit=20&offset=20"), "offset": 0, "total_count": 21},
             "objects": [{"number": "14155550101", "alias": "one", "application": format!("/v1/Account/{ID}/Application/{APP}/")}]
-        })))
-        .expect(1).mount(&server).await;
+        }),
+    );
+    let request = on("GET", p("Number/"))
+        .and(query_param("offset", "0"))
+        .and(query_param("limit", "20"));
+    mount(&server, request, first, 1).await;
     let numbers = plivo(&server).phone_numbers().await.unwrap();
     let listed: Vec<&str> = numbers.iter().map(|n| n.number.as_str()).collect();
     assert_eq!(listed, ["+14155550101", "+14155550102"]);
@@ -550,26 +456,15 @@ async fn configure_inbound_sets_the_answer_url_and_links_an_unlinked_number() {
     let server = MockServer::start().await;
     number_linked_to(&server, None).await;
     application_answering(&server, "https://old.example.com/answer").await;
-    Mock::given(method("POST")).and(path(p(&format!("Application/{APP}/"))))
-        .and(body_json(serde_json::json!({"answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"})))
-        .respond_with(ResponseTemplate::new(202).set_body_json(serde_json::json!({"message": "changed"})))
-        .expect(1).mount(&server).await;
-    Mock::given(method("POST"))
-        .and(path(p("Number/14155550101/")))
-        .and(body_json(serde_json::json!({"app_id": APP})))
-        .respond_with(
-            ResponseTemplate::new(202).set_body_json(serde_json::json!({"message": "changed"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let update = plivo(&server)
-        .configure_inbound(
-            &"+14155550101".parse().unwrap(),
-            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+    let changed = || json(202, serde_json::json!({"message": "changed"}));
+    let update_app = on("POST", p(&format!("Application/{APP}/"))).and(body_json(
+        serde_json::json!({"answer_url": INBOUND, "answer_method": "POST"}),
+    ));
+    mount(&server, update_app, changed(), 1).await;
+    let link =
+        on("POST", p("Number/14155550101/")).and(body_json(serde_json::json!({"app_id": APP})));
+    mount(&server, link, changed(), 1).await;
+    let update = configure(&server, "+14155550101", INBOUND).await.unwrap();
     assert!(update.changed);
     assert!(
         update.notes.iter().any(|n| n.contains("never arrived")),
@@ -587,24 +482,11 @@ async fn configure_inbound_sets_the_answer_url_and_links_an_unlinked_number() {
 async fn configure_inbound_leaves_a_correct_setup_alone() {
     let server = MockServer::start().await;
     number_linked_to(&server, Some(APP)).await;
-    application_answering(&server, "https://agent.example.com/plivo/inbound").await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let update = plivo(&server)
-        .configure_inbound(
-            &"+14155550101".parse().unwrap(),
-            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+    application_answering(&server, INBOUND).await;
+    mount(&server, Mock::given(method("POST")), status(202), 0).await;
+    let update = configure(&server, "+14155550101", INBOUND).await.unwrap();
     assert!(!update.changed && update.notes.is_empty());
-    assert_eq!(
-        update.previous_url.as_deref(),
-        Some("https://agent.example.com/plivo/inbound")
-    );
+    assert_eq!(update.previous_url.as_deref(), Some(INBOUND));
 }
 
 #[tokio::test]
@@ -623,17 +505,8 @@ async fn configure_inbound_needs_an_application_and_an_owned_number() {
         err.is_config() && err.to_string().contains("PLIVO_APP_ID"),
         "{err}"
     );
-    Mock::given(method("GET"))
-        .and(path(p("Number/14155550109/")))
-        .respond_with(not_found())
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .configure_inbound(
-            &"+14155550109".parse().unwrap(),
-            &"https://a/b".parse().unwrap(),
-        )
+    mount(&server, on("GET", p("Number/14155550109/")), not_found(), 1).await;
+    let err = configure(&server, "+14155550109", "https://a/b")
         .await
         .unwrap_err();
     assert!(
@@ -645,16 +518,12 @@ async fn configure_inbound_needs_an_application_and_an_owned_number() {
 #[tokio::test]
 async fn the_api_id_is_the_request_id_not_part_of_the_message() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
-        .respond_with(plivo_error(
-            400,
-            "c8f0ae3a-7c7e-11ee-8d3e-0242ac110004",
-            "invalid to number",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let refused = plivo_error(
+        400,
+        "c8f0ae3a-7c7e-11ee-8d3e-0242ac110004",
+        "invalid to number",
+    );
+    mount(&server, on("POST", p("Call/")), refused, 1).await;
     let err = plivo(&server).initiate_call(&outbound()).await.unwrap_err();
     let api = err.api().unwrap();
     assert_eq!(
@@ -673,22 +542,11 @@ async fn the_api_id_is_the_request_id_not_part_of_the_message() {
 async fn hangup_failures_other_than_404_are_errors() {
     // A 500 is retried (hanging up twice is harmless), then reported.
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(plivo_error(500, "a1", "internal error"))
-        .expect(3)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Request/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .hangup(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap_err();
+    let failing = plivo_error(500, "a1", "internal error");
+    mount(&server, on("DELETE", call_path(UUID)), failing, 3).await;
+    let request = on("DELETE", p(&format!("Request/{UUID}/")));
+    mount(&server, request, status(204), 0).await;
+    let err = plivo(&server).hangup(&id(UUID)).await.unwrap_err();
     assert_eq!(err.http_status(), Some(500), "{err}");
     assert!(err.is_retryable() && !err.may_have_acted(), "{err}");
     assert!(
@@ -698,15 +556,9 @@ async fn hangup_failures_other_than_404_are_errors() {
 
     // A 401 is not retried, and says which settings to check.
     let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(plivo_error(401, "a2", "authentication failed"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .hangup(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap_err();
+    let refused = plivo_error(401, "a2", "authentication failed");
+    mount(&server, Mock::given(method("DELETE")), refused, 1).await;
+    let err = plivo(&server).hangup(&id(UUID)).await.unwrap_err();
     assert!(err.is_auth() && !err.is_retryable(), "{err}");
     assert_eq!(err.api().unwrap().request_id.as_deref(), Some("a2"));
     let text = format!("{err} {err:?}");
@@ -721,18 +573,10 @@ async fn hangup_failures_other_than_404_are_errors() {
 async fn a_refused_link_is_an_error_after_the_answer_url_was_set() {
     let server = MockServer::start().await;
     number_linked_to(&server, None).await;
-    application_answering(&server, "https://agent.example.com/plivo/inbound").await;
-    Mock::given(method("POST"))
-        .and(path(p("Number/14155550101/")))
-        .respond_with(plivo_error(400, "l1", "app_id is not valid"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .configure_inbound(
-            &"+14155550101".parse().unwrap(),
-            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
-        )
+    application_answering(&server, INBOUND).await;
+    let refused = plivo_error(400, "l1", "app_id is not valid");
+    mount(&server, on("POST", p("Number/14155550101/")), refused, 1).await;
+    let err = configure(&server, "+14155550101", INBOUND)
         .await
         .unwrap_err();
     assert_eq!(err.http_status(), Some(400), "{err}");
@@ -749,35 +593,30 @@ async fn a_refused_link_is_an_error_after_the_answer_url_was_set() {
 async fn a_refused_application_update_stops_before_linking() {
     let server = MockServer::start().await;
     number_linked_to(&server, None).await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"app_id": APP, "answer_url": "https://old.example.com/answer"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(plivo_error(
-            403,
-            "u1",
-            "subaccount may not modify this application",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(p("Number/14155550101/")))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let err = plivo(&server)
-        .configure_inbound(
-            &"+14155550101".parse().unwrap(),
-            &"https://agent.example.com/plivo/inbound".parse().unwrap(),
-        )
+    let app = serde_json::json!({"app_id": APP, "answer_url": "https://old.example.com/answer"});
+    mount(
+        &server,
+        on("GET", p(&format!("Application/{APP}/"))),
+        json(200, app),
+        1,
+    )
+    .await;
+    let refused = plivo_error(403, "u1", "subaccount may not modify this application");
+    mount(
+        &server,
+        on("POST", p(&format!("Application/{APP}/"))),
+        refused,
+        1,
+    )
+    .await;
+    mount(
+        &server,
+        on("POST", p("Number/14155550101/")),
+        status(202),
+        0,
+    )
+    .await;
+    let err = configure(&server, "+14155550101", INBOUND)
         .await
         .unwrap_err();
     assert!(err.is_auth() && !err.is_retryable(), "{err}");
@@ -793,49 +632,26 @@ async fn a_refused_application_update_stops_before_linking() {
 #[tokio::test]
 async fn a_success_that_does_not_parse_is_a_decode_error() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(serde_json::json!({"api_id": "x", "message": "call fired"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{UUID}/"))))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"objects": [{"alias": "no number"}]})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(cdr(Some("a lot"))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let no_uuid = json(
+        201,
+        serde_json::json!({"api_id": "x", "message": "call fired"}),
+    );
+    mount(&server, on("POST", p("Call/")), no_uuid, 1).await;
+    let html = status(200).set_body_string("<html>maintenance</html>");
+    mount(&server, on_status("GET", call_path(UUID), "live"), html, 1).await;
+    let no_number = json(
+        200,
+        serde_json::json!({"objects": [{"alias": "no number"}]}),
+    );
+    mount(&server, on("GET", p("Number/")), no_number, 1).await;
+    let bad_total = json(200, cdr(Some("a lot")));
+    mount(&server, on("GET", call_path(REQ)), bad_total, 1).await;
     let plivo = plivo(&server);
     let errors = [
         plivo.initiate_call(&outbound()).await.unwrap_err(),
-        plivo
-            .call_status(&CallId::new(UUID).unwrap())
-            .await
-            .unwrap_err(),
+        plivo.call_status(&id(UUID)).await.unwrap_err(),
         plivo.phone_numbers().await.unwrap_err(),
-        plivo
-            .call_cost(&CallId::new(REQ).unwrap())
-            .await
-            .unwrap_err(),
+        plivo.call_cost(&id(REQ)).await.unwrap_err(),
     ];
     for err in errors {
         assert!(matches!(err, Error::Decode(_)), "{err}");
