@@ -11,8 +11,8 @@ use serde_json::json;
 use telephony_core::audio::{AudioFormat, SampleRate};
 use telephony_core::rest::HttpConfig;
 use telephony_core::{
-    CallId, CallStatus, Currency, Decimal, Direction, HangupOutcome, MachineDetection,
-    OutboundCall, StreamSpec, TelephonyProvider, Url,
+    CallId, CallStatus, Currency, Decimal, Direction, Error, HangupOutcome, InboundUpdate,
+    MachineDetection, OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
 use telephony_testkit::contract::rest::{
     Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
@@ -20,7 +20,7 @@ use telephony_testkit::contract::rest::{
 use telephony_vonage::ncco::{Endpoint as NccoEndpoint, Ncco, Talk, Websocket};
 use telephony_vonage::{AppClaims, CallControl, CreateCall, Vonage, VonageConfig};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 const APP: &str = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab";
 const KEY: &str = include_str!("fixtures/test_private.key");
@@ -29,6 +29,7 @@ const API_KEY: &str = "a1b2c3d4";
 const API_SECRET: &str = "vonage-api-s3cr3t";
 const UUID: &str = "63f61863-4a51-4f6b-86e1-46edebcf9356";
 const CONV: &str = "CON-f972836a-550f-45fa-956c-12a2ab5b7d22";
+const ANSWER: &str = "https://agent.example.com/vonage/answer";
 
 /// Matches a Voice API request whose bearer token verifies with the application's public key
 /// and carries its claims.
@@ -67,6 +68,50 @@ fn basic() -> String {
     )
 }
 
+/// The Voice API path of call UUID.
+fn call_path() -> String {
+    format!("/v1/calls/{UUID}")
+}
+
+/// The path of application APP.
+fn app_path() -> String {
+    format!("/v2/applications/{APP}")
+}
+
+/// Requests of `verb` to `to`.
+fn on(verb: &str, to: impl Into<String>) -> MockBuilder {
+    Mock::given(method(verb)).and(path(to))
+}
+
+/// A Voice API request of `verb` to `to`, carrying the application's JWT.
+fn voice(verb: &str, to: impl Into<String>) -> MockBuilder {
+    on(verb, to).and(AppJwt)
+}
+
+/// A request of `verb` to `to` with the account's key and secret (Basic).
+fn basic_auth(verb: &str, to: impl Into<String>) -> MockBuilder {
+    on(verb, to).and(header("authorization", basic().as_str()))
+}
+
+/// Mounts `mock`, answering `answer`, expected exactly `times` times.
+async fn mount(server: &MockServer, mock: MockBuilder, answer: ResponseTemplate, times: u64) {
+    mock.respond_with(answer).expect(times).mount(server).await;
+}
+
+/// Mounts `mock`, answering `answer` however often it is asked (no expectation).
+async fn serve(server: &MockServer, mock: MockBuilder, answer: ResponseTemplate) {
+    mock.respond_with(answer).mount(server).await;
+}
+
+/// An answer of `status` with the JSON `body`.
+fn answer(status: u16, body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+fn status(code: u16) -> ResponseTemplate {
+    ResponseTemplate::new(code)
+}
+
 fn config(server: &MockServer) -> VonageConfig {
     VonageConfig::new(APP, KEY)
         .api_credentials(API_KEY, API_SECRET)
@@ -78,11 +123,21 @@ fn vonage(server: &MockServer) -> Vonage {
     Vonage::new(config(server)).unwrap()
 }
 
+fn id() -> CallId {
+    CallId::new(UUID).unwrap()
+}
+
+/// Points `number` at `url` through `v`.
+async fn configure(v: &Vonage, number: &str, url: &str) -> Result<InboundUpdate, Error> {
+    v.configure_inbound(&number.parse().unwrap(), &url.parse().unwrap())
+        .await
+}
+
 fn outbound() -> OutboundCall {
     OutboundCall::answer_url(
         "+447700900000".parse().unwrap(),
         "+447700900001".parse().unwrap(),
-        "https://agent.example.com/vonage/answer".parse().unwrap(),
+        ANSWER.parse().unwrap(),
     )
     .status_callback("https://agent.example.com/vonage/events".parse().unwrap())
     .machine_detection(MachineDetection::Detect)
@@ -91,33 +146,35 @@ fn outbound() -> OutboundCall {
 }
 
 fn created() -> ResponseTemplate {
-    ResponseTemplate::new(201).set_body_json(json!({
-        "uuid": UUID, "status": "started", "direction": "outbound", "conversation_uuid": CONV
-    }))
+    answer(
+        201,
+        json!({"uuid": UUID, "status": "started", "direction": "outbound", "conversation_uuid": CONV}),
+    )
+}
+
+/// A call created with the application's JWT and exactly `body`, once.
+async fn create_expecting(server: &MockServer, body: serde_json::Value) {
+    let request = voice("POST", "/v1/calls").and(body_json(body));
+    mount(server, request, created(), 1).await;
 }
 
 #[tokio::test]
 async fn create_call_sends_the_documented_json_with_a_valid_application_jwt() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
+    let request = voice("POST", "/v1/calls")
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
             "to": [{"type": "phone", "number": "447700900000"}],
             "from": {"type": "phone", "number": "447700900001"},
-            "answer_url": ["https://agent.example.com/vonage/answer"],
+            "answer_url": [ANSWER],
             "answer_method": "POST",
             "event_url": ["https://agent.example.com/vonage/events"],
             "event_method": "POST",
             "machine_detection": "continue",
             "length_timer": 3600,
             "ringing_timer": 30
-        })))
-        .respond_with(created())
-        .expect(1)
-        .mount(&server)
-        .await;
+        })));
+    mount(&server, request, created(), 1).await;
     let placed = vonage(&server).initiate_call(&outbound()).await.unwrap();
     assert_eq!(placed.call_id.as_str(), UUID);
     assert_eq!(placed.status, CallStatus::Initiated);
@@ -126,10 +183,9 @@ async fn create_call_sends_the_documented_json_with_a_valid_application_jwt() {
 #[tokio::test]
 async fn an_inline_stream_becomes_an_ncco_and_greeting_end_detection_is_advanced_amd() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
-        .and(body_json(json!({
+    create_expecting(
+        &server,
+        json!({
             "to": [{"type": "phone", "number": "447700900000"}],
             "from": {"type": "phone", "number": "447700900001"},
             "ncco": [{
@@ -144,11 +200,9 @@ async fn an_inline_stream_becomes_an_ncco_and_greeting_end_detection_is_advanced
                 "eventUrl": ["https://agent.example.com/vonage/stream-events"]
             }],
             "advanced_machine_detection": {"behavior": "continue", "mode": "detect_beep"}
-        })))
-        .respond_with(created())
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    )
+    .await;
     let stream = StreamSpec::new("wss://agent.example.com/vonage/media".parse().unwrap())
         .parameter("session", "s-42")
         .audio(AudioFormat::new(
@@ -172,64 +226,50 @@ async fn an_inline_stream_becomes_an_ncco_and_greeting_end_detection_is_advanced
 #[tokio::test]
 async fn a_call_can_dial_a_websocket_directly() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
-        .and(body_json(json!({
+    create_expecting(
+        &server,
+        json!({
             "to": [{"type": "websocket", "uri": "wss://agent.example.com/ws", "content-type": "audio/l16;rate=16000", "headers": {"campaign": "spring"}}],
             "from": {"type": "phone", "number": "447700900001"},
             "ncco": [{"action": "talk", "text": "Hello from the agent"}]
-        })))
-        .respond_with(created())
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    )
+    .await;
     let v = vonage(&server);
+    let ncco = Ncco::new().talk(Talk::new("Hello from the agent"));
+    let dial = |ws: Websocket| {
+        CreateCall::ncco(NccoEndpoint::Websocket(ws), &ncco)
+            .unwrap()
+            .from("+447700900001")
+    };
     let ws = Websocket::new("wss://agent.example.com/ws", SampleRate::Hz16000)
         .unwrap()
         .header("campaign", "spring");
-    let ncco = Ncco::new().talk(Talk::new("Hello from the agent"));
-    let created = v
-        .client()
-        .create_call(
-            &CreateCall::ncco(NccoEndpoint::Websocket(ws), &ncco)
-                .unwrap()
-                .from("+447700900001"),
-        )
-        .await
-        .unwrap();
+    let created = v.client().create_call(&dial(ws)).await.unwrap();
     assert_eq!(created.conversation_uuid.as_deref(), Some(CONV));
     // A websocket endpoint that Vonage would refuse is refused here, before sending.
     let long = Websocket::new("wss://agent.example.com/ws", SampleRate::Hz16000)
         .unwrap()
         .header("blob", "x".repeat(600));
-    let e = v
-        .client()
-        .create_call(
-            &CreateCall::ncco(NccoEndpoint::Websocket(long), &ncco)
-                .unwrap()
-                .from("+447700900001"),
-        )
-        .await
-        .unwrap_err();
+    let e = v.client().create_call(&dial(long)).await.unwrap_err();
     assert!(e.is_config() && e.to_string().contains("512"), "{e}");
 }
 
 #[tokio::test]
 async fn problem_details_are_typed() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/calls"))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(400).insert_header("content-type", "application/problem+json").set_body_json(json!({
+    let problem = answer(
+        400,
+        json!({
             "type": "https://developer.nexmo.com/api-errors#bad-request",
             "title": "Bad Request",
             "detail": "The request failed due to validation errors",
             "invalid_parameters": [{"name": "to[0].number", "reason": "must be a valid number"}],
             "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"
-        })))
-        .mount(&server)
-        .await;
+        }),
+    )
+    .insert_header("content-type", "application/problem+json");
+    serve(&server, voice("POST", "/v1/calls"), problem).await;
     let e = vonage(&server)
         .initiate_call(&outbound())
         .await
@@ -249,19 +289,15 @@ async fn problem_details_are_typed() {
     assert!(!e.is_retryable() && !e.is_auth());
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+    let unauthorized = answer(
+        401,
+        json!({
             "type": "https://developer.nexmo.com/api-errors#unauthorized", "title": "Unauthorized",
             "detail": "You did not provide correct credentials."
-        })))
-        .mount(&server)
-        .await;
-    let e = vonage(&server)
-        .call_status(&CallId::new(UUID).unwrap())
-        .await
-        .unwrap_err();
+        }),
+    );
+    serve(&server, voice("GET", call_path()), unauthorized).await;
+    let e = vonage(&server).call_status(&id()).await.unwrap_err();
     assert!(e.is_auth());
     let text = e.to_string();
     assert!(
@@ -282,10 +318,9 @@ async fn problem_details_are_typed() {
 #[tokio::test]
 async fn fetch_a_call_with_its_cost() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    let call = answer(
+        200,
+        json!({
             "_links": {"self": {"href": format!("/calls/{UUID}")}},
             "uuid": UUID, "conversation_uuid": CONV,
             "to": {"type": "phone", "number": "447700900000"},
@@ -294,12 +329,11 @@ async fn fetch_a_call_with_its_cost() {
             "rate": "0.39", "price": "23.40", "duration": "60",
             "start_time": "2020-01-01 12:00:00", "end_time": "2020-01-01T12:01:00.000Z",
             "network": "65512"
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
+        }),
+    );
+    mount(&server, voice("GET", call_path()), call, 2).await;
     let v = vonage(&server);
-    let id = CallId::new(UUID).unwrap();
+    let id = id();
     let info = v.call_status(&id).await.unwrap();
     assert_eq!(info.status, CallStatus::Completed);
     assert_eq!(info.direction, Some(Direction::Outbound));
@@ -321,16 +355,13 @@ async fn fetch_a_call_with_its_cost() {
 #[tokio::test]
 async fn an_unpriced_call_has_no_cost_and_numbers_may_come_as_numbers() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "uuid": UUID, "status": "answered", "rate": null, "price": null, "duration": 12
-        })))
-        .mount(&server)
-        .await;
+    let call = answer(
+        200,
+        json!({"uuid": UUID, "status": "answered", "rate": null, "price": null, "duration": 12}),
+    );
+    serve(&server, voice("GET", call_path()), call).await;
     let v = Vonage::new(config(&server).currency(Currency::USD)).unwrap();
-    let id = CallId::new(UUID).unwrap();
+    let id = id();
     assert_eq!(v.call_cost(&id).await.unwrap(), None);
     let info = v.call_status(&id).await.unwrap();
     assert_eq!(info.status, CallStatus::InProgress);
@@ -339,62 +370,37 @@ async fn an_unpriced_call_has_no_cost_and_numbers_may_come_as_numbers() {
 
 #[tokio::test]
 async fn hangup_is_a_put_and_an_ended_call_is_success() {
+    let hangup = || voice("PUT", call_path()).and(body_json(json!({"action": "hangup"})));
     let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .and(body_json(json!({"action": "hangup"})))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let id = CallId::new(UUID).unwrap();
-    assert_eq!(
-        vonage(&server).hangup(&id).await.unwrap(),
-        HangupOutcome::Ended
-    );
+    mount(&server, hangup(), status(204), 1).await;
+    let outcome = vonage(&server).hangup(&id()).await.unwrap();
+    assert_eq!(outcome, HangupOutcome::Ended);
 
     let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .and(body_json(json!({"action": "hangup"})))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
-            "type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    assert_eq!(
-        vonage(&server).hangup(&id).await.unwrap(),
-        HangupOutcome::AlreadyEnded
+    let gone = answer(
+        404,
+        json!({"type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found"}),
     );
+    mount(&server, hangup(), gone, 1).await;
+    let outcome = vonage(&server).hangup(&id()).await.unwrap();
+    assert_eq!(outcome, HangupOutcome::AlreadyEnded);
 }
 
 #[tokio::test]
 async fn a_refused_hangup_is_success_only_when_the_call_is_over() {
     for (state, ended) in [("completed", true), ("answered", false)] {
         let server = MockServer::start().await;
-        Mock::given(method("PUT"))
-            .and(path(format!("/v1/calls/{UUID}")))
-            .and(AppJwt)
-            .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+        let refused = answer(
+            400,
+            json!({
                 "type": "https://developer.nexmo.com/api-errors#bad-request", "title": "Bad Request",
                 "detail": "Call is not in a valid state"
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path(format!("/v1/calls/{UUID}")))
-            .and(AppJwt)
-            .respond_with(
-                ResponseTemplate::new(200).set_body_json(json!({"uuid": UUID, "status": state})),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        let r = vonage(&server).hangup(&CallId::new(UUID).unwrap()).await;
+            }),
+        );
+        mount(&server, voice("PUT", call_path()), refused, 1).await;
+        let call = answer(200, json!({"uuid": UUID, "status": state}));
+        mount(&server, voice("GET", call_path()), call, 1).await;
+        let r = vonage(&server).hangup(&id()).await;
         if ended {
             assert_eq!(r.unwrap(), HangupOutcome::AlreadyEnded);
         } else {
@@ -408,47 +414,24 @@ async fn a_refused_hangup_is_success_only_when_the_call_is_over() {
 #[tokio::test]
 async fn transfer_mute_and_dtmf() {
     let server = MockServer::start().await;
-    let call = format!("/v1/calls/{UUID}");
-    Mock::given(method("PUT"))
-        .and(path(call.as_str()))
-        .and(AppJwt)
-        .and(body_json(json!({
+    for body in [
+        json!({
             "action": "transfer",
             "destination": {"type": "ncco", "ncco": [{"action": "talk", "text": "Transferring you"}]}
-        })))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(call.as_str()))
-        .and(AppJwt)
-        .and(body_json(json!({
+        }),
+        json!({
             "action": "transfer",
             "destination": {"type": "ncco", "url": ["https://agent.example.com/vonage/next"]}
-        })))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(call.as_str()))
-        .and(AppJwt)
-        .and(body_json(json!({"action": "earmuff"})))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(format!("{call}/dtmf")))
-        .and(AppJwt)
-        .and(body_json(json!({"digits": "1713#"})))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"message": "DTMF sent", "uuid": UUID})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+        json!({"action": "earmuff"}),
+    ] {
+        let request = voice("PUT", call_path()).and(body_json(body));
+        mount(&server, request, status(204), 1).await;
+    }
+    let dtmf =
+        voice("PUT", format!("{}/dtmf", call_path())).and(body_json(json!({"digits": "1713#"})));
+    let sent = answer(200, json!({"message": "DTMF sent", "uuid": UUID}));
+    mount(&server, dtmf, sent, 1).await;
     let v = vonage(&server);
     let c = v.client();
     c.transfer_ncco(UUID, &Ncco::new().talk(Talk::new("Transferring you")))
@@ -469,16 +452,10 @@ async fn transfer_mute_and_dtmf() {
 #[tokio::test]
 async fn the_application_jwt_is_reused_across_requests() {
     let server = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .and(path(format!("/v1/calls/{UUID}")))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(204))
-        .expect(3)
-        .mount(&server)
-        .await;
+    mount(&server, voice("PUT", call_path()), status(204), 3).await;
     let v = vonage(&server);
     for _ in 0..3 {
-        v.hangup(&CallId::new(UUID).unwrap()).await.unwrap();
+        v.hangup(&id()).await.unwrap();
     }
     let tokens: Vec<String> = server
         .received_requests()
@@ -499,33 +476,24 @@ fn number(msisdn: &str, app: Option<&str>) -> serde_json::Value {
     n
 }
 
+/// The account's numbers: `count` in all, `numbers` on this page.
+fn numbers_page(count: u32, numbers: Vec<serde_json::Value>) -> ResponseTemplate {
+    answer(200, json!({"count": count, "numbers": numbers}))
+}
+
 #[tokio::test]
 async fn numbers_are_listed_page_by_page_with_basic_auth() {
     let server = MockServer::start().await;
     let first: Vec<serde_json::Value> = (0..100)
         .map(|i| number(&format!("4477009{i:05}"), Some(APP)))
         .collect();
-    Mock::given(method("GET"))
-        .and(path("/account/numbers"))
-        .and(header("authorization", basic().as_str()))
+    let request = basic_auth("GET", "/account/numbers")
         .and(query_param("index", "1"))
-        .and(query_param("size", "100"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"count": 101, "numbers": first})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/account/numbers"))
-        .and(query_param("index", "2"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"count": 101, "numbers": [number("14155550100", None)]})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+        .and(query_param("size", "100"));
+    mount(&server, request, numbers_page(101, first), 1).await;
+    let request = on("GET", "/account/numbers").and(query_param("index", "2"));
+    let second = numbers_page(101, vec![number("14155550100", None)]);
+    mount(&server, request, second, 1).await;
     let numbers = vonage(&server).phone_numbers().await.unwrap();
     assert_eq!(numbers.len(), 101);
     assert_eq!(numbers[0].number.as_str(), "+447700900000");
@@ -545,11 +513,8 @@ async fn numbers_are_listed_page_by_page_with_basic_auth() {
     );
     // An account with no numbers answers without the list.
     let empty = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/account/numbers"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 0})))
-        .mount(&empty)
-        .await;
+    let none = answer(200, json!({"count": 0}));
+    serve(&empty, on("GET", "/account/numbers"), none).await;
     assert!(vonage(&empty).phone_numbers().await.unwrap().is_empty());
 }
 
@@ -579,93 +544,70 @@ fn application(answer: &str, method: &str) -> serde_json::Value {
 #[tokio::test]
 async fn configure_inbound_rewrites_only_the_voice_webhooks_and_links_the_number() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/account/numbers"))
+    let request = basic_auth("GET", "/account/numbers")
         .and(query_param("pattern", "447700900000"))
-        .and(query_param("search_pattern", "0"))
-        .and(header("authorization", basic().as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "count": 2,
-            "numbers": [number("447700900000", Some("ffffffff-0000-4000-8000-000000000000")), number("4477009000001", None)]
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v2/applications/{APP}")))
-        .and(header("authorization", basic().as_str()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(application("https://old.example.com/answer", "GET")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(format!("/v2/applications/{APP}")))
-        .and(header("authorization", basic().as_str()))
-        .and(body_json(json!({
-            "name": "voice agent",
-            "capabilities": {
-                "voice": {
-                    "webhooks": {
-                        "answer_url": {"address": "https://agent.example.com/vonage/answer", "http_method": "GET", "connect_timeout": 500, "socket_timeout": 3000},
-                        "fallback_answer_url": {"address": "https://fallback.example.com/answer", "http_method": "GET"},
-                        "event_url": {"address": "https://agent.example.com/vonage/events", "http_method": "POST"}
-                    },
-                    "signed_callbacks": false,
-                    "conversations_ttl": 48,
-                    "region": "eu-west"
+        .and(query_param("search_pattern", "0"));
+    let numbers = numbers_page(
+        2,
+        vec![
+            number("447700900000", Some("ffffffff-0000-4000-8000-000000000000")),
+            number("4477009000001", None),
+        ],
+    );
+    serve(&server, request, numbers).await;
+    let old = answer(200, application("https://old.example.com/answer", "GET"));
+    mount(&server, basic_auth("GET", app_path()), old, 1).await;
+    let request = basic_auth("PUT", app_path()).and(body_json(json!({
+        "name": "voice agent",
+        "capabilities": {
+            "voice": {
+                "webhooks": {
+                    "answer_url": {"address": ANSWER, "http_method": "GET", "connect_timeout": 500, "socket_timeout": 3000},
+                    "fallback_answer_url": {"address": "https://fallback.example.com/answer", "http_method": "GET"},
+                    "event_url": {"address": "https://agent.example.com/vonage/events", "http_method": "POST"}
                 },
-                "rtc": {"webhooks": {"event_url": {"address": "https://rtc.example.com", "http_method": "POST"}}}
+                "signed_callbacks": false,
+                "conversations_ttl": 48,
+                "region": "eu-west"
             },
-            "keys": {"public_key": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"},
-            "privacy": {"improve_ai": false}
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(application(
-            "https://agent.example.com/vonage/answer",
-            "POST",
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(
-            "/v2/applications/ffffffff-0000-4000-8000-000000000000",
-        ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(application("https://elsewhere.example.com/answer", "GET")),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/number/update"))
-        .and(header("authorization", basic().as_str()))
+            "rtc": {"webhooks": {"event_url": {"address": "https://rtc.example.com", "http_method": "POST"}}}
+        },
+        "keys": {"public_key": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"},
+        "privacy": {"improve_ai": false}
+    })));
+    mount(
+        &server,
+        request,
+        answer(200, application(ANSWER, "POST")),
+        1,
+    )
+    .await;
+    let elsewhere = answer(
+        200,
+        application("https://elsewhere.example.com/answer", "GET"),
+    );
+    let request = on(
+        "GET",
+        "/v2/applications/ffffffff-0000-4000-8000-000000000000",
+    );
+    mount(&server, request, elsewhere, 1).await;
+    let request = basic_auth("POST", "/number/update")
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string(format!(
             "country=GB&msisdn=447700900000&app_id={APP}"
-        )))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"error-code": "200", "error-code-label": "success"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+        )));
+    let success = answer(
+        200,
+        json!({"error-code": "200", "error-code-label": "success"}),
+    );
+    mount(&server, request, success, 1).await;
     let v = Vonage::new(
         config(&server)
             .signature_secret("sig")
             .event_url("https://agent.example.com/vonage/events".parse().unwrap()),
     )
     .unwrap();
-    let report = v
-        .configure_inbound(
-            &"+447700900000".parse().unwrap(),
-            &"https://agent.example.com/vonage/answer".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+    let report = configure(&v, "+447700900000", ANSWER).await.unwrap();
     assert!(report.changed && report.drifted());
     // The number's calls went to the application it was linked to.
     assert_eq!(
@@ -686,48 +628,19 @@ async fn configure_inbound_rewrites_only_the_voice_webhooks_and_links_the_number
 #[tokio::test]
 async fn configure_inbound_changes_nothing_that_is_right_and_reports_failures() {
     let server = MockServer::start().await;
-    let app = application("https://agent.example.com/vonage/answer", "POST");
-    Mock::given(method("GET"))
-        .and(path("/account/numbers"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"count": 1, "numbers": [number("447700900000", Some(APP))]})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v2/applications/{APP}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(app))
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let app = application(ANSWER, "POST");
+    let numbers = numbers_page(1, vec![number("447700900000", Some(APP))]);
+    serve(&server, on("GET", "/account/numbers"), numbers).await;
+    serve(&server, on("GET", app_path()), answer(200, app)).await;
+    for verb in ["PUT", "POST"] {
+        mount(&server, Mock::given(method(verb)), status(500), 0).await;
+    }
     let v = vonage(&server);
-    let report = v
-        .configure_inbound(
-            &"+447700900000".parse().unwrap(),
-            &"https://agent.example.com/vonage/answer".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+    let report = configure(&v, "+447700900000", ANSWER).await.unwrap();
     assert!(!report.changed && report.notes.is_empty(), "{report:?}");
 
     // A number the account does not rent.
-    let e = v
-        .configure_inbound(
-            &"+14155550100".parse().unwrap(),
-            &"https://agent.example.com/vonage/answer".parse().unwrap(),
-        )
-        .await
-        .unwrap_err();
+    let e = configure(&v, "+14155550100", ANSWER).await.unwrap_err();
     assert!(
         e.to_string().contains("not a number of Vonage account"),
         "{e}"
@@ -737,39 +650,17 @@ async fn configure_inbound_changes_nothing_that_is_right_and_reports_failures() 
 #[tokio::test]
 async fn a_refused_number_link_is_an_error() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/account/numbers"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"count": 1, "numbers": [number("447700900000", None)]})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v2/applications/{APP}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(application(
-            "https://agent.example.com/vonage/answer",
-            "POST",
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/number/update"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"error-code": "420", "error-code-label": "method failed"})),
-        )
-        .mount(&server)
-        .await;
-    let e = vonage(&server)
-        .configure_inbound(
-            &"+447700900000".parse().unwrap(),
-            &"https://agent.example.com/vonage/answer".parse().unwrap(),
-        )
+    let numbers = numbers_page(1, vec![number("447700900000", None)]);
+    serve(&server, on("GET", "/account/numbers"), numbers).await;
+    let app = answer(200, application(ANSWER, "POST"));
+    serve(&server, on("GET", app_path()), app).await;
+    serve(&server, Mock::given(method("PUT")), answer(200, json!({}))).await;
+    let failed = answer(
+        200,
+        json!({"error-code": "420", "error-code-label": "method failed"}),
+    );
+    serve(&server, on("POST", "/number/update"), failed).await;
+    let e = configure(&vonage(&server), "+447700900000", ANSWER)
         .await
         .unwrap_err();
     assert_eq!(e.http_status(), Some(420));
@@ -779,65 +670,49 @@ async fn a_refused_number_link_is_an_error() {
 #[tokio::test]
 async fn the_other_error_paths() {
     let server = MockServer::start().await;
-    let call = format!("/v1/calls/{UUID}");
-    Mock::given(method("GET"))
-        .and(path(call.as_str()))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+    let call = call_path();
+    let not_found = answer(
+        404,
+        json!({
             "type": "https://developer.nexmo.com/api-errors#not-found", "title": "Not Found",
             "detail": "Call not found"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(format!("{call}/dtmf")))
-        .and(AppJwt)
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+        }),
+    );
+    mount(&server, voice("GET", call.as_str()), not_found, 1).await;
+    let not_answered = answer(
+        400,
+        json!({
             "type": "https://developer.nexmo.com/api-errors#bad-request", "title": "Bad Request",
             "detail": "Call is not answered"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(call.as_str()))
-        .and(AppJwt)
-        .and(body_json(json!({"action": "mute"})))
-        .respond_with(ResponseTemplate::new(409))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(call.as_str()))
-        .and(AppJwt)
-        .and(body_json(json!({"action": "hangup"})))
-        .respond_with(ResponseTemplate::new(410))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/account/numbers"))
-        .and(header("authorization", basic().as_str()))
-        .respond_with(ResponseTemplate::new(401).set_body_json(
-            json!({"error-code": "401", "error-code-label": "authentication failed"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path(format!("/v2/applications/{APP}")))
-        .and(header("authorization", basic().as_str()))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+        }),
+    );
+    mount(
+        &server,
+        voice("PUT", format!("{call}/dtmf")),
+        not_answered,
+        1,
+    )
+    .await;
+    for (action, code) in [("mute", 409), ("hangup", 410)] {
+        let request = voice("PUT", call.as_str()).and(body_json(json!({"action": action})));
+        mount(&server, request, status(code), 1).await;
+    }
+    let refused = answer(
+        401,
+        json!({"error-code": "401", "error-code-label": "authentication failed"}),
+    );
+    mount(&server, basic_auth("GET", "/account/numbers"), refused, 1).await;
+    let invalid = answer(
+        400,
+        json!({
             "type": "https://developer.nexmo.com/api-errors/application#payload-validation",
             "title": "Bad Request", "detail": "The request failed due to validation errors",
             "invalid_parameters": [{"name": "capabilities.voice.webhooks.answer_url.address", "reason": "Is not a valid URL"}]
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    );
+    mount(&server, basic_auth("PUT", app_path()), invalid, 1).await;
     let v = vonage(&server);
-    let id = CallId::new(UUID).unwrap();
+    let id = id();
     let e = v.call_status(&id).await.unwrap_err();
     assert!(
         e.is_not_found() && e.to_string().contains("Call not found"),
