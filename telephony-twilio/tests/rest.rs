@@ -16,7 +16,7 @@ use telephony_testkit::contract::rest::{
 };
 use telephony_twilio::{MAX_PAGES, Twilio, TwilioConfig};
 use wiremock::matchers::{header, method, path, query_param};
-use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Match, Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "tok-s3cr3t-value";
@@ -44,6 +44,25 @@ fn twilio(server: &MockServer) -> Twilio {
     .unwrap()
 }
 
+fn id() -> CallId {
+    CallId::new(CALL).unwrap()
+}
+
+/// Requests of `verb` to `to`.
+fn on(verb: &str, to: impl Into<String>) -> MockBuilder {
+    Mock::given(method(verb)).and(path(to))
+}
+
+/// Mounts `mock`, answering `answer`, expected exactly `times` times.
+async fn mount(server: &MockServer, mock: MockBuilder, answer: ResponseTemplate, times: u64) {
+    mock.respond_with(answer).expect(times).mount(server).await;
+}
+
+/// An answer of `status` with the JSON `body`.
+fn answer(status: u16, body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
 fn call_json(status: &str, price: Option<&str>) -> serde_json::Value {
     serde_json::json!({
         "sid": CALL,
@@ -61,6 +80,21 @@ fn call_json(status: &str, price: Option<&str>) -> serde_json::Value {
         "api_version": "2010-04-01",
         "subresource_uris": {"notifications": "/x"}
     })
+}
+
+/// An answer of `code` carrying the call, unpriced, in `status`.
+fn the_call(code: u16, status: &str) -> ResponseTemplate {
+    answer(code, call_json(status, None))
+}
+
+/// Twilio's 404 with code 20404: no such call (any more).
+fn not_found_20404() -> ResponseTemplate {
+    answer(
+        404,
+        serde_json::json!({
+            "code": 20404, "message": "The requested resource was not found", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404
+        }),
+    )
 }
 
 /// The request's form body, exactly: these pairs in this order.
@@ -84,6 +118,22 @@ fn form(pairs: &[(&str, &str)]) -> FormIs {
     )
 }
 
+/// The look at the call before a hang-up, which finds it in `status`, once.
+async fn looked_at_as(server: &MockServer, status: &str) {
+    mount(server, on("GET", THE_CALL), the_call(200, status), 1).await;
+}
+
+/// The update that sets `Status=target`, answered with `answer`, once.
+async fn updated_to(server: &MockServer, target: &str, answer: ResponseTemplate) {
+    let update = on("POST", THE_CALL).and(form(&[("Status", target)]));
+    mount(server, update, answer, 1).await;
+}
+
+/// Hangs up CALL through the Twilio on `server`; the hang-up must succeed.
+async fn hang_up(server: &MockServer) -> HangupOutcome {
+    twilio(server).hangup(&id()).await.unwrap()
+}
+
 fn stream_call() -> OutboundCall {
     OutboundCall::stream(
         "+14155550100".parse().unwrap(),
@@ -99,8 +149,7 @@ fn stream_call() -> OutboundCall {
 async fn create_call_sends_every_field_once() {
     let server = MockServer::start().await;
     let twiml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><Stream url=\"wss://agent.example.com/media\"><Parameter name=\"lead\" value=\"42\"/></Stream></Connect><Hangup/></Response>";
-    Mock::given(method("POST"))
-        .and(path(CALLS))
+    let create = on("POST", CALLS)
         .and(header("authorization", basic_auth().as_str()))
         .and(form(&[
             ("To", "+14155550100"),
@@ -114,11 +163,8 @@ async fn create_call_sends_every_field_once() {
             ("StatusCallbackEvent", "completed"),
             ("MachineDetection", "Enable"),
             ("Timeout", "25"),
-        ]))
-        .respond_with(ResponseTemplate::new(201).set_body_json(call_json("queued", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ]));
+    mount(&server, create, the_call(201, "queued"), 1).await;
     let placed = twilio(&server).initiate_call(&stream_call()).await.unwrap();
     assert_eq!(placed.call_id.as_str(), CALL);
     assert_eq!(placed.status, CallStatus::Queued);
@@ -127,19 +173,14 @@ async fn create_call_sends_every_field_once() {
 #[tokio::test]
 async fn create_call_with_an_answer_url() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(CALLS))
-        .and(form(&[
-            ("To", "+14155550100"),
-            ("From", "+14155550199"),
-            ("Url", "https://agent.example.com/answer"),
-            ("Method", "POST"),
-            ("TimeLimit", "600"),
-        ]))
-        .respond_with(ResponseTemplate::new(201).set_body_json(call_json("queued", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let create = on("POST", CALLS).and(form(&[
+        ("To", "+14155550100"),
+        ("From", "+14155550199"),
+        ("Url", "https://agent.example.com/answer"),
+        ("Method", "POST"),
+        ("TimeLimit", "600"),
+    ]));
+    mount(&server, create, the_call(201, "queued"), 1).await;
     let call = OutboundCall::answer_url(
         "+14155550100".parse().unwrap(),
         "+14155550199".parse().unwrap(),
@@ -152,47 +193,17 @@ async fn create_call_with_an_answer_url() {
 #[tokio::test]
 async fn hangup_completes_a_call_in_progress() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("in-progress", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(THE_CALL))
-        .and(form(&[("Status", "completed")]))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let out = twilio(&server)
-        .hangup(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(out, HangupOutcome::Ended);
+    looked_at_as(&server, "in-progress").await;
+    updated_to(&server, "completed", the_call(200, "completed")).await;
+    assert_eq!(hang_up(&server).await, HangupOutcome::Ended);
 }
 
 #[tokio::test]
 async fn hangup_cancels_a_ringing_call() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("ringing", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(THE_CALL))
-        .and(form(&[("Status", "canceled")]))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("canceled", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let out = twilio(&server)
-        .hangup(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(out, HangupOutcome::Canceled);
+    looked_at_as(&server, "ringing").await;
+    updated_to(&server, "canceled", the_call(200, "canceled")).await;
+    assert_eq!(hang_up(&server).await, HangupOutcome::Canceled);
 }
 
 /// Answered between the look and the cancel: `canceled` leaves an answered call up, so the
@@ -200,76 +211,27 @@ async fn hangup_cancels_a_ringing_call() {
 #[tokio::test]
 async fn hangup_completes_a_call_answered_while_being_canceled() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("ringing", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(THE_CALL))
-        .and(form(&[("Status", "canceled")]))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("in-progress", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(THE_CALL))
-        .and(form(&[("Status", "completed")]))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let out = twilio(&server)
-        .hangup(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(out, HangupOutcome::Ended);
+    looked_at_as(&server, "ringing").await;
+    updated_to(&server, "canceled", the_call(200, "in-progress")).await;
+    updated_to(&server, "completed", the_call(200, "completed")).await;
+    assert_eq!(hang_up(&server).await, HangupOutcome::Ended);
 }
 
 #[tokio::test]
 async fn hangup_of_an_ended_call_is_success() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("completed", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let out = twilio(&server)
-        .hangup(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(out, HangupOutcome::AlreadyEnded);
+    looked_at_as(&server, "completed").await;
+    mount(&server, on("POST", THE_CALL), ResponseTemplate::new(200), 0).await;
+    assert_eq!(hang_up(&server).await, HangupOutcome::AlreadyEnded);
 }
 
 #[tokio::test]
 async fn hangup_of_an_unknown_call_404_20404_is_success() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
-            "code": 20404, "message": "The requested resource was not found", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404
-        })))
-        .expect(2)
-        .mount(&server)
-        .await;
-    let out = twilio(&server)
-        .hangup(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(out, HangupOutcome::AlreadyEnded);
+    mount(&server, on("GET", THE_CALL), not_found_20404(), 2).await;
+    assert_eq!(hang_up(&server).await, HangupOutcome::AlreadyEnded);
     // Anything but hang-up still reports the 404.
-    let err = twilio(&server)
-        .call_status(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap_err();
+    let err = twilio(&server).call_status(&id()).await.unwrap_err();
     assert!(err.is_not_found() && err.provider_code() == Some("20404"));
 }
 
@@ -290,23 +252,25 @@ fn number_json(
 async fn numbers_follow_every_page() {
     let server = MockServer::start().await;
     let next = format!("{NUMBERS}?PageSize=100&Page=1&PageToken=PAabc");
-    Mock::given(method("GET"))
-        .and(path(NUMBERS))
-        .and(query_param("PageToken", "PAabc"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+    let second = answer(
+        200,
+        serde_json::json!({
             "incoming_phone_numbers": [number_json("PN02", "+14155550102", None, None)],
             "next_page_uri": null, "page": 1, "page_size": 100
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(NUMBERS))
-        .and(query_param("PageSize", "100"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        }),
+    );
+    let request = on("GET", NUMBERS).and(query_param("PageToken", "PAabc"));
+    mount(&server, request, second, 1).await;
+    let first = answer(
+        200,
+        serde_json::json!({
             "incoming_phone_numbers": [number_json("PN01", "+14155550101", Some("https://old.example.com/voice"), None)],
             "next_page_uri": next, "page": 0, "page_size": 100
-        })))
+        }),
+    );
+    on("GET", NUMBERS)
+        .and(query_param("PageSize", "100"))
+        .respond_with(first)
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
@@ -324,35 +288,31 @@ async fn numbers_follow_every_page() {
 #[tokio::test]
 async fn configure_inbound_reports_drift_and_unbinds_an_app() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(NUMBERS))
-        .and(query_param("PhoneNumber", "+14155550101"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+    let found = answer(
+        200,
+        serde_json::json!({
             "incoming_phone_numbers": [number_json("PN01", "+14155550101", Some("https://old.example.com/voice"), Some("AP0123456789abcdef0123456789abcdef"))],
             "next_page_uri": null
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "{}/PN01.json",
-            NUMBERS.trim_end_matches(".json")
-        )))
-        .and(form(&[
-            ("VoiceUrl", "https://agent.example.com/inbound"),
-            ("VoiceMethod", "POST"),
-            ("VoiceApplicationSid", ""),
-        ]))
-        .respond_with(ResponseTemplate::new(200).set_body_json(number_json(
-            "PN01",
-            "+14155550101",
-            Some("https://agent.example.com/inbound"),
-            None,
-        )))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    );
+    let lookup = on("GET", NUMBERS).and(query_param("PhoneNumber", "+14155550101"));
+    mount(&server, lookup, found, 1).await;
+    let update = on(
+        "POST",
+        format!("{}/PN01.json", NUMBERS.trim_end_matches(".json")),
+    )
+    .and(form(&[
+        ("VoiceUrl", "https://agent.example.com/inbound"),
+        ("VoiceMethod", "POST"),
+        ("VoiceApplicationSid", ""),
+    ]));
+    let updated = number_json(
+        "PN01",
+        "+14155550101",
+        Some("https://agent.example.com/inbound"),
+        None,
+    );
+    mount(&server, update, answer(200, updated), 1).await;
     let update = twilio(&server)
         .configure_inbound(
             &"+14155550101".parse().unwrap(),
@@ -387,11 +347,13 @@ async fn dial(twilio: &Twilio, to: &str, from: &str) -> Result<CallInitiation, E
 #[tokio::test]
 async fn a_bad_number_fails_before_any_request() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(call_json("queued", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        Mock::given(method("POST")),
+        the_call(201, "queued"),
+        1,
+    )
+    .await;
     let t = twilio(&server);
     for (to, from) in [
         ("4155550100", "+14155550199"),
@@ -447,20 +409,15 @@ async fn api_key_credentials_are_sent_as_basic_auth() {
         base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:{KEY_SECRET}"))
     );
     // The account stays in the path; the key and its secret authenticate.
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .and(header("authorization", expected.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("ringing", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let fetch = on("GET", THE_CALL).and(header("authorization", expected.as_str()));
+    mount(&server, fetch, the_call(200, "ringing"), 1).await;
     let config = TwilioConfig::new(SID, TOKEN)
         .api_key(KEY, KEY_SECRET)
         .base_url(server.uri().parse().unwrap())
         .http(HttpConfig::default().retry(RetryPolicy::none()));
     let info = Twilio::new(config)
         .unwrap()
-        .call_status(&CallId::new(CALL).unwrap())
+        .call_status(&id())
         .await
         .unwrap();
     assert_eq!(info.status, CallStatus::Ringing);
@@ -472,26 +429,13 @@ async fn api_key_credentials_are_sent_as_basic_auth() {
 async fn hangup_when_the_update_answers_404_20404_is_success() {
     for (status, target) in [("in-progress", "completed"), ("ringing", "canceled")] {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path(THE_CALL))
-            .respond_with(ResponseTemplate::new(200).set_body_json(call_json(status, None)))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(THE_CALL))
-            .and(form(&[("Status", target)]))
-            .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
-                "code": 20404, "message": "The requested resource was not found", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404
-            })))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let out = twilio(&server)
-            .hangup(&CallId::new(CALL).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(out, HangupOutcome::AlreadyEnded, "{status}");
+        looked_at_as(&server, status).await;
+        updated_to(&server, target, not_found_20404()).await;
+        assert_eq!(
+            hang_up(&server).await,
+            HangupOutcome::AlreadyEnded,
+            "{status}"
+        );
     }
 }
 
@@ -521,10 +465,7 @@ async fn secrets_never_print() {
         .mount(&server)
         .await;
     let twilio = Twilio::new(config.base_url(server.uri().parse().unwrap())).unwrap();
-    let err = twilio
-        .call_status(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap_err();
+    let err = twilio.call_status(&id()).await.unwrap_err();
     let shown = format!("{err} {err:?}");
     for secret in [TOKEN, key_secret, "shared-s3cr3t-value"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
@@ -547,18 +488,14 @@ fn error_body(status: u16, message: &str) -> serde_json::Value {
 #[tokio::test]
 async fn error_bodies_keep_the_code_and_the_link() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+    let refused = answer(
+        401,
+        serde_json::json!({
             "code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let err = twilio(&server)
-        .call_status(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap_err();
+        }),
+    );
+    mount(&server, on("GET", THE_CALL), refused, 1).await;
+    let err = twilio(&server).call_status(&id()).await.unwrap_err();
     assert_eq!(err.provider_code(), Some("20003"));
     assert_eq!(
         err.to_string(),
@@ -568,14 +505,13 @@ async fn error_bodies_keep_the_code_and_the_link() {
     );
     // Problem details, which Twilio's newer APIs write.
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(CALLS))
-        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+    let problem = answer(
+        400,
+        serde_json::json!({
             "title": "Bad Request", "detail": "To is not a valid phone number"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    );
+    mount(&server, on("POST", CALLS), problem, 1).await;
     let err = twilio(&server)
         .initiate_call(&stream_call())
         .await
@@ -587,17 +523,9 @@ async fn error_bodies_keep_the_code_and_the_link() {
 #[tokio::test]
 async fn fetch_reads_the_call_resource() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(THE_CALL))
-        .and(header("authorization", basic_auth().as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(call_json("in-progress", None)))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let info = twilio(&server)
-        .call_status(&CallId::new(CALL).unwrap())
-        .await
-        .unwrap();
+    let fetch = on("GET", THE_CALL).and(header("authorization", basic_auth().as_str()));
+    mount(&server, fetch, the_call(200, "in-progress"), 1).await;
+    let info = twilio(&server).call_status(&id()).await.unwrap();
     assert_eq!(info.status, CallStatus::InProgress);
     assert_eq!(info.duration, Some(Duration::from_secs(12)));
     assert_eq!(info.from.as_deref(), Some("+14155550199"));
