@@ -3,12 +3,13 @@
 use std::process::Command;
 
 use wiremock::matchers::{body_json, method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const ID: &str = "MAXXXXXXXXXXXXXXXXX1";
 const REQ: &str = "2e94fb9a-a58f-4a1c-86ac-59cba3e4a2b5";
 const UUID: &str = "b2a7c1d4-5e6f-4a8b-9c0d-1e2f3a4b5c6d";
 const APP: &str = "29986316244302815";
+const INBOUND: &str = "https://agent.example.com/plivo/inbound";
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_telephony"))
@@ -26,75 +27,105 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn call_status_hangup_cost_numbers() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    let p = |t: &str| format!("/v1/Account/{ID}/{t}");
-    Mock::given(method("POST"))
-        .and(path(p("Call/")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(
-            serde_json::json!({"api_id": "x", "message": "call fired", "request_uuid": REQ}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    // Ringing once, then the call is over.
-    Mock::given(method("GET")).and(path(p(&format!("Call/{REQ}/")))).and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_status": "ringing", "direction": "outbound", "from": "14155550199", "to": "14155550100"})))
-        .up_to_n_times(1).expect(1).mount(&server).await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(p(&format!("Request/{REQ}/"))))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    // Plivo files the ended call's record under its CallUUID only: the request id finds no
-    // record, no live call, no queued request.
-    Mock::given(method("GET")).and(path(p(&format!("Call/{UUID}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"call_uuid": UUID, "call_state": "ANSWER", "total_amount": "0.01200", "total_rate": "0.00850"})))
-        .expect(1).mount(&server).await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Call/{REQ}/"))))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-        )
-        .expect(3)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p("Call/")))
-        .and(query_param("status", "live"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"calls": []})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p("Number/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"meta": {"next": null}, "objects": [{"number": "14155550101"}]}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let (code, out, err) = run(&[
+/// `telephony call plivo --to +14155550100 --from +14155550199`, then `extra`.
+fn call(extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
         "call",
         "plivo",
         "--to",
         "+14155550100",
         "--from",
         "+14155550199",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// `telephony markup plivo --stream-url wss://a.example.com/plivo`, then `extra`.
+fn markup(extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "markup",
+        "plivo",
+        "--stream-url",
+        "wss://a.example.com/plivo",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// Requests of `verb` to the account path ending in `tail`.
+fn on(verb: &str, tail: &str) -> MockBuilder {
+    Mock::given(method(verb)).and(path(format!("/v1/Account/{ID}/{tail}")))
+}
+
+/// Mounts `mock`, answering `answer`, expected exactly `times` times.
+async fn mount(server: &MockServer, mock: MockBuilder, answer: ResponseTemplate, times: u64) {
+    mock.respond_with(answer).expect(times).mount(server).await;
+}
+
+/// An answer of `status` with the JSON `body`.
+fn answer(status: u16, body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// Plivo's 404.
+fn not_found() -> ResponseTemplate {
+    answer(
+        404,
+        serde_json::json!({"api_id": "x", "error": "not found"}),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_status_hangup_cost_numbers() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let fired = serde_json::json!({"api_id": "x", "message": "call fired", "request_uuid": REQ});
+    mount(&server, on("POST", "Call/"), answer(201, fired), 1).await;
+    // Ringing once, then the call is over.
+    let ringing = answer(
+        200,
+        serde_json::json!({"call_status": "ringing", "direction": "outbound", "from": "14155550199", "to": "14155550100"}),
+    );
+    on("GET", &format!("Call/{REQ}/"))
+        .and(query_param("status", "live"))
+        .respond_with(ringing)
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount(
+        &server,
+        on("DELETE", &format!("Call/{REQ}/")),
+        not_found(),
+        1,
+    )
+    .await;
+    let cancel = on("DELETE", &format!("Request/{REQ}/"));
+    mount(&server, cancel, ResponseTemplate::new(204), 1).await;
+    // Plivo files the ended call's record under its CallUUID only: the request id finds no
+    // record, no live call, no queued request.
+    let record = answer(
+        200,
+        serde_json::json!({"call_uuid": UUID, "call_state": "ANSWER", "total_amount": "0.01200", "total_rate": "0.00850"}),
+    );
+    mount(&server, on("GET", &format!("Call/{UUID}/")), record, 1).await;
+    mount(&server, on("GET", &format!("Call/{REQ}/")), not_found(), 3).await;
+    let live = on("GET", "Call/").and(query_param("status", "live"));
+    mount(
+        &server,
+        live,
+        answer(200, serde_json::json!({"calls": []})),
+        1,
+    )
+    .await;
+    let numbers = answer(
+        200,
+        serde_json::json!({"meta": {"next": null}, "objects": [{"number": "14155550101"}]}),
+    );
+    mount(&server, on("GET", "Number/"), numbers, 1).await;
+
+    let (code, out, err) = call(&[
         "--answer-url",
         "https://a.example.com/answer",
         "--base-url",
@@ -126,13 +157,7 @@ async fn call_status_hangup_cost_numbers() {
 
 #[test]
 fn a_stream_call_needs_an_answer_url_on_plivo() {
-    let (code, _, err) = run(&[
-        "call",
-        "plivo",
-        "--to",
-        "+14155550100",
-        "--from",
-        "+14155550199",
+    let (code, _, err) = call(&[
         "--stream-url",
         "wss://a/b",
         "--base-url",
@@ -181,82 +206,61 @@ fn sign_verify_markup() {
     assert!(out.starts_with("invalid: "), "{out}");
     assert!(err.is_empty(), "the verdict is on stdout alone: {err}");
 
-    let (code, out, _) = run(&[
-        "markup",
-        "plivo",
-        "--stream-url",
-        "wss://a.example.com/plivo",
-        "--param",
-        "lead=42",
-    ]);
+    let (code, out, _) = markup(&["--param", "lead=42"]);
     assert_eq!(code, 0);
     assert!(out.contains("contentType=\"audio/x-mulaw;rate=8000\" extraHeaders=\"lead=42\" keepCallAlive=\"true\">wss://a.example.com/plivo</Stream><Hangup/>"), "{out}");
-    let (code, _, err) = run(&[
-        "markup",
-        "plivo",
-        "--stream-url",
-        "wss://a.example.com/plivo",
-        "--param",
-        "call-id=1",
-    ]);
+    let (code, _, err) = markup(&["--param", "call-id=1"]);
     assert_eq!(code, 2);
     assert!(err.contains("letters and digits"), "{err}");
+}
+
+/// `telephony inbound plivo --number <number> --url INBOUND --base-url <base>`.
+fn inbound(number: &str, base: &str) -> (i32, String, String) {
+    run(&[
+        "inbound",
+        "plivo",
+        "--number",
+        number,
+        "--url",
+        INBOUND,
+        "--base-url",
+        base,
+    ])
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn inbound_links_the_number_and_says_what_it_found() {
     let server = MockServer::start().await;
     let base = server.uri();
-    let p = |t: &str| format!("/v1/Account/{ID}/{t}");
-    Mock::given(method("GET"))
-        .and(path(p("Number/14155550101/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+    let number = answer(
+        200,
+        serde_json::json!({
             "number": "14155550101", "application": format!("/v1/Account/{ID}/Application/11111111111111111/")
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p("Application/11111111111111111/")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"app_id": "11111111111111111", "answer_url": "https://old.example.com/answer"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"app_id": APP, "answer_url": "https://agent.example.com/plivo/inbound", "answer_method": "POST"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(p("Number/14155550101/")))
-        .and(body_json(serde_json::json!({"app_id": APP})))
-        .respond_with(
-            ResponseTemplate::new(202).set_body_json(serde_json::json!({"message": "changed"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(p(&format!("Application/{APP}/"))))
-        .respond_with(ResponseTemplate::new(202))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let (code, out, err) = run(&[
-        "inbound",
-        "plivo",
-        "--number",
-        "+14155550101",
-        "--url",
-        "https://agent.example.com/plivo/inbound",
-        "--base-url",
-        &base,
-    ]);
+        }),
+    );
+    mount(&server, on("GET", "Number/14155550101/"), number, 1).await;
+    let other = answer(
+        200,
+        serde_json::json!({"app_id": "11111111111111111", "answer_url": "https://old.example.com/answer"}),
+    );
+    mount(
+        &server,
+        on("GET", "Application/11111111111111111/"),
+        other,
+        1,
+    )
+    .await;
+    let ours = answer(
+        200,
+        serde_json::json!({"app_id": APP, "answer_url": INBOUND, "answer_method": "POST"}),
+    );
+    let app = format!("Application/{APP}/");
+    mount(&server, on("GET", &app), ours, 1).await;
+    let link = on("POST", "Number/14155550101/").and(body_json(serde_json::json!({"app_id": APP})));
+    let changed = answer(202, serde_json::json!({"message": "changed"}));
+    mount(&server, link, changed, 1).await;
+    mount(&server, on("POST", &app), ResponseTemplate::new(202), 0).await;
+    let (code, out, err) = inbound("+14155550101", &base);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
@@ -269,25 +273,8 @@ async fn inbound_links_the_number_and_says_what_it_found() {
     );
 
     // A number the account does not rent: the provider's "no", exit 1.
-    Mock::given(method("GET"))
-        .and(path(p("Number/14155550109/")))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(serde_json::json!({"api_id": "x", "error": "not found"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let (code, _, err) = run(&[
-        "inbound",
-        "plivo",
-        "--number",
-        "+14155550109",
-        "--url",
-        "https://agent.example.com/plivo/inbound",
-        "--base-url",
-        &base,
-    ]);
+    mount(&server, on("GET", "Number/14155550109/"), not_found(), 1).await;
+    let (code, _, err) = inbound("+14155550109", &base);
     assert_eq!(
         code, 2,
         "a request that cannot be made is a usage error: {err}"
@@ -297,14 +284,7 @@ async fn inbound_links_the_number_and_says_what_it_found() {
 
 #[test]
 fn markup_at_16000_streams_l16_and_other_rates_are_refused() {
-    let (code, out, err) = run(&[
-        "markup",
-        "plivo",
-        "--stream-url",
-        "wss://a.example.com/plivo",
-        "--rate",
-        "16000",
-    ]);
+    let (code, out, err) = markup(&["--rate", "16000"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out.trim(),
@@ -312,28 +292,14 @@ fn markup_at_16000_streams_l16_and_other_rates_are_refused() {
          contentType=\"audio/x-l16;rate=16000\" keepCallAlive=\"true\">wss://a.example.com/plivo</Stream>\
          <Hangup/></Response>"
     );
-    let (code, out, _) = run(&[
-        "markup",
-        "plivo",
-        "--stream-url",
-        "wss://a.example.com/plivo",
-        "--rate",
-        "8000",
-    ]);
+    let (code, out, _) = markup(&["--rate", "8000"]);
     assert_eq!(code, 0);
     assert!(
         out.contains("contentType=\"audio/x-mulaw;rate=8000\""),
         "{out}"
     );
     for rate in ["24000", "44100"] {
-        let (code, out, err) = run(&[
-            "markup",
-            "plivo",
-            "--stream-url",
-            "wss://a.example.com/plivo",
-            "--rate",
-            rate,
-        ]);
+        let (code, out, err) = markup(&["--rate", rate]);
         assert_eq!((code, out.as_str()), (2, ""), "{rate}");
         assert!(
             err.contains(&format!(
