@@ -335,20 +335,46 @@ impl TelnyxClient {
     /// (`GET /detail_records?filter[record_type]=call-control`). Records appear some time
     /// after the call ends.
     ///
+    /// The records are asked for by `filter[telnyx_call_control_id]`, the field Telnyx's
+    /// detail records name the call by. Telnyx refuses (400) a filter on a field the record
+    /// type does not have; then the latest records are read instead and the call's picked out
+    /// by its id. Either way a record that names another call is dropped.
+    ///
     /// # Errors
     ///
     /// Telnyx's refusal, or a transport error.
     pub async fn detail_records(&self, call_control_id: &str) -> Result<Vec<DetailRecord>, Error> {
+        let records = match self.records(Some(call_control_id)).await {
+            Err(e) if e.http_status() == Some(400) => self.records(None).await?,
+            other => other?,
+        };
+        Ok(records
+            .into_iter()
+            .filter(|r| r.names_call(call_control_id) != Some(false))
+            .collect())
+    }
+
+    /// One page of call-control records: the call's, or the latest.
+    async fn records(&self, call_control_id: Option<&str>) -> Result<Vec<DetailRecord>, Error> {
         let mut url = self.url(&["detail_records"]);
-        url.query_pairs_mut()
-            .append_pair("filter[record_type]", "call-control")
-            .append_pair("filter[telnyx_call_control_id]", call_control_id)
-            .append_pair("page[size]", "20");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("filter[record_type]", "call-control");
+            match call_control_id {
+                Some(id) => q
+                    .append_pair("filter[telnyx_call_control_id]", id)
+                    .append_pair("page[size]", "20"),
+                None => q
+                    .append_pair("sort", "-started_at")
+                    .append_pair("page[size]", "250"),
+            };
+        }
+        let operation = match call_control_id {
+            Some(id) => format!("fetch detail records of call {id}"),
+            None => "fetch the latest call-control detail records".to_owned(),
+        };
         self.rest
-            .get(
-                url,
-                format!("fetch detail records of call {call_control_id}"),
-            )
+            .get(url, operation)
             .auth(&self.auth)
             .decode::<Page<DetailRecord>>()
             .await

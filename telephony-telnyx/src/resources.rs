@@ -109,6 +109,24 @@ pub struct DetailRecord {
     /// Billed seconds.
     #[serde(default, deserialize_with = "string_or_number")]
     pub billed_sec: Option<String>,
+    /// The call it is for, as detail records name it.
+    #[serde(default)]
+    pub telnyx_call_control_id: Option<String>,
+    /// The call it is for, as some record types name it.
+    #[serde(default)]
+    pub call_control_id: Option<String>,
+}
+
+impl DetailRecord {
+    /// Whether the record is for call `id`: `None` when it names no call (an empty id counts
+    /// as none).
+    pub fn names_call(&self, id: &str) -> Option<bool> {
+        [&self.telnyx_call_control_id, &self.call_control_id]
+            .into_iter()
+            .flatten()
+            .find(|named| !named.is_empty())
+            .map(|named| named == id)
+    }
 }
 
 /// An error answer: `{"errors": [{…}]}`.

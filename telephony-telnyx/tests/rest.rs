@@ -308,6 +308,35 @@ async fn cost_is_read_from_the_call_control_detail_record_as_an_exact_decimal() 
 }
 
 #[tokio::test]
+async fn cost_falls_back_to_the_latest_records_when_telnyx_refuses_the_filter() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/detail_records"))
+        .and(query_param("filter[telnyx_call_control_id]", CALL))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"errors": [{"code": "10015", "title": "Bad Request", "detail": "filter[telnyx_call_control_id] is not a field of call-control records"}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/detail_records"))
+        .and(query_param("filter[record_type]", "call-control"))
+        .and(query_param("sort", "-started_at"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"record_type": "call-control", "telnyx_call_control_id": "v3:another-call", "cost": "9.9900", "currency": "USD"},
+            {"record_type": "call-control", "telnyx_call_control_id": CALL, "cost": "0.0035", "currency": "USD", "rate": "0.0035"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cost = telnyx_with(&server, &Waits::default())
+        .call_cost(&CallId::new(CALL).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cost.amount.to_string(), "0.0035");
+}
+
+#[tokio::test]
 async fn configure_inbound_moves_the_number_to_our_application_and_reports_drift() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
