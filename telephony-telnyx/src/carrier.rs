@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::Digest as _;
-
 use telephony_core::audio::AudioFormat;
 use telephony_core::{
     Carrier, Error, Markup, ProviderKind, Recognition, Secret, Signed, StreamSpec,
@@ -111,9 +109,8 @@ impl WebhookScheme for TelnyxWebhooks {
         signature::verify_request(&PublicKey::from_base64(key.expose())?, request, now)
     }
 
-    /// Signs with `secret` as a private key (its 32-byte seed, base64) at `now`. A secret that
-    /// is not a seed signs with the key whose seed is its SHA-256: a signature that no account's
-    /// public key verifies, as a forger's would be.
+    /// Signs with `secret` as a private key (its 32-byte seed, base64) at `now`; a secret that
+    /// is not a seed signs as a forger would ([`SigningKey::for_signing`]).
     fn sign(
         &self,
         secret: &Secret,
@@ -126,9 +123,7 @@ impl WebhookScheme for TelnyxWebhooks {
             .map(|d| d.as_secs())
             .unwrap_or(0)
             .to_string();
-        let key = SigningKey::from_secret(secret).unwrap_or_else(|_| {
-            SigningKey::from_seed(sha2::Sha256::digest(secret.expose().as_bytes()).into())
-        });
+        let key = SigningKey::for_signing(secret);
         let headers = vec![
             (TIMESTAMP_HEADER.to_owned(), timestamp.clone()),
             (

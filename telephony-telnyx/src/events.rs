@@ -130,16 +130,7 @@ pub struct CostPart {
 ///
 /// A body that is not a Telnyx event (not JSON, no `data.event_type`).
 pub fn envelope(body: &[u8]) -> Result<Envelope, Error> {
-    let mut envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
-        Error::Decode(DecodeError::new(
-            KIND,
-            "webhook event",
-            format!(
-                "{e} (body starts {:?})",
-                telephony_core::rest::preview(body)
-            ),
-        ))
-    })?;
+    let mut envelope: Envelope = telephony_core::rest::decode_json(KIND, "webhook event", body)?;
     envelope.data.event_type = event_type(&envelope.data.event_type);
     Ok(envelope)
 }

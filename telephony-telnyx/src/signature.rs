@@ -153,6 +153,17 @@ impl SigningKey {
         SigningKey::from_seed_base64(secret.expose())
     }
 
+    /// The key a secret signs with, as `telephony webhook sign` and the emulator sign: the
+    /// secret itself where it is a seed ([`from_secret`](Self::from_secret)), else the key whose
+    /// seed is the secret's SHA-256, whose signatures no account's public key verifies (what a
+    /// forger's would be).
+    pub fn for_signing(secret: &Secret) -> SigningKey {
+        SigningKey::from_secret(secret).unwrap_or_else(|_| {
+            use sha2::Digest as _;
+            SigningKey::from_seed(sha2::Sha256::digest(secret.expose().as_bytes()).into())
+        })
+    }
+
     /// Its public key.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.0.verifying_key())

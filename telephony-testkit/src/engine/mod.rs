@@ -162,3 +162,10 @@ pub(crate) fn carrier(dialect: Box<dyn Dialect>, base_url: Url) -> Arc<Carrier> 
         connections: std::sync::OnceLock::new(),
     })
 }
+
+/// A time as RFC 3339 (`2026-12-03T12:00:00Z`), as JSON webhooks and resources write it.
+pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
+    let t: time::OffsetDateTime = t.into();
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

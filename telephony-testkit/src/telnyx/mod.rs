@@ -30,6 +30,7 @@ use self::rest::{
 };
 use self::webhooks::TelnyxDialect;
 use crate::emulator::{Emulated, Emulator, Starting};
+use crate::engine::rfc3339;
 use crate::engine::{
     AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
 };
@@ -49,18 +50,9 @@ const ACCOUNT_ID: &str = "3e6f995f-85f7-4705-9741-53b116d28237";
 /// The application's name.
 const APPLICATION_NAME: &str = "emulated call control application";
 
-/// The key `secret` signs with: the secret itself where it is a key (a seed in base64), else
-/// (a forgery's secret) a key made from its bytes.
+/// The key `secret` signs with, as the carrier's own signer takes it.
 fn signing_key(secret: &str) -> SigningKey {
-    use base64::Engine as _;
-    SigningKey::from_seed_base64(secret).unwrap_or_else(|_| {
-        let mut seed = [0u8; 32];
-        for (i, b) in secret.bytes().enumerate() {
-            seed[i % 32] = seed[i % 32].wrapping_mul(31).wrapping_add(b);
-        }
-        SigningKey::from_seed_base64(&base64::engine::general_purpose::STANDARD.encode(seed))
-            .expect("32 bytes in base64 are a seed")
-    })
+    SigningKey::for_signing(&Secret::new(secret))
 }
 
 /// This provider's ways, with the emulated account's key.
@@ -141,12 +133,6 @@ impl Emulator for TelnyxEmulator {
             .answer_request(&call, url, "POST")
             .into_request()
     }
-}
-
-fn rfc3339(t: std::time::SystemTime) -> String {
-    let t: time::OffsetDateTime = t.into();
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone)]

@@ -27,6 +27,7 @@ use self::rest::{
 };
 use self::webhooks::VonageDialect;
 use crate::emulator::{Emulated, Emulator, Starting};
+use crate::engine::rfc3339;
 use crate::engine::{
     AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
 };
@@ -129,12 +130,6 @@ impl Emulator for VonageEmulator {
         };
         dialect.answer_request(&call, url, "POST").into_request()
     }
-}
-
-fn rfc3339(t: std::time::SystemTime) -> String {
-    let t: time::OffsetDateTime = t.into();
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone)]
