@@ -34,6 +34,7 @@
 #![deny(unsafe_code)]
 
 mod carrier;
+pub mod control;
 mod error;
 mod id;
 mod markup;
@@ -46,6 +47,12 @@ mod secret;
 mod webhook;
 
 pub use carrier::{Carrier, Recognition, Signed, WebhookScheme};
+pub use control::{
+    Brief, CallNotice, Dtmf, MachineResult, NoAnswer, RecordingChannels, RecordingFormat,
+    RecordingId, RecordingOptions, RecordingReady, RecordingStarted, SipTarget, Transfer,
+    TransferEvent, TransferFailure, TransferLeg, TransferMode, TransferNotice, TransferRef,
+    TransferStarted, TransferTarget,
+};
 pub use error::{
     ApiError, ConfigError, DecodeError, Error, PageError, PageProblem, TransportError,
     TransportKind,

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use telephony_audio::AudioFormat;
 use url::Url;
 
+use crate::control::RecordingOptions;
+
 /// A bidirectional media stream to connect a call to.
 ///
 /// Custom parameters reach the WebSocket in the stream's start message (Twilio `<Parameter>`,
@@ -25,6 +27,10 @@ pub struct StreamSpec {
     /// The audio to ask for where the provider offers a choice (Plivo: μ-law 8 kHz or L16
     /// 16 kHz; Vonage: L16 at 8, 16 or 24 kHz). Twilio always sends μ-law 8 kHz.
     pub audio: Option<AudioFormat>,
+    /// Records the call from the answer, where the carrier records through the answer
+    /// (Plivo `<Record recordSession>`, a Vonage NCCO `record`, Telnyx's answer command) or
+    /// on the call (Twilio, once answered).
+    pub record: Option<RecordingOptions>,
 }
 
 impl StreamSpec {
@@ -36,6 +42,7 @@ impl StreamSpec {
             name: None,
             status_callback: None,
             audio: None,
+            record: None,
         }
     }
 
@@ -54,6 +61,12 @@ impl StreamSpec {
     /// Sets the stream status callback.
     pub fn status_callback(mut self, url: Url) -> StreamSpec {
         self.status_callback = Some(url);
+        self
+    }
+
+    /// Records the call from the answer.
+    pub fn record(mut self, options: RecordingOptions) -> StreamSpec {
+        self.record = Some(options);
         self
     }
 

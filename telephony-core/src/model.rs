@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::control::RecordingOptions;
 use crate::error::{DecodeError, Error};
 use crate::id::{CallId, E164};
 use crate::markup::{Markup, StreamSpec};
@@ -108,8 +109,10 @@ pub enum AnsweredBy {
     Human,
     /// A machine, detected as soon as it answered.
     Machine,
-    /// A machine, and its greeting ended (with a beep, silence or otherwise): the moment to
-    /// leave a message.
+    /// A machine, and its greeting ended with a beep: the moment to leave a message.
+    MachineEndBeep,
+    /// A machine, and its greeting ended without a beep (silence, or a timeout waiting for
+    /// one): the moment to leave a message.
     MachineGreetingEnded,
     /// A fax machine.
     Fax,
@@ -254,6 +257,8 @@ pub struct OutboundCall {
     pub ring_timeout: Option<Duration>,
     /// The longest the call may last.
     pub time_limit: Option<Duration>,
+    /// Records the call from its answer.
+    pub record: Option<RecordingOptions>,
     /// The host's key for this call, the same on every try of it: where the carrier
     /// deduplicates creates (Telnyx's `command_id`), a second create with the same key places
     /// no second call, so a create that failed with
@@ -284,6 +289,7 @@ impl OutboundCall {
             machine_detection: None,
             ring_timeout: None,
             time_limit: None,
+            record: None,
             idempotency_key: None,
         }
     }
@@ -309,6 +315,12 @@ impl OutboundCall {
     /// Sets the longest the call may last.
     pub fn time_limit(mut self, limit: Duration) -> OutboundCall {
         self.time_limit = Some(limit);
+        self
+    }
+
+    /// Records the call from its answer.
+    pub fn record(mut self, options: RecordingOptions) -> OutboundCall {
+        self.record = Some(options);
         self
     }
 

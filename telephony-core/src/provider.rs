@@ -6,6 +6,10 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use url::Url;
 
+use crate::control::{
+    CallNotice, Dtmf, RecordingId, RecordingOptions, RecordingStarted, Transfer, TransferNotice,
+    TransferStarted, TransferStep,
+};
 use crate::error::Error;
 use crate::id::{CallId, E164};
 use crate::markup::{Markup, StreamSpec};
@@ -60,10 +64,29 @@ pub struct Capabilities {
     pub inline_stream_on_create: bool,
     /// Answering-machine detection on outbound calls.
     pub machine_detection: bool,
-    /// Send DTMF on the media stream.
+    /// Answering-machine detection that waits for the end of a machine's greeting or its beep
+    /// ([`MachineDetection::DetectGreetingEnd`](crate::MachineDetection)).
+    pub machine_detection_greeting_end: bool,
+    /// Send DTMF on the media stream ([`MediaCommand::SendDtmf`](crate::MediaCommand)).
     pub dtmf_send: bool,
-    /// Redirect or transfer a live call.
+    /// Send DTMF through the API ([`TelephonyProvider::send_dtmf`]).
+    pub dtmf_rest: bool,
+    /// Cold transfer of a live call ([`TelephonyProvider::transfer`]).
     pub transfer: bool,
+    /// Warm transfer: the target dialled and briefed while the caller stays with the agent.
+    pub warm_transfer: bool,
+    /// Transfer to a SIP address.
+    pub sip_transfer: bool,
+    /// Record a call asked for when placing or answering it.
+    pub recording: bool,
+    /// Start and stop a recording mid-call.
+    pub recording_control: bool,
+    /// Dual-channel recordings.
+    pub dual_channel_recording: bool,
+    /// Download a recording through the adapter.
+    pub recording_download: bool,
+    /// Delete a recording through the adapter.
+    pub recording_delete: bool,
     /// Playback markers echoed when audio finished playing.
     pub playback_marks: bool,
     /// A clear command that drops buffered audio (barge-in).
@@ -80,8 +103,17 @@ impl Capabilities {
         answer_url: false,
         inline_stream_on_create: false,
         machine_detection: false,
+        machine_detection_greeting_end: false,
         dtmf_send: false,
+        dtmf_rest: false,
         transfer: false,
+        warm_transfer: false,
+        sip_transfer: false,
+        recording: false,
+        recording_control: false,
+        dual_channel_recording: false,
+        recording_download: false,
+        recording_delete: false,
         playback_marks: false,
         clear_audio: false,
         signed_media_upgrade: false,
@@ -191,6 +223,83 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
 
     /// A call status callback, normalized.
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error>;
+
+    /// Any callback at the status URL: a status change, an answering-machine verdict, a
+    /// finished recording, or a step of a transfer (see [`control::follow`](crate::control::follow),
+    /// which also takes the transfer's next step). Adapters without call control read status
+    /// callbacks only.
+    fn parse_callback(&self, request: &WebhookRequest) -> Result<CallNotice, Error> {
+        self.parse_status_callback(request)
+            .map(|e| CallNotice::Status(Box::new(e)))
+    }
+
+    /// Transfers a live call to a person: cold (the call leaves the agent's stream) or warm
+    /// (the target is dialled and briefed while the caller stays with the agent). The result
+    /// arrives as [`CallNotice::Transfer`] callbacks at [`Transfer::events`].
+    async fn transfer(&self, call: &CallId, transfer: &Transfer) -> Result<TransferStarted, Error> {
+        let _ = (call, transfer);
+        Err(self.unsupported("transfer"))
+    }
+
+    /// Takes a warm transfer's next step after a callback about it ([`control::follow`](crate::control::follow)
+    /// calls this): the target answered, so it is briefed and the caller moved to it.
+    async fn continue_transfer(&self, notice: &TransferNotice) -> Result<TransferStep, Error> {
+        let _ = notice;
+        Ok(TransferStep::none())
+    }
+
+    /// Starts recording a live call.
+    async fn start_recording(
+        &self,
+        call: &CallId,
+        options: &RecordingOptions,
+    ) -> Result<RecordingStarted, Error> {
+        let _ = (call, options);
+        Err(self.unsupported("starting a recording mid-call"))
+    }
+
+    /// Stops a call's recording (`recording`, or every one of the call's).
+    async fn stop_recording(
+        &self,
+        call: &CallId,
+        recording: Option<&RecordingId>,
+    ) -> Result<(), Error> {
+        let _ = (call, recording);
+        Err(self.unsupported("stopping a recording mid-call"))
+    }
+
+    /// Downloads a recording with the carrier's auth into `out`, as it arrives (never whole
+    /// in memory), returning the bytes written.
+    async fn download_recording(
+        &self,
+        recording: &RecordingId,
+        out: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<u64, Error> {
+        let _ = (recording, out);
+        Err(self.unsupported("downloading recordings"))
+    }
+
+    /// Deletes a recording.
+    async fn delete_recording(&self, recording: &RecordingId) -> Result<(), Error> {
+        let _ = recording;
+        Err(self.unsupported("deleting recordings"))
+    }
+
+    /// Sends DTMF on a live call through the carrier's API. A carrier that can only play
+    /// tones on the media stream refuses with [`Error::Unsupported`]; send them there
+    /// ([`MediaCommand::SendDtmf`](crate::MediaCommand)).
+    async fn send_dtmf(&self, call: &CallId, digits: &Dtmf) -> Result<(), Error> {
+        let _ = (call, digits);
+        Err(self.unsupported("sending DTMF through the API"))
+    }
+
+    /// The typed refusal of `operation` (what the call-control defaults return).
+    fn unsupported(&self, operation: &'static str) -> Error {
+        Error::Unsupported {
+            provider: self.kind(),
+            operation,
+        }
+    }
 
     /// The webhook that announces an inbound call.
     fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error>;

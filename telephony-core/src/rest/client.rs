@@ -373,6 +373,30 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
 
     /// The request as it is, sent to `url` instead (a listing's next page).
     pub(super) async fn send_to(&self, url: &Url) -> Result<Answer, Error> {
+        let response = self.response(url).await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| self.transport(e))?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// A transport error of this request (after create, where it is not idempotent).
+    pub(super) fn transport(&self, e: reqwest::Error) -> Error {
+        let error = retry::transport_error(self.client.api.provider(), &self.operation, e);
+        if self.idempotent {
+            error
+        } else {
+            error.after_create()
+        }
+    }
+
+    /// The final response to the request sent to `url`, retried as its idempotency allows,
+    /// its body not read yet.
+    pub(super) async fn response(&self, url: &Url) -> Result<reqwest::Response, Error> {
         let provider = self.client.api.provider();
         let body = match &self.body {
             Ok(body) => body.as_ref(),
@@ -401,7 +425,7 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
                 None => builder,
             }
         };
-        let response = retry::send(
+        retry::send(
             provider,
             &self.operation,
             &self.client.config.retry,
@@ -409,22 +433,7 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
             |headers| self.client.api.retry_after(headers, SystemTime::now()),
             make,
         )
-        .await?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| {
-            let error = retry::transport_error(provider, &self.operation, e);
-            if self.idempotent {
-                error
-            } else {
-                error.after_create()
-            }
-        })?;
-        Ok(Answer {
-            status,
-            headers,
-            body,
-        })
+        .await
     }
 
     /// [`decode`](Self::decode) at `url`.

@@ -55,6 +55,7 @@ use crate::error::{DecodeError, Error};
 use crate::provider::ProviderKind;
 
 mod client;
+mod download;
 mod pages;
 mod retry;
 
