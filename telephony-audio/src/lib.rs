@@ -47,6 +47,7 @@ mod backend;
 #[cfg(feature = "counting-alloc")]
 pub mod counting_alloc;
 mod cpu;
+pub mod dtmf;
 mod error;
 mod format;
 mod framer;

@@ -67,7 +67,8 @@ pub struct Capabilities {
     /// Answering-machine detection that waits for the end of a machine's greeting or its beep
     /// ([`MachineDetection::DetectGreetingEnd`](crate::MachineDetection)).
     pub machine_detection_greeting_end: bool,
-    /// Send DTMF on the media stream ([`MediaCommand::SendDtmf`](crate::MediaCommand)).
+    /// Send DTMF on the media stream ([`MediaSession::send_dtmf`](crate::MediaSession::send_dtmf)):
+    /// as the stream's DTMF message where it has one, otherwise as tones in the audio.
     pub dtmf_send: bool,
     /// Send DTMF through the API ([`TelephonyProvider::send_dtmf`]).
     pub dtmf_rest: bool,

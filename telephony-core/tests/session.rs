@@ -181,3 +181,38 @@ fn marks_wait_for_their_frame_and_clear_drops_them() {
     );
     assert_eq!(s.playback().heard(), Duration::from_millis(60));
 }
+
+/// A stream without a DTMF message plays the keys as tones in its audio, after what was sent
+/// before them, and a far end that listens hears the keys.
+#[test]
+fn dtmf_without_a_message_is_played_in_band() {
+    for app in [SampleRate::Hz8000, SampleRate::Hz16000, SampleRate::Hz24000] {
+        let mut s = MediaSession::new(Box::new(Strict::default()), SessionConfig::new(app));
+        s.handle(WsMessage::Text("start")).unwrap();
+        let mut wire: Vec<u8> = Vec::new();
+        let mut keep = |m: WsMessage<'_>| {
+            if let WsMessage::Binary(b) = m {
+                wire.extend_from_slice(b);
+            }
+        };
+        s.send_audio(&vec![0; app.samples_per_20ms() * 5], &mut keep)
+            .unwrap();
+        s.send_dtmf("4#w9", &mut keep).unwrap();
+        s.finish(&mut keep).unwrap();
+        assert!(matches!(
+            s.send_dtmf("x", &mut keep),
+            Err(MediaError::Unsupported { .. })
+        ));
+        let pcm: Vec<i16> = wire
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(
+            telephony_core::audio::dtmf::detect(&pcm, SampleRate::Hz16000),
+            vec!['4', '#', '9'],
+            "app {app:?}"
+        );
+        // The keys follow the 100 ms sent before them.
+        assert!(pcm[..1500].iter().all(|s| s.unsigned_abs() < 64));
+    }
+}

@@ -404,7 +404,11 @@ impl MediaSession {
         Ok(cleared)
     }
 
-    /// Plays DTMF tones to the caller, where the provider's stream can.
+    /// Plays DTMF to the caller: as the stream's DTMF message where the provider has one
+    /// (Plivo's `sendDTMF`), and otherwise as the keys' tones in the outbound audio (in-band,
+    /// [`telephony_audio::dtmf`]: 100 ms per key, 60 ms apart; `w` and `W` pause half a second
+    /// and a second), queued after the audio sent so far, so marks and clear treat them as
+    /// audio. Keys: `0`–`9`, `*`, `#`, `A`–`D`, `w`, `W`.
     pub fn send_dtmf(
         &mut self,
         digits: &str,
@@ -415,7 +419,19 @@ impl MediaSession {
                 self.refused(": nothing is sent before the stream proved where it came from")
             );
         }
-        self.protocol.encode(MediaCommand::SendDtmf(digits), out)
+        match self.protocol.encode(MediaCommand::SendDtmf(digits), out) {
+            Err(MediaError::Unsupported { provider, .. }) => {
+                let rate = self.config.app_rate;
+                let pcm = telephony_audio::dtmf::tones(digits, rate).map_err(|_| {
+                    MediaError::Unsupported {
+                        provider,
+                        what: "send DTMF keys other than 0-9, *, #, A-D, w and W",
+                    }
+                })?;
+                self.send_audio(&pcm, out)
+            }
+            other => other,
+        }
     }
 
     /// Frames the bytes in `self.wire` out; with `last`, also the partial frame at the end (padded when the
