@@ -97,6 +97,10 @@ pub enum StreamEvent {
     /// with [`Dropped`](Self::Dropped); but the start came from whoever opened the socket,
     /// unauthenticated: hang up only a call the host knows it placed or answered.
     Aborted(AbortReason),
+    /// The stream ended (closed or dropped) after the host said a transfer was under way
+    /// ([`MediaSender::transferring`]): the caller left the agent for a person, as asked,
+    /// not a lost connection. Nothing follows.
+    Transferred,
 }
 
 /// Why the loop ended a stream itself ([`StreamEvent::Aborted`]).
@@ -177,6 +181,7 @@ enum Command {
     Finish,
     Clear,
     Dtmf(String),
+    Transferring,
     Close,
 }
 
@@ -241,6 +246,15 @@ impl MediaSender {
     /// DTMF to the caller, where the provider's stream can send it.
     pub async fn dtmf(&self, digits: impl Into<String>) -> Result<(), StreamClosed> {
         self.send(Command::Dtmf(digits.into())).await
+    }
+
+    /// Says a transfer of this call is under way
+    /// ([`TelephonyProvider::transfer`](telephony_core::TelephonyProvider::transfer)): when the
+    /// stream then ends, the host hears [`StreamEvent::Transferred`] rather than
+    /// [`Closed`](StreamEvent::Closed) or [`Dropped`](StreamEvent::Dropped). Send it before the
+    /// transfer; it changes nothing else.
+    pub async fn transferring(&self) -> Result<(), StreamClosed> {
+        self.send(Command::Transferring).await
     }
 
     /// Closes the socket. With a `<Connect><Stream>` (Twilio), `keepCallAlive` (Plivo) or a
@@ -481,6 +495,15 @@ async fn run<Si, St, E>(
     let mut commands_open = true;
     let mut binary_audio = false;
     let mut protocol_errors = 0u32;
+    let mut transferring = false;
+    // How the stream ended, as the host hears it: a transfer's end is its own.
+    let ended = |transferring: bool, event: StreamEvent| {
+        if transferring {
+            StreamEvent::Transferred
+        } else {
+            event
+        }
+    };
     loop {
         // A peer that has not started the stream in time is cut off, however busy it keeps
         // the loop.
@@ -507,7 +530,7 @@ async fn run<Si, St, E>(
             }
             let Some(item) = queue.pop_front() else { break };
             if sink.send(item.frame).await.is_err() {
-                let _ = events.send(StreamEvent::Closed).await;
+                let _ = events.send(ended(transferring, StreamEvent::Closed)).await;
                 return;
             }
         }
@@ -527,18 +550,20 @@ async fn run<Si, St, E>(
             incoming = stream.next() => {
                 let frame = match incoming {
                     Some(Ok(WsFrame::Close)) => {
-                        let _ = events.send(StreamEvent::Closed).await;
+                        let _ = events.send(ended(transferring, StreamEvent::Closed)).await;
                         return;
                     }
                     None => {
                         let reason = "the connection ended without a closing handshake";
-                        tracing::debug!(reason, "media socket dropped");
-                        let _ = events.send(StreamEvent::Dropped(reason.to_owned())).await;
+                        tracing::debug!(reason, transferring, "media socket dropped");
+                        let dropped = StreamEvent::Dropped(reason.to_owned());
+                        let _ = events.send(ended(transferring, dropped)).await;
                         return;
                     }
                     Some(Err(e)) => {
-                        tracing::debug!(error = %e, "media socket failed");
-                        let _ = events.send(StreamEvent::Dropped(e.to_string())).await;
+                        tracing::debug!(error = %e, transferring, "media socket failed");
+                        let dropped = StreamEvent::Dropped(e.to_string());
+                        let _ = events.send(ended(transferring, dropped)).await;
                         return;
                     }
                     Some(Ok(f)) => f,
@@ -602,6 +627,10 @@ async fn run<Si, St, E>(
                     Some(Command::Mark(name)) => session.mark(&name, &mut push),
                     Some(Command::Finish) => session.finish(&mut push),
                     Some(Command::Dtmf(d)) => session.send_dtmf(&d, &mut push),
+                    Some(Command::Transferring) => {
+                        transferring = true;
+                        Ok(())
+                    }
                     Some(Command::Close) => {
                         for item in queue.drain(..) {
                             let _ = sink.send(item.frame).await;

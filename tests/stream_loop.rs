@@ -466,3 +466,32 @@ async fn what_waits_for_the_host_does_not_grow_with_the_peers_messages() {
     };
     assert!(e.to_string().len() < 512, "{}", e.to_string().len());
 }
+
+/// A stream that ends after the host said a transfer was under way ends as a transfer, not as
+/// a lost connection, whether the carrier closes it or just drops it.
+#[tokio::test(start_paused = true)]
+async fn a_stream_ended_by_a_transfer_says_so() {
+    for closes in [true, false] {
+        let (mut ch, mut out, provider) = over_channels(StreamOptions::immediate());
+        provider
+            .send(WsFrame::Text(CONNECTED.into()))
+            .await
+            .unwrap();
+        assert!(matches!(
+            next(&mut ch.events).await,
+            StreamEvent::Started(_)
+        ));
+        ch.sender.transferring().await.unwrap();
+        // A frame of audio sent after the marker: once it is out, the loop has read the
+        // marker (commands are read in order).
+        ch.sender.audio(vec![0; 320]).await.unwrap();
+        assert!(matches!(out.recv().await, Some(WsFrame::Binary(_))));
+        if closes {
+            provider.send(WsFrame::Close).await.unwrap();
+        } else {
+            drop(provider);
+        }
+        assert_eq!(next(&mut ch.events).await, StreamEvent::Transferred);
+        assert!(ch.events.next().await.is_none(), "nothing follows");
+    }
+}
