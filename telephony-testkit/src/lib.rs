@@ -84,11 +84,13 @@ mod vonage;
 mod wire;
 
 pub use emulator::{Emulated, Emulator, Emulators, Starting};
-pub use engine::{Fake, Fault, Operation};
+pub use engine::{Fake, Fault, Operation, Recording};
 pub use listener::{Connections, serve_counted};
 pub use plivo::FakePlivo;
 pub use record::{CallRecord, Callee, Happening, Moment, Violation};
-pub use script::{CallerScript, SCRIPT_RATE, read_wav, resample, speech_like, write_wav};
+pub use script::{
+    CallerScript, SCRIPT_RATE, parse_wav, read_wav, resample, speech_like, wav_bytes, write_wav,
+};
 pub use telnyx::FakeTelnyx;
 pub use twilio::FakeTwilio;
 pub use vonage::FakeVonage;

@@ -26,11 +26,67 @@ pub(crate) struct StreamTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Instruction {
     Say(String),
+    /// An audio file played (noted as said: `play:URL`).
+    Play(String),
+    /// Keys played to the far end (Twilio `<Play digits>`).
+    Digits(String),
     Stream(StreamTarget),
     Pause(Duration),
     Hangup,
+    /// Dial another party and bridge it (a cold transfer's `<Dial>`, an NCCO `connect` to a
+    /// phone or SIP endpoint).
+    Dial(DialTarget),
+    /// Join a room (a conference, a Vonage conversation).
+    Conference(Room),
+    /// Start recording the call (Twilio `<Start><Recording>`, Plivo `<Record recordSession>`,
+    /// an NCCO `record`).
+    Record(RecordRequest),
     /// A verb the emulator does not act on, by name.
     Other(String),
+}
+
+/// Who a `Dial` rings, and what it reports.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct DialTarget {
+    /// A number or a SIP URI, as written.
+    pub(crate) to: String,
+    /// The caller id the target sees.
+    pub(crate) caller_id: Option<String>,
+    /// How long it may ring.
+    pub(crate) timeout: Option<Duration>,
+    /// Where the dial's outcome is fetched, and the method (Twilio and Plivo `action`, a
+    /// Vonage `connect`'s synchronous `eventUrl`): its reply is the call's next document.
+    pub(crate) action: Option<(telephony::Url, String)>,
+    /// Where the new leg's own status goes (Twilio `<Number statusCallback>`).
+    pub(crate) leg_status: Option<telephony::Url>,
+    /// The events the leg's status URL asked for; `None` for all.
+    pub(crate) leg_events: Option<Vec<String>>,
+    /// SIP headers sent to the target.
+    pub(crate) sip_headers: Vec<(String, String)>,
+}
+
+/// A room to join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Room {
+    pub(crate) name: String,
+    /// Whether the room starts (its members bridged) when this member enters; a member that
+    /// does not start it waits, hearing the hold audio.
+    pub(crate) start_on_enter: bool,
+    /// Whether the room ends when this member leaves.
+    pub(crate) end_on_exit: bool,
+    /// What a waiting member hears.
+    pub(crate) hold: Option<String>,
+}
+
+/// A recording asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordRequest {
+    /// 1 or 2.
+    pub(crate) channels: u8,
+    /// Where the finished recording is announced.
+    pub(crate) callback: Option<telephony::Url>,
+    /// `wav` or `mp3`, as asked (the emulator always writes WAV).
+    pub(crate) format: String,
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {

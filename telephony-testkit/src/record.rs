@@ -19,6 +19,11 @@ pub enum Callee {
     NoAnswer,
     /// The call fails to connect (a bad number, a carrier error).
     Fail,
+    /// An answering machine answers: its greeting, then a beep (or none).
+    Machine {
+        /// Whether the greeting ends with a beep.
+        beep: bool,
+    },
 }
 
 /// A way the agent broke the provider's media protocol: what the real provider would punish
@@ -125,6 +130,35 @@ pub enum Happening {
     HungUp,
     /// A protocol violation.
     Violation(Violation),
+    /// The call left what it was doing for new instructions (a transfer).
+    Redirected,
+    /// The call dialled another party (a cold transfer's leg), and how that ended.
+    Dialed {
+        /// Who.
+        to: String,
+        /// The new leg's id.
+        leg: String,
+        /// How it ended, as the provider names it.
+        outcome: String,
+    },
+    /// The call joined a room (a conference).
+    JoinedRoom(String),
+    /// The call was bridged with another (in a room, or by a dial).
+    Bridged {
+        /// The other call.
+        with: String,
+    },
+    /// A recording started.
+    RecordingStarted(String),
+    /// A recording finished: its file is ready.
+    RecordingReady {
+        /// Its id.
+        id: String,
+        /// How long it is.
+        duration: Duration,
+    },
+    /// Machine detection reached a verdict (`Human`, `Machine`, `MachineEndBeep`…).
+    MachineDetected(String),
 }
 
 /// One timeline entry.
@@ -215,6 +249,45 @@ impl CallRecord {
             .iter()
             .filter(|m| matches!(m.what, Happening::Cleared { .. }))
             .count()
+    }
+
+    /// What was said to this call by the carrier (`<Say>`, a brief), in order.
+    pub fn said(&self) -> Vec<&str> {
+        self.timeline
+            .iter()
+            .filter_map(|m| match &m.what {
+                Happening::Said(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The calls this one was bridged with, in order.
+    pub fn bridged_with(&self) -> Vec<&str> {
+        self.timeline
+            .iter()
+            .filter_map(|m| match &m.what {
+                Happening::Bridged { with } => Some(with.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The keys the far end heard on this call: sent through the API, or played as tones in
+    /// the agent's audio (detected in what the caller heard).
+    pub fn keys_heard(&self) -> String {
+        let mut keys: String = self
+            .timeline
+            .iter()
+            .filter_map(|m| match &m.what {
+                Happening::DtmfReceived(d) => Some(d.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let Some(rate) = self.wire_rate {
+            keys.extend(telephony::audio::dtmf::detect(&self.heard, rate));
+        }
+        keys
     }
 
     /// The statuses the call went through, as the provider names them.

@@ -189,31 +189,52 @@ pub fn resample(pcm: &[i16], from: SampleRate, to: SampleRate) -> Vec<i16> {
     out
 }
 
-/// Writes 16-bit mono PCM at `rate` as a WAV file.
+/// Writes a 16-bit mono PCM WAV file.
 pub fn write_wav(path: impl AsRef<Path>, pcm: &[i16], rate: SampleRate) -> io::Result<()> {
-    let data = (pcm.len() * 2) as u32;
-    let mut b = Vec::with_capacity(44 + pcm.len() * 2);
+    std::fs::write(path, wav_bytes(&[pcm], rate))
+}
+
+/// A 16-bit PCM WAV file in memory, one slice per channel (interleaved in the file; the
+/// shortest channel sets the length).
+pub fn wav_bytes(channels: &[&[i16]], rate: SampleRate) -> Vec<u8> {
+    let n = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+    let count = channels.len().max(1) as u16;
+    let data = (n * 2 * usize::from(count)) as u32;
+    let mut b = Vec::with_capacity(44 + data as usize);
     b.extend_from_slice(b"RIFF");
     b.extend_from_slice(&(36 + data).to_le_bytes());
     b.extend_from_slice(b"WAVEfmt ");
     b.extend_from_slice(&16u32.to_le_bytes());
     b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&count.to_le_bytes());
     b.extend_from_slice(&rate.hz().to_le_bytes());
-    b.extend_from_slice(&(rate.hz() * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&(rate.hz() * 2 * u32::from(count)).to_le_bytes());
+    b.extend_from_slice(&(2 * count).to_le_bytes());
     b.extend_from_slice(&16u16.to_le_bytes());
     b.extend_from_slice(b"data");
     b.extend_from_slice(&data.to_le_bytes());
-    for s in pcm {
-        b.extend_from_slice(&s.to_le_bytes());
+    for i in 0..n {
+        for c in channels {
+            b.extend_from_slice(&c[i].to_le_bytes());
+        }
     }
-    std::fs::write(path, b)
+    b
 }
 
 /// Reads a 16-bit mono PCM WAV file.
 pub fn read_wav(path: impl AsRef<Path>) -> io::Result<(Vec<i16>, SampleRate)> {
-    let bytes = std::fs::read(path)?;
+    let (mut channels, rate) = parse_wav(&std::fs::read(path)?)?;
+    if channels.len() != 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a usable WAV file: only 16-bit mono PCM is read",
+        ));
+    }
+    Ok((channels.remove(0), rate))
+}
+
+/// Reads a 16-bit PCM WAV file in memory: its channels, apart, and its rate.
+pub fn parse_wav(bytes: &[u8]) -> io::Result<(Vec<Vec<i16>>, SampleRate)> {
     let bad = |why: &str| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -247,17 +268,20 @@ pub fn read_wav(path: impl AsRef<Path>) -> io::Result<(Vec<i16>, SampleRate)> {
                 format = Some((u16at(0), u16at(2), rate, u16at(14)));
             }
             b"data" => {
-                let (tag, channels, rate, bits) = format.ok_or_else(|| bad("data before fmt"))?;
-                if tag != 1 || channels != 1 || bits != 16 {
-                    return Err(bad("only 16-bit mono PCM is read"));
+                let (tag, count, rate, bits) = format.ok_or_else(|| bad("data before fmt"))?;
+                if tag != 1 || bits != 16 || !(1..=8).contains(&count) {
+                    return Err(bad("only 16-bit PCM of 1 to 8 channels is read"));
                 }
                 let rate = SampleRate::from_hz(rate)
                     .ok_or_else(|| bad("rate is not 8, 16, 24, 32 or 48 kHz"))?;
-                let pcm = bytes[body..end]
-                    .chunks_exact(2)
-                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
-                    .collect();
-                return Ok((pcm, rate));
+                let count = usize::from(count);
+                let mut channels = vec![Vec::new(); count];
+                for frame in bytes[body..end].chunks_exact(2 * count) {
+                    for (c, s) in frame.chunks_exact(2).enumerate() {
+                        channels[c].push(i16::from_le_bytes([s[0], s[1]]));
+                    }
+                }
+                return Ok((channels, rate));
             }
             _ => {}
         }

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use telephony::{Decimal, Url};
+use telephony::Url;
 use tokio::sync::{mpsc, watch};
 
-use super::media::run_stream;
+use super::run::run_call;
 use super::{CallEntry, CallInfo, Carrier, Control, Hooks};
 use crate::markup::Instruction;
-use crate::record::{CallRecord, Callee, Happening, Violation};
+use crate::record::{CallRecord, Happening};
 
 /// A call's life, as every provider has it; each dialect names the phases its own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,11 +46,31 @@ pub(crate) enum AnswerWith {
     /// Announce the call at this URL (the reply is not read) and wait for the API's answer
     /// command ([`Control::Answer`]), as a carrier that takes commands does (Telnyx).
     Command(Url),
+    /// Run these instructions (a leg the carrier dials itself).
+    Instructions(Vec<Instruction>),
 }
 
-/// How long a call announced to the host waits for its answer command, in call time, before
-/// the carrier hangs it up.
-const FIRST_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// What a redirected call runs next.
+#[derive(Debug, Clone)]
+pub(crate) enum Next {
+    /// A document, given.
+    Document(String),
+    /// A document fetched from this URL with this method.
+    Url(Url, String),
+    /// Instructions, given.
+    Instructions(Vec<Instruction>),
+}
+
+/// Why a call stopped what it was doing.
+#[derive(Debug, Clone)]
+pub(crate) enum Interrupt {
+    /// Hung up through the API.
+    HungUp,
+    /// The far end left (the callee's time in a room ran out, a room ended).
+    Left,
+    /// New instructions.
+    Redirect(Next),
+}
 
 /// A call to place.
 #[derive(Debug, Clone)]
@@ -63,6 +83,12 @@ pub(crate) struct Dial {
     pub(crate) answer: AnswerWith,
     pub(crate) hooks: Hooks,
     pub(crate) ring_timeout: Option<Duration>,
+    /// The call this leg is dialled from.
+    pub(crate) parent: Option<String>,
+    /// Machine detection asked for.
+    pub(crate) amd: Option<super::AmdMode>,
+    /// A recording asked for from the answer.
+    pub(crate) record: Option<crate::markup::RecordRequest>,
 }
 
 impl Carrier {
@@ -100,6 +126,9 @@ impl Carrier {
                     control: Some(control_tx),
                     done: done_tx,
                     created: Instant::now(),
+                    stream_opened: None,
+                    parent: dial.parent.clone(),
+                    phase: watch::channel(None).0,
                 },
             );
         }
@@ -147,6 +176,7 @@ impl Carrier {
                 if phase == Phase::Answered {
                     c.info.answered = true;
                 }
+                c.phase.send_replace(Some(phase));
             }
         }
         self.note(
@@ -172,196 +202,13 @@ impl Carrier {
         }
     }
 
-    async fn phase(&self, id: &str, phase: Phase) {
+    /// A watch on a call's phase.
+    pub(crate) fn watch_phase(&self, id: &str) -> Option<watch::Receiver<Option<Phase>>> {
+        self.lock().calls.get(id).map(|c| c.phase.subscribe())
+    }
+
+    pub(crate) async fn phase(&self, id: &str, phase: Phase) {
         self.set_phase(id, phase);
         self.status_callback(id, phase).await;
     }
-}
-
-/// Waits `call_time` (at the emulator's speed) unless the call is hung up meanwhile.
-async fn wait_or_hangup(
-    carrier: &Carrier,
-    call_time: Duration,
-    control: &mut mpsc::UnboundedReceiver<Control>,
-) -> bool {
-    let wall = carrier.wall(call_time);
-    tokio::select! {
-        () = tokio::time::sleep(wall) => false,
-        c = control.recv() => matches!(c, Some(Control::Hangup)),
-    }
-}
-
-/// Announces a call at `url` and waits for its answer command: the document, or `None` when
-/// the call ended meanwhile (rejected, hung up, or left unanswered past
-/// [`FIRST_COMMAND_TIMEOUT`]), its last phase set.
-async fn await_answer_command(
-    carrier: &Carrier,
-    id: &str,
-    url: &Url,
-    control: &mut mpsc::UnboundedReceiver<Control>,
-) -> Option<String> {
-    let info = carrier.info(id)?;
-    let hook = carrier.dialect.answer_request(&info, url, "POST");
-    let reply = carrier.send(&hook).await;
-    carrier.note(
-        id,
-        Happening::Answered {
-            url: url.to_string(),
-            status: reply.as_ref().map(|(s, _)| *s),
-        },
-    );
-    tokio::select! {
-        () = tokio::time::sleep(carrier.wall(FIRST_COMMAND_TIMEOUT)) => {
-            carrier.phase(id, Phase::Failed).await;
-            None
-        }
-        c = control.recv() => match c {
-            Some(Control::Answer(doc)) => Some(doc),
-            Some(Control::Reject) => {
-                carrier.phase(id, Phase::Failed).await;
-                None
-            }
-            Some(Control::Hangup) | None => {
-                carrier.note(id, Happening::HungUp);
-                carrier.phase(id, Phase::Canceled).await;
-                None
-            }
-        }
-    }
-}
-
-async fn run_call(
-    carrier: Arc<Carrier>,
-    dial: Dial,
-    mut control: mpsc::UnboundedReceiver<Control>,
-) {
-    let id = dial.id.clone();
-    let (ring, callee, script) = {
-        let s = carrier.lock();
-        let digits: String = dial.to.chars().filter(char::is_ascii_digit).collect();
-        (
-            s.settings.ring,
-            s.settings.callees.get(&digits).copied().unwrap_or_default(),
-            s.settings.script.clone(),
-        )
-    };
-    if !dial.inbound {
-        carrier.phase(&id, Phase::Initiated).await;
-    }
-    carrier.phase(&id, Phase::Ringing).await;
-    let ring = match callee {
-        Callee::NoAnswer => dial.ring_timeout.unwrap_or(Duration::from_secs(3)),
-        _ => ring,
-    };
-    if wait_or_hangup(&carrier, ring, &mut control).await {
-        carrier.note(&id, Happening::HungUp);
-        carrier.phase(&id, Phase::Canceled).await;
-        return;
-    }
-    match callee {
-        Callee::Busy => return carrier.phase(&id, Phase::Busy).await,
-        Callee::NoAnswer => return carrier.phase(&id, Phase::NoAnswer).await,
-        Callee::Fail => return carrier.phase(&id, Phase::Failed).await,
-        _ => {}
-    }
-    let commanded = match &dial.answer {
-        AnswerWith::Command(url) => {
-            match await_answer_command(&carrier, &id, url, &mut control).await {
-                Some(doc) => Some(doc),
-                None => return,
-            }
-        }
-        _ => None,
-    };
-    let answered_at = Instant::now();
-    carrier.phase(&id, Phase::Answered).await;
-    let document = match &dial.answer {
-        AnswerWith::Command(_) => commanded,
-        AnswerWith::Inline(doc) => {
-            carrier.note(
-                &id,
-                Happening::Answered {
-                    url: "inline".into(),
-                    status: None,
-                },
-            );
-            Some(doc.clone())
-        }
-        AnswerWith::Url(url, method) => {
-            let info = carrier.info(&id);
-            match info {
-                Some(info) => {
-                    let hook = carrier.dialect.answer_request(&info, url, method);
-                    let answer = carrier.send(&hook).await;
-                    carrier.note(
-                        &id,
-                        Happening::Answered {
-                            url: url.to_string(),
-                            status: answer.as_ref().map(|(s, _)| *s),
-                        },
-                    );
-                    answer
-                        .filter(|(s, _)| (200..300).contains(s))
-                        .map(|(_, b)| b)
-                }
-                None => None,
-            }
-        }
-    };
-    let instructions = match document.map(|d| carrier.dialect.parse_answer(&d)) {
-        Some(Ok(i)) => i,
-        Some(Err(e)) => {
-            carrier.note(
-                &id,
-                Happening::Violation(Violation::Malformed(format!("answer: {e}"))),
-            );
-            Vec::new()
-        }
-        None => Vec::new(),
-    };
-    let mut hung_up = false;
-    for instruction in instructions {
-        match instruction {
-            Instruction::Say(text) => {
-                let length = Duration::from_millis(60 * text.chars().count() as u64);
-                carrier.note(&id, Happening::Said(text));
-                if wait_or_hangup(&carrier, length, &mut control).await {
-                    hung_up = true;
-                }
-            }
-            Instruction::Pause(d) => {
-                if wait_or_hangup(&carrier, d, &mut control).await {
-                    hung_up = true;
-                }
-            }
-            Instruction::Stream(target) => {
-                if run_stream(&carrier, &id, &target, &script, &mut control).await {
-                    hung_up = true;
-                }
-            }
-            Instruction::Hangup => break,
-            Instruction::Other(_) => {}
-        }
-        if hung_up {
-            carrier.note(&id, Happening::HungUp);
-            break;
-        }
-    }
-    let seconds = carrier
-        .call_time(answered_at.elapsed())
-        .as_secs_f64()
-        .ceil()
-        .max(1.0) as u64;
-    {
-        let mut s = carrier.lock();
-        if let Some(c) = s.calls.get_mut(&id) {
-            let minutes = Decimal::from(seconds.div_ceil(60));
-            let price = c.info.rate * minutes;
-            c.info.duration_secs = Some(seconds);
-            c.info.price = Some(price);
-            c.record.duration = Some(Duration::from_secs(seconds));
-            c.record.price = Some(price);
-        }
-    }
-    carrier.phase(&id, Phase::Completed).await;
 }

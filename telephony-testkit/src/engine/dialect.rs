@@ -4,7 +4,7 @@
 use telephony::{CallStatus, Decimal, ProviderKind, Url};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Phase, Webhook};
+use super::{AmdMode, AmdVerdict, Phase, Recording, Webhook};
 use crate::markup::{Instruction, StreamTarget};
 use crate::record::Violation;
 
@@ -21,6 +21,9 @@ pub(crate) struct Hooks {
     pub(crate) ring_url: Option<Url>,
     /// Plivo `hangup_url`.
     pub(crate) hangup_url: Option<Url>,
+    /// Where machine detection's verdict goes (Twilio `AsyncAmdStatusCallback`, Plivo
+    /// `machine_detection_url`); the status URL when `None`.
+    pub(crate) amd_url: Option<Url>,
 }
 
 /// A call as dialects see it: ids, parties, hooks, and what the end produced.
@@ -121,4 +124,67 @@ pub(crate) trait Dialect: Send + Sync + 'static {
         let _ = url;
         Vec::new()
     }
+    /// The ids of a new leg the carrier dials from a call (a `<Dial>`, a transfer): its id and
+    /// secondary id.
+    fn leg_ids(&self, seq: u64) -> (String, String) {
+        (format!("leg-{seq:016x}"), String::new())
+    }
+    /// A new recording's id.
+    fn recording_id(&self, seq: u64) -> String {
+        format!("rec-{seq:016x}")
+    }
+    /// The callback announcing a finished recording, to `url`, signed.
+    fn recording_request(
+        &self,
+        call: &CallInfo,
+        recording: &Recording,
+        url: &Url,
+    ) -> Option<Webhook> {
+        let _ = (call, recording, url);
+        None
+    }
+    /// The callback reporting machine detection's verdict, to `url`, signed; `None` where
+    /// the carrier does not report this verdict in this mode (Twilio's `DetectMessageEnd`
+    /// reports a machine only once its greeting ended).
+    fn amd_request(
+        &self,
+        call: &CallInfo,
+        mode: AmdMode,
+        verdict: AmdVerdict,
+        url: &Url,
+    ) -> Option<Webhook> {
+        let _ = (call, mode, verdict, url);
+        None
+    }
+    /// The request a dial's `action` gets when the dialled leg ends, signed; its reply is the
+    /// call's next document.
+    fn dial_action_request(
+        &self,
+        call: &CallInfo,
+        outcome: &DialOutcome,
+        url: &Url,
+        method: &str,
+    ) -> Option<Webhook> {
+        let _ = (call, outcome, url, method);
+        None
+    }
+    /// The callback saying `call` was bridged with `other` (Telnyx's `call.bridged`), where
+    /// the carrier sends one.
+    fn bridged_request(&self, call: &CallInfo, other: &str) -> Option<Webhook> {
+        let _ = (call, other);
+        None
+    }
+}
+
+/// How a dialled leg ended.
+#[derive(Debug, Clone)]
+pub(crate) struct DialOutcome {
+    /// The leg's id.
+    pub(crate) leg: String,
+    /// Its last phase.
+    pub(crate) phase: Phase,
+    /// Whether it was answered (and bridged).
+    pub(crate) answered: bool,
+    /// How long it was connected, in whole seconds.
+    pub(crate) duration_secs: u64,
 }

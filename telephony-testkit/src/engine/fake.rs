@@ -77,6 +77,21 @@ impl Fake {
         self.carrier.lock().settings.drop_stream_after = after;
     }
 
+    /// How long the person a call is transferred to talks once bridged, in call time, before
+    /// hanging up (2 s by default).
+    pub fn talk_time(&self, stay: Duration) {
+        self.carrier.lock().settings.room_stay = stay;
+    }
+
+    /// Every recording, in the order started (deleted ones included, without their file).
+    pub fn recordings(&self) -> Vec<super::Recording> {
+        let s = self.carrier.lock();
+        s.recording_order
+            .iter()
+            .filter_map(|id| s.recordings.get(id).cloned())
+            .collect()
+    }
+
     /// Every call, in the order placed.
     pub fn calls(&self) -> Vec<CallRecord> {
         let s = self.carrier.lock();

@@ -10,6 +10,8 @@ use telephony::audio::{AudioFormat, Decoder, Encoder, Profile};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::call::Interrupt;
+use super::run::interrupted;
 use super::{AgentSays, Carrier, Control};
 use crate::markup::StreamTarget;
 use crate::record::{Happening, Violation};
@@ -25,14 +27,15 @@ enum Played {
     Mark(String, Message),
 }
 
-/// Runs one media stream; `true` when the call was hung up through the API meanwhile.
+/// Runs one media stream; what interrupted it (a hang-up, a transfer's redirect), when
+/// something did.
 pub(super) async fn run_stream(
     carrier: &Arc<Carrier>,
     id: &str,
     target: &StreamTarget,
     script: &CallerScript,
     control: &mut mpsc::UnboundedReceiver<Control>,
-) -> bool {
+) -> Option<Interrupt> {
     let (frame_wall, drop_after) = {
         let s = carrier.lock();
         (s.settings.frame, s.settings.drop_stream_after)
@@ -43,7 +46,7 @@ pub(super) async fn run_stream(
             Ok(r) => r,
             Err(e) => {
                 carrier.note(id, Happening::StreamFailed(e.to_string()));
-                return false;
+                return None;
             }
         };
         for (name, value) in carrier.dialect.upgrade_headers(&target.url) {
@@ -62,11 +65,11 @@ pub(super) async fn run_stream(
         Ok(Ok((ws, _))) => ws,
         Ok(Err(e)) => {
             carrier.note(id, Happening::StreamFailed(e.to_string()));
-            return false;
+            return None;
         }
         Err(_) => {
             carrier.note(id, Happening::StreamFailed("timed out connecting".into()));
-            return false;
+            return None;
         }
     };
     carrier.note(
@@ -75,8 +78,11 @@ pub(super) async fn run_stream(
             url: target.url.clone(),
         },
     );
+    if let Some(c) = carrier.lock().calls.get_mut(id) {
+        c.stream_opened = Some(std::time::Instant::now());
+    }
     let Some(info) = carrier.info(id) else {
-        return false;
+        return None;
     };
     let mut dialect = carrier.dialect.media(&info, target);
     let format: AudioFormat = target.format;
@@ -104,7 +110,7 @@ pub(super) async fn run_stream(
     for m in dialect.opening() {
         if ws.send(m).await.is_err() {
             carrier.note(id, Happening::AgentClosed);
-            return false;
+            return None;
         }
     }
     let mut decoder = Decoder::new(format, rate, Profile::HighQuality);
@@ -119,7 +125,7 @@ pub(super) async fn run_stream(
     let mut k = 0usize;
     let mut cleared_at: Option<usize> = None;
     let drop_at = drop_after.map(|d| (d.as_micros() / 20_000) as usize);
-    let mut hung_up = false;
+    let mut interrupt = None;
     let silence = vec![format.encoding.silence_byte(); spf * width];
     'stream: loop {
         tokio::select! {
@@ -230,17 +236,16 @@ pub(super) async fn run_stream(
                     }
                 }
             }
-            c = control.recv() => {
-                // Only a hang-up ends the stream; a command for a call waiting to be
-                // answered means nothing here.
-                if matches!(c, Some(Control::Hangup)) {
-                    if let Some(stop) = dialect.stop() {
-                        let _ = ws.send(stop).await;
-                    }
-                    let _ = ws.close(None).await;
-                    hung_up = true;
-                    break 'stream;
+            i = interrupted(control) => {
+                // A hang-up ends the stream, and so does a redirect (the call leaves the
+                // stream's instructions, as Twilio's update with new TwiML does): the stop,
+                // then the close.
+                if let Some(stop) = dialect.stop() {
+                    let _ = ws.send(stop).await;
                 }
+                let _ = ws.close(None).await;
+                interrupt = Some(i);
+                break 'stream;
             }
         }
     }
@@ -250,5 +255,5 @@ pub(super) async fn run_stream(
         c.record.agent_audio.extend_from_slice(&agent_audio);
         c.record.heard.extend_from_slice(&heard);
     }
-    hung_up
+    interrupt
 }

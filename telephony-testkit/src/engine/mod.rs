@@ -6,10 +6,12 @@
 //! provider plugs in, and [`fake`] the handle every fake derefs to.
 
 mod call;
+mod control;
 mod dialect;
 mod fake;
 mod http;
 mod media;
+mod run;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicUsize;
@@ -22,8 +24,10 @@ use tokio::sync::{mpsc, watch};
 use crate::record::{CallRecord, Callee, Happening, Moment};
 use crate::script::CallerScript;
 
-pub(crate) use call::{AnswerWith, Dial, Phase};
-pub(crate) use dialect::{AgentSays, CallInfo, Dialect, Hooks, MediaDialect};
+pub(crate) use call::{AnswerWith, Dial, Next, Phase};
+pub use control::Recording;
+pub(crate) use control::{AmdMode, AmdVerdict};
+pub(crate) use dialect::{AgentSays, CallInfo, DialOutcome, Dialect, Hooks, MediaDialect};
 pub use fake::Fake;
 pub use http::{Fault, Operation};
 pub(crate) use http::{Webhook, basic_auth, bind, exact, fault_response, serve};
@@ -44,6 +48,9 @@ pub(crate) struct Settings {
     /// Faults: responses to fail, a delay, a stream to drop.
     pub(crate) delay: Duration,
     pub(crate) drop_stream_after: Option<Duration>,
+    /// How long a member stays in a room once it started, in call time, before leaving (the
+    /// person a call was transferred to, talking with the caller).
+    pub(crate) room_stay: Duration,
 }
 
 impl Default for Settings {
@@ -56,6 +63,7 @@ impl Default for Settings {
             rate: Decimal::new(140, 4),
             delay: Duration::ZERO,
             drop_stream_after: None,
+            room_stay: Duration::from_secs(2),
         }
     }
 }
@@ -67,6 +75,12 @@ pub(crate) struct CallEntry {
     pub(crate) control: Option<mpsc::UnboundedSender<Control>>,
     pub(crate) done: watch::Sender<bool>,
     pub(crate) created: Instant,
+    /// When its media stream opened (recordings are cut from the stream's audio).
+    pub(crate) stream_opened: Option<Instant>,
+    /// The call this leg was dialled from.
+    pub(crate) parent: Option<String>,
+    /// Its phase, for those waiting on it (a dial waiting for its leg's answer).
+    pub(crate) phase: watch::Sender<Option<call::Phase>>,
 }
 
 /// What the API asks of a live call.
@@ -78,6 +92,10 @@ pub(crate) enum Control {
     Answer(String),
     /// Refuse a call waiting for a command.
     Reject,
+    /// Leave what the call is doing (a stream ends with its stop) and run this instead: a
+    /// live call's new instructions (Twilio's update with TwiML, Plivo's transfer, Vonage's
+    /// transfer, Telnyx's transfer or bridge).
+    Redirect(Next),
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +105,9 @@ pub(crate) struct State {
     pub(crate) settings: Settings,
     pub(crate) faults: VecDeque<(Operation, Fault, u32)>,
     pub(crate) seq: u64,
+    pub(crate) rooms: control::Rooms,
+    pub(crate) recordings: HashMap<String, Recording>,
+    pub(crate) recording_order: Vec<String>,
 }
 
 /// The shared carrier behind one fake.
@@ -121,7 +142,7 @@ impl Carrier {
     }
 
     /// Wall time for `call_time` of call audio at the emulator's speed.
-    fn wall(&self, call_time: Duration) -> Duration {
+    pub(crate) fn wall(&self, call_time: Duration) -> Duration {
         let frame = self.lock().settings.frame;
         call_time.mul_f64(frame.as_secs_f64() / 0.02)
     }
@@ -143,7 +164,7 @@ impl Carrier {
         }
     }
 
-    fn info(&self, id: &str) -> Option<CallInfo> {
+    pub(crate) fn info(&self, id: &str) -> Option<CallInfo> {
         self.lock().calls.get(id).map(|c| c.info.clone())
     }
 }

@@ -247,6 +247,9 @@ impl FakePlivo {
             answer: AnswerWith::Url(url, app.answer_method),
             hooks: Hooks::default(),
             ring_timeout: None,
+            parent: None,
+            amd: None,
+            record: None,
         });
         Ok(id)
     }

@@ -140,6 +140,7 @@ pub(super) async fn create_call(
     let hooks = Hooks {
         ring_url: field("ring_url").and_then(|u| Url::parse(u).ok()),
         hangup_url: field("hangup_url").and_then(|u| Url::parse(u).ok()),
+        amd_url: None,
         ..Hooks::default()
     };
     p.carrier.place(Dial {
@@ -154,6 +155,9 @@ pub(super) async fn create_call(
             .get("ring_timeout")
             .and_then(serde_json::Value::as_u64)
             .map(std::time::Duration::from_secs),
+        parent: None,
+        amd: None,
+        record: None,
     });
     accepted(
         StatusCode::CREATED,

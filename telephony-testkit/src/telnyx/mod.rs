@@ -278,6 +278,9 @@ impl FakeTelnyx {
                 ..Hooks::default()
             },
             ring_timeout: None,
+            parent: None,
+            amd: None,
+            record: None,
         });
         Ok(id)
     }

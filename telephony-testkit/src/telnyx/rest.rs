@@ -170,6 +170,9 @@ pub(super) async fn create_call(
             .get("timeout_secs")
             .and_then(serde_json::Value::as_u64)
             .map(std::time::Duration::from_secs),
+        parent: None,
+        amd: None,
+        record: None,
     });
     axum::Json(serde_json::json!({"data": {
         "record_type": "call",

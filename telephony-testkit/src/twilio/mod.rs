@@ -5,6 +5,7 @@
 //! the REST API, [`webhooks`] signs what the emulator sends to the host, [`media`] is its side
 //! of a Media Stream, and [`markup`] reads TwiML.
 
+mod control;
 mod markup;
 mod media;
 mod rest;
@@ -33,8 +34,14 @@ pub const AUTH_TOKEN: &str = "emulated-twilio-auth-token";
 
 /// This provider's ways, with the emulated account's secret.
 pub(crate) fn dialect() -> Box<dyn Dialect> {
+    dialect_at(Url::parse("http://127.0.0.1/").expect("a URL"))
+}
+
+/// The dialect of a fake served at `base_url` (where its recordings are fetched).
+fn dialect_at(base_url: Url) -> Box<dyn Dialect> {
     Box::new(TwilioDialect {
         token: Secret::new(AUTH_TOKEN),
+        base_url,
     })
 }
 
@@ -98,6 +105,7 @@ impl Emulator for TwilioEmulator {
         );
         let dialect = TwilioDialect {
             token: secret.clone(),
+            base_url: url.clone(),
         };
         dialect.answer_request(&call, url, "POST").into_request()
     }
@@ -145,7 +153,7 @@ impl FakeTwilio {
     /// Starts one on a free loopback port.
     pub async fn start() -> std::io::Result<FakeTwilio> {
         let (listener, url) = bind().await?;
-        let carrier = carrier(dialect(), url);
+        let carrier = carrier(dialect_at(url.clone()), url);
         let twilio = Arc::new(Twilio {
             carrier: carrier.clone(),
             numbers: Mutex::new(Vec::new()),
@@ -155,6 +163,18 @@ impl FakeTwilio {
             .route(
                 "/2010-04-01/Accounts/{sid}/Calls/{call}",
                 get(fetch_call).post(update_call),
+            )
+            .route(
+                "/2010-04-01/Accounts/{sid}/Calls/{call}/Recordings.json",
+                post(control::start_recording),
+            )
+            .route(
+                "/2010-04-01/Accounts/{sid}/Calls/{call}/Recordings/{recording}",
+                post(control::update_recording),
+            )
+            .route(
+                "/2010-04-01/Accounts/{sid}/Recordings/{recording}",
+                get(control::fetch_recording).delete(control::delete_recording),
             )
             .route(
                 "/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json",
@@ -224,6 +244,9 @@ impl FakeTwilio {
             answer: AnswerWith::Url(url, number.voice_method.clone()),
             hooks: Hooks::default(),
             ring_timeout: None,
+            parent: None,
+            amd: None,
+            record: None,
         });
         Ok(id)
     }

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use telephony::{E164, Url};
 
 use super::{ACCOUNT_SID, AUTH_TOKEN, Number, Shared, Twilio, rfc2822};
-use crate::engine::{AnswerWith, Dial, Hooks, Operation, basic_auth, fault_response};
+use crate::engine::{AnswerWith, Control, Dial, Hooks, Operation, basic_auth, fault_response};
 
-fn error(status: u16, code: u32, message: &str) -> Response {
+pub(super) fn error(status: u16, code: u32, message: &str) -> Response {
     let body = serde_json::json!({
         "code": code,
         "message": message,
@@ -21,7 +21,7 @@ fn error(status: u16, code: u32, message: &str) -> Response {
 }
 
 impl Twilio {
-    fn authorized(&self, sid: &str, headers: &HeaderMap) -> Result<(), Response> {
+    pub(super) fn authorized(&self, sid: &str, headers: &HeaderMap) -> Result<(), Response> {
         match basic_auth(headers) {
             Some((user, password))
                 if user == ACCOUNT_SID && password == AUTH_TOKEN && sid == ACCOUNT_SID =>
@@ -32,7 +32,7 @@ impl Twilio {
         }
     }
 
-    async fn fault(&self, op: Operation) -> Result<(), Response> {
+    pub(super) async fn fault(&self, op: Operation) -> Result<(), Response> {
         match self.carrier.fault(op).await {
             Some((status, retry_after)) => {
                 let body = serde_json::json!({"code": 20000 + u32::from(status), "message": "emulated fault", "status": status});
@@ -42,7 +42,7 @@ impl Twilio {
         }
     }
 
-    fn call_json(&self, id: &str) -> Option<serde_json::Value> {
+    pub(super) fn call_json(&self, id: &str) -> Option<serde_json::Value> {
         let s = self.carrier.lock();
         let c = s.calls.get(id)?;
         let price = c.info.price.map(|p| format!("-{p:.5}"));
@@ -59,7 +59,7 @@ impl Twilio {
             "price": price,
             "price_unit": "USD",
             "answered_by": null,
-            "parent_call_sid": null,
+            "parent_call_sid": c.parent,
             "api_version": "2010-04-01",
         }))
     }
@@ -85,7 +85,7 @@ fn form_all<'a>(form: &'a [(String, String)], name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn form_one<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn form_one<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form_all(form, name)
         .into_iter()
         .next()
@@ -121,12 +121,14 @@ pub(super) async fn create_call(
         .into_iter()
         .map(str::to_owned)
         .collect();
+    let (amd, amd_url, record) = super::control::create_options(&form);
     let hooks = Hooks {
         status_url: form_one(&form, "StatusCallback").and_then(|u| Url::parse(u).ok()),
         status_method: form_one(&form, "StatusCallbackMethod").map(str::to_owned),
         status_events: (!events.is_empty()).then_some(events),
         ring_url: None,
         hangup_url: None,
+        amd_url,
     };
     let id = format!("CA{:032x}", t.carrier.next_seq());
     t.carrier.place(Dial {
@@ -140,6 +142,9 @@ pub(super) async fn create_call(
         ring_timeout: form_one(&form, "Timeout")
             .and_then(|s| s.parse().ok())
             .map(std::time::Duration::from_secs),
+        parent: None,
+        amd,
+        record,
     });
     let mut body = t.call_json(&id).unwrap_or_default();
     body["status"] = "queued".into();
@@ -190,6 +195,11 @@ pub(super) async fn update_call(
         t.carrier.hangup(&id);
         // The answer shows the call ending.
         tokio::task::yield_now().await;
+    } else if let Some(next) = super::control::redirect(&form) {
+        // New TwiML: the call leaves what it was doing (a stream gets its stop) for it.
+        if !t.carrier.command(&id, Control::Redirect(next)) {
+            return error(400, 21220, "Call is not in-progress. Cannot redirect.");
+        }
     }
     axum::Json(t.call_json(&id).unwrap_or_default()).into_response()
 }

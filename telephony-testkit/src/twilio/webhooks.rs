@@ -8,11 +8,15 @@ use telephony::{CallStatus, ProviderKind, Secret, Url};
 
 use super::media::TwilioMedia;
 use super::{ACCOUNT_SID, markup, rfc2822};
-use crate::engine::{CallInfo, Dialect, MediaDialect, Phase, Webhook};
+use crate::engine::{
+    AmdMode, AmdVerdict, CallInfo, DialOutcome, Dialect, MediaDialect, Phase, Recording, Webhook,
+};
 use crate::markup::{Instruction, StreamTarget};
 
 pub(super) struct TwilioDialect {
     pub(super) token: Secret,
+    /// The fake's base URL: where its recordings are fetched.
+    pub(super) base_url: Url,
 }
 
 impl TwilioDialect {
@@ -140,6 +144,89 @@ impl Dialect for TwilioDialect {
             }
             Err(_) => Vec::new(),
         }
+    }
+
+    fn leg_ids(&self, seq: u64) -> (String, String) {
+        (format!("CA{seq:032x}"), String::new())
+    }
+
+    fn recording_id(&self, seq: u64) -> String {
+        format!("RE{seq:032x}")
+    }
+
+    /// Twilio's recording status callback (its `completed` event).
+    fn recording_request(&self, call: &CallInfo, r: &Recording, url: &Url) -> Option<Webhook> {
+        let base = self.base_url.join(&format!(
+            "/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{}",
+            r.id
+        ));
+        let params: Vec<(String, String)> = vec![
+            ("AccountSid".into(), ACCOUNT_SID.into()),
+            ("CallSid".into(), call.id.clone()),
+            ("RecordingSid".into(), r.id.clone()),
+            (
+                "RecordingUrl".into(),
+                base.map(|u| u.to_string()).unwrap_or_default(),
+            ),
+            ("RecordingStatus".into(), "completed".into()),
+            (
+                "RecordingDuration".into(),
+                r.duration.map_or(0, |d| d.as_secs()).to_string(),
+            ),
+            ("RecordingChannels".into(), r.channels.to_string()),
+            ("RecordingStartTime".into(), rfc2822(r.started_at)),
+            ("RecordingSource".into(), "StartCallRecordingAPI".into()),
+            ("RecordingTrack".into(), "both".into()),
+        ];
+        Some(self.signed("POST", url, &params))
+    }
+
+    /// Twilio's asynchronous AMD callback: `Enable` reports `human` or `machine_start` at
+    /// once; `DetectMessageEnd` reports `human` at once and a machine only when its greeting
+    /// ended.
+    fn amd_request(
+        &self,
+        call: &CallInfo,
+        mode: AmdMode,
+        verdict: AmdVerdict,
+        url: &Url,
+    ) -> Option<Webhook> {
+        let (answered_by, ms) = match (mode, verdict) {
+            (_, AmdVerdict::Human) => ("human", 2200),
+            (AmdMode::Detect, AmdVerdict::Machine) => ("machine_start", 2400),
+            (AmdMode::GreetingEnd, AmdVerdict::Machine) | (AmdMode::Detect, _) => return None,
+            (AmdMode::GreetingEnd, AmdVerdict::MachineEndBeep) => ("machine_end_beep", 4500),
+            (AmdMode::GreetingEnd, AmdVerdict::MachineEndSilence) => ("machine_end_silence", 4500),
+        };
+        let params: Vec<(String, String)> = vec![
+            ("AccountSid".into(), ACCOUNT_SID.into()),
+            ("CallSid".into(), call.id.clone()),
+            ("AnsweredBy".into(), answered_by.into()),
+            ("MachineDetectionDuration".into(), ms.to_string()),
+        ];
+        Some(self.signed("POST", url, &params))
+    }
+
+    /// The `<Dial action>` request: the call's parameters and the dial's outcome.
+    fn dial_action_request(
+        &self,
+        call: &CallInfo,
+        outcome: &DialOutcome,
+        url: &Url,
+        method: &str,
+    ) -> Option<Webhook> {
+        let dial_status = match outcome.phase {
+            Phase::Completed if outcome.answered => "completed",
+            Phase::Busy => "busy",
+            Phase::NoAnswer => "no-answer",
+            Phase::Canceled => "canceled",
+            _ => "failed",
+        };
+        let mut params = self.params(call, "in-progress");
+        params.push(("DialCallSid".into(), outcome.leg.clone()));
+        params.push(("DialCallStatus".into(), dial_status.into()));
+        params.push(("DialCallDuration".into(), outcome.duration_secs.to_string()));
+        Some(self.signed(method, url, &params))
     }
 
     fn media(&self, call: &CallInfo, target: &StreamTarget) -> Box<dyn MediaDialect> {

@@ -270,6 +270,9 @@ impl FakeVonage {
                 ..Hooks::default()
             },
             ring_timeout: None,
+            parent: None,
+            amd: None,
+            record: None,
         });
         Ok(id)
     }

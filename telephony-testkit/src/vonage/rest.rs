@@ -154,6 +154,9 @@ pub(super) async fn create_call(
             .get("ringing_timer")
             .and_then(serde_json::Value::as_u64)
             .map(std::time::Duration::from_secs),
+        parent: None,
+        amd: None,
+        record: None,
     });
     (
         StatusCode::CREATED,
