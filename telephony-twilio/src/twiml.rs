@@ -23,6 +23,10 @@ use std::time::Duration;
 use telephony_core::{E164, XmlElement};
 use thiserror::Error;
 
+mod control;
+
+pub use control::{Conference, DialParty, LEG_EVENTS, Recording, sip_address};
+
 /// TwiML that cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -321,6 +325,8 @@ pub enum DialTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dial {
     targets: Vec<DialTarget>,
+    /// Nouns with attributes of their own ([`DialParty`], [`Conference`]).
+    nouns: Vec<XmlElement>,
     caller_id: Option<E164>,
     timeout: Option<Duration>,
     time_limit: Option<Duration>,
@@ -332,6 +338,7 @@ impl Dial {
     pub fn new(target: DialTarget) -> Dial {
         Dial {
             targets: vec![target],
+            nouns: Vec::new(),
             caller_id: None,
             timeout: None,
             time_limit: None,
@@ -384,6 +391,9 @@ impl Dial {
                 DialTarget::Sip(uri) => XmlElement::new("Sip").text(uri.clone()),
                 DialTarget::Conference(room) => XmlElement::new("Conference").text(room.clone()),
             });
+        }
+        for noun in &self.nouns {
+            e = e.child(noun.clone());
         }
         e
     }
