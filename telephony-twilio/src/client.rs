@@ -14,13 +14,13 @@ use crate::resources::{CallResource, ErrorBody, NumberPage, NumberResource};
 /// connection pool.
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
-    rest: RestClient<TwilioApi>,
-    auth: Auth,
+    pub(crate) rest: RestClient<TwilioApi>,
+    pub(crate) auth: Auth,
 }
 
 /// What core's client needs to know about Twilio: its error bodies and what to check.
 #[derive(Debug, Clone)]
-struct TwilioApi {
+pub(crate) struct TwilioApi {
     config: Arc<TwilioConfig>,
 }
 
@@ -80,6 +80,10 @@ pub struct CreateCall {
     pub status_callback: Option<Url>,
     /// `MachineDetection`: `Enable` or `DetectMessageEnd`.
     pub machine_detection: Option<&'static str>,
+    /// Asynchronous detection (`AsyncAmd=true`): the call connects at once and the verdict
+    /// is posted here (`AsyncAmdStatusCallback`, `POST`) when known. Without it, detection
+    /// is synchronous: the call's TwiML waits for the verdict.
+    pub async_amd_callback: Option<Url>,
     /// `Timeout`: seconds to let it ring.
     pub timeout_secs: Option<u64>,
     /// `TimeLimit`: the longest the call may last, in seconds.
@@ -101,6 +105,7 @@ impl CreateCall {
             instructions,
             status_callback: None,
             machine_detection: None,
+            async_amd_callback: None,
             timeout_secs: None,
             time_limit_secs: None,
             extra: Vec::new(),
@@ -129,6 +134,11 @@ impl CreateCall {
         }
         if let Some(md) = self.machine_detection {
             f.push(("MachineDetection".into(), md.into()));
+            if let Some(cb) = &self.async_amd_callback {
+                f.push(("AsyncAmd".into(), "true".into()));
+                f.push(("AsyncAmdStatusCallback".into(), cb.to_string()));
+                f.push(("AsyncAmdStatusCallbackMethod".into(), "POST".into()));
+            }
         }
         if let Some(t) = self.timeout_secs {
             f.push(("Timeout".into(), t.to_string()));
@@ -176,7 +186,7 @@ impl TwilioClient {
         &self.rest.api().config
     }
 
-    fn account_url(&self, tail: &[&str]) -> Url {
+    pub(crate) fn account_url(&self, tail: &[&str]) -> Url {
         let config = self.config();
         let mut url = config.base_url.clone();
         if let Ok(mut seg) = url.path_segments_mut() {
@@ -217,6 +227,19 @@ impl TwilioClient {
     ) -> Result<CallResource, Error> {
         let tail = ["Calls", &format!("{sid}.json")];
         self.set(&tail, format!("update call {sid}"), form).await
+    }
+
+    /// Replaces a live call's TwiML (`Twiml`, at most 4000 characters): a transfer's
+    /// `<Dial>`, or a move into a conference. Not retried once Twilio may have it: a second
+    /// `<Dial>` would ring the target again.
+    pub async fn redirect_call(&self, sid: &str, twiml: &str) -> Result<CallResource, Error> {
+        let url = self.account_url(&["Calls", &format!("{sid}.json")]);
+        self.rest
+            .post(url, format!("redirect call {sid}"))
+            .auth(&self.auth)
+            .form([("Twiml", twiml)])
+            .decode()
+            .await
     }
 
     /// The account's numbers, every page; only `number` when given.

@@ -4,20 +4,23 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use telephony_core::{
-    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget, Capabilities,
-    Currency, E164, Error, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, Markup,
-    MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec, TelephonyProvider, Url,
-    Verified, WebhookError, WebhookRequest,
+    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus, CallTarget,
+    Capabilities, Currency, Dtmf, E164, Error, HangupOutcome, InboundCall, InboundUpdate,
+    MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
+    RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider, Transfer, TransferNotice,
+    TransferStarted, Url, Verified, WebhookError, WebhookRequest,
 };
 
 use crate::KIND;
 use crate::client::{CallInstructions, CreateCall, TwilioClient};
 use crate::config::TwilioConfig;
 use crate::media::TwilioMediaProtocol;
+use crate::recording;
 use crate::resources::{CallResource, parse_rfc2822, parse_seconds};
 use crate::signature::RequestValidator;
 use crate::status;
 use crate::twiml::{Say, Stream, TwimlError, VoiceResponse};
+use telephony_core::control::TransferStep;
 
 /// Twilio, as a [`TelephonyProvider`].
 ///
@@ -68,20 +71,49 @@ impl Twilio {
         &self.client
     }
 
-    /// The TwiML that connects a call to `stream` and hangs up when the stream closes.
+    /// The TwiML that connects a call to `stream` and hangs up when the stream closes
+    /// (without the recording [`StreamSpec::record`] asks for: [`answer`](TelephonyProvider::answer)
+    /// adds it).
     pub fn stream_twiml(stream: &StreamSpec) -> Result<String, TwimlError> {
-        let mut s = Stream::new(stream.url.as_str())?;
-        if let Some(name) = &stream.name {
-            s = s.name(name.clone());
-        }
-        if let Some(cb) = &stream.status_callback {
-            s = s.status_callback(cb.to_string());
-        }
-        for (k, v) in &stream.parameters {
-            s = s.parameter(k.clone(), v.clone());
-        }
-        Ok(VoiceResponse::new().connect_stream(s)?.hangup().to_xml())
+        Ok(VoiceResponse::new()
+            .connect_stream(stream_element(stream)?)?
+            .hangup()
+            .to_xml())
     }
+
+    /// [`stream_twiml`](Self::stream_twiml), preceded by `<Start><Recording>` where the stream
+    /// asks to be recorded: announced at the recording's callback, else `status_callback`
+    /// (the call's), else the stream's status callback.
+    fn stream_document(
+        stream: &StreamSpec,
+        status_callback: Option<&Url>,
+    ) -> Result<String, Error> {
+        let mut doc = VoiceResponse::new();
+        if let Some(options) = &stream.record {
+            let fallback = status_callback.or(stream.status_callback.as_ref());
+            doc = doc.start_recording(recording::start_element(options, fallback)?);
+        }
+        let s = stream_element(stream).map_err(Error::invalid_request)?;
+        Ok(doc
+            .connect_stream(s)
+            .map_err(Error::invalid_request)?
+            .hangup()
+            .to_xml())
+    }
+}
+
+fn stream_element(stream: &StreamSpec) -> Result<Stream, TwimlError> {
+    let mut s = Stream::new(stream.url.as_str())?;
+    if let Some(name) = &stream.name {
+        s = s.name(name.clone());
+    }
+    if let Some(cb) = &stream.status_callback {
+        s = s.status_callback(cb.to_string());
+    }
+    for (k, v) in &stream.parameters {
+        s = s.parameter(k.clone(), v.clone());
+    }
+    Ok(s)
 }
 
 /// A Twilio price (`"-0.01300"`, a charge) as a positive cost.
@@ -132,7 +164,17 @@ impl TelephonyProvider for Twilio {
         c.answer_url = true;
         c.inline_stream_on_create = true;
         c.machine_detection = true;
+        c.machine_detection_greeting_end = true;
+        // No REST verb sends DTMF on a live call: tones go on the media stream.
+        c.dtmf_rest = false;
         c.transfer = true;
+        c.warm_transfer = true;
+        c.sip_transfer = true;
+        c.recording = true;
+        c.recording_control = true;
+        c.dual_channel_recording = true;
+        c.recording_download = true;
+        c.recording_delete = true;
         c.playback_marks = true;
         c.clear_audio = true;
         c.signed_media_upgrade = true;
@@ -154,9 +196,10 @@ impl TelephonyProvider for Twilio {
     async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
         let instructions = match &call.target {
             CallTarget::AnswerUrl(url) => CallInstructions::Url(url.clone()),
-            CallTarget::Stream(stream) => {
-                CallInstructions::Twiml(Self::stream_twiml(stream).map_err(Error::invalid_request)?)
-            }
+            CallTarget::Stream(stream) => CallInstructions::Twiml(Self::stream_document(
+                stream,
+                call.status_callback.as_ref(),
+            )?),
             CallTarget::Markup(m) if m.content_type.contains("xml") => {
                 CallInstructions::Twiml(m.body.clone())
             }
@@ -178,8 +221,14 @@ impl TelephonyProvider for Twilio {
             MachineDetection::DetectGreetingEnd => "DetectMessageEnd",
             _ => "Enable",
         });
+        // The verdict is posted to the status callback as it comes (`AsyncAmd`), so the call
+        // connects at once; without a callback, Twilio delays the call's TwiML until it knows.
+        req.async_amd_callback = call.machine_detection.and(call.status_callback.clone());
         req.timeout_secs = call.ring_timeout.map(|t| t.as_secs().max(1));
         req.time_limit_secs = call.time_limit.map(|t| t.as_secs().max(1));
+        if let Some(options) = &call.record {
+            req.extra = recording::create_fields(options, call.status_callback.as_ref())?;
+        }
         let created = self.client.create_call(&req).await?;
         let raw = created.status.unwrap_or_else(|| "queued".into());
         Ok(CallInitiation::new(
@@ -336,9 +385,7 @@ impl TelephonyProvider for Twilio {
     }
 
     fn answer(&self, stream: &StreamSpec) -> Result<Markup, Error> {
-        Ok(Markup::xml(
-            Self::stream_twiml(stream).map_err(Error::invalid_request)?,
-        ))
+        Ok(Markup::xml(Self::stream_document(stream, None)?))
     }
 
     fn speak_and_hangup(&self, text: &str) -> Result<Markup, Error> {
@@ -349,6 +396,62 @@ impl TelephonyProvider for Twilio {
 
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
         status::parse_status_callback(request)
+    }
+
+    fn parse_callback(&self, request: &WebhookRequest) -> Result<CallNotice, Error> {
+        status::parse_callback(request)
+    }
+
+    async fn transfer(&self, call: &CallId, transfer: &Transfer) -> Result<TransferStarted, Error> {
+        self.start_transfer(call, transfer).await
+    }
+
+    async fn continue_transfer(&self, notice: &TransferNotice) -> Result<TransferStep, Error> {
+        self.transfer_step(notice).await
+    }
+
+    async fn start_recording(
+        &self,
+        call: &CallId,
+        options: &RecordingOptions,
+    ) -> Result<RecordingStarted, Error> {
+        let started = self
+            .client
+            .start_call_recording(call.as_str(), options)
+            .await?;
+        Ok(RecordingStarted::new(RecordingId::new(started.sid).ok()))
+    }
+
+    async fn stop_recording(
+        &self,
+        call: &CallId,
+        recording: Option<&RecordingId>,
+    ) -> Result<(), Error> {
+        self.client
+            .stop_call_recording(call.as_str(), recording)
+            .await
+            .map(|_| ())
+    }
+
+    async fn download_recording(
+        &self,
+        recording: &RecordingId,
+        out: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<u64, Error> {
+        self.client.download_recording(recording, out).await
+    }
+
+    async fn delete_recording(&self, recording: &RecordingId) -> Result<(), Error> {
+        self.client.delete_recording(recording).await
+    }
+
+    /// Twilio has no API to send DTMF on a live call (`<Play digits>` would replace the
+    /// call's TwiML and end its stream): send the tones on the media stream.
+    async fn send_dtmf(&self, call: &CallId, digits: &Dtmf) -> Result<(), Error> {
+        let _ = (call, digits);
+        Err(self.unsupported(
+            "sending DTMF through the API: Twilio has no API to send DTMF on a live call; send tones on the media stream",
+        ))
     }
 
     fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {

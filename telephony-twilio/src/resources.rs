@@ -51,6 +51,48 @@ pub struct CallResource {
     pub parent_call_sid: Option<String>,
 }
 
+/// A recording (`api.v2010.account.call.recording`: twilio-python 9.13
+/// `call/recording.py`), as starting or stopping one answers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct RecordingResource {
+    /// `RE…`.
+    pub sid: String,
+    /// The call.
+    #[serde(default)]
+    pub call_sid: Option<String>,
+    /// `in-progress`, `paused`, `stopped`, `processing`, `completed`, `absent`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `1` or `2`.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub channels: Option<String>,
+    /// How it was started (`StartCallRecordingAPI`, `OutboundAPI`, …).
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// A conference (`api.v2010.account.conference`: twilio-python 9.13
+/// `conference/__init__.py`), as a listing gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ConferenceResource {
+    /// `CF…`.
+    pub sid: String,
+    /// The room's name.
+    #[serde(default)]
+    pub friendly_name: Option<String>,
+    /// `init` (waiting for a participant who starts it), `in-progress`, `completed`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ConferencePage {
+    #[serde(default)]
+    pub(crate) conferences: Vec<ConferenceResource>,
+}
+
 /// A number the account owns (`api.v2010.account.incoming_phone_number`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]

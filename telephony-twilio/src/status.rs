@@ -10,6 +10,10 @@ use telephony_core::{
 use crate::KIND;
 use crate::resources::{parse_rfc2822, parse_seconds};
 
+pub use crate::callbacks::{
+    parse_callback, parse_machine_callback, parse_recording_callback, parse_transfer_callback,
+};
+
 /// Twilio `CallStatus` → normalized status. Every documented value is listed; anything else
 /// is kept as [`CallStatus::Unknown`].
 pub fn call_status(raw: &str) -> CallStatus {
@@ -36,14 +40,19 @@ pub fn direction(raw: &str) -> Direction {
     }
 }
 
-/// Twilio `AnsweredBy` → normalized verdict.
+/// Twilio `AnsweredBy` → normalized verdict: the one table for every place Twilio says it
+/// (the status callback, the answer request, the call resource, the async AMD callback).
+///
+/// `MachineDetection=Enable` gives `human`, `machine_start`, `fax`, `unknown`;
+/// `DetectMessageEnd` gives `human`, `machine_end_beep`, `machine_end_silence`,
+/// `machine_end_other`, `fax`, `unknown` (Twilio's answering-machine-detection page; the same
+/// list in Telnyx's TeXML copy). Anything else is kept as [`AnsweredBy::Other`].
 pub fn answered_by(raw: &str) -> AnsweredBy {
     match raw {
         "human" => AnsweredBy::Human,
         "machine_start" => AnsweredBy::Machine,
-        "machine_end_beep" | "machine_end_silence" | "machine_end_other" => {
-            AnsweredBy::MachineGreetingEnded
-        }
+        "machine_end_beep" => AnsweredBy::MachineEndBeep,
+        "machine_end_silence" | "machine_end_other" => AnsweredBy::MachineGreetingEnded,
         "fax" => AnsweredBy::Fax,
         "unknown" => AnsweredBy::Undetermined,
         other => AnsweredBy::Other(other.to_owned()),
@@ -175,7 +184,7 @@ mod tests {
         for (raw, v) in [
             ("human", AnsweredBy::Human),
             ("machine_start", AnsweredBy::Machine),
-            ("machine_end_beep", AnsweredBy::MachineGreetingEnded),
+            ("machine_end_beep", AnsweredBy::MachineEndBeep),
             ("machine_end_silence", AnsweredBy::MachineGreetingEnded),
             ("machine_end_other", AnsweredBy::MachineGreetingEnded),
             ("fax", AnsweredBy::Fax),
