@@ -120,10 +120,60 @@ proptest! {
             if let Some(r) = request(method, &url, &headers, body) {
                 let _ = t.verify_webhook(&r, std::time::SystemTime::now());
                 let _ = t.parse_status_callback(&r);
+                let _ = t.parse_callback(&r);
                 let _ = t.parse_inbound(&r);
                 let _ = status::parse_stream_status(&r);
             }
         }
+    }
+
+    #[test]
+    fn callbacks_shaped_like_twilios_never_panic(
+        fields in prop::collection::vec(
+            (
+                prop::sample::select(vec![
+                    "CallSid", "CallStatus", "DialCallStatus", "DialCallSid", "ParentCallSid",
+                    "AnsweredBy", "MachineDetectionDuration", "RecordingSid", "RecordingUrl",
+                    "RecordingStatus", "RecordingDuration", "RecordingChannels",
+                    "RecordingStartTime", "ErrorCode",
+                ]),
+                prop_oneof![
+                    "\\PC{0,24}",
+                    Just("CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned()),
+                    Just("https://api.twilio.com/x/RE1".to_owned()),
+                    Just("completed".to_owned()),
+                    Just("in-progress".to_owned()),
+                    Just("busy".to_owned()),
+                    Just("-1".to_owned()),
+                ],
+            ),
+            0..8,
+        ),
+        query in prop::collection::vec(
+            (
+                prop::sample::select(vec![
+                    "telephony_transfer", "telephony_caller", "telephony_leg", "telephony_say",
+                    "telephony_play", "telephony_hold", "telephony_fallback", "telephony_target",
+                    "telephony_header", "telephony_from", "telephony_timeout", "telephony_twilio",
+                ]),
+                prop_oneof![
+                    "\\PC{0,16}",
+                    Just("xfer-0123abcd".to_owned()),
+                    Just("CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned()),
+                    Just("target".to_owned()),
+                    Just("caller".to_owned()),
+                    Just("dial".to_owned()),
+                    Just("sip:a@b".to_owned()),
+                ],
+            ),
+            0..8,
+        ),
+    ) {
+        let t = twilio();
+        let q = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&query).finish();
+        let url: telephony_core::RequestUrl = format!("https://h.example.com/s?{q}").parse().unwrap();
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let _ = t.parse_callback(&WebhookRequest::form_post(url, &pairs));
     }
 
     #[test]

@@ -162,6 +162,9 @@ async fn create_call_sends_every_field_once() {
             ("StatusCallbackEvent", "answered"),
             ("StatusCallbackEvent", "completed"),
             ("MachineDetection", "Enable"),
+            ("AsyncAmd", "true"),
+            ("AsyncAmdStatusCallback", "https://agent.example.com/status"),
+            ("AsyncAmdStatusCallbackMethod", "POST"),
             ("Timeout", "25"),
         ]));
     mount(&server, create, the_call(201, "queued"), 1).await;
