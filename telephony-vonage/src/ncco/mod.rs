@@ -26,6 +26,7 @@
 //! ```
 
 mod connect;
+mod conversation;
 mod endpoint;
 mod input;
 mod notify;
@@ -36,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use connect::{AdvancedMachineDetection, AmdMode, Connect, EventType, MachineDetection};
+pub use conversation::Conversation;
 pub use endpoint::{ContentType, Endpoint, HEADERS_LIMIT, Phone, Sip, Websocket};
 pub use input::{DtmfSettings, Input, InputType, SpeechSettings};
 pub use notify::Notify;
@@ -109,6 +111,11 @@ impl Ncco {
         self.action(notify)
     }
 
+    /// Appends a `conversation`.
+    pub fn conversation(self, conversation: Conversation) -> Ncco {
+        self.action(conversation)
+    }
+
     /// Checks every action against Vonage's documented limits.
     pub fn validate(&self) -> Result<(), NccoError> {
         if self.0.is_empty() {
@@ -151,6 +158,8 @@ pub enum Action {
     Input(Input),
     /// Send a request to a webhook.
     Notify(Notify),
+    /// Join a named conversation (a conference).
+    Conversation(Conversation),
 }
 
 impl Action {
@@ -163,6 +172,7 @@ impl Action {
             Action::Record(_) => "record",
             Action::Input(_) => "input",
             Action::Notify(_) => "notify",
+            Action::Conversation(_) => "conversation",
         }
     }
 
@@ -174,6 +184,7 @@ impl Action {
             Action::Record(a) => a.validate(),
             Action::Input(a) => a.validate(),
             Action::Notify(a) => a.validate(),
+            Action::Conversation(a) => a.validate(),
         }
     }
 }
@@ -187,7 +198,7 @@ macro_rules! into_action {
         }
     )*};
 }
-into_action!(Talk, Stream, Connect, Record, Input, Notify);
+into_action!(Talk, Stream, Connect, Record, Input, Notify, Conversation);
 
 fn check_level(level: Option<f64>) -> Result<(), NccoError> {
     match level {
