@@ -267,6 +267,63 @@ impl VonageClient {
             .await
     }
 
+    /// [`transfer_ncco`](Self::transfer_ncco), telling a call that is gone from a failure:
+    /// `Ok(true)` when the call moved, `Ok(false)` when Vonage no longer knows it (404, 410)
+    /// or refused because it is over (a 400, 409 or 422 on a call that reads as ended or
+    /// unknown), as [`hangup`](Self::hangup) tells them.
+    pub async fn transfer_ncco_if_live(&self, uuid: &str, ncco: &Ncco) -> Result<bool, Error> {
+        let ncco = ncco
+            .to_value()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let body = serde_json::json!({
+            "action": "transfer",
+            "destination": { "type": "ncco", "ncco": ncco }
+        });
+        let auth = self.auth(Api::Voice)?;
+        let request = self.update(&auth, uuid, format!("transfer call {uuid}"), &body);
+        let answer = request.send().await?;
+        match answer.status {
+            s if (200..300).contains(&s) => Ok(true),
+            404 | 410 => Ok(false),
+            400 | 409 | 422 => match self.get_call(uuid).await {
+                Ok(call)
+                    if call
+                        .status
+                        .as_deref()
+                        .map(status::call_status)
+                        .is_some_and(|s| s.is_terminal()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) if e.is_not_found() => Ok(false),
+                _ => Err(request.error(&answer)),
+            },
+            _ => Err(request.error(&answer)),
+        }
+    }
+
+    /// Downloads a file of the Voice API (a recording: `GET /v1/files/{id}`, or the
+    /// `recording_url` a recording's callback gives) with the application JWT, into `out` as
+    /// it arrives, returning the bytes written. Where the URL may point is the caller's check
+    /// (see [`Vonage::download_recording_url`](crate::Vonage::download_recording_url)).
+    pub async fn download(
+        &self,
+        url: &Url,
+        out: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<u64, Error> {
+        let auth = self.auth(Api::Voice)?;
+        self.rest
+            .get(url.clone(), "download recording")
+            .auth(&auth)
+            .download(out)
+            .await
+    }
+
+    /// The URL of a Voice API file (`{base}/v1/files/{id}`), where recordings are fetched.
+    pub fn file_url(&self, id: &str) -> Url {
+        self.voice_url(&["v1", "files", id])
+    }
+
     /// Moves a live call to the NCCO at `url`.
     pub async fn transfer_url(&self, uuid: &str, url: &Url) -> Result<(), Error> {
         let body = serde_json::json!({

@@ -1,16 +1,33 @@
 //! Vonage for telephony-rs.
 //!
 //! - [`Vonage`]: the [`TelephonyProvider`](telephony_core::TelephonyProvider).
-//! - [`VonageClient`]: the Voice API (calls, hang-up, transfer, mute, DTMF) with an RS256
-//!   application JWT that is cached and renewed before it expires, and the Numbers and
-//!   Applications APIs with the account's key and secret; retries that never place a call
-//!   twice.
+//! - [`VonageClient`]: the Voice API (calls, hang-up, transfer, mute, DTMF, file downloads)
+//!   with an RS256 application JWT that is cached and renewed before it expires, and the
+//!   Numbers and Applications APIs with the account's key and secret; retries that never place
+//!   a call twice.
 //! - [`ncco`]: typed NCCO actions that refuse what Vonage would reject (a websocket's
 //!   `headers` over 512 bytes, a `uri` that is not `ws(s)://`, an empty `talk`, …).
 //! - [`signature`]: signed webhooks, `Authorization: Bearer` HS256 tokens, with the
 //!   `payload_hash` check vonage 4.9 leaves to the application, an `iat` window, and the `jti`
 //!   as the replay key.
 //! - [`status`]: Vonage's event values mapped to the normalized model, and the parsers.
+//! - Call control, through the trait:
+//!   - [`transfer`](telephony_core::TelephonyProvider::transfer): cold, natively (the call
+//!     moved to a `connect` NCCO, a fallback `talk` answered to its synchronous event); warm,
+//!     composed through a named conversation (the target called and briefed on its own leg,
+//!     the caller moved in on hold once it answers). See [`transfer`](mod@transfer).
+//!   - [`parse_callback`](telephony_core::TelephonyProvider::parse_callback): statuses,
+//!     machine-detection verdicts ([`amd`], one table), recordings and transfer steps; what the
+//!     adapter writes in a callback URL's query (which Vonage does not sign) is signed with a
+//!     key derived from the application's private key and read only when it verifies.
+//!   - Recording through the NCCO's `record` (on answer, and on create with an inline NCCO;
+//!     mono or one channel per side), announced to a callback, downloaded with the
+//!     application JWT ([`download_recording`](telephony_core::TelephonyProvider::download_recording),
+//!     [`Vonage::download_recording_url`]). Vonage has no API to start, stop or delete one:
+//!     refused as unsupported.
+//!   - Machine detection: standard for `Detect`, advanced `detect_beep` for
+//!     `DetectGreetingEnd`.
+//!   - [`send_dtmf`](telephony_core::TelephonyProvider::send_dtmf): `PUT /v1/calls/{uuid}/dtmf`.
 //! - [`VonageMediaProtocol`]: the WebSocket, binary L16 audio and JSON control, with outbound
 //!   frames of exactly 20 ms; [`pacer`] sends ahead of real time within Vonage's buffer.
 //!
@@ -31,7 +48,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod amd;
 pub mod application;
+mod callback;
 mod carrier;
 mod client;
 mod config;
@@ -39,9 +58,12 @@ mod jwt;
 mod media;
 pub mod ncco;
 mod provider;
+mod recording;
 mod resources;
 pub mod signature;
+mod signed_query;
 pub mod status;
+pub mod transfer;
 
 use std::time::Duration;
 

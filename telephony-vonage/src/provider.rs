@@ -4,22 +4,25 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use telephony_core::audio::SampleRate;
+use telephony_core::control::TransferStep;
 use telephony_core::{
-    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget, Capabilities,
-    DecodeError, E164, Error, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, Markup,
-    MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec, TelephonyProvider, Url,
-    Verified, WebhookError, WebhookRequest,
+    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus, CallTarget,
+    Capabilities, DecodeError, Dtmf, E164, Error, HangupOutcome, InboundCall, InboundUpdate,
+    MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
+    RecordingOptions, StreamSpec, TelephonyProvider, Transfer, TransferNotice, TransferRef,
+    TransferStarted, Url, Verified, WebhookError, WebhookRequest,
 };
 
 use crate::KIND;
 use crate::client::VonageClient;
 use crate::config::VonageConfig;
 use crate::media::{CALL_UUID_HEADER, VonageMediaProtocol};
-use crate::ncco::{AdvancedMachineDetection, AmdMode, MachineDetection as Amd};
-use crate::ncco::{Connect, Endpoint, Method, Ncco, NccoError, Phone, Websocket};
+use crate::ncco::MachineDetection as Amd;
+use crate::ncco::{Action, Connect, Endpoint, Method, Ncco, NccoError, Phone, Websocket};
 use crate::resources::{CallResource, CreateCall, endpoint_text};
 use crate::signature::VonageValidator;
-use crate::status;
+use crate::signed_query::QuerySigner;
+use crate::{amd, callback, recording, status, transfer};
 
 /// Vonage, as a [`TelephonyProvider`].
 ///
@@ -34,6 +37,7 @@ use crate::status;
 pub struct Vonage {
     client: VonageClient,
     validator: Option<VonageValidator>,
+    signer: QuerySigner,
 }
 
 impl Vonage {
@@ -49,9 +53,11 @@ impl Vonage {
             }
             v
         });
+        let signer = QuerySigner::new(&config.private_key);
         Ok(Vonage {
             client: VonageClient::new(config)?,
             validator,
+            signer,
         })
     }
 
@@ -63,6 +69,28 @@ impl Vonage {
     /// The webhook validator, when a signature secret is configured.
     pub fn validator(&self) -> Option<&VonageValidator> {
         self.validator.as_ref()
+    }
+
+    /// `events` with `reference` in its query, signed with a key derived from the
+    /// application's private key: the callback URL a transfer leg's events go to. Vonage
+    /// signs a callback's body, not its URL, so
+    /// [`parse_callback`](TelephonyProvider::parse_callback) reads a `TransferRef` only from a
+    /// query this signature covers (see `src/signed_query.rs`).
+    pub fn transfer_callback_url(&self, reference: &TransferRef, events: &Url) -> Url {
+        self.signer.sign(&reference.to_query(events))
+    }
+
+    /// Downloads the recording at `url` (a [`RecordingReady::url`](telephony_core::RecordingReady),
+    /// which may be on a regional host) with the application JWT into `out`, returning the
+    /// bytes written. Only an HTTPS `vonage.com` or `nexmo.com` host, or the configured Voice
+    /// API host, is fetched; anything else is refused before any request.
+    pub async fn download_recording_url(
+        &self,
+        url: &Url,
+        out: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<u64, Error> {
+        recording::may_download(url, &self.client.config().base_url)?;
+        self.client.download(url, out).await
     }
 
     /// The NCCO that connects a call to a WebSocket: L16 at the rate `stream.audio` asks for
@@ -114,9 +142,36 @@ impl Vonage {
         Ok(ncco)
     }
 
+    /// The stream's NCCO, after a `record` when `stream.record` asks for one (announced to
+    /// its callback, or else the stream's status callback).
     fn ncco(&self, stream: &StreamSpec, call: Option<&InboundCall>) -> Result<Ncco, Error> {
-        Self::stream_ncco(stream, call, self.client.config().stream_rate)
-            .map_err(Error::invalid_request)
+        let ncco = Self::stream_ncco(stream, call, self.client.config().stream_rate)
+            .map_err(Error::invalid_request)?;
+        match &stream.record {
+            Some(options) => self.recorded(
+                ncco,
+                options,
+                stream.status_callback.as_ref(),
+                call.map(|c| &c.call_id),
+            ),
+            None => Ok(ncco),
+        }
+    }
+
+    /// `ncco` with a `record` first: the whole call recorded in the background.
+    fn recorded(
+        &self,
+        ncco: Ncco,
+        options: &RecordingOptions,
+        status_callback: Option<&Url>,
+        call: Option<&CallId>,
+    ) -> Result<Ncco, Error> {
+        let record = recording::record_action(options, status_callback, call, &self.signer)?;
+        let mut actions = vec![Action::from(record)];
+        actions.extend(ncco.0);
+        let ncco = Ncco(actions);
+        ncco.validate().map_err(Error::invalid_request)?;
+        Ok(ncco)
     }
 
     fn info(&self, call: &CallResource) -> Result<CallInfo, Error> {
@@ -163,7 +218,19 @@ impl TelephonyProvider for Vonage {
         c.answer_url = true;
         c.inline_stream_on_create = true;
         c.machine_detection = true;
+        c.machine_detection_greeting_end = true;
+        // The websocket cannot send DTMF; the Voice API can.
+        c.dtmf_rest = true;
         c.transfer = true;
+        c.warm_transfer = true;
+        c.sip_transfer = true;
+        // Through the NCCO's `record`, on create (an inline NCCO) and on answer.
+        c.recording = true;
+        c.dual_channel_recording = true;
+        c.recording_download = true;
+        // No REST verb starts or stops a recording, and none deletes one.
+        c.recording_control = false;
+        c.recording_delete = false;
         c.playback_marks = true;
         c.clear_audio = true;
         c
@@ -175,18 +242,60 @@ impl TelephonyProvider for Vonage {
 
     async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
         let to = Endpoint::Phone(Phone::new(call.to.digits()));
+        let status_callback = call.status_callback.as_ref();
         let mut req = match &call.target {
-            CallTarget::AnswerUrl(url) => CreateCall::answer_url(to, url.as_str(), Method::Post),
+            CallTarget::AnswerUrl(url) => {
+                if call.record.is_some() {
+                    return Err(Error::invalid_request(
+                        "Vonage records through the NCCO, and an answer-URL call runs the NCCO your answer URL serves: ask for the recording there (StreamSpec::record), or place the call with an inline stream",
+                    ));
+                }
+                CreateCall::answer_url(to, url.as_str(), Method::Post)
+            }
             CallTarget::Stream(stream) => {
-                CreateCall::ncco(to, &self.ncco(stream, None)?).map_err(Error::invalid_request)?
+                let ncco = Self::stream_ncco(stream, None, self.client.config().stream_rate)
+                    .map_err(Error::invalid_request)?;
+                // The call's recording first, else the stream's; announced to its callback,
+                // else a status callback.
+                let ncco = match (&call.record, &stream.record) {
+                    (Some(options), _) => self.recorded(
+                        ncco,
+                        options,
+                        status_callback.or(stream.status_callback.as_ref()),
+                        None,
+                    )?,
+                    (None, Some(options)) => self.recorded(
+                        ncco,
+                        options,
+                        stream.status_callback.as_ref().or(status_callback),
+                        None,
+                    )?,
+                    (None, None) => ncco,
+                };
+                CreateCall::ncco(to, &ncco).map_err(Error::invalid_request)?
             }
             CallTarget::Markup(markup) => {
-                let ncco: serde_json::Value = serde_json::from_str(&markup.body).map_err(|e| {
-                    Error::invalid_request(format!(
-                        "Vonage runs an NCCO, a JSON array; this markup ({}) is not JSON: {e}",
-                        markup.content_type
-                    ))
-                })?;
+                let mut ncco: serde_json::Value =
+                    serde_json::from_str(&markup.body).map_err(|e| {
+                        Error::invalid_request(format!(
+                            "Vonage runs an NCCO, a JSON array; this markup ({}) is not JSON: {e}",
+                            markup.content_type
+                        ))
+                    })?;
+                if let Some(options) = &call.record {
+                    let record =
+                        recording::record_action(options, status_callback, None, &self.signer)?;
+                    let record = serde_json::to_value(Action::from(record))
+                        .map_err(|e| Error::invalid_request(e.to_string()))?;
+                    match ncco.as_array_mut() {
+                        Some(actions) => actions.insert(0, record),
+                        None => {
+                            return Err(Error::invalid_request(
+                                "an NCCO is a JSON array of actions; this markup is not one",
+                            ));
+                        }
+                    }
+                }
                 CreateCall::raw_ncco(to, ncco)
             }
             _ => {
@@ -201,10 +310,7 @@ impl TelephonyProvider for Vonage {
         }
         match call.machine_detection {
             Some(MachineDetection::DetectGreetingEnd) => {
-                req.advanced_machine_detection = Some(AdvancedMachineDetection::new(
-                    Amd::Continue,
-                    AmdMode::DetectBeep,
-                ));
+                req.advanced_machine_detection = Some(amd::greeting_end());
             }
             Some(_) => req.machine_detection = Some(Amd::Continue),
             None => {}
@@ -339,6 +445,43 @@ impl TelephonyProvider for Vonage {
 
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
         status::parse_event(request, self.client.config().currency)
+    }
+
+    /// A status, a machine-detection verdict, a recording, or a transfer leg's step: see
+    /// `src/callback.rs`.
+    fn parse_callback(&self, request: &WebhookRequest) -> Result<CallNotice, Error> {
+        callback::parse(request, &self.signer, self.client.config().currency)
+    }
+
+    /// Cold: a `connect` NCCO; warm: the target called into a named conversation, the caller
+    /// moved there when it answers. See `src/transfer.rs`.
+    async fn transfer(&self, call: &CallId, transfer: &Transfer) -> Result<TransferStarted, Error> {
+        transfer::transfer(self, call, transfer).await
+    }
+
+    async fn continue_transfer(&self, notice: &TransferNotice) -> Result<TransferStep, Error> {
+        transfer::continue_transfer(self, notice).await
+    }
+
+    /// `GET {base}/v1/files/{id}` with the application JWT (the id is the file id that ends a
+    /// recording's `recording_url`).
+    async fn download_recording(
+        &self,
+        recording: &RecordingId,
+        out: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<u64, Error> {
+        let url = self.client.file_url(recording.as_str());
+        self.client.download(&url, out).await
+    }
+
+    /// `PUT /v1/calls/{uuid}/dtmf`: `0`-`9`, `*` and `#` (vonage-python-sdk voice
+    /// `play_dtmf_into_call`, vonage_utils `Dtmf` `^[0-9#*p]+$`).
+    async fn send_dtmf(&self, call: &CallId, digits: &Dtmf) -> Result<(), Error> {
+        digits.check(
+            |c| c.is_ascii_digit() || c == '*' || c == '#',
+            "Vonage plays 0-9, * and #, and pauses with p (500 ms), which Dtmf does not hold: send the digits around a w or W in separate requests, or use VonageClient::send_dtmf with p",
+        )?;
+        self.client.send_dtmf(call.as_str(), digits.as_str()).await
     }
 
     fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {

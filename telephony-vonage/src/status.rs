@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use rust_decimal::Decimal;
 use telephony_core::{
-    AnsweredBy, CallCost, CallEvent, CallId, CallStatus, Currency, DecodeError, Direction, Error,
-    FormParams, InboundCall, WebhookRequest, parse_seconds,
+    CallCost, CallEvent, CallId, CallStatus, Currency, DecodeError, Direction, Error, FormParams,
+    InboundCall, WebhookRequest, parse_seconds,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -168,7 +168,15 @@ pub(crate) fn decimal(what: &str, s: Option<&str>) -> Result<Option<Decimal>, Er
 /// statuses and fail with a decode error naming what they are.
 pub fn parse_event(request: &WebhookRequest, currency: Currency) -> Result<CallEvent, Error> {
     let what = "event webhook";
-    let p = fields(request, what)?;
+    event_from(&fields(request, what)?, currency, what)
+}
+
+/// [`parse_event`] over fields already read.
+pub(crate) fn event_from(
+    p: &FormParams,
+    currency: Currency,
+    what: &str,
+) -> Result<CallEvent, Error> {
     let Some(raw) = p.get_nonempty("status") else {
         let kind = if p.get("dtmf").is_some() || p.get("speech").is_some() {
             "an input result"
@@ -200,16 +208,8 @@ pub fn parse_event(request: &WebhookRequest, currency: Currency) -> Result<CallE
     e.timestamp = p.get("timestamp").and_then(timestamp);
     e.conversation_id = p.get_nonempty("conversation_uuid").map(str::to_owned);
     e.network = p.get_nonempty("network").map(str::to_owned);
-    e.answered_by = match raw {
-        "human" => Some(AnsweredBy::Human),
-        // `beep_start`: the greeting's beep, the moment to leave a message. `beep_timeout`:
-        // no beep came, so nothing says the greeting ended.
-        "machine" => Some(match p.get_nonempty("sub_state") {
-            Some("beep_start") => AnsweredBy::MachineGreetingEnded,
-            _ => AnsweredBy::Machine,
-        }),
-        _ => None,
-    };
+    // Machine detection's verdict, through the one table (crate::amd).
+    e.answered_by = crate::amd::answered_by(raw, p.get_nonempty("sub_state"));
     e.hangup_cause = p
         .get_nonempty("detail")
         .or_else(|| p.get_nonempty("reason"))

@@ -207,6 +207,13 @@ fn machine_detection_names_the_call_call_uuid() {
             "call_uuid": "u-1", "status": "machine", "sub_state": "beep_start"
         })))
         .unwrap();
+    // The beep (src/amd.rs, the one table).
+    assert_eq!(e.answered_by, Some(AnsweredBy::MachineEndBeep));
+    let e = vonage()
+        .parse_status_callback(&post(json!({
+            "call_uuid": "u-1", "status": "machine", "sub_state": "beep_timeout"
+        })))
+        .unwrap();
     assert_eq!(e.answered_by, Some(AnsweredBy::MachineGreetingEnded));
     let e = vonage()
         .parse_status_callback(&post(json!({"uuid": "u-1", "status": "human"})))

@@ -101,6 +101,43 @@ fn extreme() -> impl Strategy<Value = serde_json::Value> {
     ]
 }
 
+/// A query key: the adapter's own (transfer, recording, signature) or anything.
+fn callback_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "telephony_transfer",
+            "telephony_caller",
+            "telephony_leg",
+            "telephony_say",
+            "telephony_target",
+            "telephony_header",
+            "telephony_timeout",
+            "telephony_rec_call",
+            "telephony_rec_format",
+            "telephony_rec_channels",
+            "telephony_sig",
+        ])
+        .prop_map(str::to_owned),
+        "[a-z_]{1,12}",
+    ]
+}
+
+/// A field of a callback body: a status's, a recording's, a machine detection's.
+fn callback_field() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "uuid",
+        "call_uuid",
+        "status",
+        "sub_state",
+        "recording_url",
+        "recording_uuid",
+        "start_time",
+        "end_time",
+        "size",
+        "conversation_uuid",
+    ])
+}
+
 fn event() -> impl Strategy<Value = String> {
     let status = prop::sample::select(vec![
         "started",
@@ -165,6 +202,9 @@ proptest! {
         // never loses the status.
         let e = vonage().parse_status_callback(&r);
         prop_assert!(e.is_ok(), "{body}: {e:?}");
+        // Any callback reading of it holds too: a status, or a machine-detection verdict.
+        let n = vonage().parse_callback(&r);
+        prop_assert!(n.is_ok(), "{body}: {n:?}");
         prop_assert!(vonage().parse_inbound(&r).is_err(), "an event is not an answer");
     }
 
@@ -200,7 +240,28 @@ proptest! {
                 let r = WebhookRequest::new(method, url, headers.clone(), body.clone());
                 let _ = vonage().verify_webhook(&r, SystemTime::now());
                 let _ = vonage().parse_status_callback(&r);
+                let _ = vonage().parse_callback(&r);
                 let _ = vonage().parse_inbound(&r);
+            }
+        }
+    }
+
+    #[test]
+    fn callbacks_with_our_query_parameters_never_panic(
+        pairs in prop::collection::vec((callback_key(), "\\PC{0,30}"), 0..8),
+        fields in prop::collection::vec((callback_field(), extreme()), 0..6),
+    ) {
+        let mut url = telephony_core::Url::parse("https://h.example.com/status?tenant=1").unwrap();
+        url.query_pairs_mut().extend_pairs(&pairs);
+        let body = serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).to_string();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        if let Ok(u) = url.as_str().parse() {
+            let r = WebhookRequest::new(Method::POST, u, headers, body);
+            // Parameters of ours without the adapter's signature are refused, never read.
+            let signed_here = pairs.iter().any(|(k, _)| k.starts_with("telephony_"));
+            if let Ok(telephony_core::CallNotice::Transfer(_)) = vonage().parse_callback(&r) {
+                prop_assert!(!signed_here, "a transfer read from an unsigned query");
             }
         }
     }

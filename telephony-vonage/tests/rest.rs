@@ -199,7 +199,7 @@ async fn an_inline_stream_becomes_an_ncco_and_greeting_end_detection_is_advanced
                 "eventType": "synchronous",
                 "eventUrl": ["https://agent.example.com/vonage/stream-events"]
             }],
-            "advanced_machine_detection": {"behavior": "continue", "mode": "detect_beep"}
+            "advanced_machine_detection": {"behavior": "continue", "mode": "detect_beep", "beep_timeout": 45}
         }),
     )
     .await;
@@ -771,7 +771,15 @@ fn carrier() -> RestCarrier {
     RestCarrier {
         name: "Vonage",
         adapter,
-        outbound: outbound(),
+        // A call that streams from an inline NCCO: Vonage records through the NCCO, so a
+        // recording asked for on create needs one (an answer-URL call's NCCO is the host's,
+        // where StreamSpec::record asks for it; OutboundCall::record is refused there).
+        outbound: OutboundCall::stream(
+            "+447700900000".parse().unwrap(),
+            "+447700900001".parse().unwrap(),
+            StreamSpec::new("wss://agent.example.com/vonage/media".parse().unwrap()),
+        )
+        .status_callback("https://agent.example.com/vonage/events".parse().unwrap()),
         create: Endpoint::new(
             "POST",
             "/v1/calls",
