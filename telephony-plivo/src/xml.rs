@@ -16,9 +16,15 @@
 
 use std::time::Duration;
 
+use telephony_core::XmlElement;
 use telephony_core::audio::{AudioFormat, Encoding, SampleRate};
-use telephony_core::{E164, XmlElement};
 use thiserror::Error;
+
+mod control;
+mod dial;
+
+pub use control::{Conference, Record, RecordChannels, RecordFormat};
+pub use dial::{Dial, SIP_HEADER_NAME_LIMIT, SIP_HEADER_VALUE_LIMIT, sip_headers_value};
 
 /// Plivo XML that cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -41,6 +47,15 @@ pub enum PlivoXmlError {
     /// Audio Plivo cannot stream.
     #[error("Plivo streams μ-law at 8000 Hz, or L16 at 8000 or 16000 Hz; it cannot stream {0}")]
     UnsupportedAudio(AudioFormat),
+    /// `sipHeaders` Plivo would not send.
+    #[error("sipHeaders: {0}")]
+    SipHeaders(String),
+    /// A recording Plivo cannot make from the answer.
+    #[error("Record: {0}")]
+    Recording(String),
+    /// A `<Dial>` with nothing to dial.
+    #[error("a Dial needs at least one Number or User")]
+    EmptyDial,
 }
 
 /// How Plivo calls back a URL the XML names.
@@ -73,6 +88,7 @@ pub struct PlivoResponse {
 enum Element {
     Ready(XmlElement),
     Stream(Box<Stream>),
+    Dial(Box<Dial>),
 }
 
 impl PlivoResponse {
@@ -126,9 +142,10 @@ impl PlivoResponse {
         )
     }
 
-    /// `<Dial>` numbers.
-    pub fn dial(self, dial: Dial) -> PlivoResponse {
-        self.push(dial.element())
+    /// `<Dial>` numbers or SIP endpoints (checked when the document is built).
+    pub fn dial(mut self, dial: Dial) -> PlivoResponse {
+        self.elements.push(Element::Dial(Box::new(dial)));
+        self
     }
 
     /// The document, or what makes it invalid.
@@ -138,6 +155,7 @@ impl PlivoResponse {
             root = root.child(match e {
                 Element::Ready(x) => x.clone(),
                 Element::Stream(s) => s.element()?,
+                Element::Dial(d) => d.element()?,
             });
         }
         Ok(root.to_document())
@@ -179,66 +197,6 @@ impl Speak {
             .attr_opt("voice", self.voice.clone())
             .attr_opt("language", self.language.clone())
             .text(self.text.clone())
-    }
-}
-
-/// `<Dial>`: ring numbers, the first to answer wins.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dial {
-    numbers: Vec<E164>,
-    caller_id: Option<E164>,
-    timeout: Option<Duration>,
-    action: Option<String>,
-}
-
-impl Dial {
-    /// Dials `number`.
-    pub fn new(number: E164) -> Dial {
-        Dial {
-            numbers: vec![number],
-            caller_id: None,
-            timeout: None,
-            action: None,
-        }
-    }
-
-    /// Also rings `number`.
-    pub fn also(mut self, number: E164) -> Dial {
-        self.numbers.push(number);
-        self
-    }
-
-    /// The caller id shown.
-    pub fn caller_id(mut self, number: E164) -> Dial {
-        self.caller_id = Some(number);
-        self
-    }
-
-    /// How long to ring.
-    pub fn timeout(mut self, t: Duration) -> Dial {
-        self.timeout = Some(t);
-        self
-    }
-
-    /// Where Plivo posts the outcome.
-    pub fn action(mut self, url: impl Into<String>) -> Dial {
-        self.action = Some(url.into());
-        self
-    }
-
-    fn element(&self) -> XmlElement {
-        let mut e = XmlElement::new("Dial")
-            .attr_opt(
-                "callerId",
-                self.caller_id.as_ref().map(|n| n.digits().to_owned()),
-            )
-            .attr_opt("timeout", self.timeout.map(|t| t.as_secs().to_string()))
-            .attr_opt("action", self.action.clone())
-            .attr_opt("method", self.action.as_ref().map(|_| "POST"));
-        for n in &self.numbers {
-            e = e.child(XmlElement::new("Number").text(n.digits()));
-        }
-        e
     }
 }
 
