@@ -13,6 +13,10 @@ use crate::resources::{
     Application, CallCreated, Cdr, ErrorBody, LiveCall, LiveCalls, NumberPage, NumberResource,
 };
 
+mod control;
+
+pub use control::StartRecording;
+
 /// Plivo's REST API, the parts a voice platform uses. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct PlivoClient {
@@ -79,6 +83,16 @@ pub struct CreateCall {
     /// `true` (report) or `hangup` (hang up on a machine).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine_detection: Option<&'static str>,
+    /// Where Plivo posts the machine-detection verdict; without it the verdict comes with the
+    /// answer or hangup request instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_detection_url: Option<String>,
+    /// `POST` when `machine_detection_url` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_detection_method: Option<&'static str>,
+    /// SIP headers for a SIP destination: `Name=value,Other=value` (Plivo adds `X-PH-`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sip_headers: Option<String>,
     /// The longest the call may last, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_limit: Option<u64>,
@@ -104,6 +118,9 @@ impl CreateCall {
             ring_url: None,
             ring_method: None,
             machine_detection: None,
+            machine_detection_url: None,
+            machine_detection_method: None,
+            sip_headers: None,
             time_limit: None,
             ring_timeout: None,
         }

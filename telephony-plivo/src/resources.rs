@@ -141,6 +141,55 @@ pub struct Application {
     pub app_name: Option<String>,
 }
 
+/// The answer to `POST /Call/{uuid}/Record/` (202): where the file will be and, in current
+/// docs, its id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct RecordingStart {
+    /// Plivo's id for the request.
+    #[serde(default)]
+    pub api_id: Option<String>,
+    /// `call recording started`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Where the file will be.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The recording's id.
+    #[serde(default)]
+    pub recording_id: Option<String>,
+}
+
+/// A recording: `GET /Recording/{id}/`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct RecordingResource {
+    /// Its id.
+    #[serde(default)]
+    pub recording_id: Option<String>,
+    /// The call recorded.
+    #[serde(default)]
+    pub call_uuid: Option<String>,
+    /// Where the file is.
+    #[serde(default)]
+    pub recording_url: Option<String>,
+    /// `mp3` or `wav`.
+    #[serde(default)]
+    pub recording_format: Option<String>,
+    /// `normal` or `conference`.
+    #[serde(default)]
+    pub recording_type: Option<String>,
+    /// Milliseconds, as a decimal string (`"345100.00000"`).
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub recording_duration_ms: Option<String>,
+    /// Milliseconds since the epoch, as a decimal string.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub recording_start_ms: Option<String>,
+    /// Milliseconds since the epoch, as a decimal string.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub recording_end_ms: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct LiveCalls {
     #[serde(default)]
@@ -200,6 +249,18 @@ mod tests {
         assert_eq!(cdr.total_amount.as_deref(), Some("0.01667"));
         let n: NumberResource = serde_json::from_str(r#"{"number":"14155550101","application":"/v1/Account/MAXXXXXXXXXXXXXXXXX1/Application/29986316244302815/"}"#).unwrap();
         assert_eq!(n.app_id(), Some("29986316244302815"));
+        let r: RecordingResource = serde_json::from_str(
+            r#"{"add_time":"2020-08-05 16:15:15.852059+05:30","api_id":"7abf0744-1ca0-11e4-a2d1-22000ac5040c","call_uuid":"c2c128e2-1c8c-11e4-9bff-1db8a9db0432","conference_name":"noname","recording_duration_ms":"345100.00000","recording_end_ms":"1407235509007.00000","recording_format":"mp3","recording_id":"c2186400-1c8c-11e4-a664-0026b945b52x","recording_start_ms":"1407235163907.00000","recording_type":"conference","recording_url":"http://s3.amazonaws.com/recordings_2013/c2186400-1c8c-11e4-a664-0026b945b52x.mp3","resource_uri":"/v1/Account/MA2025RK4E639VJFZAGV/Recording/c2186400-1c8c-11e4-a664-0026b945b52x/","recording_storage_duration":"723","rounded_recording_duration":"3456","recording_storage_rate":"0.0004","monthly_recording_storage_amount":"0.02304"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.recording_duration_ms.as_deref(), Some("345100.00000"));
+        assert!(
+            r.recording_url
+                .unwrap()
+                .ends_with("c2186400-1c8c-11e4-a664-0026b945b52x.mp3")
+        );
+        let s: RecordingStart = serde_json::from_str(r#"{"url":"http://s3.amazonaws.com/recordings_2013/48dfaf60-3b2a-11e3.mp3","message":"call recording started","recording_id":"48dfaf60-3b2a-11e3","api_id":"c7b69074-58be-11e1-86da-adf28403fe48"}"#).unwrap();
+        assert_eq!(s.recording_id.as_deref(), Some("48dfaf60-3b2a-11e3"));
         let e: ErrorBody =
             serde_json::from_str(r#"{"api_id":"x","error":{"to":["invalid"]}}"#).unwrap();
         assert_eq!(e.text().as_deref(), Some(r#"{"to":["invalid"]}"#));
