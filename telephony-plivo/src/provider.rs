@@ -1,15 +1,20 @@
 //! [`Plivo`]: the adapter behind [`TelephonyProvider`].
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
+use telephony_core::control::TransferStep;
 use telephony_core::{
-    ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, CallTarget,
-    Capabilities, ConfigError, Currency, DecodeError, E164, Error, HangupOutcome, InboundCall,
-    InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec,
-    TelephonyProvider, Url, Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
+    ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
+    CallTarget, Capabilities, ConfigError, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome,
+    InboundCall, InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber,
+    ProviderKind, RecordingId, RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider,
+    Transfer, TransferNotice, TransferStarted, Url, Verified, WebhookError, WebhookRequest,
+    parse_decimal, parse_seconds,
 };
+use tokio::io::AsyncWrite;
 
 use crate::KIND;
 use crate::client::{CreateCall, PlivoClient};
@@ -17,8 +22,9 @@ use crate::config::PlivoConfig;
 use crate::media::PlivoMediaProtocol;
 use crate::resources::{Cdr, LiveCall};
 use crate::signature::PlivoValidator;
-use crate::status;
+use crate::transfer::CallbackUrls;
 use crate::xml::{PlivoResponse, PlivoXmlError, Speak, Stream, StreamAudio};
+use crate::{callbacks, dtmf, recording, status, transfer};
 
 /// Plivo, as a [`TelephonyProvider`].
 ///
@@ -37,6 +43,7 @@ use crate::xml::{PlivoResponse, PlivoXmlError, Speak, Stream, StreamAudio};
 pub struct Plivo {
     client: PlivoClient,
     validator: PlivoValidator,
+    callback_urls: Arc<CallbackUrls>,
 }
 
 impl Plivo {
@@ -47,6 +54,7 @@ impl Plivo {
         Ok(Plivo {
             client: PlivoClient::new(config)?,
             validator,
+            callback_urls: Arc::default(),
         })
     }
 
@@ -61,6 +69,11 @@ impl Plivo {
     ///
     /// Any other format is refused ([`PlivoXmlError::UnsupportedAudio`]) rather than replaced:
     /// a caller that asked for A-law or 24 kHz would otherwise get audio it does not expect.
+    ///
+    /// With [`StreamSpec::record`], the document starts with `<Record recordSession="true">`
+    /// (the whole call, in the background, `maxLength` the options' or 4 hours, mono or
+    /// stereo), announced at the options' callback, which it needs
+    /// ([`PlivoXmlError::Recording`] without one, or for a format Plivo does not record).
     pub fn stream_xml(stream: &StreamSpec) -> Result<String, PlivoXmlError> {
         let audio = match stream.audio {
             Some(format) => StreamAudio::for_format(format)?,
@@ -76,7 +89,11 @@ impl Plivo {
         for (k, v) in &stream.parameters {
             s = s.extra_header(k.clone(), v.clone());
         }
-        PlivoResponse::new().stream(s).hangup().to_xml()
+        let mut doc = PlivoResponse::new();
+        if let Some(options) = &stream.record {
+            doc = doc.record(recording::record_element(options)?);
+        }
+        doc.stream(s).hangup().to_xml()
     }
 }
 
@@ -189,8 +206,21 @@ impl TelephonyProvider for Plivo {
         let mut c = Capabilities::NONE;
         c.answer_url = true;
         c.machine_detection = true;
+        // Plivo reports machine or human only: no greeting end, no beep.
+        c.machine_detection_greeting_end = false;
         c.dtmf_send = true;
+        c.dtmf_rest = true;
         c.transfer = true;
+        // Composed: the target called, then both legs in a conference.
+        c.warm_transfer = true;
+        c.sip_transfer = true;
+        // Not from placing a call: Plivo's Call API has no record flag. A call records from
+        // its answer document instead (StreamSpec::record), whatever this says.
+        c.recording = false;
+        c.recording_control = true;
+        c.dual_channel_recording = true;
+        c.recording_download = true;
+        c.recording_delete = true;
         c.playback_marks = true;
         c.clear_audio = true;
         c
@@ -209,6 +239,11 @@ impl TelephonyProvider for Plivo {
                 ));
             }
         };
+        if call.record.is_some() {
+            return Err(self.unsupported(
+                "recording a call from its placing (Plivo's Call API has no record flag): record from the answer document (StreamSpec::record) or with start_recording once answered",
+            ));
+        }
         let mut req = CreateCall::new(call.from.digits(), call.to.digits(), answer_url);
         if let Some(cb) = &call.status_callback {
             req.hangup_url = Some(cb.to_string());
@@ -216,7 +251,23 @@ impl TelephonyProvider for Plivo {
             req.ring_url = Some(cb.to_string());
             req.ring_method = Some("POST");
         }
-        req.machine_detection = call.machine_detection.map(|_| "true");
+        match call.machine_detection {
+            None => {}
+            Some(MachineDetection::Detect) => {
+                req.machine_detection = Some("true");
+                // Asynchronous where there is a status callback (the verdict arrives there as
+                // Event=MachineDetection); else Plivo gives it with the answer or hangup.
+                if let Some(cb) = &call.status_callback {
+                    req.machine_detection_url = Some(cb.to_string());
+                    req.machine_detection_method = Some("POST");
+                }
+            }
+            Some(_) => {
+                return Err(self.unsupported(
+                    "machine detection that waits for a machine's greeting to end (Plivo reports machine or human only)",
+                ));
+            }
+        }
         req.time_limit = call.time_limit.map(|t| t.as_secs().max(1));
         req.ring_timeout = call.ring_timeout.map(|t| t.as_secs());
         let created = self.client.create_call(&req).await?;
@@ -385,6 +436,50 @@ impl TelephonyProvider for Plivo {
 
     fn parse_status_callback(&self, request: &WebhookRequest) -> Result<CallEvent, Error> {
         status::parse_status_callback(request)
+    }
+
+    fn parse_callback(&self, request: &WebhookRequest) -> Result<CallNotice, Error> {
+        callbacks::parse_callback(request, &self.callback_urls)
+    }
+
+    async fn transfer(&self, call: &CallId, transfer: &Transfer) -> Result<TransferStarted, Error> {
+        transfer::transfer(&self.client, call, transfer).await
+    }
+
+    async fn continue_transfer(&self, notice: &TransferNotice) -> Result<TransferStep, Error> {
+        transfer::continue_transfer(&self.client, &self.callback_urls, notice).await
+    }
+
+    async fn start_recording(
+        &self,
+        call: &CallId,
+        options: &RecordingOptions,
+    ) -> Result<RecordingStarted, Error> {
+        recording::start(&self.client, call, options).await
+    }
+
+    async fn stop_recording(
+        &self,
+        call: &CallId,
+        recording: Option<&RecordingId>,
+    ) -> Result<(), Error> {
+        recording::stop(&self.client, call, recording).await
+    }
+
+    async fn download_recording(
+        &self,
+        recording: &RecordingId,
+        out: &mut (dyn AsyncWrite + Send + Unpin),
+    ) -> Result<u64, Error> {
+        recording::download(&self.client, recording, out).await
+    }
+
+    async fn delete_recording(&self, recording: &RecordingId) -> Result<(), Error> {
+        recording::delete(&self.client, recording).await
+    }
+
+    async fn send_dtmf(&self, call: &CallId, digits: &Dtmf) -> Result<(), Error> {
+        dtmf::send(&self.client, call, digits).await
     }
 
     fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {

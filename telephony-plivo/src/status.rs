@@ -24,6 +24,18 @@ pub fn call_status(raw: &str) -> CallStatus {
     }
 }
 
+/// Plivo's machine-detection verdict (`Machine`, on the asynchronous `machine_detection_url`
+/// callback or, synchronously, on the answer and hangup requests) → normalized verdict: the
+/// one table for both. Plivo documents only `true` (a machine) and `false` (a person); it
+/// reports no beep, fax or greeting end. Anything else is kept as sent.
+pub fn answered_by(machine: &str) -> AnsweredBy {
+    match machine {
+        "true" => AnsweredBy::Machine,
+        "false" => AnsweredBy::Human,
+        other => AnsweredBy::Other(other.to_owned()),
+    }
+}
+
 /// A CDR's `call_state` → normalized status of an ended call.
 pub fn cdr_state(raw: &str) -> CallStatus {
     match raw.to_ascii_uppercase().as_str() {
@@ -65,11 +77,7 @@ pub fn parse_status_callback(request: &WebhookRequest) -> Result<CallEvent, Erro
         .get_nonempty("HangupCause")
         .or_else(|| p.get_nonempty("HangupCauseName"))
         .map(str::to_owned);
-    e.answered_by = p.get_nonempty("Machine").map(|m| match m {
-        "true" => AnsweredBy::Machine,
-        "false" => AnsweredBy::Human,
-        other => AnsweredBy::Other(other.to_owned()),
-    });
+    e.answered_by = p.get_nonempty("Machine").map(answered_by);
     e.initiation_id = p
         .get_nonempty("RequestUUID")
         .or_else(|| p.get_nonempty("ALegRequestUUID"))

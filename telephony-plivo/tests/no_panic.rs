@@ -92,9 +92,45 @@ proptest! {
                 let r = WebhookRequest::new(method, url, headers.clone(), body.clone());
                 let _ = plivo().verify_webhook(&r, std::time::SystemTime::now());
                 let _ = plivo().parse_status_callback(&r);
+                let _ = plivo().parse_callback(&r);
                 let _ = plivo().parse_inbound(&r);
                 let _ = status::parse_stream_status(&r);
             }
+        }
+    }
+
+    /// Callbacks shaped like Plivo's (a transfer's reference in the query, the fields of a
+    /// dial outcome, a leg's status, a machine verdict or a recording, with random values)
+    /// are read or refused, never a panic.
+    #[test]
+    fn callbacks_never_panic(
+        query in prop::collection::vec((prop::sample::select(vec![
+            "telephony_transfer", "telephony_caller", "telephony_leg", "telephony_say",
+            "telephony_play", "telephony_hold", "telephony_fallback", "telephony_target",
+            "telephony_header", "telephony_from", "telephony_timeout", "tenant",
+        ]), prop_oneof![
+            Just("xfer-1a".to_owned()), Just("caller".to_owned()), Just("target".to_owned()),
+            Just("sip:a@b.example".to_owned()), Just("+14155550123".to_owned()),
+            "\\PC{0,16}",
+        ]), 0..8),
+        form in prop::collection::vec((prop::sample::select(vec![
+            "CallUUID", "CallStatus", "Event", "HangupCause", "DialStatus", "DialBLegUUID",
+            "Machine", "record_url", "RecordUrl", "recording_id", "RecordingID",
+            "recording_duration_ms", "recording_start_ms", "RecordingDuration", "call_uuid",
+        ]), prop_oneof![
+            Just("in-progress".to_owned()), Just("ringing".to_owned()), Just("completed".to_owned()),
+            Just("MachineDetection".to_owned()), Just("Hangup".to_owned()), Just("https://media.plivo.com/r.mp3".to_owned()),
+            Just("1e400".to_owned()), Just("-5".to_owned()), "\\PC{0,16}",
+        ]), 0..8),
+    ) {
+        let mut url: telephony_core::Url = "https://h.example.com/status".parse().unwrap();
+        for (k, v) in &query {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        if let Ok(u) = telephony_core::RequestUrl::try_from(&url) {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = WebhookRequest::form_post(u, &pairs);
+            let _ = plivo().parse_callback(&r);
         }
     }
 
@@ -190,4 +226,23 @@ fn reference_signature(
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes()).unwrap();
     mac.update(text.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// A transfer target whose characters straddle where core's parser cuts the text (`sip:é…`)
+/// is refused, not a panic.
+#[test]
+fn a_target_core_would_slice_mid_character_is_refused() {
+    for target in ["sip:\u{e9}@x.example", "si\u{e9}:a@b", "+1\u{1f600}"] {
+        let mut url: telephony_core::Url = "https://h.example.com/status".parse().unwrap();
+        url.query_pairs_mut()
+            .append_pair("telephony_transfer", "xfer-1")
+            .append_pair("telephony_caller", "c1")
+            .append_pair("telephony_leg", "caller")
+            .append_pair("telephony_target", target);
+        let r = WebhookRequest::form_post(
+            telephony_core::RequestUrl::try_from(&url).unwrap(),
+            &[("CallUUID", "c1"), ("CallStatus", "in-progress")],
+        );
+        assert!(plivo().parse_callback(&r).is_err(), "{target}");
+    }
 }

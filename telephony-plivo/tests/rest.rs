@@ -146,7 +146,11 @@ async fn create_call_sends_the_documented_json() {
             "answer_url": "https://agent.example.com/plivo/answer", "answer_method": "POST",
             "hangup_url": "https://agent.example.com/plivo/status", "hangup_method": "POST",
             "ring_url": "https://agent.example.com/plivo/status", "ring_method": "POST",
-            "machine_detection": "true", "time_limit": 3600, "ring_timeout": 30
+            "machine_detection": "true",
+            // Asynchronous detection: the verdict is posted to the status callback.
+            "machine_detection_url": "https://agent.example.com/plivo/status",
+            "machine_detection_method": "POST",
+            "time_limit": 3600, "ring_timeout": 30
         })));
     let answer = json(
         201,
