@@ -23,6 +23,13 @@
     doc = "| `axum` | `axum`, `stream`: verified webhooks, the router as a handler, media over WebSockets | no |"
 )]
 //!
+//! Call control is on the same trait: [`transfer`](TelephonyProvider::transfer) to a person
+//! (cold, or warm with a brief), recording ([`start_recording`](TelephonyProvider::start_recording),
+//! [`download_recording`](TelephonyProvider::download_recording), …), answering-machine
+//! detection ([`OutboundCall::machine_detection`]) and DTMF
+//! ([`send_dtmf`](TelephonyProvider::send_dtmf), or tones on the media stream). Their callbacks
+//! come to the status URL, where [`control::follow`] reads them as [`CallNotice`]s.
+//!
 //! What needs more than one provider lives here: [`ProviderConfig`] (settings from the
 //! environment or a config file, built into `Arc<dyn TelephonyProvider>`) and the
 //! [`InboundRouter`] (one webhook URL for every number and provider).
@@ -68,6 +75,20 @@ pub use telephony_core::{
     TelephonyProvider, TransportError, TransportKind, TrustedProxies, Url, Verified, WebhookError,
     WebhookRequest, WebhookScheme, WsMessage, audio, check_replay,
 };
+// Call control: transfer, recording, machine detection's verdict, DTMF, and the callbacks
+// that report them.
+pub use telephony_core::{
+    Brief, CallNotice, Dtmf, MachineResult, NoAnswer, RecordingChannels, RecordingFormat,
+    RecordingId, RecordingOptions, RecordingReady, RecordingStarted, SipTarget, Transfer,
+    TransferEvent, TransferFailure, TransferLeg, TransferMode, TransferNotice, TransferRef,
+    TransferStarted, TransferTarget,
+};
+
+/// Call control: the model, and [`follow`](control::follow), which reads a callback at the
+/// status URL and takes the step a warm transfer needs there.
+pub mod control {
+    pub use telephony_core::control::*;
+}
 
 /// The media stream's types: the protocol seam, the session, pacing and playback.
 pub mod media {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use telephony_core::{
-    CallAnswer, CallEvent, E164, InboundCall, MemoryReplayGuard, ProviderKind, Recognition,
+    CallAnswer, CallEvent, E164, Error, InboundCall, MemoryReplayGuard, ProviderKind, Recognition,
     ReplayGuard, StreamAuth, StreamSpec, TelephonyProvider, WebhookError, WebhookRequest,
     check_replay,
 };
@@ -375,6 +375,60 @@ impl InboundRouter {
             },
             _ => Reply::text(200, "", outcome),
         }
+    }
+
+    /// Reads any callback at the status URL ([`TelephonyProvider::parse_callback`]: a status,
+    /// a machine-detection verdict, a finished recording, a transfer's step) and takes the
+    /// step a transfer needs there ([`control::follow`](telephony_core::control::follow)):
+    /// detects the provider, verifies, then follows. Reply with [`Followed::reply`] when it has
+    /// one (a document the carrier reads), an empty 200 otherwise. The error is the reply to
+    /// send (403 or 400, or 502 when the step's request to the carrier failed).
+    ///
+    /// [`Followed::reply`]: telephony_core::control::Followed::reply
+    pub async fn callback(
+        &self,
+        request: &WebhookRequest,
+        now: SystemTime,
+    ) -> Result<(ProviderKind, telephony_core::control::Followed), Reply> {
+        let Some(provider) = self.detect(request) else {
+            return Err(Reply::text(
+                403,
+                "unknown provider",
+                Outcome::UnknownProvider,
+            ));
+        };
+        let kind = provider.kind();
+        let delivery = self
+            .verify_delivery(provider.as_ref(), request, now)
+            .await
+            .map_err(|reason| Self::rejected(kind, reason))?;
+        if delivery == Delivery::Repeat {
+            return Err(Reply::text(
+                200,
+                "already received",
+                Outcome::Repeat { provider: kind },
+            ));
+        }
+        telephony_core::control::follow(provider.as_ref(), request)
+            .await
+            .map(|f| (kind, f))
+            .map_err(|e| {
+                // A callback that did not parse is the carrier's fault (400); a step whose
+                // request failed is ours to report, and the carrier may retry it (502).
+                let (status, text) = if matches!(e, Error::Decode(_)) {
+                    (400, "not a callback")
+                } else {
+                    (502, "the next step failed")
+                };
+                Reply::text(
+                    status,
+                    text,
+                    Outcome::Invalid {
+                        provider: kind,
+                        reason: e.to_string(),
+                    },
+                )
+            })
     }
 
     /// Reads a status callback: detects the provider, verifies, parses. The error is the reply

@@ -181,7 +181,7 @@ enum Command {
     Finish,
     Clear,
     Dtmf(String),
-    Transferring,
+    Transferring(bool),
     Close,
 }
 
@@ -248,13 +248,14 @@ impl MediaSender {
         self.send(Command::Dtmf(digits.into())).await
     }
 
-    /// Says a transfer of this call is under way
-    /// ([`TelephonyProvider::transfer`](telephony_core::TelephonyProvider::transfer)): when the
-    /// stream then ends, the host hears [`StreamEvent::Transferred`] rather than
+    /// Says a transfer of this call is under way (`true`), or is over without moving the
+    /// caller (`false`: a warm transfer's target did not answer)
+    /// ([`TelephonyProvider::transfer`](telephony_core::TelephonyProvider::transfer)). While it
+    /// is, a stream that ends is reported as [`StreamEvent::Transferred`] rather than
     /// [`Closed`](StreamEvent::Closed) or [`Dropped`](StreamEvent::Dropped). Send it before the
     /// transfer; it changes nothing else.
-    pub async fn transferring(&self) -> Result<(), StreamClosed> {
-        self.send(Command::Transferring).await
+    pub async fn transferring(&self, on: bool) -> Result<(), StreamClosed> {
+        self.send(Command::Transferring(on)).await
     }
 
     /// Closes the socket. With a `<Connect><Stream>` (Twilio), `keepCallAlive` (Plivo) or a
@@ -627,8 +628,8 @@ async fn run<Si, St, E>(
                     Some(Command::Mark(name)) => session.mark(&name, &mut push),
                     Some(Command::Finish) => session.finish(&mut push),
                     Some(Command::Dtmf(d)) => session.send_dtmf(&d, &mut push),
-                    Some(Command::Transferring) => {
-                        transferring = true;
+                    Some(Command::Transferring(on)) => {
+                        transferring = on;
                         Ok(())
                     }
                     Some(Command::Close) => {

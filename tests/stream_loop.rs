@@ -481,7 +481,7 @@ async fn a_stream_ended_by_a_transfer_says_so() {
             next(&mut ch.events).await,
             StreamEvent::Started(_)
         ));
-        ch.sender.transferring().await.unwrap();
+        ch.sender.transferring(true).await.unwrap();
         // A frame of audio sent after the marker: once it is out, the loop has read the
         // marker (commands are read in order).
         ch.sender.audio(vec![0; 320]).await.unwrap();

@@ -171,9 +171,40 @@ pub struct Agent {
     media_base: Url,
     /// The rate it hears and speaks at.
     app_rate: SampleRate,
+    /// Each running stream's sender, by call id.
+    senders: Arc<Mutex<HashMap<String, MediaSender>>>,
 }
 
 impl Agent {
+    /// Transfers `call` to a person through `provider`, with its callbacks at this agent's
+    /// `/status` (where `control::follow` takes a warm transfer's steps): the call's stream,
+    /// when this agent runs it, is marked first, so its end is reported as the transfer's
+    /// (`StreamEvent::Transferred`), not as a dropped connection.
+    pub async fn transfer(
+        &self,
+        provider: &dyn TelephonyProvider,
+        call: &telephony::CallId,
+        transfer: telephony::Transfer,
+    ) -> Result<telephony::TransferStarted, telephony::Error> {
+        let transfer = transfer.events(self.url("status"));
+        let sender = self
+            .senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(call.as_str())
+            .cloned();
+        if let Some(s) = &sender {
+            let _ = s.transferring(true).await;
+        }
+        let started = provider.transfer(call, &transfer).await;
+        if started.is_err()
+            && let Some(s) = &sender
+        {
+            let _ = s.transferring(false).await;
+        }
+        started
+    }
+
     /// A call from `from` to `to` that reaches this agent through `provider`: through its
     /// answer URL where the carrier fetches one, else straight into its media route (the
     /// stream every call is answered with, with a token it accepts), with its `/status`.
@@ -187,6 +218,24 @@ impl Agent {
             OutboundCall::stream(to, from, self.protect(spec))
         };
         call.status_callback(self.url("status"))
+    }
+
+    /// A call from `from` to `to` connected straight to this agent's media route when
+    /// answered (its stream inline, where the carrier takes one), recorded from the answer
+    /// when `record` says so, with its `/status`.
+    pub fn stream_call(
+        &self,
+        provider: &dyn TelephonyProvider,
+        to: E164,
+        from: E164,
+        record: Option<telephony::RecordingOptions>,
+    ) -> OutboundCall {
+        let status = self.url("status");
+        let mut spec = stream_for(&self.media_base, &status, provider.carrier(), self.app_rate);
+        if let Some(r) = record {
+            spec = spec.record(r);
+        }
+        OutboundCall::stream(to, from, self.protect(spec)).status_callback(status)
     }
 
     /// `spec` with a token this agent accepts, for a call placed with its stream inline
@@ -232,6 +281,8 @@ struct App {
     started: Instant,
     record_audio: bool,
     recordings: Arc<Recordings>,
+    /// Each running stream's sender, by call id: how a transfer marks the stream it ends.
+    senders: Arc<Mutex<HashMap<String, MediaSender>>>,
 }
 
 impl axum::extract::FromRef<App> for Webhooks {
@@ -398,6 +449,7 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
     let (log_sink, log_rx) = LogSink::new(LOG_CAPACITY);
     let recordings = Arc::new(Recordings::default());
     let app_media_base = media_base.clone();
+    let senders: Arc<Mutex<HashMap<String, MediaSender>>> = Arc::default();
     let app = App {
         hooks: Webhooks::new(router, PublicUrl::from_base(public_url.clone())),
         providers: Arc::new(providers),
@@ -410,6 +462,7 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         started: Instant::now(),
         record_audio: options.record_audio,
         recordings: recordings.clone(),
+        senders: senders.clone(),
     };
     let routes = Router::new()
         .route("/inbound", any(inbound))
@@ -430,6 +483,7 @@ pub async fn start(options: AgentOptions) -> std::io::Result<Agent> {
         stream_auth,
         media_base: app_media_base,
         app_rate: options.app_rate,
+        senders,
     })
 }
 
@@ -484,20 +538,85 @@ async fn status_callback(State(app): State<App>, request: axum::extract::Request
         Ok(r) => r,
         Err(response) => return response,
     };
-    match app.hooks.router().status(&request, SystemTime::now()).await {
-        Ok((provider, event)) => {
-            app.log(json!({
-                "event": "status",
-                "provider": provider.id(),
-                "call": event.call_id.as_str(),
-                "status": event.status.name(),
-                "raw": event.raw_status,
-                "duration": event.duration.map(|d| d.as_secs()),
-                "cost": event.cost.map(|c| c.to_string()),
-            }));
-            StatusCode::NO_CONTENT.into_response()
+    match app
+        .hooks
+        .router()
+        .callback(&request, SystemTime::now())
+        .await
+    {
+        Ok((provider, followed)) => {
+            for notice in &followed.notices {
+                log_notice(&app, provider, notice);
+            }
+            match followed.reply {
+                Some(doc) => (
+                    [(axum::http::header::CONTENT_TYPE, doc.content_type)],
+                    doc.body,
+                )
+                    .into_response(),
+                None => StatusCode::NO_CONTENT.into_response(),
+            }
         }
         Err(r) => reply(r),
+    }
+}
+
+/// One log line for what a callback said: a status, a machine-detection verdict, a finished
+/// recording, a transfer's step.
+fn log_notice(app: &App, provider: ProviderKind, notice: &telephony::CallNotice) {
+    use telephony::CallNotice;
+    match notice {
+        CallNotice::Status(event) => app.log(json!({
+            "event": "status",
+            "provider": provider.id(),
+            "call": event.call_id.as_str(),
+            "status": event.status.name(),
+            "raw": event.raw_status,
+            "duration": event.duration.map(|d| d.as_secs()),
+            "cost": event.cost.map(|c| c.to_string()),
+            "answered_by": event.answered_by,
+        })),
+        CallNotice::Machine(m) => app.log(json!({
+            "event": "machine",
+            "provider": provider.id(),
+            "call": m.call_id.as_str(),
+            "answered_by": m.answered_by,
+            "raw": m.raw,
+        })),
+        CallNotice::Recording(r) => app.log(json!({
+            "event": "recording",
+            "provider": provider.id(),
+            "call": r.call_id.as_ref().map(|c| c.as_str()),
+            "recording": r.recording_id.as_ref().map(|r| r.as_str()),
+            "url": r.url.as_str(),
+            "duration": r.duration.map(|d| d.as_secs_f64()),
+            "channels": r.channels,
+        })),
+        CallNotice::Transfer(t) => {
+            // A target that did not answer leaves the caller with the agent: the stream's end
+            // is no longer the transfer's.
+            if matches!(t.event, telephony::TransferEvent::TransferFailed { .. })
+                && let Some(s) = app
+                    .senders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(t.transfer.caller.as_str())
+                    .cloned()
+            {
+                tokio::spawn(async move {
+                    let _ = s.transferring(false).await;
+                });
+            }
+            app.log(json!({
+                "event": "transfer",
+                "provider": provider.id(),
+                "transfer": t.transfer.id,
+                "call": t.transfer.caller.as_str(),
+                "leg": t.leg_call.as_ref().map(|c| c.as_str()),
+                "step": t.event,
+            }));
+        }
+        _ => {}
     }
 }
 
@@ -672,6 +791,10 @@ async fn talk(
                     &call,
                     json!({"event": "started", "format": format!("{}@{}", start.format.encoding.name(), start.format.rate.hz()), "parameters": params}),
                 );
+                app.senders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(call.clone(), sender.clone());
                 match app.brain.as_ref() {
                     Brain::Echo => {
                         let greeting = chime(app.app_rate);
@@ -768,6 +891,14 @@ async fn talk(
                 }
                 break;
             }
+            StreamEvent::Transferred => {
+                log(
+                    &app,
+                    &call,
+                    json!({"event": "closed", "heard_ms": heard * 1000 / rate, "transferred": true}),
+                );
+                break;
+            }
             StreamEvent::Aborted(reason) => {
                 // The loop cut the peer off (no start in time, or garbage). Its start, if it
                 // sent one, proves nothing: no hang-up of the call it named.
@@ -781,6 +912,10 @@ async fn talk(
             _ => {}
         }
     }
+    app.senders
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&call);
     if app.record_audio {
         app.recordings
             .sent

@@ -22,13 +22,13 @@ pub(crate) fn out(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
-fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
+pub(crate) fn json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::No(e.to_string()))?;
     out(text);
     Ok(())
 }
 
-fn parse_number(flag: &str, s: &str) -> Result<E164, Failure> {
+pub(crate) fn parse_number(flag: &str, s: &str) -> Result<E164, Failure> {
     E164::new(s).map_err(|e| Failure::Usage(format!("{flag}: {e}")))
 }
 

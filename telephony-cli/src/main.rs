@@ -8,6 +8,7 @@ mod alloc;
 mod audio;
 mod bench;
 mod calls;
+mod control;
 mod provider;
 mod webhook;
 
@@ -50,6 +51,16 @@ enum Command {
     Numbers(calls::NumbersArgs),
     /// Point a number's inbound calls at a URL, reporting what was there before.
     Inbound(calls::InboundArgs),
+    /// Transfer a live call to a person: cold, or warm with a brief first.
+    Transfer(control::TransferArgs),
+    /// Start or stop recording a live call.
+    #[command(subcommand)]
+    Record(control::RecordCommand),
+    /// A recording: download it with the carrier's auth, or delete it.
+    #[command(subcommand)]
+    Recording(control::RecordingCommand),
+    /// Press keys on a live call, through the carrier's API.
+    Dtmf(control::DtmfArgs),
     /// Measure the media path: simulated calls in-process, no sockets.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -133,6 +144,10 @@ fn main() -> ExitCode {
         Command::Cost(args) => calls::block_on(calls::cost(args)),
         Command::Numbers(args) => calls::block_on(calls::numbers(args)),
         Command::Inbound(args) => calls::block_on(calls::inbound(args)),
+        Command::Transfer(args) => calls::block_on(control::transfer(args)),
+        Command::Record(cmd) => calls::block_on(control::record(cmd)),
+        Command::Recording(cmd) => calls::block_on(control::recording(cmd)),
+        Command::Dtmf(args) => calls::block_on(control::dtmf(args)),
         Command::Bench(cmd) => bench::run(cmd),
     };
     match result {

@@ -78,8 +78,11 @@ pub struct Capabilities {
     pub warm_transfer: bool,
     /// Transfer to a SIP address.
     pub sip_transfer: bool,
-    /// Record a call asked for when placing or answering it.
+    /// Record a call asked for when placing it ([`OutboundCall::record`](crate::OutboundCall)).
     pub recording: bool,
+    /// Record a call asked for in the answer that connects its stream
+    /// ([`StreamSpec::record`](crate::StreamSpec)).
+    pub recording_on_answer: bool,
     /// Start and stop a recording mid-call.
     pub recording_control: bool,
     /// Dual-channel recordings.
@@ -111,6 +114,7 @@ impl Capabilities {
         warm_transfer: false,
         sip_transfer: false,
         recording: false,
+        recording_on_answer: false,
         recording_control: false,
         dual_channel_recording: false,
         recording_download: false,

@@ -25,7 +25,7 @@ pub use recording::{
 };
 pub use transfer::{
     Brief, NoAnswer, SipTarget, Transfer, TransferEvent, TransferFailure, TransferLeg,
-    TransferMode, TransferRef, TransferStarted, TransferTarget, valid_room,
+    TransferMode, TransferRef, TransferStarted, TransferTarget, is_sip, valid_room,
 };
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,9 @@ pub struct TransferNotice {
     /// The callback's own status event, where it was one (a transfer leg's ringing,
     /// answered, completed).
     pub status: Option<Box<CallEvent>>,
+    /// The URL the callback came to, as the carrier called it: where a next step that the
+    /// carrier fetches from the host (Plivo's documents) is pointed back.
+    pub url: Option<url::Url>,
 }
 
 impl TransferNotice {
@@ -72,7 +75,14 @@ impl TransferNotice {
             event,
             leg_call: None,
             status: None,
+            url: None,
         }
+    }
+
+    /// Sets the URL the callback came to.
+    pub fn url(mut self, url: Option<url::Url>) -> TransferNotice {
+        self.url = url;
+        self
     }
 
     /// Sets the leg's call.

@@ -59,9 +59,7 @@ impl FromStr for TransferTarget {
     /// `sip:…`/`sips:…` is a SIP target; anything else must be an E.164 number.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        if s.len() > 4
-            && (s[..4].eq_ignore_ascii_case("sip:") || s[..5].eq_ignore_ascii_case("sips:"))
-        {
+        if is_sip(s) {
             return SipTarget::new(s).map(TransferTarget::Sip);
         }
         Ok(TransferTarget::Number(E164::new(s)?))
@@ -95,10 +93,10 @@ impl SipTarget {
     pub fn new(uri: &str) -> Result<SipTarget, Error> {
         let uri = uri.trim();
         let bad = |why: &str| Error::invalid_request(format!("SIP target {uri:?}: {why}"));
-        let rest = if uri.len() > 5 && uri[..5].eq_ignore_ascii_case("sips:") {
-            &uri[5..]
-        } else if uri.len() > 4 && uri[..4].eq_ignore_ascii_case("sip:") {
-            &uri[4..]
+        let rest = if let Some(rest) = strip_prefix_ignore_case(uri, "sips:") {
+            rest
+        } else if let Some(rest) = strip_prefix_ignore_case(uri, "sip:") {
+            rest
         } else {
             return Err(bad("expected sip: or sips:"));
         };
@@ -151,6 +149,19 @@ impl SipTarget {
     pub fn uri(&self) -> &str {
         &self.uri
     }
+}
+
+/// `s` without `prefix`, compared without case (never slicing inside a character).
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Whether `s` is a SIP address (`sip:…` or `sips:…`, any case): what a target that is not a
+/// number must be.
+pub fn is_sip(s: &str) -> bool {
+    strip_prefix_ignore_case(s, "sip:").is_some() || strip_prefix_ignore_case(s, "sips:").is_some()
 }
 
 /// What the target hears before being bridged to the caller (a warm transfer's brief); the
@@ -637,8 +648,13 @@ mod tests {
             "4420",
             "sip:a@b\"c",
             "sip:a@<b>",
+            "sié",
+            "siéé:a@b",
+            "é",
+            "sips",
         ] {
             assert!(bad.parse::<TransferTarget>().is_err(), "{bad}");
+            assert!(SipTarget::new(bad).is_err(), "{bad}");
         }
         let s = SipTarget::new("sip:a@b")
             .unwrap()

@@ -5,7 +5,8 @@
 //!   timeouts, 429s, 401s, 403s and 404s, unreadable answers, hanging up (a call already ended
 //!   is success, a failure is not), cost as the carrier's exact decimal or not priced yet,
 //!   pointing a number's inbound calls at a URL, and listings that must not leave the API,
-//!   loop or run for ever. An adapter's `tests/rest.rs` describes its carrier
+//!   loop or run for ever; and call control: its capabilities tell the truth both ways (what
+//!   they deny is refused before any request, what they allow reaches the carrier). An adapter's `tests/rest.rs` describes its carrier
 //!   ([`rest::RestCarrier`]) and calls [`rest_contract!`](crate::rest_contract).
 //! - [`webhooks`]: the webhook rules: signed requests verify and any change to what is
 //!   signed does not, a missing signature names its header, replay keys name the delivery,
@@ -21,6 +22,7 @@
 //!
 //! Feature `contract` (off by default): it brings wiremock, which only tests want.
 
+mod control;
 pub mod media;
 pub mod rest;
 mod rest_calls;

@@ -31,6 +31,7 @@ use telephony_core::{
 use wiremock::matchers::{any, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
+pub use super::control::*;
 pub use super::rest_calls::*;
 
 /// One carrier, as the REST rules see it: what differs between carriers, and nothing else.
@@ -242,7 +243,10 @@ macro_rules! rest_contract {
             inbound_already_right_changes_nothing,
             inbound_on_a_number_not_owned_is_an_error,
             a_listing_page_is_retried_like_a_read,
-            a_listing_that_never_ends_is_an_error);
+            a_listing_that_never_ends_is_an_error,
+            unsupported_control_is_refused_before_any_request,
+            supported_control_reaches_the_carrier,
+            unsupported_call_options_are_refused_before_any_request);
     };
     ($carrier:expr, follows_links) => {
         $crate::rest_contract!($carrier);

@@ -81,9 +81,7 @@ pub(super) async fn run_stream(
     if let Some(c) = carrier.lock().calls.get_mut(id) {
         c.stream_opened = Some(std::time::Instant::now());
     }
-    let Some(info) = carrier.info(id) else {
-        return None;
-    };
+    let info = carrier.info(id)?;
     let mut dialect = carrier.dialect.media(&info, target);
     let format: AudioFormat = target.format;
     let rate = format.rate;

@@ -283,7 +283,8 @@ async fn in_room(
 ) -> Option<Interrupt> {
     let mut changed = carrier.join_room(&room.name, id, room.start_on_enter);
     carrier.note(id, Happening::JoinedRoom(room.name.clone()));
-    let stay = carrier.wall(carrier.lock().settings.room_stay);
+    let stay = carrier.lock().settings.room_stay;
+    let stay = carrier.wall(stay);
     let mut bridged = false;
     let mut leave_at: Option<tokio::time::Instant> = None;
     loop {

@@ -136,13 +136,11 @@ pub(super) async fn update_recording(
                 return not_found(&format!("/Calls/{call}/Recordings/{recording}"));
             }
             let id = which.map(str::to_owned).or_else(|| {
-                t.carrier
-                    .lock()
-                    .recording_order
-                    .iter()
+                let order = t.carrier.lock().recording_order.clone();
+                order
+                    .into_iter()
                     .rev()
                     .find(|id| t.carrier.recording(id).is_some_and(|r| r.call_id == call))
-                    .cloned()
             });
             axum::Json(id.and_then(|id| t.recording_json(&id)).unwrap_or_default()).into_response()
         }
