@@ -139,11 +139,13 @@ async fn scenario(id: &'static str) {
 
     eprintln!("{id}: 2. A person answers");
     // 2. A person answers, and the call is recorded.
-    let options = RecordingOptions::new().channels(if caps.dual_channel_recording {
-        RecordingChannels::Dual
-    } else {
-        RecordingChannels::Mono
-    });
+    let options = RecordingOptions::new()
+        .channels(if caps.dual_channel_recording {
+            RecordingChannels::Dual
+        } else {
+            RecordingChannels::Mono
+        })
+        .callback(agent.url("status"));
     let call = if caps.recording_control {
         agent.call(provider.as_ref(), person.clone(), caller_id.clone())
     } else {
@@ -338,4 +340,19 @@ async fn scenario(id: &'static str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twilio() {
     scenario("twilio").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plivo() {
+    scenario("plivo").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vonage() {
+    scenario("vonage").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telnyx() {
+    scenario("telnyx").await;
 }
