@@ -191,20 +191,24 @@ pub fn state_status(state: &str) -> Option<CallStatus> {
     })
 }
 
-/// Machine detection's `result` → who answered.
+/// Machine detection's `result` → who answered: the one table for every `call.machine.*`
+/// event, standard and premium (telnyx-python 4.189 `types/call_machine_*.py`).
 ///
-/// | result | answered by |
-/// |---|---|
-/// | `human`, `human_residence`, `human_business` | human |
-/// | `machine` | machine |
-/// | `beep_detected`, `ended`, `no_beep_detected` (greeting events) | machine, greeting ended |
-/// | `fax_detected` | fax |
-/// | `not_sure`, `silence` | undetermined |
+/// | result | event | answered by |
+/// |---|---|---|
+/// | `human`, `human_residence`, `human_business` | detection ended | human |
+/// | `machine` | detection ended | machine |
+/// | `beep_detected` | greeting ended | machine, greeting ended with a beep |
+/// | `ended`, `no_beep_detected` | greeting ended | machine, greeting ended without a beep |
+/// | `fax_detected` | premium detection ended | fax |
+/// | `not_sure`, `silence` | any | undetermined |
+/// | any other (`prompt_ended`, `screening` of premium iOS call screening, which this adapter never asks for) | | kept as sent |
 pub fn answered_by(result: &str) -> AnsweredBy {
     match result {
         "human" | "human_residence" | "human_business" => AnsweredBy::Human,
         "machine" => AnsweredBy::Machine,
-        "beep_detected" | "ended" | "no_beep_detected" => AnsweredBy::MachineGreetingEnded,
+        "beep_detected" => AnsweredBy::MachineEndBeep,
+        "ended" | "no_beep_detected" => AnsweredBy::MachineGreetingEnded,
         "fax_detected" => AnsweredBy::Fax,
         "not_sure" | "silence" => AnsweredBy::Undetermined,
         other => AnsweredBy::Other(other.to_owned()),

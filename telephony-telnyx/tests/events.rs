@@ -104,7 +104,7 @@ fn the_lifecycle_events_and_machine_detection() {
         (
             "call.machine.greeting.ended",
             "beep_detected",
-            AnsweredBy::MachineGreetingEnded,
+            AnsweredBy::MachineEndBeep,
         ),
         (
             "call.machine.premium.detection.ended",
