@@ -165,12 +165,15 @@ impl TelephonyProvider for Twilio {
         c.inline_stream_on_create = true;
         c.machine_detection = true;
         c.machine_detection_greeting_end = true;
-        // No REST verb sends DTMF on a live call: tones go on the media stream.
+        // No REST verb sends DTMF on a live call: tones go on the media stream, played in the
+        // audio by the media session (the stream has no DTMF message).
         c.dtmf_rest = false;
+        c.dtmf_send = true;
         c.transfer = true;
         c.warm_transfer = true;
         c.sip_transfer = true;
         c.recording = true;
+        c.recording_on_answer = true;
         c.recording_control = true;
         c.dual_channel_recording = true;
         c.recording_download = true;
