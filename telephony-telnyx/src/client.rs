@@ -17,9 +17,19 @@ use crate::resources::{
 /// The error code of a command on a call that already ended.
 pub const CALL_ENDED: &str = "90018";
 
+/// Whether `error` says the call a command was for has ended: a 422 with code
+/// [`CALL_ENDED`], or a 404 (a call Telnyx no longer knows).
+pub fn call_ended(error: &Error) -> bool {
+    match error.http_status() {
+        Some(404) => true,
+        Some(422) => error.provider_code() == Some(CALL_ENDED),
+        _ => false,
+    }
+}
+
 /// What core's client needs to know about Telnyx.
 #[derive(Debug, Clone)]
-struct TelnyxApi {
+pub(crate) struct TelnyxApi {
     config: Arc<TelnyxConfig>,
 }
 
@@ -94,8 +104,8 @@ impl RestApi for TelnyxApi {
 /// Telnyx's REST API, the parts a voice platform uses. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct TelnyxClient {
-    rest: RestClient<TelnyxApi>,
-    auth: Auth,
+    pub(crate) rest: RestClient<TelnyxApi>,
+    pub(crate) auth: Auth,
 }
 
 impl TelnyxClient {
@@ -122,7 +132,7 @@ impl TelnyxClient {
         &self.rest.api().config
     }
 
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         self.config().url(segments)
     }
 
@@ -158,7 +168,7 @@ impl TelnyxClient {
 
     /// One command on a call (`POST /calls/{id}/actions/{action}`). It carries a
     /// `command_id`, so it is sent again after a 5xx or a timeout too: Telnyx runs it once.
-    fn action<'a>(
+    pub(crate) fn action<'a>(
         &'a self,
         id: &str,
         action: &str,
@@ -213,11 +223,10 @@ impl TelnyxClient {
             return Ok(HangupOutcome::Ended);
         }
         let error = request.error(&answer);
-        match answer.status {
-            404 => Ok(HangupOutcome::AlreadyEnded),
-            422 if error.provider_code() == Some(CALL_ENDED) => Ok(HangupOutcome::AlreadyEnded),
-            _ => Err(error),
+        if call_ended(&error) {
+            return Ok(HangupOutcome::AlreadyEnded);
         }
+        Err(error)
     }
 
     /// The account's numbers, 250 a page (`GET /phone_numbers`), optionally only `number`.

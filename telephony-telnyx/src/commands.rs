@@ -17,6 +17,7 @@ use telephony_core::{CallTarget, Error, MachineDetection, OutboundCall, StreamSp
 
 use crate::client_state;
 use crate::media::STREAM_FORMATS;
+use crate::recording::RecordFields;
 
 /// A `command_id` for `what` on `subject`: `what-` and 32 hex digits of SHA-256.
 pub fn command_id(what: &str, subject: &str) -> String {
@@ -103,7 +104,9 @@ pub struct Dial {
     /// How long it may last, at most 14 400 s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_limit_secs: Option<u64>,
-    /// `detect` or `greeting_end`.
+    /// `detect`, or `greeting_end`: on a machine, a second event when its greeting ends
+    /// with a beep or silence (`detect_beep` reports only a beep, so a greeting that ends in
+    /// silence would never be reported; telnyx-python 4.189 `call_dial_params.py`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answering_machine_detection: Option<&'static str>,
     /// Telnyx ignores a second dial with the same id.
@@ -111,6 +114,9 @@ pub struct Dial {
     /// The stream the call connects to when answered.
     #[serde(flatten)]
     pub stream: StreamFields,
+    /// Recording from the answer, where asked.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordFields>,
 }
 
 impl Dial {
@@ -119,7 +125,8 @@ impl Dial {
     /// # Errors
     ///
     /// A target Telnyx cannot run (Call Control fetches no document: place the call with a
-    /// stream), limits out of Telnyx's ranges, or a stream it cannot carry.
+    /// stream), limits out of Telnyx's ranges, a stream it cannot carry, or a recording it
+    /// cannot make.
     pub fn new(connection_id: &str, call: &OutboundCall) -> Result<Dial, Error> {
         let stream = match &call.target {
             CallTarget::Stream(s) => StreamFields::new(s)?,
@@ -175,6 +182,7 @@ impl Dial {
             answering_machine_detection,
             command_id,
             stream,
+            record: call.record.as_ref().map(RecordFields::new).transpose()?,
         })
     }
 }
@@ -195,6 +203,9 @@ pub struct Answer {
     /// The stream.
     #[serde(flatten)]
     pub stream: StreamFields,
+    /// Recording from the answer, where the stream asks for it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordFields>,
 }
 
 impl Answer {
@@ -202,13 +213,14 @@ impl Answer {
     ///
     /// # Errors
     ///
-    /// As [`StreamFields::new`].
+    /// As [`StreamFields::new`] and [`RecordFields::new`].
     pub fn new(call_control_id: &str, stream: &StreamSpec) -> Result<Answer, Error> {
         Ok(Answer {
             webhook_url: stream.status_callback.as_ref().map(ToString::to_string),
             webhook_url_method: stream.status_callback.as_ref().map(|_| "POST"),
             command_id: command_id("answer", call_control_id),
             stream: StreamFields::new(stream)?,
+            record: stream.record.as_ref().map(RecordFields::new).transpose()?,
         })
     }
 }

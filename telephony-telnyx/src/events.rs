@@ -104,6 +104,40 @@ pub struct Payload {
     /// The key pressed (`call.dtmf.received`).
     #[serde(default)]
     pub digit: Option<String>,
+    /// The recording's files, links valid 10 minutes (`call.recording.saved`).
+    #[serde(default)]
+    pub recording_urls: Option<RecordingUrls>,
+    /// The recording's permanent files, where support enabled them (`call.recording.saved`).
+    #[serde(default)]
+    pub public_recording_urls: Option<RecordingUrls>,
+    /// `single` or `dual` (`call.recording.saved`).
+    #[serde(default, deserialize_with = "telephony_core::rest::string_or_number")]
+    pub channels: Option<String>,
+    /// When the recording started, RFC 3339 (`call.recording.saved`).
+    #[serde(default)]
+    pub recording_started_at: Option<String>,
+    /// When the recording ended, RFC 3339 (`call.recording.saved`).
+    #[serde(default)]
+    pub recording_ended_at: Option<String>,
+    /// The recording's id, where the event names it (the SDK's `call.recording.saved` does
+    /// not; its conference twin does).
+    #[serde(default)]
+    pub recording_id: Option<String>,
+    /// Why recording failed (`call.recording.error`).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A recording's files by format.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[non_exhaustive]
+pub struct RecordingUrls {
+    /// The MP3.
+    #[serde(default)]
+    pub mp3: Option<String>,
+    /// The WAV.
+    #[serde(default)]
+    pub wav: Option<String>,
 }
 
 /// One part of a call's cost.
@@ -325,23 +359,33 @@ fn call_id(payload: &Payload, what: &str) -> Result<CallId, Error> {
 }
 
 /// A webhook event as a [`CallEvent`]: the status by [`event_status`], the event type in
-/// `raw_event`, the hang-up cause in `raw_status` (else the event type), the SIP code, the
-/// session as the conversation, machine detection's verdict and the cost where the event has
-/// them.
+/// `raw_event`, the hang-up cause (or a `call.recording.error`'s reason) in `raw_status`
+/// (else the event type), the SIP code, the session as the conversation, machine detection's
+/// verdict and the cost where the event has them.
 ///
 /// # Errors
 ///
 /// A body that is not a Telnyx event, an event about no call, a cost that is not a decimal.
 pub fn parse_event(request: &WebhookRequest) -> Result<CallEvent, Error> {
-    let Envelope { data } = envelope(&request.body)?;
+    event_of(&envelope(&request.body)?.data)
+}
+
+/// An event already read ([`envelope`]) as a [`CallEvent`], as [`parse_event`] reads it; a
+/// `call.recording.error`'s reason is its `raw_status`.
+///
+/// # Errors
+///
+/// An event about no call, a cost that is not a decimal.
+pub fn event_of(data: &EventData) -> Result<CallEvent, Error> {
     let payload = &data.payload;
     let call_id = call_id(payload, "webhook event")?;
     let status = event_status(&data.event_type, payload);
-    let raw_status = payload
-        .hangup_cause
-        .clone()
-        .filter(|_| data.event_type == "call.hangup")
-        .unwrap_or_else(|| data.event_type.clone());
+    let raw_status = match data.event_type.as_str() {
+        "call.hangup" => payload.hangup_cause.clone(),
+        "call.recording.error" => payload.reason.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| data.event_type.clone());
     let mut event = CallEvent::new(call_id, status, raw_status);
     event.raw_event = Some(data.event_type.clone());
     event.direction = payload.direction.as_deref().map(direction);

@@ -10,6 +10,22 @@
 //! - [`events`]: the webhook events read into the normalized model, every hang-up cause mapped.
 //! - [`TelnyxMediaProtocol`]: media streaming in bidirectional RTP mode (never the MP3
 //!   default), PCMU or PCMA both ways, exact 20 ms frames out, marks and clear.
+//! - Call control (telnyx-python 4.189's command and event models):
+//!   - [`transfer`](telephony_core::TelephonyProvider::transfer): cold by `actions/transfer`
+//!     (to a number or a SIP URI with `X-` headers, after stopping the caller's stream), warm
+//!     by dialling the target, briefing it alone (`speak` / `playback_start`) and
+//!     `actions/bridge` (no conference); the transfer's state travels in the legs' signed
+//!     `client_state` ([`client_state::encode_transfer`]), so
+//!     [`continue_transfer`](telephony_core::TelephonyProvider::continue_transfer) takes the
+//!     next step on any replica (the [`transfer`] module);
+//!   - [`parse_callback`](telephony_core::TelephonyProvider::parse_callback): statuses,
+//!     machine detection's verdicts (one table, [`events::answered_by`]), saved recordings
+//!     and transfer steps ([`callbacks`]);
+//!   - recording from the answer (`record: record-from-answer` on dial and answer), mid-call
+//!     (`record_start` / `record_stop`), download by id (`GET /recordings/{id}`, then its
+//!     pre-signed link, followed only to Telnyx or Amazon S3) and delete ([`recording`]);
+//!   - answering-machine detection `detect` or `greeting_end` on dial;
+//!   - DTMF by `actions/send_dtmf`.
 //!
 //! Telnyx answers a call with a command, not a document: an inbound call's webhook is
 //! answered through [`connect_call`](telephony_core::TelephonyProvider::connect_call), which
@@ -29,6 +45,8 @@
 
 #![forbid(unsafe_code)]
 
+mod actions;
+pub mod callbacks;
 mod carrier;
 mod client;
 pub mod client_state;
@@ -37,17 +55,19 @@ mod config;
 pub mod events;
 mod media;
 mod provider;
+pub mod recording;
 mod resources;
 pub mod signature;
+pub mod transfer;
 
 use telephony_core::ProviderKind;
 
 pub use carrier::{CARRIER, TelnyxCarrier};
-pub use client::{CALL_ENDED, TelnyxClient};
+pub use client::{CALL_ENDED, TelnyxClient, call_ended};
 pub use config::TelnyxConfig;
 pub use media::{STREAM_FORMATS, TelnyxMediaProtocol};
 pub use provider::Telnyx;
-pub use resources::{Application, CallResource, DetailRecord, NumberResource};
+pub use resources::{Application, CallResource, DetailRecord, NumberResource, RecordingResource};
 
 /// Telnyx's [`ProviderKind`]: `telnyx`.
 pub const KIND: ProviderKind = ProviderKind::new("telnyx", "Telnyx");

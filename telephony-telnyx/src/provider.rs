@@ -3,18 +3,20 @@
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use telephony_core::control::TransferStep;
 use telephony_core::{
-    CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallStatus, Capabilities,
-    Currency, DecodeError, E164, Error, HangupOutcome, InboundCall, InboundUpdate, Markup,
-    MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, StreamSpec, TelephonyProvider, Url,
-    Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
+    CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
+    Capabilities, Currency, DecodeError, Direction, Dtmf, E164, Error, HangupOutcome, InboundCall,
+    InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
+    RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider, Transfer, TransferNotice,
+    TransferStarted, Url, Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
 };
 
 use crate::client::TelnyxClient;
 use crate::commands::{Answer, Dial};
 use crate::config::TelnyxConfig;
 use crate::media::TelnyxMediaProtocol;
-use crate::{KIND, events, signature};
+use crate::{KIND, callbacks, events, recording, signature, transfer};
 
 /// Telnyx, through Call Control v2: calls are placed and answered by commands, their status
 /// follows from the events Telnyx posts, and media streams in bidirectional RTP mode.
@@ -61,6 +63,19 @@ impl Telnyx {
             .map(Markup::json)
             .map_err(Error::invalid_request)
     }
+
+    /// The number of ours on `call`: the called number of an inbound call, the caller id of
+    /// an outbound one, where Telnyx's call resource says them (telnyx-python's model does not
+    /// declare them, so this is `None` where they are missing).
+    async fn number_of_ours(&self, call: &CallId) -> Result<Option<E164>, Error> {
+        let info = self.call_status(call).await?;
+        let ours = match info.direction {
+            Some(Direction::Inbound) => info.to,
+            Some(Direction::Outbound) => info.from,
+            _ => None,
+        };
+        Ok(ours.and_then(|n| E164::parse_lenient(&n).ok()))
+    }
 }
 
 fn decode(what: &str, detail: impl Into<String>) -> Error {
@@ -81,6 +96,22 @@ impl TelephonyProvider for Telnyx {
         let mut c = Capabilities::NONE;
         c.inline_stream_on_create = true;
         c.machine_detection = true;
+        // `greeting_end`: a second event when a machine's greeting ends, beep or not.
+        c.machine_detection_greeting_end = true;
+        // `actions/send_dtmf`.
+        c.dtmf_rest = true;
+        // `actions/transfer`, to a number or a SIP URI with custom headers.
+        c.transfer = true;
+        c.sip_transfer = true;
+        // A dial, a brief by speak or playback, and a bridge.
+        c.warm_transfer = true;
+        // `record: record-from-answer` on dial and answer; record_start and record_stop;
+        // `record_channels: dual`; `GET` and `DELETE /recordings/{id}`.
+        c.recording = true;
+        c.recording_control = true;
+        c.dual_channel_recording = true;
+        c.recording_download = true;
+        c.recording_delete = true;
         c.playback_marks = true;
         c.clear_audio = true;
         c
@@ -115,6 +146,9 @@ impl TelephonyProvider for Telnyx {
             None => (CallStatus::Completed, "ended".to_owned()),
         };
         let mut info = CallInfo::new(call.clone(), status, raw);
+        info.direction = resource.direction.as_deref().map(events::direction);
+        info.from = resource.from;
+        info.to = resource.to;
         info.start_time = resource.start_time.as_deref().and_then(events::timestamp);
         info.end_time = resource.end_time.as_deref().and_then(events::timestamp);
         info.duration = resource.call_duration.as_deref().and_then(parse_seconds);
@@ -260,6 +294,92 @@ impl TelephonyProvider for Telnyx {
 
     fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {
         events::parse_inbound(request)
+    }
+
+    /// Every event at the status URL: a recording saved, a machine detection's verdict, a
+    /// step of a transfer (its state read back from the signed `client_state`), or a status
+    /// (see the crate's `callbacks` table).
+    fn parse_callback(&self, request: &WebhookRequest) -> Result<CallNotice, Error> {
+        callbacks::parse(request)
+    }
+
+    /// Cold: the caller's stream stops and `actions/transfer` bridges the target on answer
+    /// (`from` defaults to the call's own number at Telnyx). Warm: the target is dialled from
+    /// [`Transfer::caller_id`], or the caller's number of ours where Telnyx's call resource
+    /// says it; its steps follow at [`Transfer::events`] ([`continue_transfer`](Self::continue_transfer)).
+    async fn transfer(&self, call: &CallId, transfer: &Transfer) -> Result<TransferStarted, Error> {
+        // Everything Telnyx would refuse is refused here, before any request.
+        let planned = transfer::plan(&self.client.config().connection_id, call, transfer)?;
+        let from = if planned.needs_from() {
+            self.number_of_ours(call).await?
+        } else {
+            None
+        };
+        transfer::start(&self.client, &planned, from.as_ref()).await
+    }
+
+    async fn continue_transfer(&self, notice: &TransferNotice) -> Result<TransferStep, Error> {
+        transfer::step(&self.client, notice).await
+    }
+
+    /// `actions/record_start`: the channels, WAV unless asked, no beep. Telnyx names no
+    /// recording in its answer; `call.recording.saved` announces it at the call's webhook URL
+    /// (`record_start` takes none, so [`RecordingOptions::callback`] is not where it goes).
+    async fn start_recording(
+        &self,
+        call: &CallId,
+        options: &RecordingOptions,
+    ) -> Result<RecordingStarted, Error> {
+        let body = recording::record_start(options)?;
+        self.client
+            .command(call.as_str(), "record_start", &body)
+            .await?;
+        Ok(RecordingStarted::new(None))
+    }
+
+    /// `actions/record_stop`, of `recording` or of every recording of the call.
+    async fn stop_recording(
+        &self,
+        call: &CallId,
+        recording: Option<&RecordingId>,
+    ) -> Result<(), Error> {
+        let body = recording::record_stop(recording);
+        self.client
+            .command(call.as_str(), "record_stop", &body)
+            .await
+    }
+
+    /// `GET /recordings/{id}` with the API key, then its WAV (else MP3) link, pre-signed,
+    /// without it, from Telnyx's or Amazon S3's hosts only.
+    async fn download_recording(
+        &self,
+        recording: &RecordingId,
+        out: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    ) -> Result<u64, Error> {
+        let resource = self.client.get_recording(recording.as_str()).await?;
+        let url = recording::download_link(&resource, &self.client.config().base_url)?;
+        self.client
+            .download_file(&url, &format!("download recording {recording}"), out)
+            .await
+    }
+
+    /// `DELETE /recordings/{id}`.
+    async fn delete_recording(&self, recording: &RecordingId) -> Result<(), Error> {
+        self.client.delete_recording(recording.as_str()).await
+    }
+
+    /// `actions/send_dtmf`, each digit 250 ms (Telnyx takes 100–500).
+    async fn send_dtmf(&self, call: &CallId, digits: &Dtmf) -> Result<(), Error> {
+        digits.check(
+            |c| c.is_ascii_digit() || matches!(c, 'A'..='D' | '*' | '#' | 'w' | 'W'),
+            "Telnyx sends 0-9, A-D, *, #, w and W",
+        )?;
+        let body = serde_json::json!({
+            "digits": digits.as_str(),
+            "duration_millis": 250,
+            "command_id": format!("send_dtmf-{}", uuid::Uuid::new_v4().simple()),
+        });
+        self.client.command(call.as_str(), "send_dtmf", &body).await
     }
 
     fn media_protocol(&self) -> Box<dyn MediaProtocol> {

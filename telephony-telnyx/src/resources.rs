@@ -53,6 +53,42 @@ pub struct CallResource {
     /// Its state, where the answer says it (`parked`, `bridging`, `answered`, `hangup`).
     #[serde(default)]
     pub state: Option<String>,
+    /// The caller, where the answer says it (telnyx-python's model does not declare it).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The called party, where the answer says it (telnyx-python's model does not declare
+    /// it).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `incoming` or `outgoing`, where the answer says it (telnyx-python's model does not
+    /// declare it).
+    #[serde(default)]
+    pub direction: Option<String>,
+}
+
+/// A call recording (`GET /recordings/{id}`; telnyx-python 4.189
+/// `types/recording_response_data.py`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[non_exhaustive]
+pub struct RecordingResource {
+    /// Its id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The call it recorded.
+    #[serde(default)]
+    pub call_control_id: Option<String>,
+    /// `single` or `dual`.
+    #[serde(default)]
+    pub channels: Option<String>,
+    /// Where to fetch it: pre-signed links, fetched without the API key.
+    #[serde(default)]
+    pub download_urls: Option<crate::events::RecordingUrls>,
+    /// How long it is, in milliseconds.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub duration_millis: Option<String>,
+    /// `completed`.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// A number the account owns.

@@ -1,5 +1,6 @@
 //! No input from the network makes a Telnyx parser or the signature check panic: media
-//! frames, event bodies, signature and timestamp headers, `client_state`.
+//! frames, event bodies (as statuses, inbound calls and any callback: transfer steps,
+//! recordings, machine verdicts), signature and timestamp headers, `client_state`.
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;
@@ -29,6 +30,12 @@ fn value() -> impl Strategy<Value = String> {
         Just("{\"name\":\"m\"}".to_owned()),
         Just("{\"media_format\":{\"encoding\":\"PCMA\",\"sample_rate\":\"8000\",\"channels\":1},\"custom_parameters\":{\"a\":1},\"client_state\":\"eyJhIjoiMSJ9\"}".to_owned()),
         Just("{\"code\":100002,\"title\":\"x\"}".to_owned()),
+        // Transfer states, as this library writes them (a cold target's with a failure, a
+        // warm caller's).
+        Just("\"eyJ0ZWxlcGhvbnlfdHJhbnNmZXIiOnsiaWQiOiJ4ZmVyLWNvbGQtMDEyMzQ1Njc4OWFiY2RlZiIsImNhbGxlciI6InYzOmFiYyIsImxlZyI6InRhcmdldCIsImJyaWVmIjp7InNheSI6ImhpIn19LCJmYWlsZWQiOnsicmVhc29uIjoiYnVzeSIsInJhdyI6InVzZXJfYnVzeSJ9fQ==\"".to_owned()),
+        Just("\"eyJ0ZWxlcGhvbnlfdHJhbnNmZXIiOnsiaWQiOiJ4ZmVyLTAxMjM0NTY3ODlhYmNkZWYiLCJjYWxsZXIiOiJ2MzphYmMiLCJsZWciOiJjYWxsZXIiLCJmYWxsYmFjayI6InNvcnJ5In19\"".to_owned()),
+        Just("{\"wav\":\"https://s3.amazonaws.com/b/a.wav?X-Amz-Date=20261203T120000Z&X-Amz-Expires=600\",\"mp3\":3}".to_owned()),
+        Just("\"2026-12-03T12:00:00Z\"".to_owned()),
     ]
 }
 
@@ -74,6 +81,12 @@ fn event_body() -> impl Strategy<Value = String> {
         "call.hangup",
         "call.cost",
         "call.machine.detection.ended",
+        "call.machine.premium.greeting.ended",
+        "call.bridged",
+        "call.speak.ended",
+        "call.playback.ended",
+        "call.recording.saved",
+        "call.recording.error",
         "streaming_started",
         "call.streaming.failed",
         "",
@@ -90,6 +103,14 @@ fn event_body() -> impl Strategy<Value = String> {
         "total_cost",
         "cost_parts",
         "billed_duration_secs",
+        "client_state",
+        "recording_urls",
+        "public_recording_urls",
+        "channels",
+        "recording_started_at",
+        "recording_ended_at",
+        "recording_id",
+        "reason",
     ]);
     (
         event_type,
@@ -159,6 +180,7 @@ proptest! {
             let r = request(&[], body);
             let _ = t.parse_status_callback(&r);
             let _ = t.parse_inbound(&r);
+            let _ = t.parse_callback(&r);
         }
     }
 
@@ -184,5 +206,7 @@ proptest! {
         let _ = client_state::parameters(&state);
         use base64::Engine as _;
         let _ = client_state::parameters(&base64::engine::general_purpose::STANDARD.encode(&bytes));
+        let _ = client_state::transfer(&state);
+        let _ = client_state::transfer(&base64::engine::general_purpose::STANDARD.encode(&bytes));
     }
 }
