@@ -98,16 +98,19 @@ impl TelephonyProvider for Telnyx {
         c.machine_detection = true;
         // `greeting_end`: a second event when a machine's greeting ends, beep or not.
         c.machine_detection_greeting_end = true;
-        // `actions/send_dtmf`.
+        // `actions/send_dtmf`; on the stream, the media session plays the keys as tones (the
+        // stream has no DTMF message to send).
         c.dtmf_rest = true;
+        c.dtmf_send = true;
         // `actions/transfer`, to a number or a SIP URI with custom headers.
         c.transfer = true;
         c.sip_transfer = true;
         // A dial, a brief by speak or playback, and a bridge.
         c.warm_transfer = true;
-        // `record: record-from-answer` on dial and answer; record_start and record_stop;
+        // `record: record-from-answer` on dial and on answer; record_start and record_stop;
         // `record_channels: dual`; `GET` and `DELETE /recordings/{id}`.
         c.recording = true;
+        c.recording_on_answer = true;
         c.recording_control = true;
         c.dual_channel_recording = true;
         c.recording_download = true;

@@ -183,5 +183,6 @@ fn every_call_control_capability_is_said() {
     assert!(c.recording && c.recording_control && c.dual_channel_recording);
     assert!(c.recording_download && c.recording_delete);
     assert!(c.machine_detection && c.machine_detection_greeting_end);
-    assert!(c.dtmf_rest);
+    assert!(c.dtmf_rest && c.dtmf_send);
+    assert!(c.recording_on_answer);
 }
