@@ -13,20 +13,16 @@ use telephony_core::{
 
 use crate::KIND;
 use crate::status;
-use crate::transfer::CallbackUrls;
 
-/// Reads any callback at the status URL. A transfer's callback also leaves its URL with
-/// `urls`, for [`continue_transfer`](telephony_core::TelephonyProvider::continue_transfer) of
-/// the same request (see [`CallbackUrls`]).
-pub(crate) fn parse_callback(
-    request: &WebhookRequest,
-    urls: &CallbackUrls,
-) -> Result<CallNotice, Error> {
+/// Reads any callback at the status URL. A transfer's notice carries the URL its callback
+/// came to ([`TransferNotice::url`]), where
+/// [`continue_transfer`](telephony_core::TelephonyProvider::continue_transfer) points Plivo's
+/// next fetch.
+pub(crate) fn parse_callback(request: &WebhookRequest) -> Result<CallNotice, Error> {
     if let Ok(url) = request.url.to_url() {
         refuse_what_core_cannot_read(&url)?;
         if let Some(transfer) = TransferRef::from_query(&url) {
-            urls.remember(&transfer.id, &url);
-            return transfer_notice(request, transfer);
+            return transfer_notice(request, transfer, url);
         }
     }
     let p = request.params();
@@ -69,7 +65,13 @@ fn call_id(p: &FormParams, name: &str) -> Option<CallId> {
 ///   [`TransferEvent::Bridged`], the caller entering the room the target is briefed in.
 /// - The target's leg (`leg=target`, a warm transfer's new call): its ring, answer and hangup
 ///   requests ([`target_step`]).
-fn transfer_notice(request: &WebhookRequest, transfer: TransferRef) -> Result<CallNotice, Error> {
+///
+/// The notice carries `url`, the URL the callback came to.
+fn transfer_notice(
+    request: &WebhookRequest,
+    transfer: TransferRef,
+    url: Url,
+) -> Result<CallNotice, Error> {
     let p = request.params();
     let call = call_id(&p, "CallUUID");
     let notice = match transfer.leg {
@@ -92,7 +94,7 @@ fn transfer_notice(request: &WebhookRequest, transfer: TransferRef) -> Result<Ca
             }
         }
     };
-    Ok(CallNotice::Transfer(Box::new(notice)))
+    Ok(CallNotice::Transfer(Box::new(notice.url(Some(url)))))
 }
 
 /// A cold transfer's `<Dial>` outcome (`DialStatus` on the `action` request: `completed`,

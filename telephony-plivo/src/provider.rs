@@ -1,6 +1,5 @@
 //! [`Plivo`]: the adapter behind [`TelephonyProvider`].
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -22,7 +21,6 @@ use crate::config::PlivoConfig;
 use crate::media::PlivoMediaProtocol;
 use crate::resources::{Cdr, LiveCall};
 use crate::signature::PlivoValidator;
-use crate::transfer::CallbackUrls;
 use crate::xml::{PlivoResponse, PlivoXmlError, Speak, Stream, StreamAudio};
 use crate::{callbacks, dtmf, recording, status, transfer};
 
@@ -43,7 +41,6 @@ use crate::{callbacks, dtmf, recording, status, transfer};
 pub struct Plivo {
     client: PlivoClient,
     validator: PlivoValidator,
-    callback_urls: Arc<CallbackUrls>,
 }
 
 impl Plivo {
@@ -54,7 +51,6 @@ impl Plivo {
         Ok(Plivo {
             client: PlivoClient::new(config)?,
             validator,
-            callback_urls: Arc::default(),
         })
     }
 
@@ -439,7 +435,7 @@ impl TelephonyProvider for Plivo {
     }
 
     fn parse_callback(&self, request: &WebhookRequest) -> Result<CallNotice, Error> {
-        callbacks::parse_callback(request, &self.callback_urls)
+        callbacks::parse_callback(request)
     }
 
     async fn transfer(&self, call: &CallId, transfer: &Transfer) -> Result<TransferStarted, Error> {
@@ -447,7 +443,7 @@ impl TelephonyProvider for Plivo {
     }
 
     async fn continue_transfer(&self, notice: &TransferNotice) -> Result<TransferStep, Error> {
-        transfer::continue_transfer(&self.client, &self.callback_urls, notice).await
+        transfer::continue_transfer(&self.client, notice).await
     }
 
     async fn start_recording(

@@ -3,7 +3,11 @@
 //! URL ([`Transfer::events`]), which answers with
 //! [`control::follow`](telephony_core::control::follow): its reply is
 //! [`continue_transfer`]'s document. Each URL carries the transfer's [`TransferRef`] in its
-//! query, which Plivo's V3 signature covers.
+//! query, which Plivo's V3 signature covers. A step's next URL is the one its callback came
+//! to ([`TransferNotice::url`], which
+//! [`parse_callback`](telephony_core::TelephonyProvider::parse_callback) sets), with the
+//! reference for the next leg: the adapter keeps nothing between requests, so any replica
+//! takes any step.
 //!
 //! **Cold.** The caller's call is moved (`POST /Call/{uuid}/`, `legs=aleg`) to the status URL
 //! (`leg=caller`); that fetch is [`TransferEvent::TransferStarted`] and is answered with a
@@ -21,8 +25,6 @@
 //! already gone (404 on the move) is [`TransferFailure::CallerGone`], and the target's document
 //! is a `<Hangup>`.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use telephony_core::{
@@ -34,59 +36,6 @@ use telephony_core::{
 use crate::KIND;
 use crate::client::{CreateCall, PlivoClient};
 use crate::xml::{Conference, Dial, PlivoResponse, Speak, sip_headers_value};
-
-/// The status URLs that transfer callbacks came to, by transfer id, kept between
-/// [`parse_callback`](telephony_core::TelephonyProvider::parse_callback) and
-/// [`continue_transfer`](telephony_core::TelephonyProvider::continue_transfer) of the same
-/// request (what [`control::follow`](telephony_core::control::follow) calls in turn).
-///
-/// Plivo's next step is another URL at the same place (a `<Dial action>`, the caller's
-/// `aleg_url`), and core's [`TransferNotice`] does not carry the URL its callback came to; so
-/// the URL is remembered here, for the request being answered, never across replicas: the
-/// transfer's own state stays in the signed URLs. The last 1024 transfers are kept.
-#[derive(Debug, Default)]
-pub(crate) struct CallbackUrls {
-    seen: Mutex<VecDeque<(String, Url)>>,
-}
-
-impl CallbackUrls {
-    const CAPACITY: usize = 1024;
-
-    /// Keeps `url` (without the transfer's parameters) as transfer `id`'s status URL.
-    pub(crate) fn remember(&self, id: &str, url: &Url) {
-        let base = without_transfer(url);
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|(known, _)| known != id);
-        if seen.len() >= Self::CAPACITY {
-            seen.pop_front();
-        }
-        seen.push_back((id.to_owned(), base));
-    }
-
-    /// Transfer `id`'s status URL, where a callback of it was read here.
-    pub(crate) fn events(&self, id: &str) -> Option<Url> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.iter()
-            .find(|(known, _)| known == id)
-            .map(|(_, u)| u.clone())
-    }
-}
-
-/// `url` without the parameters a [`TransferRef`] adds (`telephony_…`), the others kept.
-fn without_transfer(url: &Url) -> Url {
-    let mut base = url.clone();
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| !k.starts_with("telephony_"))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        base.set_query(None);
-    } else {
-        base.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    base
-}
 
 fn unsupported(operation: &'static str) -> Error {
     Error::Unsupported {
@@ -189,25 +138,26 @@ fn xml(doc: PlivoResponse) -> Result<Markup, Error> {
         .map_err(Error::invalid_request)
 }
 
-fn unknown_url(id: &str) -> Error {
-    Error::invalid_request(format!(
-        "transfer {id}: its status URL is not known here; Plivo's next step is a URL there, so call continue_transfer with a notice parse_callback read from the request being answered (control::follow does)"
-    ))
+/// Where the callback of `notice` came to: Plivo's next step is a URL there (a `<Dial
+/// action>`, the caller's `aleg_url`), carried by the notice itself, so any replica takes it.
+fn callback_url(notice: &TransferNotice) -> Result<&Url, Error> {
+    notice.url.as_ref().ok_or_else(|| {
+        Error::invalid_request(format!(
+            "transfer {}: the notice carries no URL its callback came to (TransferNotice::url); Plivo's next step is a URL there, so call continue_transfer with a notice parse_callback read from the request being answered (control::follow does)",
+            notice.transfer.id
+        ))
+    })
 }
 
 /// The step a transfer callback needs (see the module docs).
 pub(crate) async fn continue_transfer(
     client: &PlivoClient,
-    urls: &CallbackUrls,
     notice: &TransferNotice,
 ) -> Result<TransferStep, Error> {
     let reference = &notice.transfer;
     match (reference.leg, &notice.event) {
         (TransferLeg::Caller, TransferEvent::TransferStarted) => {
-            let events = urls
-                .events(&reference.id)
-                .ok_or_else(|| unknown_url(&reference.id))?;
-            cold_dial(reference, &events).map(TransferStep::reply)
+            cold_dial(reference, callback_url(notice)?).map(TransferStep::reply)
         }
         (TransferLeg::Caller, TransferEvent::Bridged) => {
             let mut room = Conference::new(reference.id.clone())
@@ -229,10 +179,7 @@ pub(crate) async fn continue_transfer(
             xml(PlivoResponse::new().hangup()).map(TransferStep::reply)
         }
         (TransferLeg::Target, TransferEvent::TransferAnswered) => {
-            let events = urls
-                .events(&reference.id)
-                .ok_or_else(|| unknown_url(&reference.id))?;
-            answered(client, reference, &events).await
+            answered(client, reference, callback_url(notice)?).await
         }
         _ => Ok(TransferStep::none()),
     }
@@ -294,38 +241,4 @@ async fn answered(
         .start_on_enter(true)
         .end_on_exit(true);
     xml(doc.conference(room)).map(TransferStep::reply)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_are_kept_without_the_reference_and_bounded() {
-        let urls = CallbackUrls::default();
-        let with = Url::parse(
-            "https://agent.example.com/status?tenant=7&telephony_transfer=xfer-1&telephony_leg=caller",
-        )
-        .unwrap();
-        urls.remember("xfer-1", &with);
-        assert_eq!(
-            urls.events("xfer-1").unwrap().as_str(),
-            "https://agent.example.com/status?tenant=7"
-        );
-        let bare = Url::parse("https://agent.example.com/s?telephony_transfer=xfer-2").unwrap();
-        urls.remember("xfer-2", &bare);
-        assert_eq!(
-            urls.events("xfer-2").unwrap().as_str(),
-            "https://agent.example.com/s"
-        );
-        for i in 0..CallbackUrls::CAPACITY {
-            urls.remember(&format!("xfer-n{i}"), &bare);
-        }
-        assert_eq!(urls.events("xfer-1"), None);
-        assert!(
-            urls.events(&format!("xfer-n{}", CallbackUrls::CAPACITY - 1))
-                .is_some()
-        );
-        assert!(urls.seen.lock().unwrap().len() <= CallbackUrls::CAPACITY);
-    }
 }

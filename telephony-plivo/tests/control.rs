@@ -514,7 +514,7 @@ async fn a_caller_gone_ends_the_target_and_says_so() {
 }
 
 #[tokio::test]
-async fn a_failed_move_is_an_error_and_the_step_needs_its_url() {
+async fn a_failed_move_is_an_error() {
     let server = MockServer::start().await;
     let plivo = plivo(&server);
     let (_, answer) = warm(&server, &plivo).await;
@@ -528,15 +528,55 @@ async fn a_failed_move_is_an_error_and_the_step_needs_its_url() {
     let request = signed(&plivo, &answer, &target_leg("in-progress", &[]));
     let e = follow(&plivo, &request).await.unwrap_err();
     assert_eq!(e.api().map(|a| a.status), Some(500), "{e}");
-    // A notice read elsewhere: this adapter does not know the status URL to move the caller to.
-    let other = common::plivo(&server);
+}
+
+#[tokio::test]
+async fn any_replica_takes_a_step_from_the_notice_alone() {
+    let server = MockServer::start().await;
+    let plivo = plivo(&server);
+    let (_, answer) = warm(&server, &plivo).await;
+    let moved = json(
+        202,
+        serde_json::json!({"message": "call transferred", "api_id": "x"}),
+    );
+    mount(&server, on("POST", p(&format!("Call/{UUID}/"))), moved, 1).await;
+    let request = signed(&plivo, &answer, &target_leg("in-progress", &[]));
+    // The notice carries the URL its callback came to, exactly as Plivo called it.
     let notice = match plivo.parse_callback(&request).unwrap() {
         CallNotice::Transfer(n) => n,
         other => panic!("{other:?}"),
     };
-    let e = other.continue_transfer(&notice).await.unwrap_err();
+    assert_eq!(notice.url.as_ref(), Some(&answer));
+    // Another adapter (a replica that read nothing before) takes the step from it: the caller
+    // is moved to the same status URL, about the caller's leg.
+    let replica = common::plivo(&server);
+    let step = replica.continue_transfer(&notice).await.unwrap();
+    assert!(step.reply.unwrap().body.contains("<Conference"));
+    let aleg = moved_to(&server).await;
+    let reference = TransferRef::from_query(&aleg).unwrap();
+    assert_eq!(reference.leg, TransferLeg::Caller);
+    assert_eq!(reference.target, None);
+    let mut base = aleg.clone();
+    base.query_pairs_mut().clear().extend_pairs(
+        aleg.query_pairs()
+            .filter(|(k, _)| !k.starts_with("telephony_")),
+    );
+    assert_eq!(base.as_str(), EVENTS);
+    // A notice without its URL (built by hand): nowhere to point Plivo, refused before any
+    // request.
+    let bare = TransferNotice::new(notice.transfer.clone(), TransferEvent::TransferAnswered);
+    let e = replica.continue_transfer(&bare).await.unwrap_err();
     assert!(
-        matches!(e, Error::InvalidRequest(ref m) if m.contains("control::follow")),
+        matches!(e, Error::InvalidRequest(ref m) if m.contains("TransferNotice::url")),
         "{e}"
     );
+    let mut cold = TransferRef::from_query(&aleg).unwrap();
+    cold.target = Some(target().into());
+    let e = replica
+        .continue_transfer(&TransferNotice::new(cold, TransferEvent::TransferStarted))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidRequest(_)), "{e}");
+    // The target's call and the one move: nothing else was sent.
+    assert_eq!(requests(&server).await.len(), 2);
 }
