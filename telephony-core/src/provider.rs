@@ -125,6 +125,43 @@ impl Capabilities {
     };
 }
 
+impl Capabilities {
+    /// Refuses, before any request, a call asking for what these capabilities deny: machine
+    /// detection (or waiting for a machine's greeting to end), a recording from the answer
+    /// ([`OutboundCall::record`](crate::OutboundCall)), or a dual-channel one. What an
+    /// adapter calls first in its `initiate_call`, so an option is refused, never dropped.
+    pub fn check_call(
+        &self,
+        provider: ProviderKind,
+        call: &crate::OutboundCall,
+    ) -> Result<(), Error> {
+        let refuse = |operation| {
+            Err(Error::Unsupported {
+                provider,
+                operation,
+            })
+        };
+        match call.machine_detection {
+            Some(_) if !self.machine_detection => return refuse("answering-machine detection"),
+            Some(crate::MachineDetection::DetectGreetingEnd)
+                if !self.machine_detection_greeting_end =>
+            {
+                return refuse("answering-machine detection that waits for the greeting's end");
+            }
+            _ => {}
+        }
+        if let Some(r) = &call.record {
+            if !self.recording {
+                return refuse("recording a call asked for when placing it");
+            }
+            if r.channels == crate::RecordingChannels::Dual && !self.dual_channel_recording {
+                return refuse("dual-channel recording");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How an inbound call's webhook was answered ([`TelephonyProvider::connect_call`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -238,6 +238,7 @@ impl TelephonyProvider for Acme {
         Ok(())
     }
     async fn initiate_call(&self, call: &OutboundCall) -> Result<CallInitiation, Error> {
+        self.capabilities().check_call(self.kind(), call)?;
         self.place(call).await
     }
     async fn call_status(&self, call: &CallId) -> Result<CallInfo, Error> {

@@ -376,6 +376,9 @@ pub enum TransferEvent {
     TransferRinging,
     /// The target answered (a warm transfer's brief plays now).
     TransferAnswered,
+    /// The target heard the brief (where the carrier reports its end: Telnyx's
+    /// `call.speak.ended`); the caller is moved to it next.
+    BriefEnded,
     /// The target was not reached; a warm transfer's caller is still with the agent.
     TransferFailed {
         /// Why.
@@ -425,6 +428,8 @@ pub struct TransferRef {
     pub caller_id: Option<E164>,
     /// The target's ring timeout in seconds, where a later step dials it.
     pub timeout_secs: Option<u64>,
+    /// Whether the transfer is warm (cold otherwise).
+    pub warm: bool,
 }
 
 const Q_ID: &str = "telephony_transfer";
@@ -438,6 +443,7 @@ const Q_TARGET: &str = "telephony_target";
 const Q_HEADER: &str = "telephony_header";
 const Q_FROM: &str = "telephony_from";
 const Q_TIMEOUT: &str = "telephony_timeout";
+const Q_MODE: &str = "telephony_mode";
 
 impl TransferRef {
     /// A reference for a new warm transfer of `caller`, with a fresh room name.
@@ -452,6 +458,7 @@ impl TransferRef {
             target: None,
             caller_id: None,
             timeout_secs: None,
+            warm: true,
         }
     }
 
@@ -473,6 +480,7 @@ impl TransferRef {
             target: Some(transfer.target.clone()),
             caller_id: transfer.caller_id.clone(),
             timeout_secs: Some(transfer.timeout_secs()),
+            warm: transfer.is_warm(),
             ..TransferRef::new(caller, brief, hold)
         }
     }
@@ -537,6 +545,9 @@ impl TransferRef {
             if let Some(t) = self.timeout_secs {
                 q.append_pair(Q_TIMEOUT, &t.to_string());
             }
+            if !self.warm {
+                q.append_pair(Q_MODE, "cold");
+            }
         }
         url
     }
@@ -545,6 +556,7 @@ impl TransferRef {
     pub fn from_query(url: &Url) -> Option<TransferRef> {
         let (mut id, mut caller, mut leg, mut brief, mut hold) = (None, None, None, None, None);
         let (mut fallback, mut target, mut caller_id, mut timeout_secs) = (None, None, None, None);
+        let mut warm = true;
         let mut headers: Vec<(String, String)> = Vec::new();
         for (k, v) in url.query_pairs() {
             match &*k {
@@ -569,6 +581,7 @@ impl TransferRef {
                 }
                 Q_FROM => caller_id = E164::new(&v).ok(),
                 Q_TIMEOUT => timeout_secs = v.parse::<u64>().ok().map(|t| t.clamp(5, 600)),
+                Q_MODE => warm = v != "cold",
                 _ => {}
             }
         }
@@ -588,6 +601,7 @@ impl TransferRef {
             target,
             caller_id,
             timeout_secs,
+            warm,
         })
     }
 }
@@ -698,6 +712,7 @@ mod tests {
         let c = TransferRef::for_transfer(CallId::new("CA2").unwrap(), &cold, TransferLeg::Caller);
         assert_eq!(c.fallback.as_deref(), Some("Sorry."));
         assert_eq!(c.timeout_secs, Some(20));
+        assert!(!c.warm);
         assert_eq!(TransferRef::from_query(&c.to_query(&base)), Some(c));
         let caller = r.for_leg(TransferLeg::Caller);
         assert_eq!(
