@@ -210,9 +210,11 @@ impl TelephonyProvider for Plivo {
         // Composed: the target called, then both legs in a conference.
         c.warm_transfer = true;
         c.sip_transfer = true;
-        // Not from placing a call: Plivo's Call API has no record flag. A call records from
-        // its answer document instead (StreamSpec::record), whatever this says.
+        // Not from placing a call: Plivo's Call API has no record flag.
         c.recording = false;
+        // From the answer that connects the stream (StreamSpec::record): a
+        // <Record recordSession="true"> before the <Stream>.
+        c.recording_on_answer = true;
         c.recording_control = true;
         c.dual_channel_recording = true;
         c.recording_download = true;

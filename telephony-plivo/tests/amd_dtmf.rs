@@ -186,6 +186,10 @@ fn capabilities_say_what_plivo_does() {
     assert!(c.dtmf_send && c.dtmf_rest);
     assert!(c.transfer && c.warm_transfer && c.sip_transfer);
     assert!(!c.recording, "Plivo's Call API has no record flag");
+    assert!(
+        c.recording_on_answer,
+        "a <Record recordSession> in the answer records the call"
+    );
     assert!(c.recording_control && c.dual_channel_recording);
     assert!(c.recording_download && c.recording_delete);
 }

@@ -236,6 +236,8 @@ async fn delete_recording() {
 #[test]
 fn the_answer_records_before_the_stream() {
     let plivo = telephony_plivo::Plivo::new(telephony_plivo::PlivoConfig::new(ID, TOKEN)).unwrap();
+    // What the capability promises: the answer asks for the recording.
+    assert!(plivo.capabilities().recording_on_answer);
     let stream = StreamSpec::new(url("wss://agent.example.com/plivo"));
     let record = RecordingOptions::new()
         .channels(RecordingChannels::Dual)
