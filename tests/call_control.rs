@@ -337,9 +337,64 @@ async fn scenario(id: &'static str) {
     }
 }
 
+/// Keys the agent presses reach the far end: on the stream (its DTMF message, or tones in the
+/// audio), and through the carrier's API where it has one.
+async fn keys(id: &'static str) {
+    let fake = AnyFake::start(id).await;
+    fake.speed(SPEED);
+    fake.script(CallerScript::speech_like(Duration::from_secs(4)).linger(Duration::ZERO));
+    let provider = fake.provider();
+    let mut agent = common::start(AgentOptions {
+        app_rate: SampleRate::Hz8000,
+        ..AgentOptions::echo(vec![provider.clone()], vec![])
+    })
+    .await
+    .unwrap();
+    let call = agent.call(
+        provider.as_ref(),
+        number("+14155550100"),
+        number("+14155550199"),
+    );
+    provider.initiate_call(&call).await.unwrap();
+    let started = until(&mut agent, "the stream", |l| l["event"] == "started").await;
+    let stream_call = CallId::new(started["call"].as_str().unwrap()).unwrap();
+    assert!(agent.dtmf(&stream_call, "42#").await, "{id}: the stream");
+    let rest = provider.capabilities().dtmf_rest;
+    if rest {
+        provider
+            .send_dtmf(&stream_call, &telephony::Dtmf::new("7").unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+    } else {
+        let refused = provider
+            .send_dtmf(&stream_call, &telephony::Dtmf::new("7").unwrap())
+            .await;
+        assert!(
+            matches!(refused, Err(telephony::Error::Unsupported { .. })),
+            "{id}: {refused:?}"
+        );
+    }
+    let record = fake.wait(stream_call.as_str()).await.unwrap();
+    let heard = record.keys_heard();
+    assert!(heard.contains("42#"), "{id}: the far end heard {heard:?}");
+    assert_eq!(
+        heard.contains('7'),
+        rest,
+        "{id}: the far end heard {heard:?}"
+    );
+    eprintln!("{id}: the far end heard {heard:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twilio() {
     scenario("twilio").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_reach_the_far_end() {
+    for emulator in support::emulators() {
+        keys(emulator.id()).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

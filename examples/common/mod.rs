@@ -220,6 +220,21 @@ impl Agent {
         call.status_callback(self.url("status"))
     }
 
+    /// Plays `digits` to the caller of `call` on its stream (the stream's DTMF message, or
+    /// tones in the audio). `false` when this agent runs no stream of that call.
+    pub async fn dtmf(&self, call: &telephony::CallId, digits: &str) -> bool {
+        let sender = self
+            .senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(call.as_str())
+            .cloned();
+        match sender {
+            Some(s) => s.dtmf(digits).await.is_ok(),
+            None => false,
+        }
+    }
+
     /// A call from `from` to `to` connected straight to this agent's media route when
     /// answered (its stream inline, where the carrier takes one), recorded from the answer
     /// when `record` says so, with its `/status`.
