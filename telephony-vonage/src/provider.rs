@@ -224,8 +224,10 @@ impl TelephonyProvider for Vonage {
         c.transfer = true;
         c.warm_transfer = true;
         c.sip_transfer = true;
-        // Through the NCCO's `record`, on create (an inline NCCO) and on answer.
+        // Through the NCCO's `record`, on create (an inline NCCO) and on answer (a `record`
+        // before the stream's `connect` when `StreamSpec::record` asks).
         c.recording = true;
+        c.recording_on_answer = true;
         c.dual_channel_recording = true;
         c.recording_download = true;
         // No REST verb starts or stops a recording, and none deletes one.
