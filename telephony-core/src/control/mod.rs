@@ -15,6 +15,7 @@ mod dtmf;
 mod follow;
 mod recording;
 mod transfer;
+mod transfer_ref;
 
 pub use amd::MachineResult;
 pub use dtmf::{Dtmf, DtmfRoute};
@@ -24,9 +25,10 @@ pub use recording::{
     RecordingStarted,
 };
 pub use transfer::{
-    Brief, NoAnswer, SipTarget, Transfer, TransferEvent, TransferFailure, TransferLeg,
-    TransferMode, TransferRef, TransferStarted, TransferTarget, is_sip, valid_room,
+    Brief, NoAnswer, SipTarget, Transfer, TransferEvent, TransferFailure, TransferMode,
+    TransferStarted, TransferTarget, is_sip,
 };
+pub use transfer_ref::{TransferLeg, TransferRef, valid_room};
 
 use serde::{Deserialize, Serialize};
 
