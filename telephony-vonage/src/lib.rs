@@ -27,7 +27,8 @@
 //!     refused as unsupported.
 //!   - Machine detection: standard for `Detect`, advanced `detect_beep` for
 //!     `DetectGreetingEnd`.
-//!   - [`send_dtmf`](telephony_core::TelephonyProvider::send_dtmf): `PUT /v1/calls/{uuid}/dtmf`.
+//!   - [`send_dtmf`](telephony_core::TelephonyProvider::send_dtmf): `PUT /v1/calls/{uuid}/dtmf`,
+//!     the pauses `w` and `W` as Vonage's `p` (500 ms) once and twice.
 //! - [`VonageMediaProtocol`]: the WebSocket, binary L16 audio and JSON control, with outbound
 //!   frames of exactly 20 ms; [`pacer`] sends ahead of real time within Vonage's buffer.
 //!

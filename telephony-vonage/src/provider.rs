@@ -476,14 +476,13 @@ impl TelephonyProvider for Vonage {
         self.client.download(&url, out).await
     }
 
-    /// `PUT /v1/calls/{uuid}/dtmf`: `0`-`9`, `*` and `#` (vonage-python-sdk voice
-    /// `play_dtmf_into_call`, vonage_utils `Dtmf` `^[0-9#*p]+$`).
+    /// `PUT /v1/calls/{uuid}/dtmf`: `0`-`9`, `*` and `#`, and the pauses as Vonage's `p`
+    /// (500 ms): `w` (half a second) is `p`, `W` (a second) is `pp` (vonage-python-sdk voice
+    /// `play_dtmf_into_call`, vonage_utils `Dtmf` `^[0-9#*p]+$`). `A`-`D` are refused.
     async fn send_dtmf(&self, call: &CallId, digits: &Dtmf) -> Result<(), Error> {
-        digits.check(
-            |c| c.is_ascii_digit() || c == '*' || c == '#',
-            "Vonage plays 0-9, * and #, and pauses with p (500 ms), which Dtmf does not hold: send the digits around a w or W in separate requests, or use VonageClient::send_dtmf with p",
-        )?;
-        self.client.send_dtmf(call.as_str(), digits.as_str()).await
+        self.client
+            .send_dtmf(call.as_str(), &vonage_dtmf(digits)?)
+            .await
     }
 
     fn parse_inbound(&self, request: &WebhookRequest) -> Result<InboundCall, Error> {
@@ -497,4 +496,22 @@ impl TelephonyProvider for Vonage {
     fn media_protocol(&self) -> Box<dyn MediaProtocol> {
         Box::new(VonageMediaProtocol::new(self.client.config().stream_rate))
     }
+}
+
+/// `digits` as Vonage's DTMF verb takes them: keys as they are, `w` as `p` (500 ms), `W` as
+/// `pp`; `A`-`D`, which Vonage does not play, refused before any request.
+fn vonage_dtmf(digits: &Dtmf) -> Result<String, Error> {
+    digits.check(
+        |c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'w' | 'W'),
+        "Vonage plays 0-9, * and #, and pauses with p (500 ms): w is sent as p, W as pp",
+    )?;
+    Ok(digits
+        .as_str()
+        .chars()
+        .map(|c| match c {
+            'w' => "p".to_owned(),
+            'W' => "pp".to_owned(),
+            c => c.to_string(),
+        })
+        .collect())
 }

@@ -269,7 +269,7 @@ async fn what_vonage_cannot_do_is_refused_before_any_request() {
     for e in unsupported {
         assert!(matches!(e, Err(Error::Unsupported { .. })), "{e:?}");
     }
-    for digits in ["12w3", "1W", "A1"] {
+    for digits in ["A1", "12wD", "W#B"] {
         let e = v
             .send_dtmf(&caller(), &Dtmf::new(digits).unwrap())
             .await
@@ -555,8 +555,22 @@ async fn dtmf_is_played_through_the_voice_api() {
         .expect(1)
         .mount(&server)
         .await;
+    // The pauses as Vonage's p (500 ms): w is one, W two.
+    Mock::given(method("PUT"))
+        .and(path(format!("/v1/calls/{CALLER}/dtmf")))
+        .and(body_json(json!({"digits": "1p2pp#pppp*"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"message": "DTMF sent", "uuid": CALLER})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
     let v = vonage(&server);
     v.send_dtmf(&caller(), &Dtmf::new("1234#*").unwrap())
+        .await
+        .unwrap();
+    v.send_dtmf(&caller(), &Dtmf::new("1w2W#WW*").unwrap())
         .await
         .unwrap();
     let other = CallId::new("ffffffff-4a51-4f6b-86e1-46edebcf9356").unwrap();
