@@ -19,8 +19,8 @@
 //! never hears the brief; a hold URL has nothing to play over on Telnyx (the caller is with
 //! the agent until the bridge) and is not used.
 //!
-//! A cold transfer's id starts `xfer-cold-` (a warm one's is `xfer-` and hex digits), so a
-//! later step knows which it is from the signed state alone. Commands on the target use the
+//! The state says whether the transfer is warm ([`TransferRef::warm`]), so a later step knows
+//! a cold transfer from a warm one from the signed state alone. Commands on the target use the
 //! `call_control_id` of the callback at hand, not the dial's answer (Dograh saw it change
 //! once the leg was answered; call-control.md a.2).
 //!
@@ -38,18 +38,15 @@ use crate::client_state::{self, TransferState};
 use crate::commands::command_id;
 use crate::events::{self, EventData};
 
-/// The start of a cold transfer's id.
-const COLD: &str = "xfer-cold-";
-
 /// Telnyx's longest `speak` payload, in characters.
 const MAX_SPEECH: usize = 3000;
 
 /// The most of Telnyx's words for a failure kept in a caller's `client_state`.
 const MAX_RAW: usize = 64;
 
-/// Whether `transfer` is a cold one (by its id, see the module's docs).
+/// Whether `transfer` is a cold one ([`TransferRef::warm`] unset).
 pub fn is_cold(transfer: &TransferRef) -> bool {
-    transfer.id.starts_with(COLD)
+    !transfer.warm
 }
 
 /// The reference of a new transfer of `caller`: about the caller's leg for a cold transfer
@@ -60,11 +57,7 @@ pub fn new_ref(caller: &CallId, transfer: &Transfer) -> TransferRef {
     } else {
         TransferLeg::Caller
     };
-    let mut r = TransferRef::for_transfer(caller.clone(), transfer, leg);
-    if !transfer.is_warm() {
-        r.id = format!("{COLD}{}", r.id.trim_start_matches("xfer-"));
-    }
-    r
+    TransferRef::for_transfer(caller.clone(), transfer, leg)
 }
 
 /// A transfer, checked and written, ready to send: nothing in it is refused later.

@@ -108,7 +108,11 @@ async fn a_cold_transfer_stops_the_stream_then_transfers_with_its_state_on_both_
         caller.transfer.fallback.as_deref(),
         Some("Sorry, nobody can take your call.")
     );
+    // Cold by the state's own flag: the id is any transfer's (no convention to read).
     assert!(is_cold(&caller.transfer));
+    assert!(!caller.transfer.warm);
+    assert!(!caller.transfer.id.starts_with("xfer-cold-"));
+    assert!(is_cold(&target.transfer));
     assert_eq!(caller.failed, None);
     assert_eq!(
         target.transfer,
@@ -187,6 +191,7 @@ async fn a_warm_transfer_dials_the_target_alone_with_its_state() {
     assert_eq!(target.leg, TransferLeg::Target);
     assert_eq!(target.brief, Some(brief));
     assert!(!is_cold(&target));
+    assert!(target.warm);
 }
 
 #[tokio::test]
