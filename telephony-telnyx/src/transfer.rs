@@ -207,7 +207,7 @@ async fn stop_stream(client: &TelnyxClient, call: &str, transfer: &str) -> Resul
 /// | target | `call.initiated` | started |
 /// | target | `call.ringing` | ringing |
 /// | target | `call.answered` | answered |
-/// | target | `call.speak.ended`, `call.playback.ended` (a warm brief's end) | answered (again: the brief was heard, the bridge is next) |
+/// | target | `call.speak.ended`, `call.playback.ended` (a warm brief's end) | brief ended (the bridge is next) |
 /// | any | `call.bridged` | bridged |
 /// | target | `call.hangup` | failed by [`failure`], or target ended after a normal end |
 /// | caller | `call.speak.ended` of a cold transfer's fallback | failed (again: the fallback was said, the call ends next) |
@@ -223,7 +223,7 @@ pub fn notice(data: &EventData, state: &TransferState) -> Option<TransferNotice>
         (TransferLeg::Target, "call.speak.ended" | "call.playback.ended")
             if r.brief.is_some() && !is_cold(r) =>
         {
-            TransferEvent::TransferAnswered
+            TransferEvent::BriefEnded
         }
         (_, "call.bridged") => TransferEvent::Bridged,
         (TransferLeg::Target, "call.hangup") => {
@@ -284,7 +284,8 @@ pub fn failure(cause: &str, cold: bool) -> Option<TransferFailure> {
 /// The step a transfer callback asks for ([`TelephonyProvider::continue_transfer`](telephony_core::TelephonyProvider::continue_transfer)):
 ///
 /// - a warm target answered: brief it (`speak` / `playback_start`), or bridge at once
-///   without a brief; its brief ended: bridge. The bridge gives [`TransferEvent::Bridged`];
+///   without a brief; its brief ended ([`TransferEvent::BriefEnded`]): bridge. The bridge
+///   gives [`TransferEvent::Bridged`];
 ///   a caller gone by then gives `TransferFailed { CallerGone }` and the target is hung up;
 /// - a cold target not reached: say the fallback to the caller, or hang it up;
 /// - a cold transfer's fallback said: hang up the caller.
@@ -300,15 +301,15 @@ pub async fn step(client: &TelnyxClient, notice: &TransferNotice) -> Result<Tran
             let Some(target) = &notice.leg_call else {
                 return Ok(TransferStep::none());
             };
-            match (seen, &r.brief) {
-                (Some("call.answered"), Some(brief)) => {
-                    brief_target(client, r, target, brief).await
-                }
-                (Some("call.answered"), None)
-                | (Some("call.speak.ended" | "call.playback.ended"), Some(_)) => {
-                    bridge(client, r, target).await
-                }
-                _ => Ok(TransferStep::none()),
+            match &r.brief {
+                Some(brief) => brief_target(client, r, target, brief).await,
+                None => bridge(client, r, target).await,
+            }
+        }
+        (TransferLeg::Target, TransferEvent::BriefEnded) if !is_cold(r) && r.brief.is_some() => {
+            match &notice.leg_call {
+                Some(target) => bridge(client, r, target).await,
+                None => Ok(TransferStep::none()),
             }
         }
         (TransferLeg::Target, TransferEvent::TransferFailed { reason, raw })

@@ -292,10 +292,7 @@ async fn a_warm_target_is_briefed_alone_then_bridged_when_the_brief_ends() {
         .iter()
         .map(|n| transfer_notice(n.clone()).event)
         .collect();
-    assert_eq!(
-        events,
-        [TransferEvent::TransferAnswered, TransferEvent::Bridged]
-    );
+    assert_eq!(events, [TransferEvent::BriefEnded, TransferEvent::Bridged]);
     let sent = requests(&server).await;
     assert_eq!(sent[1].url.path(), action(CALLER, "streaming_stop"));
     assert_eq!(sent[2].url.path(), action(TARGET, "bridge"));
@@ -361,7 +358,15 @@ async fn without_a_brief_the_bridge_is_at_once_and_a_file_brief_is_played() {
             json!({}),
         ),
     ));
-    assert_eq!(played.event, TransferEvent::TransferAnswered);
+    assert_eq!(played.event, TransferEvent::BriefEnded);
+    // The played brief's end bridges, as a spoken one's does.
+    let step = t.continue_transfer(&played).await.unwrap();
+    assert_eq!(step.events, [TransferEvent::Bridged]);
+    let sent = paths(&server).await;
+    assert_eq!(
+        sent[sent.len() - 2..],
+        [action(CALLER, "streaming_stop"), action(TARGET, "bridge")]
+    );
 }
 
 #[tokio::test]
