@@ -17,6 +17,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod cli;
+mod control;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -176,35 +177,6 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Transfers `call` to a person through `provider`, with its callbacks at this agent's
-    /// `/status` (where `control::follow` takes a warm transfer's steps): the call's stream,
-    /// when this agent runs it, is marked first, so its end is reported as the transfer's
-    /// (`StreamEvent::Transferred`), not as a dropped connection.
-    pub async fn transfer(
-        &self,
-        provider: &dyn TelephonyProvider,
-        call: &telephony::CallId,
-        transfer: telephony::Transfer,
-    ) -> Result<telephony::TransferStarted, telephony::Error> {
-        let transfer = transfer.events(self.url("status"));
-        let sender = self
-            .senders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(call.as_str())
-            .cloned();
-        if let Some(s) = &sender {
-            let _ = s.transferring(true).await;
-        }
-        let started = provider.transfer(call, &transfer).await;
-        if started.is_err()
-            && let Some(s) = &sender
-        {
-            let _ = s.transferring(false).await;
-        }
-        started
-    }
-
     /// A call from `from` to `to` that reaches this agent through `provider`: through its
     /// answer URL where the carrier fetches one, else straight into its media route (the
     /// stream every call is answered with, with a token it accepts), with its `/status`.
@@ -218,21 +190,6 @@ impl Agent {
             OutboundCall::stream(to, from, self.protect(spec))
         };
         call.status_callback(self.url("status"))
-    }
-
-    /// Plays `digits` to the caller of `call` on its stream (the stream's DTMF message, or
-    /// tones in the audio). `false` when this agent runs no stream of that call.
-    pub async fn dtmf(&self, call: &telephony::CallId, digits: &str) -> bool {
-        let sender = self
-            .senders
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(call.as_str())
-            .cloned();
-        match sender {
-            Some(s) => s.dtmf(digits).await.is_ok(),
-            None => false,
-        }
     }
 
     /// A call from `from` to `to` connected straight to this agent's media route when
@@ -561,7 +518,7 @@ async fn status_callback(State(app): State<App>, request: axum::extract::Request
     {
         Ok((provider, followed)) => {
             for notice in &followed.notices {
-                log_notice(&app, provider, notice);
+                control::log_notice(&app, provider, notice);
             }
             match followed.reply {
                 Some(doc) => (
@@ -573,65 +530,6 @@ async fn status_callback(State(app): State<App>, request: axum::extract::Request
             }
         }
         Err(r) => reply(r),
-    }
-}
-
-/// One log line for what a callback said: a status, a machine-detection verdict, a finished
-/// recording, a transfer's step.
-fn log_notice(app: &App, provider: ProviderKind, notice: &telephony::CallNotice) {
-    use telephony::CallNotice;
-    match notice {
-        CallNotice::Status(event) => app.log(json!({
-            "event": "status",
-            "provider": provider.id(),
-            "call": event.call_id.as_str(),
-            "status": event.status.name(),
-            "raw": event.raw_status,
-            "duration": event.duration.map(|d| d.as_secs()),
-            "cost": event.cost.map(|c| c.to_string()),
-            "answered_by": event.answered_by,
-        })),
-        CallNotice::Machine(m) => app.log(json!({
-            "event": "machine",
-            "provider": provider.id(),
-            "call": m.call_id.as_str(),
-            "answered_by": m.answered_by,
-            "raw": m.raw,
-        })),
-        CallNotice::Recording(r) => app.log(json!({
-            "event": "recording",
-            "provider": provider.id(),
-            "call": r.call_id.as_ref().map(|c| c.as_str()),
-            "recording": r.recording_id.as_ref().map(|r| r.as_str()),
-            "url": r.url.as_str(),
-            "duration": r.duration.map(|d| d.as_secs_f64()),
-            "channels": r.channels,
-        })),
-        CallNotice::Transfer(t) => {
-            // A target that did not answer leaves the caller with the agent: the stream's end
-            // is no longer the transfer's.
-            if matches!(t.event, telephony::TransferEvent::TransferFailed { .. })
-                && let Some(s) = app
-                    .senders
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(t.transfer.caller.as_str())
-                    .cloned()
-            {
-                tokio::spawn(async move {
-                    let _ = s.transferring(false).await;
-                });
-            }
-            app.log(json!({
-                "event": "transfer",
-                "provider": provider.id(),
-                "transfer": t.transfer.id,
-                "call": t.transfer.caller.as_str(),
-                "leg": t.leg_call.as_ref().map(|c| c.as_str()),
-                "step": t.event,
-            }));
-        }
-        _ => {}
     }
 }
 
