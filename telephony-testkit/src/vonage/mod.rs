@@ -5,8 +5,10 @@
 //!
 //! Here, the emulated application and account, its [`Emulator`] and the [`FakeVonage`]
 //! handle; [`rest`] serves the REST APIs, [`webhooks`] signs what the emulator sends to the
-//! host, [`media`] is its side of the WebSocket, and [`markup`] reads NCCOs.
+//! host, [`media`] is its side of the WebSocket, [`markup`] reads NCCOs, and [`control`] serves
+//! call control (transfer, DTMF, recordings' files, machine detection on create).
 
+mod control;
 mod markup;
 mod media;
 mod rest;
@@ -21,8 +23,9 @@ use telephony::audio::{AudioFormat, Encoding, SampleRate};
 use telephony::vonage::{CALL_UUID_HEADER, KIND, VonageConfig, VonageMediaProtocol};
 use telephony::{E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 
+use self::control::{fetch_file, send_dtmf};
 use self::rest::{
-    create_call, get_application, get_call, list_numbers, put_application, send_dtmf, update_call,
+    create_call, get_application, get_call, list_numbers, put_application, update_call,
     update_number,
 };
 use self::webhooks::VonageDialect;
@@ -45,11 +48,19 @@ pub const SIGNATURE_SECRET: &str = "emulated-vonage-signature-secret";
 pub const PRIVATE_KEY: &str = include_str!("../../keys/emulator_private.key");
 const PUBLIC_KEY: &str = include_str!("../../keys/emulator_public.pem");
 
-/// This provider's ways, with the emulated account's secret.
+/// Vonage's Voice API host: where the recordings of a dialect without a fake are.
+fn voice_api() -> Url {
+    Url::parse("https://api.nexmo.com/").expect("a URL")
+}
+
+/// This provider's ways, with the emulated account's secret (recordings on Vonage's host).
 pub(crate) fn dialect() -> Box<dyn Dialect> {
-    Box::new(VonageDialect {
-        secret: Secret::new(SIGNATURE_SECRET),
-    })
+    dialect_at(voice_api())
+}
+
+/// This provider's ways, for a fake whose Voice API (and recordings) are at `base_url`.
+fn dialect_at(base_url: Url) -> Box<dyn Dialect> {
+    Box::new(VonageDialect::new(Secret::new(SIGNATURE_SECRET), base_url))
 }
 
 /// What the emulator streams, the default first.
@@ -125,9 +136,7 @@ impl Emulator for VonageEmulator {
             to.digits(),
             true,
         );
-        let dialect = VonageDialect {
-            secret: secret.clone(),
-        };
+        let dialect = VonageDialect::new(secret.clone(), voice_api());
         dialect.answer_request(&call, url, "POST").into_request()
     }
 }
@@ -158,7 +167,7 @@ impl FakeVonage {
         let (listener, url) = bind().await?;
         let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes())
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let carrier = carrier(dialect(), url);
+        let carrier = carrier(dialect_at(url.clone()), url);
         let application = serde_json::json!({
             "id": APPLICATION_ID,
             "name": "emulated voice application",
@@ -177,6 +186,7 @@ impl FakeVonage {
             .route("/v1/calls", post(create_call))
             .route("/v1/calls/{uuid}", get(get_call).put(update_call))
             .route("/v1/calls/{uuid}/dtmf", put(send_dtmf))
+            .route("/v1/files/{id}", get(fetch_file))
             .route("/account/numbers", get(list_numbers))
             .route("/number/update", post(update_number))
             .route(

@@ -1,6 +1,7 @@
 //! Vonage's REST APIs, the parts the adapter uses: the Voice API (create, get and update a
-//! call, send DTMF) behind an RS256 application JWT, and the Numbers and Applications APIs
-//! behind Basic auth, with the fault knobs and Vonage's problem bodies.
+//! call; call control's parts in [`super::control`]) behind an RS256 application JWT, and the
+//! Numbers and Applications APIs behind Basic auth, with the fault knobs and Vonage's problem
+//! bodies.
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,9 +11,9 @@ use telephony::Url;
 use telephony::vonage::AppClaims;
 
 use super::{API_KEY, API_SECRET, APPLICATION_ID, Shared, Vonage, rfc3339};
-use crate::engine::{AnswerWith, Dial, Hooks, Operation, basic_auth, fault_response};
+use crate::engine::{AnswerWith, Control, Dial, Hooks, Operation, basic_auth, fault_response};
 
-fn problem(status: u16, kind: &str, title: &str, detail: &str) -> Response {
+pub(super) fn problem(status: u16, kind: &str, title: &str, detail: &str) -> Response {
     let body = serde_json::json!({
         "type": format!("https://developer.nexmo.com/api-errors#{kind}"),
         "title": title,
@@ -24,7 +25,7 @@ fn problem(status: u16, kind: &str, title: &str, detail: &str) -> Response {
 
 impl Vonage {
     /// The Voice API's check: an RS256 application JWT for this application, unexpired.
-    fn voice_authorized(&self, headers: &HeaderMap) -> Result<(), Response> {
+    pub(super) fn voice_authorized(&self, headers: &HeaderMap) -> Result<(), Response> {
         let token = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -59,7 +60,7 @@ impl Vonage {
         }
     }
 
-    async fn fault(&self, op: Operation) -> Result<(), Response> {
+    pub(super) async fn fault(&self, op: Operation) -> Result<(), Response> {
         match self.carrier.fault(op).await {
             Some((status, retry_after)) => {
                 let body = serde_json::json!({"type": "https://developer.nexmo.com/api-errors#emulated", "title": "Emulated fault"});
@@ -69,7 +70,7 @@ impl Vonage {
         }
     }
 
-    fn call_json(&self, id: &str) -> Option<serde_json::Value> {
+    pub(super) fn call_json(&self, id: &str) -> Option<serde_json::Value> {
         let s = self.carrier.lock();
         let c = s.calls.get(id)?;
         Some(serde_json::json!({
@@ -111,11 +112,18 @@ pub(super) async fn create_call(
     let Some(to) = body.pointer("/to/0") else {
         return bad("to is required");
     };
-    if to.get("type").and_then(|t| t.as_str()) != Some("phone") {
-        return bad("the emulator dials phone endpoints");
-    }
-    let Some(to) = to.get("number").and_then(|n| n.as_str()) else {
-        return bad("to[0].number is required");
+    let to = match to.get("type").and_then(|t| t.as_str()) {
+        Some("phone") => to.get("number").and_then(|n| n.as_str()),
+        // A SIP URI rings as the callee of the digits in it (a person, without any).
+        Some("sip") => to.get("uri").and_then(|n| n.as_str()),
+        _ => return bad("the emulator dials phone and sip endpoints"),
+    };
+    let Some(to) = to.filter(|t| !t.is_empty()) else {
+        return bad("to[0] needs a number (phone) or a uri (sip)");
+    };
+    let amd = match super::control::machine_detection(&body) {
+        Ok(amd) => amd,
+        Err(e) => return bad(&e),
     };
     let from = body
         .pointer("/from/number")
@@ -155,7 +163,7 @@ pub(super) async fn create_call(
             .and_then(serde_json::Value::as_u64)
             .map(std::time::Duration::from_secs),
         parent: None,
-        amd: None,
+        amd,
         record: None,
     });
     (
@@ -197,12 +205,12 @@ pub(super) async fn update_call(
     let Some(call) = v.call_json(&id) else {
         return problem(404, "not-found", "Not Found", "Call not found");
     };
-    let over = v
+    let (over, answered) = v
         .carrier
         .lock()
         .calls
         .get(&id)
-        .is_some_and(|c| c.record.is_over());
+        .map_or((false, false), |c| (c.record.is_over(), c.info.answered));
     match body.get("action").and_then(|a| a.as_str()) {
         Some(_) if over => problem(
             400,
@@ -214,26 +222,25 @@ pub(super) async fn update_call(
             v.carrier.hangup(&id);
             StatusCode::NO_CONTENT.into_response()
         }
-        Some("mute" | "unmute" | "earmuff" | "unearmuff" | "transfer") => {
-            StatusCode::NO_CONTENT.into_response()
-        }
+        // The call leaves what it does (its WebSocket closes) for the new NCCO.
+        Some("transfer") => match super::control::destination(&body) {
+            Err(e) => problem(400, "bad-request", "Bad Request", &e),
+            Ok(_) if !answered => problem(
+                400,
+                "bad-request",
+                "Bad Request",
+                "The call is not answered yet: only an answered call can be transferred",
+            ),
+            Ok(next) => {
+                if v.carrier.command(&id, Control::Redirect(next)) {
+                    StatusCode::NO_CONTENT.into_response()
+                } else {
+                    problem(400, "bad-request", "Bad Request", "The call is over")
+                }
+            }
+        },
+        Some("mute" | "unmute" | "earmuff" | "unearmuff") => StatusCode::NO_CONTENT.into_response(),
         _ => problem(400, "bad-request", "Bad Request", "unknown action"),
-    }
-}
-
-pub(super) async fn send_dtmf(
-    State(v): State<Shared>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = v.voice_authorized(&headers) {
-        return r;
-    }
-    match v.call_json(&id) {
-        Some(_) => {
-            axum::Json(serde_json::json!({"message": "DTMF sent", "uuid": id})).into_response()
-        }
-        None => problem(404, "not-found", "Not Found", "Call not found"),
     }
 }
 
