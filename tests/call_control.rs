@@ -20,8 +20,8 @@ use common::{AgentOptions, Log};
 use support::{AnyFake, number};
 use telephony::audio::SampleRate;
 use telephony::{
-    Brief, CallId, CallStatus, MachineDetection, RecordingChannels, RecordingId, RecordingOptions,
-    Transfer,
+    Brief, CallId, CallStatus, MachineDetection, RecordingChannels, RecordingFormat, RecordingId,
+    RecordingOptions, Transfer,
 };
 use telephony_testkit::{Callee, CallerScript, parse_wav, resample};
 
@@ -145,9 +145,13 @@ async fn scenario(id: &'static str) {
         } else {
             RecordingChannels::Mono
         })
+        .format(RecordingFormat::Wav)
         .callback(agent.url("status"));
+    // Where the carrier cannot start a recording mid-call, the answer records it.
     let call = if caps.recording_control {
         agent.call(provider.as_ref(), person.clone(), caller_id.clone())
+    } else if caps.answer_url {
+        agent.recorded_call(person.clone(), caller_id.clone(), options.channels)
     } else {
         agent.stream_call(
             provider.as_ref(),

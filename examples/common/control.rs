@@ -7,6 +7,25 @@ use telephony::{ProviderKind, TelephonyProvider};
 use super::{Agent, App};
 
 impl Agent {
+    /// A call from `from` to `to` that reaches this agent through its answer URL, recorded
+    /// from the answer (`StreamSpec::record`, with `options`' channels, as WAV, announced at
+    /// `/status`): how a carrier that records through the answer document, and cannot start
+    /// a recording mid-call, records a call (Vonage).
+    pub fn recorded_call(
+        &self,
+        to: telephony::E164,
+        from: telephony::E164,
+        channels: telephony::RecordingChannels,
+    ) -> telephony::OutboundCall {
+        let mut answer = self.url("answer");
+        let channels = match channels {
+            telephony::RecordingChannels::Dual => "dual",
+            _ => "mono",
+        };
+        answer.query_pairs_mut().append_pair("record", channels);
+        telephony::OutboundCall::answer_url(to, from, answer).status_callback(self.url("status"))
+    }
+
     /// Transfers `call` to a person through `provider`, with its callbacks at this agent's
     /// `/status` (where `control::follow` takes a warm transfer's steps): the call's stream,
     /// when this agent runs it, is marked first, so its end is reported as the transfer's
@@ -109,4 +128,26 @@ pub(super) fn log_notice(app: &App, provider: ProviderKind, notice: &telephony::
         }
         _ => {}
     }
+}
+
+/// The recording an answer URL asks for (`?record=mono|dual`), announced at `status`.
+pub(super) fn recording_asked(
+    url: &telephony::RequestUrl,
+    status: &telephony::Url,
+) -> Option<telephony::RecordingOptions> {
+    let url = telephony::Url::parse(url.as_str()).ok()?;
+    let channels = url
+        .query_pairs()
+        .find(|(k, _)| k == "record")
+        .map(|(_, v)| v)?;
+    let channels = match &*channels {
+        "dual" => telephony::RecordingChannels::Dual,
+        _ => telephony::RecordingChannels::Mono,
+    };
+    Some(
+        telephony::RecordingOptions::new()
+            .channels(channels)
+            .format(telephony::RecordingFormat::Wav)
+            .callback(status.clone()),
+    )
 }

@@ -492,10 +492,12 @@ async fn answer(State(app): State<App>, hook: VerifiedWebhook) -> Response {
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let status = app.public_url.join("status").expect("a path");
-    let stream = app.stream_auth.protect(
-        stream_for(&app.media_base, &status, provider.carrier(), app.app_rate),
-        Some(&call.call_id),
-    );
+    let mut spec = stream_for(&app.media_base, &status, provider.carrier(), app.app_rate);
+    // `?record=mono|dual` (a call placed with `Agent::recorded_call`): the answer records it.
+    if let Some(options) = control::recording_asked(&hook.request.url, &status) {
+        spec = spec.record(options);
+    }
+    let stream = app.stream_auth.protect(spec, Some(&call.call_id));
     app.log(
         json!({"event": "answer", "provider": provider.kind().id(), "call": call.call_id.as_str()}),
     );
