@@ -1,9 +1,22 @@
 //! Reading the stream fields of a `dial` or `actions/answer` command into the instructions the
-//! emulator acts on: Telnyx runs no document, the command carries the stream.
+//! emulator acts on: Telnyx runs no document, the command carries the stream. A call without
+//! a stream is parked: answered, waiting for commands (a transfer's target, dialled to be
+//! briefed and bridged).
+
+use std::time::Duration;
 
 use telephony::audio::{AudioFormat, Encoding, SampleRate};
 
 use crate::markup::{Instruction, StreamTarget};
+
+/// How long a parked call waits for a command, in call time: Telnyx's longest call (a dial's
+/// `time_limit_secs` is at most 14 400 s).
+pub(super) const PARKED: Duration = Duration::from_secs(14_400);
+
+/// What a call does with nothing to do: it stays up, waiting for commands.
+pub(super) fn parked() -> Vec<Instruction> {
+    vec![Instruction::Pause(PARKED)]
+}
 
 /// The stream a command's body asks for. Telnyx plays MP3 files in its default bidirectional
 /// mode, so anything but `rtp` is refused here, as a stream an agent cannot speak on.
@@ -12,7 +25,7 @@ pub(super) fn stream_fields(body: &str) -> Result<Vec<Instruction>, String> {
         serde_json::from_str(body).map_err(|e| format!("not a JSON command: {e}"))?;
     let text = |k: &str| v.get(k).and_then(|x| x.as_str());
     let Some(url) = text("stream_url") else {
-        return Ok(vec![Instruction::Other("no stream".into())]);
+        return Ok(parked());
     };
     match text("stream_bidirectional_mode") {
         Some("rtp") => {}
@@ -69,5 +82,8 @@ mod tests {
         let mp3 = serde_json::json!({"stream_url": "ws://127.0.0.1:9/m"}).to_string();
         assert!(stream_fields(&mp3).is_err());
         assert!(stream_fields("nope").is_err());
+        // Without a stream, the call is parked, waiting for commands.
+        let none = serde_json::json!({"to": "+14155550100"}).to_string();
+        assert_eq!(stream_fields(&none).unwrap(), parked());
     }
 }

@@ -5,12 +5,21 @@
 //! `stop`).
 //!
 //! An inbound call is announced to the application's webhook with `call.initiated` and parked
-//! until the host answers it with `actions/answer`, as Telnyx does. Here, the emulated account,
-//! its [`Emulator`] and the [`FakeTelnyx`] handle; [`rest`] serves the API, [`webhooks`] signs
-//! the events, [`media`] is its side of the WebSocket, and [`markup`] reads a command's stream.
+//! until the host answers it with `actions/answer`, as Telnyx does. Call control: transfer,
+//! streaming_stop, speak, playback_start, bridge, record_start/record_stop, send_dtmf, machine
+//! detection and recording on dial, the recordings API and their pre-signed files.
+//!
+//! Here, the emulated account, its [`Emulator`] and the [`FakeTelnyx`] handle; [`rest`] serves
+//! the API, [`control`] its call-control commands, [`recordings`] the recordings and their
+//! files, [`webhooks`] signs the events, [`media`] is its side of the WebSocket, and
+//! [`markup`] reads a command's stream.
 
+mod control;
+#[cfg(test)]
+mod control_tests;
 mod markup;
 mod media;
+mod recordings;
 mod rest;
 mod webhooks;
 
@@ -55,11 +64,46 @@ fn signing_key(secret: &str) -> SigningKey {
     SigningKey::for_signing(&Secret::new(secret))
 }
 
-/// This provider's ways, with the emulated account's key.
+/// This provider's ways, with the emulated account's key (for what runs outside a fake: its
+/// recordings' links point nowhere, and no call has a `client_state`).
 pub(crate) fn dialect() -> Box<dyn Dialect> {
-    Box::new(TelnyxDialect {
+    Box::new(dialect_for(
+        Url::parse("http://127.0.0.1/").expect("a URL"),
+        States::default(),
+    ))
+}
+
+fn dialect_for(base_url: Url, states: States) -> TelnyxDialect {
+    TelnyxDialect {
         key: signing_key(PRIVATE_KEY),
-    })
+        base_url,
+        states,
+    }
+}
+
+/// Each call's `client_state` as the last command that carried one set it (its dial, answer,
+/// transfer, speak, bridge…), echoed in every later event of the call, as Telnyx does.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct States(Arc<Mutex<HashMap<String, String>>>);
+
+impl States {
+    pub(crate) fn get(&self, call: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(call)
+            .cloned()
+    }
+
+    /// Sets `call`'s state, where a command carries one (a command without keeps it).
+    pub(crate) fn set(&self, call: &str, state: Option<&str>) {
+        if let Some(state) = state {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(call.to_owned(), state.to_owned());
+        }
+    }
 }
 
 /// Telnyx's emulator, for [`Emulators`](crate::Emulators).
@@ -129,9 +173,12 @@ impl Emulator for TelnyxEmulator {
         } else {
             signing_key(secret.expose())
         };
-        TelnyxDialect { key }
-            .answer_request(&call, url, "POST")
-            .into_request()
+        TelnyxDialect {
+            key,
+            ..dialect_for(url.clone(), States::default())
+        }
+        .answer_request(&call, url, "POST")
+        .into_request()
     }
 }
 
@@ -151,6 +198,10 @@ struct Telnyx {
     dials: Mutex<HashMap<String, String>>,
     /// The `(call, command_id)` pairs run.
     commands: Mutex<HashSet<(String, String)>>,
+    /// Each call's `client_state`, shared with the dialect that echoes it.
+    states: States,
+    /// The dialect, for the events the commands' own work sends (`call.speak.ended`, …).
+    events: TelnyxDialect,
 }
 
 type Shared = Arc<Telnyx>;
@@ -185,18 +236,30 @@ impl FakeTelnyx {
     /// Starts one on a free loopback port.
     pub async fn start() -> std::io::Result<FakeTelnyx> {
         let (listener, url) = bind().await?;
-        let carrier = carrier(dialect(), url);
+        let states = States::default();
+        let events = dialect_for(url.clone(), states.clone());
+        let carrier = carrier(Box::new(events.clone()), url);
         let telnyx = Arc::new(Telnyx {
             carrier: carrier.clone(),
             numbers: Mutex::new(Vec::new()),
             webhook: Mutex::new(None),
             dials: Mutex::new(HashMap::new()),
             commands: Mutex::new(HashSet::new()),
+            states,
+            events,
         });
         let router = Router::new()
             .route("/calls", post(create_call))
             .route("/calls/{id}", get(get_call))
             .route("/calls/{id}/actions/{action}", post(action))
+            .route(
+                "/recordings/{id}",
+                get(recordings::get_recording).delete(recordings::delete_recording),
+            )
+            .route(
+                &format!("/{}/{{file}}", recordings::BUCKET),
+                get(recordings::recording_file),
+            )
             .route("/phone_numbers", get(list_numbers))
             .route("/phone_numbers/{id}", axum::routing::patch(update_number))
             .route(

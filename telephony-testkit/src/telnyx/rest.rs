@@ -1,7 +1,8 @@
 //! Telnyx's Call Control v2 API, the parts the adapter uses: dial, read a call, the answer,
-//! reject and hangup commands (each run once per `command_id`), numbers, the Call Control
-//! application, and call-control detail records, behind a bearer API key and the fault
-//! knobs, with Telnyx's `errors[]` bodies.
+//! reject and hangup commands (each run once per `command_id`, as are the call-control
+//! commands [`control`](super::control) runs), numbers, the Call Control application, and
+//! call-control detail records, behind a bearer API key and the fault knobs, with Telnyx's
+//! `errors[]` bodies.
 
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ use super::webhooks::leg_id;
 use super::{API_KEY, CONNECTION_ID, Shared, Telnyx, rfc3339};
 use crate::engine::{AnswerWith, Control, Dial, Hooks, Operation, fault_response};
 
-fn error(status: u16, code: &str, title: &str, detail: &str) -> Response {
+pub(super) fn error(status: u16, code: &str, title: &str, detail: &str) -> Response {
     let body = serde_json::json!({"errors": [{
         "code": code,
         "title": title,
@@ -24,12 +25,12 @@ fn error(status: u16, code: &str, title: &str, detail: &str) -> Response {
     fault_response(status, None, body.to_string())
 }
 
-fn ok() -> Response {
+pub(super) fn ok() -> Response {
     axum::Json(serde_json::json!({"data": {"result": "ok"}})).into_response()
 }
 
 impl Telnyx {
-    fn authorized(&self, headers: &HeaderMap) -> Result<(), Response> {
+    pub(super) fn authorized(&self, headers: &HeaderMap) -> Result<(), Response> {
         let key = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -46,7 +47,7 @@ impl Telnyx {
         }
     }
 
-    async fn fault(&self, op: Operation) -> Result<(), Response> {
+    pub(super) async fn fault(&self, op: Operation) -> Result<(), Response> {
         match self.carrier.fault(op).await {
             Some((status, retry_after)) => {
                 let body = serde_json::json!({"errors": [{"code": "10000", "title": "Emulated fault", "detail": format!("an injected {status}")}]});
@@ -154,6 +155,9 @@ pub(super) async fn create_call(
             .unwrap_or_else(|e| e.into_inner())
             .insert(c, id.clone());
     }
+    // Its events carry the dial's client_state from the first.
+    t.states.set(&id, text("client_state"));
+    let (amd, record) = super::control::create_options(&body);
     t.carrier.place(Dial {
         id: id.clone(),
         secondary_id: session.clone(),
@@ -171,8 +175,8 @@ pub(super) async fn create_call(
             .and_then(serde_json::Value::as_u64)
             .map(std::time::Duration::from_secs),
         parent: None,
-        amd: None,
-        record: None,
+        amd,
+        record,
     });
     axum::Json(serde_json::json!({"data": {
         "record_type": "call",
@@ -264,6 +268,11 @@ pub(super) async fn action(
                     c.info.hooks.status_url = Some(url);
                 }
             }
+            t.states
+                .set(&id, body.get("client_state").and_then(|c| c.as_str()));
+            if let Some(request) = super::control::record_request(&body) {
+                t.record_from_answer(&id, request);
+            }
             t.carrier.command(&id, Control::Answer(body.to_string()));
             ok()
         }
@@ -271,12 +280,13 @@ pub(super) async fn action(
             t.carrier.command(&id, Control::Reject);
             ok()
         }
-        other => error(
+        other if !answered => error(
             422,
-            "10015",
-            "Bad request",
-            &format!("The emulator does not run {other}."),
+            "90019",
+            "Invalid call state",
+            &format!("The call must be answered before {other}."),
         ),
+        other => super::control::command(&t, &id, other, &body).await,
     }
 }
 

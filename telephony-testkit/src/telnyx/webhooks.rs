@@ -1,23 +1,33 @@
 //! Telnyx's [`Dialect`]: its event names and hang-up causes, and the events it posts to the
 //! host as JSON, signed with Ed25519 over `timestamp|body`: `call.initiated` (an inbound call
-//! announced, parked until the host answers it by command), `call.answered`, `call.hangup`.
+//! announced, parked until the host answers it by command), `call.answered`, `call.hangup`,
+//! `call.bridged`, machine detection's `call.machine.detection.ended` and
+//! `call.machine.greeting.ended`, `call.recording.saved`; every one carries the call's
+//! `client_state` as the last command set it.
 
 use telephony::telnyx::signature::{SIGNATURE_HEADER, SigningKey, TIMESTAMP_HEADER};
 use telephony::telnyx::{KIND, events};
 use telephony::{CallStatus, ProviderKind, Url};
 
 use super::media::TelnyxMedia;
-use super::{CONNECTION_ID, markup, rfc3339};
-use crate::engine::{CallInfo, Dialect, MediaDialect, Phase, Webhook};
+use super::{CONNECTION_ID, States, markup, rfc3339};
+use crate::engine::{
+    AmdMode, AmdVerdict, CallInfo, Dialect, MediaDialect, Phase, Recording, Webhook,
+};
 use crate::markup::{Instruction, StreamTarget};
 
+#[derive(Clone)]
 pub(super) struct TelnyxDialect {
     pub(super) key: SigningKey,
+    /// The fake's base URL: where its recordings' files are fetched.
+    pub(super) base_url: Url,
+    /// Each call's `client_state`, echoed in its events.
+    pub(super) states: States,
 }
 
 impl TelnyxDialect {
     /// An event of `call`, signed.
-    fn event(
+    pub(super) fn event(
         &self,
         call: &CallInfo,
         url: &Url,
@@ -29,7 +39,7 @@ impl TelnyxDialect {
             "call_leg_id": leg_id(&call.id),
             "call_session_id": call.secondary_id,
             "connection_id": CONNECTION_ID,
-            "client_state": null,
+            "client_state": self.states.get(&call.id),
             "from": call.from,
             "to": call.to,
             "direction": if call.inbound { "incoming" } else { "outgoing" },
@@ -164,6 +174,80 @@ impl Dialect for TelnyxDialect {
 
     fn parse_answer(&self, body: &str) -> Result<Vec<Instruction>, String> {
         markup::stream_fields(body)
+    }
+
+    /// A UUID, as Telnyx names recordings.
+    fn recording_id(&self, _seq: u64) -> String {
+        uuid::Uuid::new_v4().to_string()
+    }
+
+    /// `call.bridged`, on each of the two calls.
+    fn bridged_request(&self, call: &CallInfo, _other: &str) -> Option<Webhook> {
+        let url = call.hooks.status_url.as_ref()?;
+        Some(self.event(
+            call,
+            url,
+            "call.bridged",
+            serde_json::json!({"state": "bridged"}),
+        ))
+    }
+
+    /// `call.machine.detection.ended` (`human` or `machine`), then in `greeting_end` mode
+    /// `call.machine.greeting.ended` (`beep_detected` or `ended`) for a machine.
+    fn amd_request(
+        &self,
+        call: &CallInfo,
+        mode: AmdMode,
+        verdict: AmdVerdict,
+        url: &Url,
+    ) -> Option<Webhook> {
+        let (event_type, result) = match (mode, verdict) {
+            (_, AmdVerdict::Human) => ("call.machine.detection.ended", "human"),
+            (_, AmdVerdict::Machine) => ("call.machine.detection.ended", "machine"),
+            (AmdMode::Detect, _) => return None,
+            (AmdMode::GreetingEnd, AmdVerdict::MachineEndBeep) => {
+                ("call.machine.greeting.ended", "beep_detected")
+            }
+            (AmdMode::GreetingEnd, AmdVerdict::MachineEndSilence) => {
+                ("call.machine.greeting.ended", "ended")
+            }
+        };
+        Some(self.event(
+            call,
+            url,
+            event_type,
+            serde_json::json!({ "result": result }),
+        ))
+    }
+
+    /// `call.recording.saved`: the recording's id, its channels and times, and its file by a
+    /// pre-signed link valid 10 minutes (on the fake's own host, as S3's are on Amazon's).
+    fn recording_request(&self, call: &CallInfo, r: &Recording, url: &Url) -> Option<Webhook> {
+        let ended = r
+            .started_at
+            .checked_add(r.duration.unwrap_or_default())
+            .unwrap_or(r.started_at);
+        let link = super::recordings::presigned(
+            &self.key,
+            &self.base_url,
+            &r.id,
+            std::time::SystemTime::now(),
+        );
+        Some(self.event(
+            call,
+            url,
+            "call.recording.saved",
+            serde_json::json!({
+                "recording_id": r.id,
+                "channels": if r.channels == 2 { "dual" } else { "single" },
+                "format": "wav",
+                "recording_started_at": rfc3339(r.started_at),
+                "recording_ended_at": rfc3339(ended),
+                "recording_urls": {"wav": link.as_str()},
+                "public_recording_urls": {},
+                "start_time": rfc3339(call.created),
+            }),
+        ))
     }
 
     fn media(&self, call: &CallInfo, target: &StreamTarget) -> Box<dyn MediaDialect> {
