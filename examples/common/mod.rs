@@ -701,15 +701,16 @@ async fn talk(
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone().into()))
                     .collect();
+                // Known before anyone reads the start: a transfer or keys may follow at once.
+                app.senders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(call.clone(), sender.clone());
                 log(
                     &app,
                     &call,
                     json!({"event": "started", "format": format!("{}@{}", start.format.encoding.name(), start.format.rate.hz()), "parameters": params}),
                 );
-                app.senders
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(call.clone(), sender.clone());
                 match app.brain.as_ref() {
                     Brain::Echo => {
                         let greeting = chime(app.app_rate);
