@@ -1,16 +1,23 @@
 //! An emulated Plivo: the REST API the adapter uses (calls by request and call id, records,
-//! numbers, an application), V3-signed webhooks, and Audio Streams (`start`, `media`, `dtmf`;
-//! `playAudio`, `checkpoint`, `clearAudio`, `sendDTMF`).
+//! numbers, an application; call control: transfer, recordings, DTMF, machine detection),
+//! V3-signed webhooks, Plivo XML (`<Stream>`, `<Speak>`, `<Play>`, `<Dial>`, `<Conference>`,
+//! `<Record recordSession>`), and Audio Streams (`start`, `media`, `dtmf`; `playAudio`,
+//! `checkpoint`, `clearAudio`, `sendDTMF`).
 //!
 //! Here, the emulated account, its [`Emulator`] and the [`FakePlivo`] handle; [`rest`] serves
-//! the REST API, [`webhooks`] signs what the emulator sends to the host, [`media`] is its side
-//! of an Audio Stream, and [`markup`] reads Plivo XML.
+//! the REST API, [`control`] its call-control part (transfer, recordings, DTMF), [`webhooks`]
+//! signs what the emulator sends to the host, [`media`] is its side of an Audio Stream, and
+//! [`markup`] reads Plivo XML.
 
+mod control;
+#[cfg(test)]
+mod control_tests;
 mod markup;
 mod media;
 mod rest;
 mod webhooks;
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -39,9 +46,27 @@ pub const APP_ID: &str = "10000000000000001";
 
 /// This provider's ways, with the emulated account's secret.
 pub(crate) fn dialect() -> Box<dyn Dialect> {
-    Box::new(PlivoDialect {
-        token: Secret::new(AUTH_TOKEN),
-    })
+    Box::new(PlivoDialect::new(
+        Secret::new(AUTH_TOKEN),
+        Url::parse("http://127.0.0.1/").expect("a URL"),
+        Arc::default(),
+    ))
+}
+
+/// What the REST side tells the dialect, which the engine's records do not say: which
+/// recordings the Record API started (their callback has the API's fields, not `<Record>`'s),
+/// and which calls asked to be hung up on a machine (`machine_detection=hangup`).
+#[derive(Debug, Default)]
+struct Ledger {
+    api_recordings: HashSet<String>,
+    hangup_on_machine: HashSet<String>,
+}
+
+/// The ledger, shared by the REST side and the dialect.
+type SharedLedger = Arc<Mutex<Ledger>>;
+
+fn ledger(shared: &SharedLedger) -> std::sync::MutexGuard<'_, Ledger> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What the emulator streams, the default first.
@@ -119,9 +144,7 @@ impl Emulator for PlivoEmulator {
             to.digits(),
             true,
         );
-        let dialect = PlivoDialect {
-            token: secret.clone(),
-        };
+        let dialect = PlivoDialect::new(secret.clone(), url.clone(), Arc::default());
         dialect.answer_request(&call, url, "POST").into_request()
     }
 }
@@ -142,6 +165,7 @@ struct Plivo {
     carrier: Arc<Carrier>,
     numbers: Mutex<Vec<Number>>,
     app: Mutex<Application>,
+    ledger: SharedLedger,
 }
 
 type Shared = Arc<Plivo>;
@@ -155,7 +179,9 @@ impl FakePlivo {
     /// Starts one on a free loopback port.
     pub async fn start() -> std::io::Result<FakePlivo> {
         let (listener, url) = bind().await?;
-        let carrier = carrier(dialect(), url);
+        let ledger = SharedLedger::default();
+        let dialect = PlivoDialect::new(Secret::new(AUTH_TOKEN), url.clone(), ledger.clone());
+        let carrier = carrier(Box::new(dialect), url);
         let plivo = Arc::new(Plivo {
             carrier: carrier.clone(),
             numbers: Mutex::new(Vec::new()),
@@ -163,12 +189,31 @@ impl FakePlivo {
                 answer_url: None,
                 answer_method: "POST".into(),
             }),
+            ledger,
         });
         let router = Router::new()
             .route("/v1/Account/{id}/Call/", post(create_call).get(list_live))
             .route(
                 "/v1/Account/{id}/Call/{call}/",
-                get(get_call).delete(hangup_call),
+                get(get_call)
+                    .delete(hangup_call)
+                    .post(control::transfer_call),
+            )
+            .route(
+                "/v1/Account/{id}/Call/{call}/Record/",
+                post(control::start_recording).delete(control::stop_recording),
+            )
+            .route(
+                "/v1/Account/{id}/Call/{call}/DTMF/",
+                post(control::send_digits),
+            )
+            .route(
+                "/v1/Account/{id}/Recording/{recording}/",
+                get(control::get_recording).delete(control::delete_recording),
+            )
+            .route(
+                "/v1/Account/{id}/Recording/{file}",
+                get(control::recording_file),
             )
             .route(
                 "/v1/Account/{id}/Request/{request}/",

@@ -11,17 +11,17 @@ use telephony::Url;
 use super::{APP_ID, AUTH_ID, AUTH_TOKEN, Number, Plivo, Shared};
 use crate::engine::{AnswerWith, Dial, Hooks, Operation, basic_auth, fault_response};
 
-fn error(status: u16, message: &str) -> Response {
+pub(super) fn error(status: u16, message: &str) -> Response {
     let body = serde_json::json!({"api_id": uuid::Uuid::new_v4().to_string(), "error": message});
     fault_response(status, None, body.to_string())
 }
 
-fn accepted(status: StatusCode, body: serde_json::Value) -> Response {
+pub(super) fn accepted(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
 impl Plivo {
-    fn authorized(&self, id: &str, headers: &HeaderMap) -> Result<(), Response> {
+    pub(super) fn authorized(&self, id: &str, headers: &HeaderMap) -> Result<(), Response> {
         match basic_auth(headers) {
             Some((user, password))
                 if user == AUTH_ID && password == AUTH_TOKEN && id == AUTH_ID =>
@@ -32,7 +32,7 @@ impl Plivo {
         }
     }
 
-    async fn fault(&self, op: Operation) -> Result<(), Response> {
+    pub(super) async fn fault(&self, op: Operation) -> Result<(), Response> {
         match self.carrier.fault(op).await {
             Some((status, retry_after)) => {
                 let body = serde_json::json!({"api_id": "emulated", "error": "emulated fault"});
@@ -43,7 +43,7 @@ impl Plivo {
     }
 
     /// (call uuid, request uuid, raw status, answered, over)
-    fn find(&self, id: &str) -> Option<(String, String, String, bool, bool)> {
+    pub(super) fn find(&self, id: &str) -> Option<(String, String, String, bool, bool)> {
         let s = self.carrier.lock();
         s.calls
             .values()
@@ -99,6 +99,7 @@ impl Plivo {
             "total_rate": format!("{:.5}", c.info.rate),
             "hangup_cause_name": "Normal Hangup",
             "hangup_source": "Callee",
+            "parent_call_uuid": c.parent,
         })
     }
 
@@ -137,14 +138,19 @@ pub(super) async fn create_call(
         return error(400, "answer_url is not a URL");
     };
     let request_uuid = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::new_v4().to_string();
+    let (amd, amd_url) = match p.machine_detection(&id, &body) {
+        Ok(asked) => asked,
+        Err(r) => return r,
+    };
     let hooks = Hooks {
         ring_url: field("ring_url").and_then(|u| Url::parse(u).ok()),
         hangup_url: field("hangup_url").and_then(|u| Url::parse(u).ok()),
-        amd_url: None,
+        amd_url,
         ..Hooks::default()
     };
     p.carrier.place(Dial {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         secondary_id: request_uuid.clone(),
         from: from.to_owned(),
         to: to.to_owned(),
@@ -156,7 +162,8 @@ pub(super) async fn create_call(
             .and_then(serde_json::Value::as_u64)
             .map(std::time::Duration::from_secs),
         parent: None,
-        amd: None,
+        amd,
+        // Plivo's Call API has no record flag.
         record: None,
     });
     accepted(
