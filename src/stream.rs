@@ -250,10 +250,9 @@ impl MediaSender {
 
     /// Says a transfer of this call is under way (`true`), or is over without moving the
     /// caller (`false`: a warm transfer's target did not answer)
-    /// ([`TelephonyProvider::transfer`](telephony_core::TelephonyProvider::transfer)). While it
-    /// is, a stream that ends is reported as [`StreamEvent::Transferred`] rather than
-    /// [`Closed`](StreamEvent::Closed) or [`Dropped`](StreamEvent::Dropped). Send it before the
-    /// transfer; it changes nothing else.
+    /// ([`TelephonyProvider::transfer`]). While it is, a stream that ends is reported as
+    /// [`StreamEvent::Transferred`] rather than [`Closed`](StreamEvent::Closed) or
+    /// [`Dropped`](StreamEvent::Dropped). Send it before the transfer; it changes nothing else.
     pub async fn transferring(&self, on: bool) -> Result<(), StreamClosed> {
         self.send(Command::Transferring(on)).await
     }
