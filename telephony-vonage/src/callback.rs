@@ -42,6 +42,14 @@ pub(crate) fn parse(
     if state.is_none() && p.get_nonempty("recording_url").is_some() {
         return recording::ready(&p, signed).map(|r| CallNotice::Recording(Box::new(r)));
     }
+    // After a transfer, Vonage posts an event without a status naming the conversations the
+    // call moved between: nothing to act on, and no reason to refuse it.
+    if state.is_none() && p.get_nonempty("conversation_uuid_to").is_some() {
+        return Ok(CallNotice::Other {
+            call_id: p.get_nonempty("uuid").and_then(|u| CallId::new(u).ok()),
+            event: "transfer".into(),
+        });
+    }
     if let (Some(reference), Some(step)) = (
         signed.and_then(TransferRef::from_query),
         state.and_then(transfer_event),

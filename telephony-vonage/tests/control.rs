@@ -525,6 +525,18 @@ async fn a_query_vonage_does_not_sign_is_read_only_under_the_adapters_signature(
     // Nothing of ours in the query: a plain status.
     let plain = v.parse_callback(&signed(EVENTS, &body)).unwrap();
     assert!(matches!(plain, CallNotice::Status(ref e) if e.raw_status == "answered"));
+    // The event Vonage posts after a transfer (no status; the conversations the call moved
+    // between) is acknowledged, not refused.
+    let moved = v
+        .parse_callback(&signed(
+            EVENTS,
+            &json!({"uuid": CALLER, "conversation_uuid_from": "CON-1", "conversation_uuid_to": "CON-2", "timestamp": "2020-01-01T12:00:00.000Z"}),
+        ))
+        .unwrap();
+    assert!(
+        matches!(moved, CallNotice::Other { ref call_id, ref event } if event == "transfer" && call_id.as_ref().map(CallId::as_str) == Some(CALLER)),
+        "{moved:?}"
+    );
     // A status that is no step of a transfer, at a transfer's URL, is what it says.
     let n = v
         .parse_callback(&signed(

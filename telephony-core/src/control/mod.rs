@@ -49,6 +49,14 @@ pub enum CallNotice {
     Recording(Box<RecordingReady>),
     /// A step of a transfer.
     Transfer(Box<TransferNotice>),
+    /// An event with nothing for the host to act on, acknowledged rather than refused
+    /// (Vonage's `transfer` event after a call moved between conversations).
+    Other {
+        /// The call, where the event names one.
+        call_id: Option<CallId>,
+        /// What the event is, in the carrier's words.
+        event: String,
+    },
 }
 
 /// A step of a transfer, as a callback reported it.
