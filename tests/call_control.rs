@@ -341,7 +341,10 @@ async fn scenario(id: &'static str) {
         let again = provider
             .download_recording(&recording, &mut Vec::new())
             .await;
-        assert!(again.is_err(), "{id}: a deleted recording downloads");
+        assert!(
+            again.as_ref().is_err_and(telephony::Error::is_not_found),
+            "{id}: a deleted recording: {again:?}"
+        );
     }
 }
 

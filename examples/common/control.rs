@@ -98,7 +98,8 @@ pub(super) fn log_notice(app: &App, provider: ProviderKind, notice: &telephony::
             "provider": provider.id(),
             "call": r.call_id.as_ref().map(|c| c.as_str()),
             "recording": r.recording_id.as_ref().map(|r| r.as_str()),
-            "url": r.url.as_str(),
+            // Without its query: a pre-signed link (Telnyx's) carries its signature there.
+            "url": format!("{}{}", r.url.origin().ascii_serialization(), r.url.path()),
             "duration": r.duration.map(|d| d.as_secs_f64()),
             "channels": r.channels,
         })),

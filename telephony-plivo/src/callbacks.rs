@@ -19,11 +19,14 @@ use crate::status;
 /// [`continue_transfer`](telephony_core::TelephonyProvider::continue_transfer) points Plivo's
 /// next fetch.
 pub(crate) fn parse_callback(request: &WebhookRequest) -> Result<CallNotice, Error> {
-    if let Ok(url) = request.url.to_url() {
-        refuse_what_core_cannot_read(&url)?;
-        if let Some(transfer) = TransferRef::from_query(&url) {
-            return transfer_notice(request, transfer, url);
-        }
+    // A transfer's state is read only under a V3 signature, which covers the URL's query;
+    // V2 (accepted only when configured) signs neither the query nor the body.
+    let v3 = request.headers.contains_key("x-plivo-signature-v3");
+    if let Ok(url) = request.url.to_url()
+        && v3
+        && let Some(transfer) = TransferRef::from_query(&url)
+    {
+        return transfer_notice(request, transfer, url);
     }
     let p = request.params();
     if p.get_nonempty("record_url").is_some() || p.get_nonempty("RecordUrl").is_some() {
@@ -33,23 +36,6 @@ pub(crate) fn parse_callback(request: &WebhookRequest) -> Result<CallNotice, Err
         return machine(&p).map(CallNotice::Machine);
     }
     status::parse_status_callback(request).map(|e| CallNotice::Status(Box::new(e)))
-}
-
-/// Refuses a transfer target that is not ASCII before core reads it: core's
-/// `TransferTarget` parser slices the text by bytes (`s[..4]`, `uri[..5]`) and panics where a
-/// character straddles the cut. No number or SIP URI this adapter writes is other than ASCII.
-fn refuse_what_core_cannot_read(url: &Url) -> Result<(), Error> {
-    if url
-        .query_pairs()
-        .any(|(k, v)| k == "telephony_target" && !v.is_ascii())
-    {
-        return Err(Error::Decode(DecodeError::new(
-            KIND,
-            "transfer callback",
-            "a transfer target that is not ASCII",
-        )));
-    }
-    Ok(())
 }
 
 fn call_id(p: &FormParams, name: &str) -> Option<CallId> {
@@ -152,7 +138,8 @@ pub(crate) fn target_outcome(call_status: &str, hangup_cause: Option<&str>) -> T
     };
     let reason = by_cause.unwrap_or(match call_status {
         "busy" => TransferFailure::Busy,
-        "no-answer" => TransferFailure::NoAnswer,
+        // Plivo's `timeout` is the ring timeout running out: nobody answered.
+        "no-answer" | "timeout" => TransferFailure::NoAnswer,
         _ => TransferFailure::Failed,
     });
     TransferEvent::TransferFailed {
@@ -316,7 +303,7 @@ mod tests {
                 TransferFailure::Failed,
                 "UNALLOCATED_NUMBER",
             ),
-            ("timeout", None, TransferFailure::Failed, "timeout"),
+            ("timeout", None, TransferFailure::NoAnswer, "timeout"),
             ("no-answer", None, TransferFailure::NoAnswer, "no-answer"),
         ] {
             assert_eq!(

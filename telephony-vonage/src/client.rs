@@ -311,6 +311,8 @@ impl VonageClient {
         url: &Url,
         out: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
     ) -> Result<u64, Error> {
+        // The application JWT goes to Vonage's hosts (or the configured one) only.
+        crate::recording::may_download(url, &self.config().base_url)?;
         let auth = self.auth(Api::Voice)?;
         self.rest
             .get(url.clone(), "download recording")

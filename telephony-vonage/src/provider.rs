@@ -221,6 +221,8 @@ impl TelephonyProvider for Vonage {
         c.machine_detection_greeting_end = true;
         // The websocket cannot send DTMF; the Voice API can.
         c.dtmf_rest = true;
+        // The stream has no DTMF message: the media session plays the keys as tones.
+        c.dtmf_send = true;
         c.transfer = true;
         c.warm_transfer = true;
         c.sip_transfer = true;

@@ -599,7 +599,7 @@ fn the_capabilities_say_what_vonage_does() {
     let c = v.capabilities();
     assert!(c.transfer && c.warm_transfer && c.sip_transfer);
     assert!(c.machine_detection && c.machine_detection_greeting_end);
-    assert!(c.dtmf_rest && !c.dtmf_send);
+    assert!(c.dtmf_rest && c.dtmf_send);
     assert!(c.recording && c.dual_channel_recording && c.recording_download);
     assert!(c.recording_on_answer);
     assert!(!c.recording_control && !c.recording_delete);

@@ -144,7 +144,10 @@ impl Carrier {
     /// Wall time for `call_time` of call audio at the emulator's speed.
     pub(crate) fn wall(&self, call_time: Duration) -> Duration {
         let frame = self.lock().settings.frame;
-        call_time.mul_f64(frame.as_secs_f64() / 0.02)
+        // A length from the adapter under test may be anything: past what a Duration holds,
+        // it is for ever.
+        Duration::try_from_secs_f64(call_time.as_secs_f64() * frame.as_secs_f64() / 0.02)
+            .unwrap_or(Duration::MAX)
     }
 
     /// Call time for `wall` at the emulator's speed.
