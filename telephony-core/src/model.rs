@@ -383,6 +383,18 @@ pub struct CallInfo {
 }
 
 impl CallInfo {
+    /// The account's own number on the call, as the carrier wrote it: the called number of an
+    /// inbound call, the caller id of an outbound one (what a transfer shows the target when
+    /// no caller id is given). `None` where the direction or the number is unknown.
+    pub fn number_of_ours(&self) -> Option<&str> {
+        let ours = match self.direction {
+            Some(Direction::Inbound) => self.to.as_deref(),
+            Some(Direction::Outbound) => self.from.as_deref(),
+            _ => None,
+        };
+        ours.map(str::trim).filter(|n| !n.is_empty())
+    }
+
     /// A call with a status and nothing else known.
     pub fn new(call_id: CallId, status: CallStatus, raw_status: impl Into<String>) -> CallInfo {
         CallInfo {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use telephony_core::control::TransferStep;
 use telephony_core::{
     CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
-    Capabilities, Currency, DecodeError, Direction, Dtmf, E164, Error, HangupOutcome, InboundCall,
+    Capabilities, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome, InboundCall,
     InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
     RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider, Transfer, TransferNotice,
     TransferStarted, Url, Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
@@ -69,12 +69,9 @@ impl Telnyx {
     /// declare them, so this is `None` where they are missing).
     async fn number_of_ours(&self, call: &CallId) -> Result<Option<E164>, Error> {
         let info = self.call_status(call).await?;
-        let ours = match info.direction {
-            Some(Direction::Inbound) => info.to,
-            Some(Direction::Outbound) => info.from,
-            _ => None,
-        };
-        Ok(ours.and_then(|n| E164::parse_lenient(&n).ok()))
+        Ok(info
+            .number_of_ours()
+            .and_then(|n| E164::parse_lenient(n).ok()))
     }
 }
 

@@ -22,9 +22,8 @@
 use std::time::Duration;
 
 use telephony_core::{
-    Brief, CallId, Direction, Error, Markup, TelephonyProvider, Transfer, TransferEvent,
-    TransferFailure, TransferLeg, TransferMode, TransferNotice, TransferRef, TransferStarted,
-    TransferTarget, Url,
+    Brief, CallId, Error, Markup, TelephonyProvider, Transfer, TransferEvent, TransferFailure,
+    TransferLeg, TransferMode, TransferNotice, TransferRef, TransferStarted, TransferTarget, Url,
 };
 
 use telephony_core::control::TransferStep;
@@ -206,11 +205,7 @@ impl Twilio {
     /// an outbound one.
     async fn our_number(&self, call: &CallId) -> Result<String, Error> {
         let info = self.call_status(call).await?;
-        let ours = match info.direction {
-            Some(Direction::Inbound) => info.to,
-            _ => info.from,
-        };
-        ours.filter(|n| !n.is_empty()).ok_or_else(|| {
+        info.number_of_ours().map(str::to_owned).ok_or_else(|| {
             Error::invalid_request(format!(
                 "call {call} shows no number of ours to call the target from: set Transfer::caller_id"
             ))

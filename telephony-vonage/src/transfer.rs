@@ -31,7 +31,7 @@
 
 use telephony_core::control::TransferStep;
 use telephony_core::{
-    Brief, CallId, Direction, Error, Markup, NoAnswer, TelephonyProvider, Transfer, TransferEvent,
+    Brief, CallId, Error, Markup, NoAnswer, TelephonyProvider, Transfer, TransferEvent,
     TransferFailure, TransferLeg, TransferMode, TransferNotice, TransferRef, TransferStarted,
     TransferTarget,
 };
@@ -134,19 +134,13 @@ async fn caller_id(v: &Vonage, call: &CallId, given: Option<String>) -> Result<S
         return Ok(n);
     }
     let info = v.call_status(call).await?;
-    let ours = match info.direction {
-        Some(Direction::Inbound) => info.to,
-        Some(Direction::Outbound) => info.from,
-        _ => None,
-    };
-    let digits = ours
-        .as_deref()
-        .map(|n| n.trim().trim_start_matches('+').to_owned());
+    let ours = info.number_of_ours();
+    let digits = ours.map(|n| n.trim_start_matches('+').to_owned());
     match digits {
         Some(d) if vonage_number(&d) => Ok(d),
         _ => Err(invalid(format!(
             "call {call}: its number of ours ({}) is not one Vonage can present to the target; set Transfer::caller_id",
-            ours.as_deref().unwrap_or("unknown")
+            ours.unwrap_or("unknown")
         ))),
     }
 }
