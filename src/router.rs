@@ -402,7 +402,16 @@ impl InboundRouter {
             .verify_delivery(provider.as_ref(), request, now)
             .await
             .map_err(|reason| Self::rejected(kind, reason))?;
-        if delivery == Delivery::Repeat {
+        // A repeat is acknowledged, except a transfer's step, which is taken again: its first
+        // delivery may have failed (a 502 the carrier retries), and a carrier that reads the
+        // step's document from it (Plivo) needs the document again. Steps are safe to repeat
+        // (moving a caller into the room it is in; Telnyx's commands carry a `command_id`).
+        if delivery == Delivery::Repeat
+            && !matches!(
+                provider.parse_callback(request),
+                Ok(telephony_core::CallNotice::Transfer(_))
+            )
+        {
             return Err(Reply::text(
                 200,
                 "already received",

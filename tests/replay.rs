@@ -178,3 +178,40 @@ async fn a_retried_answer_webhook_is_answered_again() {
         );
     }
 }
+
+/// A transfer's step delivered twice is taken twice: its first delivery may have failed and
+/// been retried, and Plivo reads the step's document from it (here the moved caller's room,
+/// which it must get again, not "already received").
+#[tokio::test]
+async fn a_transfer_step_delivered_twice_is_answered_both_times() {
+    let fake = AnyFake::start("plivo").await;
+    let router = router(&fake);
+    let now = SystemTime::now();
+    let caller = telephony::CallId::new("4f2c8a1e-0000-4000-8000-000000000002").unwrap();
+    let reference = telephony::TransferRef::new(caller.clone(), None, None)
+        .for_leg(telephony::TransferLeg::Caller);
+    let url = reference.to_query(&STATUS_URL.parse().unwrap());
+    let form = [
+        ("CallUUID", caller.as_str()),
+        ("CallStatus", "in-progress"),
+        ("Direction", "inbound"),
+        ("From", "14155550123"),
+        ("To", "14155550100"),
+    ];
+    let fetch = signed("plivo", url.as_str(), &form);
+    for delivery in ["first", "repeat"] {
+        let (_, followed) = router
+            .callback(&fetch, now)
+            .await
+            .unwrap_or_else(|r| panic!("{delivery}: {} {}", r.status, r.body));
+        let doc = followed
+            .reply
+            .unwrap_or_else(|| panic!("{delivery}: no document"));
+        assert!(
+            doc.body
+                .contains(&format!(">{}</Conference>", reference.id)),
+            "{delivery}: {}",
+            doc.body
+        );
+    }
+}
