@@ -165,10 +165,7 @@ pub(super) async fn transfer_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::UpdateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::UpdateCall).await {
         return r;
     }
     let body = match json_body(&body) {
@@ -269,10 +266,7 @@ pub(super) async fn start_recording(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::UpdateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::UpdateCall).await {
         return r;
     }
     let body = match json_body(&body) {
@@ -355,10 +349,7 @@ pub(super) async fn stop_recording(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::UpdateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::UpdateCall).await {
         return r;
     }
     let body = match json_body(&body) {
@@ -386,10 +377,7 @@ pub(super) async fn send_digits(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::UpdateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::UpdateCall).await {
         return r;
     }
     let body = match json_body(&body) {
@@ -432,10 +420,7 @@ pub(super) async fn get_recording(
     Path((id, recording)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::FetchCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::FetchCall).await {
         return r;
     }
     match p.recording_json(&recording) {
@@ -450,10 +435,7 @@ pub(super) async fn delete_recording(
     Path((id, recording)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::UpdateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::UpdateCall).await {
         return r;
     }
     if p.carrier.delete_recording(&recording) {
@@ -471,10 +453,7 @@ pub(super) async fn recording_file(
     Path((id, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::FetchCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::FetchCall).await {
         return r;
     }
     let Some(recording) = file.strip_suffix(".wav") else {

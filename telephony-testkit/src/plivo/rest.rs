@@ -32,6 +32,17 @@ impl Plivo {
         }
     }
 
+    /// Every REST handler's door: the account's auth, then the fault knobs for `op`.
+    pub(super) async fn admit(
+        &self,
+        account: &str,
+        headers: &HeaderMap,
+        op: Operation,
+    ) -> Result<(), Response> {
+        self.authorized(account, headers)?;
+        self.fault(op).await
+    }
+
     pub(super) async fn fault(&self, op: Operation) -> Result<(), Response> {
         match self.carrier.fault(op).await {
             Some((status, retry_after)) => {
@@ -119,10 +130,7 @@ pub(super) async fn create_call(
     headers: HeaderMap,
     axum::Json(body): axum::Json<serde_json::Value>,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::CreateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::CreateCall).await {
         return r;
     }
     let field = |name: &str| {
@@ -183,10 +191,7 @@ pub(super) async fn get_call(
     headers: HeaderMap,
     Query(q): Query<CallQuery>,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::FetchCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::FetchCall).await {
         return r;
     }
     let not_found = || error(404, "call not found");
@@ -211,10 +216,7 @@ pub(super) async fn list_live(
     headers: HeaderMap,
     Query(q): Query<CallQuery>,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::FetchCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::FetchCall).await {
         return r;
     }
     if q.status.as_deref() != Some("live") {
@@ -240,10 +242,7 @@ pub(super) async fn hangup_call(
     Path((id, call)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::UpdateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::UpdateCall).await {
         return r;
     }
     match p.find(&call) {
@@ -260,10 +259,7 @@ pub(super) async fn cancel_request(
     Path((id, request)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::UpdateCall).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::UpdateCall).await {
         return r;
     }
     match p.find(&request) {
@@ -280,10 +276,7 @@ pub(super) async fn list_numbers(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::Numbers).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::Numbers).await {
         return r;
     }
     let numbers = p.numbers.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -303,10 +296,7 @@ pub(super) async fn get_number(
     Path((id, number)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::Numbers).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::Numbers).await {
         return r;
     }
     let numbers = p.numbers.lock().unwrap_or_else(|e| e.into_inner());
@@ -322,10 +312,7 @@ pub(super) async fn update_number(
     headers: HeaderMap,
     axum::Json(body): axum::Json<serde_json::Value>,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::Numbers).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::Numbers).await {
         return r;
     }
     let mut numbers = p.numbers.lock().unwrap_or_else(|e| e.into_inner());
@@ -349,10 +336,7 @@ pub(super) async fn get_application(
     Path((id, app)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::Numbers).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::Numbers).await {
         return r;
     }
     if app != APP_ID {
@@ -371,10 +355,7 @@ pub(super) async fn update_application(
     headers: HeaderMap,
     axum::Json(body): axum::Json<serde_json::Value>,
 ) -> Response {
-    if let Err(r) = p.authorized(&id, &headers) {
-        return r;
-    }
-    if let Err(r) = p.fault(Operation::Numbers).await {
+    if let Err(r) = p.admit(&id, &headers, Operation::Numbers).await {
         return r;
     }
     if app != APP_ID {

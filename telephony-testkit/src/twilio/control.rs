@@ -85,10 +85,7 @@ pub(super) async fn start_recording(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::UpdateCall).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::UpdateCall).await {
         return r;
     }
     let request = RecordRequest {
@@ -122,10 +119,7 @@ pub(super) async fn update_recording(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::UpdateCall).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::UpdateCall).await {
         return r;
     }
     let recording = recording.trim_end_matches(".json");
@@ -158,10 +152,7 @@ pub(super) async fn fetch_recording(
     Path((sid, recording)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::FetchCall).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::FetchCall).await {
         return r;
     }
     if let Some(id) = recording.strip_suffix(".json") {
@@ -190,10 +181,7 @@ pub(super) async fn delete_recording(
     Path((sid, recording)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::UpdateCall).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::UpdateCall).await {
         return r;
     }
     let id = recording.trim_end_matches(".json");

@@ -32,6 +32,17 @@ impl Twilio {
         }
     }
 
+    /// Every REST handler's door: the account's auth, then the fault knobs for `op`.
+    pub(super) async fn admit(
+        &self,
+        account: &str,
+        headers: &HeaderMap,
+        op: Operation,
+    ) -> Result<(), Response> {
+        self.authorized(account, headers)?;
+        self.fault(op).await
+    }
+
     pub(super) async fn fault(&self, op: Operation) -> Result<(), Response> {
         match self.carrier.fault(op).await {
             Some((status, retry_after)) => {
@@ -98,10 +109,7 @@ pub(super) async fn create_call(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::CreateCall).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::CreateCall).await {
         return r;
     }
     let (Some(to), Some(from)) = (form_one(&form, "To"), form_one(&form, "From")) else {
@@ -156,10 +164,7 @@ pub(super) async fn fetch_call(
     Path((sid, call)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::FetchCall).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::FetchCall).await {
         return r;
     }
     let id = call.trim_end_matches(".json");
@@ -181,10 +186,7 @@ pub(super) async fn update_call(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::UpdateCall).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::UpdateCall).await {
         return r;
     }
     let id = call.trim_end_matches(".json").to_owned();
@@ -216,10 +218,7 @@ pub(super) async fn list_numbers(
     headers: HeaderMap,
     Query(q): Query<NumberQuery>,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::Numbers).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::Numbers).await {
         return r;
     }
     let numbers = t.numbers.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -244,10 +243,7 @@ pub(super) async fn update_number(
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = t.authorized(&sid, &headers) {
-        return r;
-    }
-    if let Err(r) = t.fault(Operation::Numbers).await {
+    if let Err(r) = t.admit(&sid, &headers, Operation::Numbers).await {
         return r;
     }
     let pn = number.trim_end_matches(".json");
