@@ -77,6 +77,7 @@ mod listener;
 mod markup;
 mod plivo;
 mod record;
+pub mod redis;
 mod script;
 mod telnyx;
 mod twilio;
