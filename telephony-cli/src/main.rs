@@ -1,13 +1,15 @@
 //! `telephony`: the telephony-rs library at a terminal.
 //!
 //! Exit status: 0 on success; 1 when the answer is "no" (an invalid signature) or the provider
-//! refused; 2 on a usage or configuration error. A one-line reason on stderr, except for
-//! `webhook verify`, whose verdict (`invalid: REASON`) is its output, on stdout alone.
+//! refused; 2 on a usage or configuration error; 130 when `campaign run` is interrupted
+//! (Ctrl-C). A one-line reason on stderr, except for `webhook verify`, whose verdict
+//! (`invalid: REASON`) is its output, on stdout alone.
 
 mod alloc;
 mod audio;
 mod bench;
 mod calls;
+mod campaign;
 mod control;
 mod provider;
 mod webhook;
@@ -17,11 +19,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use telephony::Url;
 
-/// telephony-rs at a terminal: audio conversion, webhook signatures, answer documents and
-/// calls, for Twilio, Plivo and Vonage. Credentials come from the environment:
-/// TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN (or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET);
-/// PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN, PLIVO_APP_ID; VONAGE_APPLICATION_ID,
-/// VONAGE_PRIVATE_KEY_PATH, VONAGE_API_KEY, VONAGE_API_SECRET, VONAGE_SIGNATURE_SECRET.
+/// telephony-rs at a terminal: audio conversion, webhook signatures, answer documents,
+/// calls and outbound campaigns, for Twilio, Plivo and Vonage. Credentials come from the
+/// environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN (or TWILIO_API_KEY_SID and
+/// TWILIO_API_KEY_SECRET); PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN, PLIVO_APP_ID;
+/// VONAGE_APPLICATION_ID, VONAGE_PRIVATE_KEY_PATH, VONAGE_API_KEY, VONAGE_API_SECRET,
+/// VONAGE_SIGNATURE_SECRET.
 #[derive(Debug, Parser)]
 #[command(name = "telephony", version, propagate_version = true)]
 struct Cli {
@@ -64,6 +67,10 @@ enum Command {
     /// Measure the media path: simulated calls in-process, no sockets.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Outbound campaigns: dial a contacts file at the carrier's pace, with retries and calling
+    /// hours, and steer it (status, pause, resume, cancel, results) from any shell.
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
 }
 
 /// Why a command failed, and the exit status that says so.
@@ -76,6 +83,8 @@ pub(crate) enum Failure {
     /// The answer is no, and stdout already says why (`webhook verify`'s verdict): exit 1,
     /// nothing more on stderr.
     Verdict,
+    /// Interrupted (Ctrl-C), with what to do next: exit 130.
+    Interrupted(String),
 }
 
 impl Failure {
@@ -83,6 +92,7 @@ impl Failure {
         let (line, code) = match self {
             Failure::Usage(reason) => (reason, 2),
             Failure::No(reason) => (reason, 1),
+            Failure::Interrupted(reason) => (reason, 130),
             Failure::Verdict => return ExitCode::from(1),
         };
         // One line, whatever the message holds.
@@ -149,6 +159,7 @@ fn main() -> ExitCode {
         Command::Recording(cmd) => calls::block_on(control::recording(cmd)),
         Command::Dtmf(args) => calls::block_on(control::dtmf(args)),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Campaign(cmd) => calls::block_on(campaign::run(cmd)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
