@@ -65,6 +65,13 @@ pub trait Carrier: Send + Sync + 'static {
         None
     }
 
+    /// How many outbound calls an account may create per second by default, as the carrier
+    /// documents it: what a campaign paces its creates to unless told otherwise. One where
+    /// the carrier publishes no figure.
+    fn calls_per_second(&self) -> f64 {
+        1.0
+    }
+
     /// The wire formats its media stream can carry, the default first.
     fn stream_formats(&self) -> &'static [AudioFormat];
 

@@ -76,6 +76,11 @@ impl Carrier for PlivoCarrier {
         Recognition::No
     }
 
+    /// Plivo dequeues API-created calls at 2 per second per account (its account limits page).
+    fn calls_per_second(&self) -> f64 {
+        2.0
+    }
+
     fn stream_formats(&self) -> &'static [AudioFormat] {
         FORMATS
     }

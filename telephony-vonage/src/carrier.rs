@@ -99,6 +99,11 @@ impl Carrier for VonageCarrier {
         Some(crate::pacer())
     }
 
+    /// Vonage accepts 3 call creates per second per account, and answers more with HTTP 429 (not queued).
+    fn calls_per_second(&self) -> f64 {
+        3.0
+    }
+
     fn stream_formats(&self) -> &'static [AudioFormat] {
         FORMATS
     }
