@@ -204,6 +204,8 @@ pub struct CallRecord {
     pub price: Option<Decimal>,
     /// Protocol violations.
     pub violations: Vec<Violation>,
+    /// When the carrier accepted it (the create's arrival, or the inbound call's ring).
+    pub created: std::time::SystemTime,
 }
 
 impl CallRecord {
@@ -224,6 +226,7 @@ impl CallRecord {
             duration: None,
             price: None,
             violations: Vec::new(),
+            created: std::time::SystemTime::now(),
         }
     }
 

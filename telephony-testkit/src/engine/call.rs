@@ -109,6 +109,7 @@ impl Carrier {
             price: None,
             rate,
             created: std::time::SystemTime::now(),
+            verdict: None,
         };
         {
             let mut s = self.lock();

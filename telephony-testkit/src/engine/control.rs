@@ -319,9 +319,6 @@ impl Carrier {
             for (at, verdict) in std::iter::once(first).chain(second) {
                 let wall = carrier.wall(at);
                 tokio::time::sleep(wall.saturating_sub(started.elapsed())).await;
-                let Some(info) = carrier.info(&call) else {
-                    return;
-                };
                 if carrier
                     .lock()
                     .calls
@@ -331,6 +328,12 @@ impl Carrier {
                     return;
                 }
                 carrier.note(&call, Happening::MachineDetected(format!("{verdict:?}")));
+                if let Some(c) = carrier.lock().calls.get_mut(&call) {
+                    c.info.verdict = Some(verdict);
+                }
+                let Some(info) = carrier.info(&call) else {
+                    return;
+                };
                 let url = info.hooks.amd_url.clone().or(info.hooks.status_url.clone());
                 if let Some(url) = url
                     && let Some(hook) = carrier.dialect.amd_request(&info, mode, verdict, &url)

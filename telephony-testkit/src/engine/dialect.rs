@@ -41,6 +41,8 @@ pub(crate) struct CallInfo {
     pub(crate) price: Option<Decimal>,
     pub(crate) rate: Decimal,
     pub(crate) created: std::time::SystemTime,
+    /// Machine detection's latest verdict, once it reached one.
+    pub(crate) verdict: Option<super::control::AmdVerdict>,
 }
 
 impl CallInfo {
@@ -65,6 +67,7 @@ impl CallInfo {
             price: None,
             rate: Decimal::ZERO,
             created: std::time::SystemTime::now(),
+            verdict: None,
         }
     }
 }

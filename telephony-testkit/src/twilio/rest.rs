@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use telephony::{E164, Url};
 
 use super::{ACCOUNT_SID, AUTH_TOKEN, Number, Shared, Twilio, rfc2822};
-use crate::engine::{AnswerWith, Control, Dial, Hooks, Operation, basic_auth, fault_response};
+use crate::engine::{
+    AmdVerdict, AnswerWith, Control, Dial, Hooks, Operation, basic_auth, fault_response,
+};
 
 pub(super) fn error(status: u16, code: u32, message: &str) -> Response {
     let body = serde_json::json!({
@@ -69,7 +71,13 @@ impl Twilio {
             "duration": c.info.duration_secs.map(|d| d.to_string()),
             "price": price,
             "price_unit": "USD",
-            "answered_by": null,
+            // Twilio's call resource carries machine detection's verdict once reached.
+            "answered_by": c.info.verdict.map(|v| match v {
+                AmdVerdict::Human => "human",
+                AmdVerdict::Machine => "machine_start",
+                AmdVerdict::MachineEndBeep => "machine_end_beep",
+                AmdVerdict::MachineEndSilence => "machine_end_silence",
+            }),
             "parent_call_sid": c.parent,
             "api_version": "2010-04-01",
         }))
