@@ -16,6 +16,8 @@ pub enum DeferReason {
     Paused,
     /// The do-not-call check could not answer.
     DoNotCallUnavailable,
+    /// The store failed while the contact waited for its slot.
+    StoreFailed,
 }
 
 /// One thing that happened in a campaign, in the order it happened on this dialer.

@@ -281,7 +281,7 @@ async fn ready_to_dial(shared: &Shared, claimed: Claimed) -> Option<Claimed> {
         Ok(wait) => tokio::time::sleep(wait).await,
         Err(e) => {
             shared.emit(DialerEvent::StoreError(e.to_string()));
-            defer(shared, &claimed, SystemTime::now(), DeferReason::Paused).await;
+            defer(shared, &claimed, SystemTime::now(), DeferReason::StoreFailed).await;
             return None;
         }
     }
