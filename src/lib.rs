@@ -73,7 +73,7 @@ pub use telephony_core::{
     PublicUrlError, Recognition, ReplayGuard, RequestUrl, STREAM_TOKEN_PARAMETER, Secret,
     SessionConfig, SessionEvent, Signed, StreamAuth, StreamAuthError, StreamSpec, StreamStart,
     TelephonyProvider, TransportError, TransportKind, TrustedProxies, Url, Verified, WebhookError,
-    WebhookRequest, WebhookScheme, WsMessage, audio, check_replay,
+    WebhookRequest, WebhookScheme, WsMessage, audio, check_replay, redact_url,
 };
 // Call control: transfer, recording, machine detection's verdict, DTMF, and the callbacks
 // that report them.

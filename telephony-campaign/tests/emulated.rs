@@ -100,29 +100,6 @@ fn callee(s: Script) -> Callee {
     }
 }
 
-/// The most creates the fake saw in any `window`-long span, and the overall rate from the
-/// first to the last.
-fn measured_rate(fake: &Emulated, window: Duration) -> (usize, f64) {
-    let mut times: Vec<SystemTime> = fake.calls().iter().map(|c| c.created).collect();
-    times.sort();
-    let mut most = 0;
-    let mut start = 0;
-    for end in 0..times.len() {
-        while times[end].duration_since(times[start]).unwrap_or_default() > window {
-            start += 1;
-        }
-        most = most.max(end - start + 1);
-    }
-    let span = times
-        .last()
-        .and_then(|l| l.duration_since(times[0]).ok())
-        .unwrap_or_default();
-    (
-        most,
-        (times.len().saturating_sub(1)) as f64 / span.as_secs_f64().max(1e-3),
-    )
-}
-
 /// The host's server, as a campaign's calls need it: the answer document (for carriers that
 /// fetch one: Plivo) and the callbacks, verified, then handed to the dialer.
 struct Host {
@@ -300,7 +277,8 @@ async fn scripted_campaign(id: &str, contacts: usize, cps: f64, webhooks: bool) 
     } else {
         Duration::from_secs(2)
     };
-    let (most, overall) = measured_rate(&fake, window);
+    let rate = fake.create_rate(window);
+    let (most, overall) = (rate.busiest, rate.per_second);
     let cap = cps * window.as_secs_f64();
     assert!(
         most as f64 <= cap * 1.05 + 1.0,

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use telephony::E164;
 use telephony_testkit::accounts::twilio::{ACCOUNT_SID, AUTH_TOKEN};
@@ -25,7 +25,7 @@ fn number(i: usize) -> E164 {
 
 /// Every fifth contact is busy on its first attempt and answers its second; the rest answer.
 fn busy_first(i: usize) -> bool {
-    i % 5 == 0
+    i.is_multiple_of(5)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -207,31 +207,13 @@ fn check_every_contact(fake: &FakeTwilio, store: &str, campaign: &str, n: usize)
     unconfirmed
 }
 
-/// The most creates in any `window` span, and the rate from the first to the last.
-fn rate(fake: &FakeTwilio, window: Duration) -> (usize, f64) {
-    let mut times: Vec<SystemTime> = fake.calls().iter().map(|c| c.created).collect();
-    times.sort();
-    let (mut most, mut start) = (0, 0);
-    for end in 0..times.len() {
-        while times[end].duration_since(times[start]).unwrap_or_default() > window {
-            start += 1;
-        }
-        most = most.max(end - start + 1);
-    }
-    let span = times
-        .last()
-        .unwrap()
-        .duration_since(times[0])
-        .unwrap_or_default();
-    (most, (times.len() - 1) as f64 / span.as_secs_f64())
-}
-
 /// No 10 s span held more creates than the cap allows (5 % over at most), and, with
 /// `keep_up`, the run as a whole ran at the cap (85 % at least: its first and last seconds
 /// included).
 fn check_pace(fake: &FakeTwilio, keep_up: bool) {
     let window = Duration::from_secs(10);
-    let (most, overall) = rate(fake, window);
+    let rate = fake.create_rate(window);
+    let (most, overall) = (rate.busiest, rate.per_second);
     let cap = CPS * window.as_secs_f64();
     eprintln!(
         "{} creates, at most {most} in any 10 s (cap {cap}), {overall:.2}/s overall",

@@ -70,7 +70,7 @@ pub use model::{
     PhoneNumber, parse_decimal, parse_seconds,
 };
 pub use provider::{CallAnswer, Capabilities, ProviderKind, TelephonyProvider};
-pub use secret::Secret;
+pub use secret::{Secret, redact_url};
 pub use webhook::{
     Diagnosis, FormParams, InvalidNetwork, InvalidRequestUrl, IpNet, MAX_REPLAY_KEY,
     MemoryReplayGuard, PublicUrl, PublicUrlError, ReplayGuard, RequestUrl, TrustedProxies,

@@ -2,6 +2,28 @@
 
 use std::fmt;
 
+/// `url` fit to print: a password in it (`redis://:hunter2@host`, `https://user:pw@…`)
+/// replaced by `***`; text that is not a URL is not printed at all (it may be a secret
+/// mistyped).
+///
+/// ```
+/// use telephony_core::redact_url;
+///
+/// assert_eq!(redact_url("redis://:hunter2@10.0.0.5:6379/0"), "redis://:***@10.0.0.5:6379/0");
+/// assert_eq!(redact_url("sqlite:campaign.db"), "sqlite:campaign.db");
+/// assert_eq!(redact_url("hunter2"), "(unparsable URL)");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
+}
+
 /// A credential: an auth token, an API secret, a signature secret, a private key.
 ///
 /// `Debug` and `Display` print `[REDACTED]`, so a secret inside a config struct, an error or a

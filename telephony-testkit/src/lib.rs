@@ -85,7 +85,7 @@ mod vonage;
 mod wire;
 
 pub use emulator::{Emulated, Emulator, Emulators, Starting};
-pub use engine::{Fake, Fault, Operation, Recording};
+pub use engine::{CreateRate, Fake, Fault, Operation, Recording};
 pub use listener::{Connections, serve_counted};
 pub use plivo::FakePlivo;
 pub use record::{CallRecord, Callee, Happening, Moment, Violation};

@@ -40,7 +40,7 @@ struct Spawned {
 impl std::fmt::Debug for RedisServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisServer")
-            .field("url", &redacted(&self.url))
+            .field("url", &telephony::redact_url(&self.url))
             .field("spawned", &self.own.as_ref().map(|s| s.child.id()))
             .finish()
     }
@@ -77,7 +77,7 @@ pub fn server() -> RedisServer {
         if let Err(why) = check_url(&url) {
             panic!(
                 "{URL_VAR}={} does not answer: {why}; {NEEDS_REDIS}",
-                redacted(&url)
+                telephony::redact_url(&url)
             );
         }
         return RedisServer { url, own: None };
@@ -202,17 +202,6 @@ fn ping(addr: &SocketAddr) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("answered {:?}", String::from_utf8_lossy(&got)))
-    }
-}
-
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(unparsable URL)".to_owned(),
     }
 }
 

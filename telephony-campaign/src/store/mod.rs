@@ -9,6 +9,11 @@
 //! - an attempt is recorded before the carrier is asked to dial, so a crash never leaves an
 //!   unknown call;
 //! - pacing reserves the account's next create slot, one budget for every dialer.
+//!
+//! Both stores are also a webhook [`ReplayGuard`](telephony_core::ReplayGuard): give each
+//! replica's router its store too, in an `Arc`, with the facade's
+//! `telephony::InboundRouter::replay_guard(store.clone())`, and a webhook one replica took is
+//! a repeat on every other replica on the same file or Redis (acknowledged, not handled twice).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -343,17 +348,8 @@ impl fmt::Debug for StoreUrl {
     }
 }
 
-/// A URL with its password, if any, replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(unparsable URL)".to_owned(),
-    }
-}
+/// A URL with its password, if any, replaced by `***` (`telephony_core::redact_url`).
+pub use telephony_core::redact_url;
 
 impl std::str::FromStr for StoreUrl {
     type Err = StoreError;

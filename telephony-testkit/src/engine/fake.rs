@@ -10,6 +10,18 @@ use super::{Carrier, Fault, Operation};
 use crate::record::{CallRecord, Callee};
 use crate::script::CallerScript;
 
+/// How fast a fake's calls were created: [`Fake::create_rate`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct CreateRate {
+    /// Calls created in all.
+    pub calls: usize,
+    /// The most created within any span of the window asked for.
+    pub busiest: usize,
+    /// Calls per second from the first create to the last.
+    pub per_second: f64,
+}
+
 /// The knobs and records every fake shares; each fake derefs to one.
 #[derive(Debug, Clone)]
 pub struct Fake {
@@ -129,6 +141,31 @@ impl Fake {
                 .map(|c| c.record.id.clone())?
         };
         self.call(&id)
+    }
+
+    /// How fast calls were created, as the carrier saw them: the most created within any
+    /// `window`-long span, and the rate from the first to the last (what a pacing test
+    /// compares with its cap).
+    pub fn create_rate(&self, window: Duration) -> CreateRate {
+        let mut times: Vec<std::time::SystemTime> =
+            self.calls().iter().map(|c| c.created).collect();
+        times.sort();
+        let (mut busiest, mut start) = (0, 0);
+        for end in 0..times.len() {
+            while times[end].duration_since(times[start]).unwrap_or_default() > window {
+                start += 1;
+            }
+            busiest = busiest.max(end - start + 1);
+        }
+        let span = match (times.first(), times.last()) {
+            (Some(first), Some(last)) => last.duration_since(*first).unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
+        CreateRate {
+            calls: times.len(),
+            busiest,
+            per_second: times.len().saturating_sub(1) as f64 / span.as_secs_f64().max(1e-3),
+        }
     }
 
     /// Calls whose life is still running (a task each): zero once every call ended.

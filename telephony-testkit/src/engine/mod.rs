@@ -28,7 +28,7 @@ pub(crate) use call::{AnswerWith, Dial, Next, Phase};
 pub use control::Recording;
 pub(crate) use control::{AmdMode, AmdVerdict};
 pub(crate) use dialect::{AgentSays, CallInfo, DialOutcome, Dialect, Hooks, MediaDialect};
-pub use fake::Fake;
+pub use fake::{CreateRate, Fake};
 pub use http::{Fault, Operation};
 pub(crate) use http::{Webhook, basic_auth, bind, exact, fault_response, serve};
 
