@@ -2,6 +2,8 @@
 //! acknowledged with 200 and never handed to the host a second time, and an inbound call's
 //! retried answer webhook is answered again, so the call still connects. The replay key comes
 //! from what is signed: a header the signature does not cover cannot make a repeat look new.
+//! Replicas of one agent that share a store as their guard (telephony-campaign's Redis or
+//! SQLite store) tell a delivery another replica took from a new one.
 
 #[path = "../examples/common/mod.rs"]
 mod common;
@@ -13,8 +15,10 @@ use std::time::SystemTime;
 use axum::http::{HeaderValue, Method};
 use support::AnyFake;
 use telephony::{
-    InboundRouter, MemoryDirectory, Outcome, RequestUrl, Secret, StreamSpec, WebhookRequest,
+    InboundRouter, MemoryDirectory, Outcome, ReplayGuard, RequestUrl, Secret, StreamSpec,
+    WebhookError, WebhookRequest,
 };
+use telephony_campaign::{RedisStore, SqliteStore};
 use telephony_testkit::accounts;
 
 const STATUS_URL: &str = "https://Agent.Example.com:443/status";
@@ -34,7 +38,9 @@ fn signed(provider: &str, url: &str, form: &[(&str, &str)]) -> WebhookRequest {
         }
         "plivo" => {
             let token = Secret::new(accounts::plivo::AUTH_TOKEN);
-            let nonce = "05429567804466091622";
+            // A fresh nonce per request, as Plivo draws one: the nonce is the replay key, and
+            // a shared store (Redis) keeps the keys of earlier runs.
+            let nonce = &format!("{:020}", uuid::Uuid::new_v4().as_u128() % 10u128.pow(20));
             let sig = telephony::plivo::signature::sign_v3(
                 &token,
                 &Method::POST,
@@ -47,7 +53,7 @@ fn signed(provider: &str, url: &str, form: &[(&str, &str)]) -> WebhookRequest {
                 .insert("X-Plivo-Signature-V3", HeaderValue::from_str(&sig).unwrap());
             request.headers.insert(
                 "X-Plivo-Signature-V3-Nonce",
-                HeaderValue::from_static(nonce),
+                HeaderValue::from_str(nonce).unwrap(),
             );
         }
         _ => unreachable!("form webhooks for Twilio and Plivo"),
@@ -212,6 +218,170 @@ async fn a_transfer_step_delivered_twice_is_answered_both_times() {
                 .contains(&format!(">{}</Conference>", reference.id)),
             "{delivery}: {}",
             doc.body
+        );
+    }
+}
+
+/// A fresh call's inbound webhook and its status callback, signed as `provider` signs them,
+/// with the call's id. The id is new on every call: a shared Redis keeps the replay keys of
+/// earlier runs, and Twilio's key is its signature, so the signed content must be new.
+fn fresh_webhooks(provider: &str) -> (String, WebhookRequest, WebhookRequest) {
+    let id = uuid::Uuid::new_v4();
+    let (id_name, call_id, inbound, status) = match provider {
+        "twilio" => (
+            "CallSid",
+            format!("CA{}", id.simple()),
+            vec![
+                ("AccountSid", accounts::twilio::ACCOUNT_SID),
+                ("From", "+14155550199"),
+                ("To", "+14155550100"),
+                ("Direction", "inbound"),
+                ("CallStatus", "ringing"),
+            ],
+            vec![
+                ("AccountSid", accounts::twilio::ACCOUNT_SID),
+                ("CallStatus", "completed"),
+                ("CallDuration", "7"),
+            ],
+        ),
+        _ => (
+            "CallUUID",
+            id.hyphenated().to_string(),
+            vec![
+                ("From", "14155550199"),
+                ("To", "14155550100"),
+                ("Direction", "inbound"),
+                ("CallStatus", "ringing"),
+            ],
+            vec![
+                ("CallStatus", "completed"),
+                ("Event", "Hangup"),
+                ("Duration", "7"),
+            ],
+        ),
+    };
+    let sign = |url: &str, rest: &[(&str, &str)]| {
+        let mut form = vec![(id_name, call_id.as_str())];
+        form.extend_from_slice(rest);
+        signed(provider, url, &form)
+    };
+    let inbound = sign(INBOUND_URL, &inbound);
+    let status = sign(STATUS_URL, &status);
+    (call_id, inbound, status)
+}
+
+/// Two replicas of one agent server, each built as its own server builds it (its own
+/// directory, its own adapter for the one carrier account) with its own connection to one
+/// shared replay store (`guards`, one per replica): a webhook replica A took is a repeat on
+/// replica B. An inbound call's is answered again and reported as a repeat (the router's
+/// rule for a repeat, so a carrier's retry sent to another replica still connects the call),
+/// `verify` on B refuses it as a replay, and a status callback B took is acknowledged by A
+/// as a repeat and not handed to its host.
+async fn replicas_share_the_guard(store: &str, guards: [Arc<dyn ReplayGuard>; 2]) {
+    let now = SystemTime::now();
+    for provider in ["twilio", "plivo"] {
+        let fake = AnyFake::start(provider).await;
+        let [guard_a, guard_b] = guards.clone();
+        let replica_a = router(&fake).replay_guard(guard_a);
+        let replica_b = router(&fake).replay_guard(guard_b);
+        let (call_id, inbound, status) = fresh_webhooks(provider);
+
+        let first = replica_a.handle(&inbound, now).await;
+        assert_eq!(first.status, 200, "{store}/{provider}: {:?}", first.outcome);
+        assert!(
+            matches!(first.outcome, Outcome::Answered { .. }),
+            "{store}/{provider}: replica A takes the call: {:?}",
+            first.outcome
+        );
+        let on_b = replica_b.handle(&inbound, now).await;
+        assert!(
+            matches!(on_b.outcome, Outcome::Repeat { .. }),
+            "{store}/{provider}: the same bytes on replica B are a repeat: {:?}",
+            on_b.outcome
+        );
+        assert_eq!(on_b.status, 200, "{store}/{provider}");
+        assert_eq!(on_b.body, first.body, "{store}/{provider}: the same answer");
+        let carrier = replica_b
+            .detect(&inbound)
+            .expect("replica B serves the carrier");
+        match replica_b.verify(carrier.as_ref(), &inbound, now).await {
+            Err(WebhookError::Replayed(key)) => {
+                assert!(key.starts_with(provider), "{store}/{provider}: {key}");
+            }
+            other => panic!("{store}/{provider}: B verifies A's webhook: {other:?}"),
+        }
+
+        // The other way round, on a status callback: B takes it, A acknowledges the repeat.
+        let (_, event) = replica_b
+            .status(&status, now)
+            .await
+            .unwrap_or_else(|r| panic!("{store}/{provider}: B takes a new callback: {r:?}"));
+        assert_eq!(event.call_id.as_str(), call_id, "{store}/{provider}");
+        let again = replica_a
+            .status(&status, now)
+            .await
+            .expect_err("the callback B took is a repeat on A");
+        assert_eq!(again.status, 200, "{store}/{provider}: acknowledged");
+        assert!(
+            matches!(again.outcome, Outcome::Repeat { .. }),
+            "{store}/{provider}: {:?}",
+            again.outcome
+        );
+    }
+}
+
+/// A fleet on one Redis: each replica connects on its own, as a separate server does.
+#[tokio::test]
+async fn a_webhook_taken_by_one_replica_is_a_repeat_on_another_through_redis() {
+    let redis = telephony_testkit::redis::server();
+    let connect = async |replica: &str| {
+        let store = RedisStore::connect(&redis.url())
+            .await
+            .unwrap_or_else(|e| panic!("replica {replica} connects: {e}"));
+        Arc::new(store) as Arc<dyn ReplayGuard>
+    };
+    let guards = [connect("A").await, connect("B").await];
+    replicas_share_the_guard("redis", guards).await;
+}
+
+/// A file removed (with SQLite's write-ahead log and shared memory) when dropped.
+struct TempDb(std::path::PathBuf);
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Two processes on one machine: each opens the one SQLite file itself.
+#[tokio::test]
+async fn a_webhook_taken_by_one_replica_is_a_repeat_on_another_through_one_sqlite_file() {
+    let db = TempDb(std::env::temp_dir().join(format!(
+        "telephony-replay-{}.db",
+        uuid::Uuid::new_v4().simple()
+    )));
+    let open =
+        || Arc::new(SqliteStore::open(&db.0).expect("the store opens")) as Arc<dyn ReplayGuard>;
+    replicas_share_the_guard("sqlite", [open(), open()]).await;
+}
+
+/// What the shared store is for: replicas each with the router's default in-memory guard
+/// both take the same webhook as new (the replay reaches the host twice).
+#[tokio::test]
+async fn without_a_shared_guard_each_replica_takes_the_webhook_as_new() {
+    let fake = AnyFake::start("plivo").await;
+    let (_, inbound, _) = fresh_webhooks("plivo");
+    let now = SystemTime::now();
+    for replica in ["A", "B"] {
+        let reply = router(&fake).handle(&inbound, now).await;
+        assert!(
+            matches!(reply.outcome, Outcome::Answered { .. }),
+            "replica {replica}: {:?}",
+            reply.outcome
         );
     }
 }
