@@ -7,8 +7,8 @@
 //! `redis-server` of its own on loopback, or `TELEPHONY_TEST_REDIS_URL`'s).
 //!
 //! ```text
-//! cargo bench -p telephony-campaign --bench scheduling           # both, about a minute
-//! cargo bench -p telephony-campaign --bench scheduling -- redis  # one store
+//! cargo bench -p telephony-bench --bench scheduling           # both, about a minute
+//! cargo bench -p telephony-bench --bench scheduling -- redis  # one store
 //! ```
 //!
 //! Each claim takes a fresh contact: after every [`CHUNK`] contacts the campaign gets as many
