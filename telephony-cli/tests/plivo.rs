@@ -155,6 +155,40 @@ async fn call_status_hangup_cost_numbers() {
     assert_eq!((code, out.trim()), (0, "+14155550101 -"));
 }
 
+/// A status no table knows is still a string in `--json`, the text as Plivo sent it, so a
+/// script reading `.status` as text reads it too (it was `{"unknown": "…"}`).
+#[tokio::test(flavor = "multi_thread")]
+async fn status_json_of_an_unknown_status_is_a_string() {
+    let server = MockServer::start().await;
+    let live = serde_json::json!({
+        "call_status": "early-media", "call_uuid": UUID, "direction": "outbound",
+        "from": "14155550199", "to": "14155550100", "request_uuid": REQ
+    });
+    let lookup = on("GET", &format!("Call/{UUID}/")).and(query_param("status", "live"));
+    mount(&server, lookup, answer(200, live), 2).await;
+    let (code, out, err) = run(&[
+        "status",
+        "plivo",
+        UUID,
+        "--json",
+        "--base-url",
+        &server.uri(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["status"], "early-media", "{out}");
+    assert_eq!(info["raw_status"], "early-media", "{out}");
+    assert_eq!(info["direction"], "outbound", "{out}");
+    let (code, out, _) = run(&["status", "plivo", UUID, "--base-url", &server.uri()]);
+    assert_eq!(
+        (code, out.trim()),
+        (
+            0,
+            format!("{UUID} unknown (early-media) 14155550199 -> 14155550100").as_str()
+        )
+    );
+}
+
 #[test]
 fn a_stream_call_needs_an_answer_url_on_plivo() {
     let (code, _, err) = call(&[

@@ -44,6 +44,7 @@ mod provider;
 #[cfg(feature = "http")]
 pub mod rest;
 mod secret;
+mod status;
 mod webhook;
 
 pub use carrier::{Carrier, Recognition, Signed, WebhookScheme};
@@ -65,12 +66,13 @@ pub use media::{
     WsMessage,
 };
 pub use model::{
-    AnsweredBy, CallCost, CallEvent, CallInfo, CallInitiation, CallStatus, CallTarget, Currency,
-    Direction, HangupOutcome, InboundCall, InboundUpdate, MachineDetection, OutboundCall,
-    PhoneNumber, parse_decimal, parse_seconds,
+    CallCost, CallEvent, CallInfo, CallInitiation, CallTarget, Currency, HangupOutcome,
+    InboundCall, InboundUpdate, MachineDetection, OutboundCall, PhoneNumber, parse_decimal,
+    parse_seconds,
 };
 pub use provider::{CallAnswer, Capabilities, ProviderKind, TelephonyProvider};
 pub use secret::{Secret, redact_url};
+pub use status::{AnsweredBy, CallStatus, Direction, Unrecognized};
 pub use webhook::{
     Diagnosis, FormParams, InvalidNetwork, InvalidRequestUrl, IpNet, MAX_REPLAY_KEY,
     MemoryReplayGuard, PublicUrl, PublicUrlError, ReplayGuard, RequestUrl, TrustedProxies,

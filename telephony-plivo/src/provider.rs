@@ -171,7 +171,7 @@ fn cdr_info(id: &CallId, cdr: &Cdr) -> Result<CallInfo, Error> {
         status = if seconds(cdr.bill_duration.as_deref()).is_some_and(|d| d > Duration::ZERO) {
             CallStatus::Completed
         } else {
-            CallStatus::Unknown(String::new())
+            CallStatus::from_raw("")
         };
     }
     let call_id = CallId::new(cdr.call_uuid.clone()).unwrap_or_else(|_| id.clone());

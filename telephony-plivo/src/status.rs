@@ -20,7 +20,7 @@ pub fn call_status(raw: &str) -> CallStatus {
         "no-answer" => CallStatus::NoAnswer,
         "cancel" => CallStatus::Canceled,
         "timeout" | "failed" => CallStatus::Failed,
-        other => CallStatus::Unknown(other.to_owned()),
+        other => CallStatus::from_raw(other),
     }
 }
 
@@ -32,7 +32,7 @@ pub fn answered_by(machine: &str) -> AnsweredBy {
     match machine {
         "true" => AnsweredBy::Machine,
         "false" => AnsweredBy::Human,
-        other => AnsweredBy::Other(other.to_owned()),
+        other => AnsweredBy::from_raw(other),
     }
 }
 
@@ -44,7 +44,7 @@ pub fn cdr_state(raw: &str) -> CallStatus {
         "NOANSWER" | "NO_ANSWER" | "NO ANSWER" => CallStatus::NoAnswer,
         "CANCEL" | "CANCELED" | "CANCELLED" => CallStatus::Canceled,
         "FAILED" | "FAILURE" | "CONGESTION" => CallStatus::Failed,
-        _ => CallStatus::Unknown(raw.to_owned()),
+        _ => CallStatus::from_raw(raw),
     }
 }
 
@@ -53,7 +53,7 @@ pub fn direction(raw: &str) -> Direction {
     match raw {
         "inbound" => Direction::Inbound,
         "outbound" => Direction::Outbound,
-        other => Direction::Unknown(other.to_owned()),
+        other => Direction::from_raw(other),
     }
 }
 
@@ -166,7 +166,7 @@ mod tests {
             ("NOANSWER", CallStatus::NoAnswer),
             ("CANCEL", CallStatus::Canceled),
             ("FAILED", CallStatus::Failed),
-            ("EARLY MEDIA", CallStatus::Unknown("EARLY MEDIA".into())),
+            ("EARLY MEDIA", CallStatus::from_raw("EARLY MEDIA")),
         ] {
             assert_eq!(cdr_state(raw), status, "{raw}");
         }

@@ -101,7 +101,7 @@ fn one_table_for_the_verdict_however_it_comes() {
     for (machine, answered_by) in [
         ("true", AnsweredBy::Machine),
         ("false", AnsweredBy::Human),
-        ("maybe", AnsweredBy::Other("maybe".into())),
+        ("maybe", AnsweredBy::from_raw("maybe")),
     ] {
         assert_eq!(telephony_plivo::status::answered_by(machine), answered_by);
         let CallNotice::Machine(result) = plivo

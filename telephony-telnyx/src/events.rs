@@ -245,7 +245,7 @@ pub fn answered_by(result: &str) -> AnsweredBy {
         "ended" | "no_beep_detected" => AnsweredBy::MachineGreetingEnded,
         "fax_detected" => AnsweredBy::Fax,
         "not_sure" | "silence" => AnsweredBy::Undetermined,
-        other => AnsweredBy::Other(other.to_owned()),
+        other => AnsweredBy::from_raw(other),
     }
 }
 
@@ -275,7 +275,7 @@ pub fn event_status(event_type: &str, payload: &Payload) -> CallStatus {
             .state
             .as_deref()
             .and_then(state_status)
-            .unwrap_or_else(|| CallStatus::Unknown(other.to_owned())),
+            .unwrap_or_else(|| CallStatus::from_raw(other)),
     }
 }
 
@@ -284,7 +284,7 @@ pub fn direction(raw: &str) -> Direction {
     match raw {
         "incoming" | "inbound" => Direction::Inbound,
         "outgoing" | "outbound" => Direction::Outbound,
-        other => Direction::Unknown(other.to_owned()),
+        other => Direction::from_raw(other),
     }
 }
 

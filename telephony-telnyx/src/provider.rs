@@ -136,13 +136,10 @@ impl TelephonyProvider for Telnyx {
         let resource = self.client.get_call(call.as_str()).await?;
         let (status, raw) = match resource.state.as_deref() {
             Some(state) => (
-                events::state_status(state)
-                    .unwrap_or_else(|| CallStatus::Unknown(state.to_owned())),
+                events::state_status(state).unwrap_or_else(|| CallStatus::from_raw(state)),
                 state.to_owned(),
             ),
-            None if resource.is_alive => {
-                (CallStatus::Unknown("alive".to_owned()), "alive".to_owned())
-            }
+            None if resource.is_alive => (CallStatus::from_raw("alive"), "alive".to_owned()),
             None => (CallStatus::Completed, "ended".to_owned()),
         };
         let mut info = CallInfo::new(call.clone(), status, raw);

@@ -139,7 +139,7 @@ fn streaming_events_with_or_without_the_call_prefix_and_underscores() {
     let stopped = event("streaming.stopped", r#""stream_url":"wss://a.example/m""#);
     assert_eq!(
         t.parse_status_callback(&request(&stopped)).unwrap().status,
-        CallStatus::Unknown("streaming.stopped".into())
+        CallStatus::from_raw("streaming.stopped")
     );
     let failed = event(
         "streaming.failed",

@@ -27,7 +27,7 @@ pub fn call_status(raw: &str) -> CallStatus {
         "no-answer" => CallStatus::NoAnswer,
         "failed" => CallStatus::Failed,
         "canceled" => CallStatus::Canceled,
-        other => CallStatus::Unknown(other.to_owned()),
+        other => CallStatus::from_raw(other),
     }
 }
 
@@ -36,7 +36,7 @@ pub fn direction(raw: &str) -> Direction {
     match raw {
         "inbound" => Direction::Inbound,
         "outbound-api" | "outbound-dial" | "outbound" => Direction::Outbound,
-        other => Direction::Unknown(other.to_owned()),
+        other => Direction::from_raw(other),
     }
 }
 
@@ -55,7 +55,7 @@ pub fn answered_by(raw: &str) -> AnsweredBy {
         "machine_end_silence" | "machine_end_other" => AnsweredBy::MachineGreetingEnded,
         "fax" => AnsweredBy::Fax,
         "unknown" => AnsweredBy::Undetermined,
-        other => AnsweredBy::Other(other.to_owned()),
+        other => AnsweredBy::from_raw(other),
     }
 }
 
@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(direction("outbound-dial"), Direction::Outbound);
         assert_eq!(
             direction("trunking-originating"),
-            Direction::Unknown("trunking-originating".into())
+            Direction::from_raw("trunking-originating")
         );
         for (raw, v) in [
             ("human", AnsweredBy::Human),
@@ -189,7 +189,7 @@ mod tests {
             ("machine_end_other", AnsweredBy::MachineGreetingEnded),
             ("fax", AnsweredBy::Fax),
             ("unknown", AnsweredBy::Undetermined),
-            ("robot", AnsweredBy::Other("robot".into())),
+            ("robot", AnsweredBy::from_raw("robot")),
         ] {
             assert_eq!(answered_by(raw), v, "{raw}");
         }

@@ -49,7 +49,7 @@ pub fn answered_by(status: &str, sub_state: Option<&str>) -> Option<AnsweredBy> 
         ("machine", None) => Some(AnsweredBy::Machine),
         ("machine", Some("beep_start")) => Some(AnsweredBy::MachineEndBeep),
         ("machine", Some("beep_timeout")) => Some(AnsweredBy::MachineGreetingEnded),
-        ("machine", Some(_)) => Some(AnsweredBy::Other(raw(status, sub_state))),
+        ("machine", Some(_)) => Some(AnsweredBy::from_raw(raw(status, sub_state))),
         _ => None,
     }
 }

@@ -42,7 +42,7 @@ pub fn call_status(raw: &str) -> CallStatus {
         "cancelled" => CallStatus::Canceled,
         "failed" | "rejected" | "disconnected" => CallStatus::Failed,
         "timeout" | "unanswered" => CallStatus::NoAnswer,
-        other => CallStatus::Unknown(other.to_owned()),
+        other => CallStatus::from_raw(other),
     }
 }
 
@@ -51,7 +51,7 @@ pub fn direction(raw: &str) -> Direction {
     match raw {
         "inbound" => Direction::Inbound,
         "outbound" => Direction::Outbound,
-        other => Direction::Unknown(other.to_owned()),
+        other => Direction::from_raw(other),
     }
 }
 
@@ -269,7 +269,7 @@ mod tests {
     fn directions_map() {
         assert_eq!(direction("inbound"), Direction::Inbound);
         assert_eq!(direction("outbound"), Direction::Outbound);
-        assert_eq!(direction("sideways"), Direction::Unknown("sideways".into()));
+        assert_eq!(direction("sideways"), Direction::from_raw("sideways"));
     }
 
     #[test]

@@ -163,12 +163,7 @@ fn every_status_through_the_table_with_its_details() {
             CallStatus::NoAnswer,
             Some("unavailable"),
         ),
-        (
-            "beamed",
-            json!({}),
-            CallStatus::Unknown("beamed".into()),
-            None,
-        ),
+        ("beamed", json!({}), CallStatus::from_raw("beamed"), None),
     ] {
         let mut body = json!({
             "from": "447700900000", "to": "447700900001",

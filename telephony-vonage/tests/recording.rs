@@ -350,7 +350,7 @@ fn machine_detection_is_read_through_one_table() {
         ),
         (
             json!({"uuid": UUID, "status": "machine", "sub_state": "greeting_over"}),
-            AnsweredBy::Other("machine/greeting_over".into()),
+            AnsweredBy::from_raw("machine/greeting_over"),
             "machine/greeting_over",
         ),
     ] {

@@ -196,7 +196,7 @@ pub(crate) fn call_status(raw: &str) -> CallStatus {
         "unanswered" => CallStatus::NoAnswer,
         "failed" => CallStatus::Failed,
         "cancelled" => CallStatus::Canceled,
-        other => CallStatus::Unknown(other.to_owned()),
+        other => CallStatus::from_raw(other),
     }
 }
 

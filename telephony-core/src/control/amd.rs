@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::id::CallId;
-use crate::model::AnsweredBy;
+use crate::status::AnsweredBy;
 
 /// What answering-machine detection concluded about a call, whenever the carrier reported it
 /// (with the answer, or later by callback).

@@ -85,12 +85,12 @@ fn every_documented_verdict_has_its_place_and_an_unknown_one_is_kept() {
         (
             "call.machine.premium.greeting.ended",
             "prompt_ended",
-            AnsweredBy::Other("prompt_ended".into()),
+            AnsweredBy::from_raw("prompt_ended"),
         ),
         (
             "call.machine.detection.ended",
             "robot",
-            AnsweredBy::Other("robot".into()),
+            AnsweredBy::from_raw("robot"),
         ),
     ] {
         let body = event(

@@ -192,7 +192,7 @@ fn every_documented_verdict_goes_through_one_table() {
         ("unknown", AnsweredBy::Undetermined),
         (
             "machine_end_robot",
-            AnsweredBy::Other("machine_end_robot".into()),
+            AnsweredBy::from_raw("machine_end_robot"),
         ),
     ] {
         let pairs = [("CallSid", CALL), ("AnsweredBy", raw)];
