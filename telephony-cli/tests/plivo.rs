@@ -137,7 +137,7 @@ async fn call_status_hangup_cost_numbers() {
         (code, out.trim()),
         (
             0,
-            format!("{REQ} ringing 14155550199 -> 14155550100").as_str()
+            format!("{REQ} ringing +14155550199 -> +14155550100").as_str()
         )
     );
     let (code, out, _) = run(&["hangup", "plivo", REQ, "--base-url", &base]);
@@ -153,6 +153,63 @@ async fn call_status_hangup_cost_numbers() {
     );
     let (code, out, _) = run(&["numbers", "plivo", "--base-url", &base]);
     assert_eq!((code, out.trim()), (0, "+14155550101 -"));
+}
+
+/// plivo-python's `tests/resources/fixtures/callGetResponse.json`, verbatim: the record of an
+/// outbound call that ended unanswered, with no `call_state`.
+const CALL_GET_RESPONSE: &str = r#"{
+  "answer_time": null,
+  "api_id": "95727cf4-3eeb-11e7-8edf-02ed609bd62b",
+  "bill_duration": 0,
+  "billed_duration": 0,
+  "call_direction": "outbound",
+  "call_duration": 0,
+  "call_uuid": "4d04c52e-cea3-4458-bbdb-0bfc314ee7cd",
+  "end_time": "2017-05-22 17:49:40+05:30",
+  "from_number": "+919879879876",
+  "initiation_time": "2017-05-22 17:49:30+05:30",
+  "parent_call_uuid": null,
+  "resource_uri": "/v1/Account/MAJHUDTEYWLSIUYTDBCZ/Call/4d04c52e-cea3-4458-bbdb-0bfc314ee7cd/",
+  "to_number": "919999999999",
+  "total_amount": "0.00000",
+  "total_rate": "0.03570"
+}
+"#;
+
+/// `telephony status plivo ID --json` on that record (issue 18): a real status as a string,
+/// both times, the parties in E.164.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_json_of_a_real_record() {
+    const CALL: &str = "4d04c52e-cea3-4458-bbdb-0bfc314ee7cd";
+    let server = MockServer::start().await;
+    let live = on("GET", &format!("Call/{CALL}/")).and(query_param("status", "live"));
+    live.respond_with(not_found())
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let record =
+        ResponseTemplate::new(200).set_body_raw(CALL_GET_RESPONSE.as_bytes(), "application/json");
+    mount(&server, on("GET", &format!("Call/{CALL}/")), record, 1).await;
+    let (code, out, err) = run(&[
+        "status",
+        "plivo",
+        CALL,
+        "--json",
+        "--base-url",
+        &server.uri(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["status"], "no-answer", "{out}");
+    assert_eq!(info["from"], "+919879879876", "{out}");
+    assert_eq!(info["to"], "+919999999999", "{out}");
+    // 17:49:30 and 17:49:40 at +05:30.
+    assert_eq!(
+        info["start_time"]["secs_since_epoch"], 1_495_455_570,
+        "{out}"
+    );
+    assert_eq!(info["end_time"]["secs_since_epoch"], 1_495_455_580, "{out}");
 }
 
 /// A status no table knows is still a string in `--json`, the text as Plivo sent it, so a
@@ -184,7 +241,7 @@ async fn status_json_of_an_unknown_status_is_a_string() {
         (code, out.trim()),
         (
             0,
-            format!("{UUID} unknown (early-media) 14155550199 -> 14155550100").as_str()
+            format!("{UUID} unknown (early-media) +14155550199 -> +14155550100").as_str()
         )
     );
 }

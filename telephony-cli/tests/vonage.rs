@@ -105,7 +105,7 @@ async fn call_status_hangup_cost_numbers() {
         (code, out.trim()),
         (
             0,
-            format!("{UUID} completed 447700900001 -> 447700900000 60s").as_str()
+            format!("{UUID} completed +447700900001 -> +447700900000 60s").as_str()
         )
     );
     let (code, out, _) = run(&["hangup", "vonage", UUID, "--base-url", &base]);

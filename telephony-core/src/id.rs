@@ -168,6 +168,31 @@ impl E164 {
     pub fn digits(&self) -> &str {
         &self.0[1..]
     }
+
+    /// A call's party (caller or called) as a carrier wrote it, in the form every adapter
+    /// reports it: digits that are an E.164 number without its `+` (Plivo's and Vonage's
+    /// `919798990001`) get the `+` back; anything else is kept as sent, an E.164 number
+    /// already, a SIP URI, a client name, `anonymous`, a short code, or digits with
+    /// separators (which could be a national form: a country code cannot be guessed).
+    ///
+    /// ```
+    /// use telephony_core::E164;
+    ///
+    /// assert_eq!(E164::restore_plus("919798990001"), "+919798990001");
+    /// assert_eq!(E164::restore_plus("+919879879876"), "+919879879876");
+    /// assert_eq!(E164::restore_plus("sip:alice@phone.plivo.com"), "sip:alice@phone.plivo.com");
+    /// assert_eq!(E164::restore_plus("4155"), "4155");
+    /// ```
+    pub fn restore_plus(raw: &str) -> String {
+        let digits = raw.trim();
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = E164::new(&format!("+{digits}"))
+        {
+            return n.0;
+        }
+        raw.to_owned()
+    }
 }
 
 impl fmt::Display for E164 {
@@ -248,6 +273,26 @@ mod tests {
         assert!(E164::parse_lenient("sip:alice@example.com").is_err());
         assert!(E164::parse_lenient("client:alice").is_err());
         assert_eq!(n.digits(), "442071838750");
+    }
+
+    #[test]
+    fn parties_get_their_plus_back_and_nothing_else_changes() {
+        for (raw, reported) in [
+            ("919798990001", "+919798990001"),
+            (" 14155550100 ", "+14155550100"),
+            ("+14155550100", "+14155550100"),
+            ("sip:alice@phone.plivo.com", "sip:alice@phone.plivo.com"),
+            ("client:alice", "client:alice"),
+            ("anonymous", "anonymous"),
+            ("", ""),
+            // Too short, a leading 0, separators: not known to be E.164, kept as sent.
+            ("12345", "12345"),
+            ("04155550100", "04155550100"),
+            ("415-555-0100", "415-555-0100"),
+            ("1234567890123456", "1234567890123456"),
+        ] {
+            assert_eq!(E164::restore_plus(raw), reported, "{raw:?}");
+        }
     }
 
     #[test]

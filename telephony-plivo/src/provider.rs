@@ -132,8 +132,8 @@ fn live_info(id: &CallId, live: &LiveCall) -> CallInfo {
         .unwrap_or_else(|| "in-progress".into());
     let mut info = CallInfo::new(id.clone(), status::call_status(&raw), raw);
     info.direction = live.direction.as_deref().map(status::direction);
-    info.from.clone_from(&live.from);
-    info.to.clone_from(&live.to);
+    info.from = live.from.as_deref().map(E164::restore_plus);
+    info.to = live.to.as_deref().map(E164::restore_plus);
     info
 }
 
@@ -163,22 +163,35 @@ impl Plivo {
     }
 }
 
+/// A call record: always of an ended call. Its `call_state` when Plivo sends one it knows,
+/// else the outcome its times, billed seconds and hangup cause give
+/// ([`status::ended_call`]); the parties in E.164 as every adapter reports them.
 fn cdr_info(id: &CallId, cdr: &Cdr) -> Result<CallInfo, Error> {
-    let raw = cdr.call_state.clone().unwrap_or_default();
-    let mut status = status::cdr_state(&raw);
-    if raw.is_empty() {
-        // A record without a state: it ended, answered if anything was billed.
-        status = if seconds(cdr.bill_duration.as_deref()).is_some_and(|d| d > Duration::ZERO) {
-            CallStatus::Completed
-        } else {
-            CallStatus::from_raw("")
-        };
-    }
+    let raw = cdr.call_state.as_deref().unwrap_or_default().trim();
+    let status = match status::cdr_state(raw) {
+        CallStatus::Unknown(_) => {
+            let answered = cdr
+                .answer_time
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty())
+                || seconds(cdr.bill_duration.as_deref()).is_some_and(|d| d > Duration::ZERO);
+            status::ended_call(
+                answered,
+                cdr.hangup_cause_code.as_deref(),
+                cdr.hangup_cause_name.as_deref(),
+                cdr.hangup_source.as_deref(),
+            )
+        }
+        known => known,
+    };
     let call_id = CallId::new(cdr.call_uuid.clone()).unwrap_or_else(|_| id.clone());
     let mut info = CallInfo::new(call_id, status, raw);
     info.direction = cdr.call_direction.as_deref().map(status::direction);
-    info.from.clone_from(&cdr.from_number);
-    info.to.clone_from(&cdr.to_number);
+    info.from = cdr.from_number.as_deref().map(E164::restore_plus);
+    info.to = cdr.to_number.as_deref().map(E164::restore_plus);
+    let time = |t: &Option<String>| t.as_deref().and_then(status::timestamp);
+    info.start_time = time(&cdr.initiation_time).or_else(|| time(&cdr.answer_time));
+    info.end_time = time(&cdr.end_time);
     info.duration = seconds(cdr.call_duration.as_deref());
     info.cost = cost_of(cdr)?;
     info.parent_call_id = cdr

@@ -34,14 +34,27 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 /// A call detail record: `GET /Call/{uuid}/`, once the call ended.
+///
+/// Plivo's records often carry no `call_state` (plivo-python's `callGetResponse.json`, a real
+/// answer, has none): the outcome is then read from `answer_time`, `bill_duration` and the
+/// hangup cause ([`status::ended_call`](crate::status::ended_call)).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct Cdr {
     /// The call.
     pub call_uuid: String,
-    /// `ANSWER`, `BUSY`, `NOANSWER`, `CANCEL`, `FAILED`, …
+    /// `ANSWER`, `BUSY`, `NOANSWER`, `CANCEL`, `FAILED`, … where sent.
     #[serde(default)]
     pub call_state: Option<String>,
+    /// When the call was placed or arrived ([`timestamp`](crate::status::timestamp): `2017-05-22 17:49:30+05:30`).
+    #[serde(default)]
+    pub initiation_time: Option<String>,
+    /// When it was answered; null for a call never answered.
+    #[serde(default)]
+    pub answer_time: Option<String>,
+    /// When it ended.
+    #[serde(default)]
+    pub end_time: Option<String>,
     /// `inbound` or `outbound`.
     #[serde(default)]
     pub call_direction: Option<String>,
@@ -63,10 +76,15 @@ pub struct Cdr {
     /// The per-minute rate, as a decimal string.
     #[serde(default, deserialize_with = "string_or_number")]
     pub total_rate: Option<String>,
-    /// Why it ended: `Normal Hangup`, …
+    /// Why it ended: `Normal Hangup`, `Busy Line`, …
     #[serde(default)]
     pub hangup_cause_name: Option<String>,
-    /// Who ended it.
+    /// Plivo's code for the cause: 4000 (normal hangup), 1000 (canceled), 2000–2070 (the
+    /// destination), …
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub hangup_cause_code: Option<String>,
+    /// Who ended it: `Caller`, `Callee`, `Plivo`, `Carrier`, `API Request`, `Answer XML`,
+    /// `Error`, `Unknown`.
     #[serde(default)]
     pub hangup_source: Option<String>,
     /// The call this one was dialled from.

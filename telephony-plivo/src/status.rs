@@ -1,9 +1,12 @@
 //! Plivo's values mapped to the normalized model (one table each), and the webhook parsers.
 
+use std::time::SystemTime;
+
 use telephony_core::{
     AnsweredBy, CallEvent, CallId, CallStatus, Direction, Error, InboundCall, WebhookRequest,
     parse_seconds,
 };
+use time::OffsetDateTime;
 
 use crate::KIND;
 
@@ -46,6 +49,71 @@ pub fn cdr_state(raw: &str) -> CallStatus {
         "FAILED" | "FAILURE" | "CONGESTION" => CallStatus::Failed,
         _ => CallStatus::from_raw(raw),
     }
+}
+
+/// The outcome of a call record whose `call_state` is missing or not in [`cdr_state`]'s table.
+/// Plivo keeps a record only for a call that ended, so the outcome is always final:
+///
+/// - `answered` (the record has an `answer_time`, or billed seconds): [`CallStatus::Completed`];
+/// - else the hangup cause (Plivo's "Hangup causes" table) says why it was not answered: a
+///   busy line is [`CallStatus::Busy`]; code 1000 (`Canceled`: the Hangup Call API before an
+///   answer) is [`CallStatus::Canceled`]; a destination issue (codes 2000–2999), the
+///   account's limits (1010, out of credits; 1020, the simultaneous dial limit) or an `Error`
+///   hangup source is [`CallStatus::Failed`];
+/// - anything else, no cause at all included, ended unanswered: [`CallStatus::NoAnswer`].
+pub fn ended_call(
+    answered: bool,
+    cause_code: Option<&str>,
+    cause_name: Option<&str>,
+    hangup_source: Option<&str>,
+) -> CallStatus {
+    if answered {
+        return CallStatus::Completed;
+    }
+    let code = cause_code.and_then(|c| c.trim().parse::<u32>().ok());
+    let name = cause_name.unwrap_or_default().trim().to_ascii_lowercase();
+    if name.contains("busy") {
+        return CallStatus::Busy;
+    }
+    if code == Some(1000) || matches!(name.as_str(), "canceled" | "cancelled") {
+        return CallStatus::Canceled;
+    }
+    let error = hangup_source.is_some_and(|s| s.trim().eq_ignore_ascii_case("error"));
+    if error || matches!(code, Some(1010 | 1020 | 2000..=2999)) {
+        return CallStatus::Failed;
+    }
+    CallStatus::NoAnswer
+}
+
+/// A time as Plivo's call records write it: `2017-05-22 17:49:40+05:30` (the account's zone,
+/// with its offset), with or without fractional seconds (`2020-08-05 16:15:15.852059+05:30`),
+/// or RFC 3339. A time without an offset is `None`: Plivo writes those in the zone set in the
+/// account's console, which the text does not say, and reading it as UTC would be hours off.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use telephony_plivo::status::timestamp;
+///
+/// let end = timestamp("2017-05-22 17:49:40+05:30").unwrap();
+/// assert_eq!(end, SystemTime::UNIX_EPOCH + Duration::from_secs(1_495_455_580));
+/// assert_eq!(timestamp("2017-05-22 13:17:49.050872"), None);
+/// ```
+pub fn timestamp(s: &str) -> Option<SystemTime> {
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+
+    let s = s.trim();
+    let with_offset = format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory]:[offset_minute]"
+    );
+    let compact_offset = format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory][offset_minute]"
+    );
+    OffsetDateTime::parse(s, &with_offset)
+        .or_else(|_| OffsetDateTime::parse(s, &compact_offset))
+        .or_else(|_| OffsetDateTime::parse(s, &Rfc3339))
+        .ok()
+        .map(SystemTime::from)
 }
 
 /// Plivo `Direction` → normalized direction.
@@ -172,6 +240,112 @@ mod tests {
         }
         assert_eq!(direction("inbound"), Direction::Inbound);
         assert_eq!(direction("outbound"), Direction::Outbound);
+    }
+
+    #[test]
+    fn a_record_without_a_state_ends_by_its_answer_and_its_cause() {
+        use CallStatus::*;
+        for (answered, code, name, source, status) in [
+            // plivo-python's callGetResponse.json: no answer_time, nothing billed, no cause.
+            (false, None, None, None, NoAnswer),
+            (
+                true,
+                Some("4000"),
+                Some("Normal Hangup"),
+                Some("Callee"),
+                Completed,
+            ),
+            // Answered, then an error: it was answered all the same.
+            (
+                true,
+                Some("8011"),
+                Some("Invalid Answer XML"),
+                Some("Error"),
+                Completed,
+            ),
+            (false, None, Some("Busy Line"), Some("Callee"), Busy),
+            (
+                false,
+                Some("1000"),
+                Some("Canceled"),
+                Some("API Request"),
+                Canceled,
+            ),
+            (false, None, Some("Cancelled"), None, Canceled),
+            (
+                false,
+                Some("1010"),
+                Some("Canceled (Out Of Credits)"),
+                Some("Plivo"),
+                Failed,
+            ),
+            (
+                false,
+                Some("2000"),
+                Some("Invalid Destination Address"),
+                None,
+                Failed,
+            ),
+            (false, Some(" 2010 "), None, Some("Carrier"), Failed),
+            (
+                false,
+                Some("8011"),
+                Some("Invalid Answer XML"),
+                Some("Error"),
+                Failed,
+            ),
+            (
+                false,
+                Some("3010"),
+                Some("No Answer"),
+                Some("Callee"),
+                NoAnswer,
+            ),
+            (
+                false,
+                Some("not a code"),
+                Some("Ring Timeout Reached"),
+                None,
+                NoAnswer,
+            ),
+        ] {
+            assert_eq!(
+                ended_call(answered, code, name, source),
+                status,
+                "{answered} {code:?} {name:?} {source:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn times_as_plivo_writes_them() {
+        let at = |secs: u64, nanos: u32| {
+            Some(
+                SystemTime::UNIX_EPOCH
+                    + Duration::from_secs(secs)
+                    + Duration::from_nanos(u64::from(nanos)),
+            )
+        };
+        for (text, time) in [
+            // plivo-python's callGetResponse.json.
+            ("2017-05-22 17:49:40+05:30", at(1_495_455_580, 0)),
+            (" 2017-05-22 17:49:30+05:30 ", at(1_495_455_570, 0)),
+            // Its recordingGetResponse.json's add_time.
+            (
+                "2020-08-05 16:15:15.852059+05:30",
+                at(1_596_624_315, 852_059_000),
+            ),
+            ("2017-05-22 12:19:40+00:00", at(1_495_455_580, 0)),
+            ("2017-05-22 08:19:40-0400", at(1_495_455_580, 0)),
+            ("2017-05-22T12:19:40Z", at(1_495_455_580, 0)),
+            // No offset (its liveCallGetResponse.json's session_start): the zone is unknown.
+            ("2017-05-22 13:17:49.050872", None),
+            ("2017-05-22 17:49:40", None),
+            ("", None),
+            ("yesterday", None),
+        ] {
+            assert_eq!(timestamp(text), time, "{text:?}");
+        }
     }
 
     #[test]

@@ -219,6 +219,106 @@ async fn status_tries_live_then_the_record_then_the_queue() {
     );
 }
 
+/// plivo-python's `tests/resources/fixtures/callGetResponse.json`, verbatim: a real record of an
+/// outbound call that ended unanswered. No `call_state`, `answer_time` null, nothing billed,
+/// times with the account zone's offset, the called number as digits.
+const CALL_GET_RESPONSE: &str = r#"{
+  "answer_time": null,
+  "api_id": "95727cf4-3eeb-11e7-8edf-02ed609bd62b",
+  "bill_duration": 0,
+  "billed_duration": 0,
+  "call_direction": "outbound",
+  "call_duration": 0,
+  "call_uuid": "4d04c52e-cea3-4458-bbdb-0bfc314ee7cd",
+  "end_time": "2017-05-22 17:49:40+05:30",
+  "from_number": "+919879879876",
+  "initiation_time": "2017-05-22 17:49:30+05:30",
+  "parent_call_uuid": null,
+  "resource_uri": "/v1/Account/MAJHUDTEYWLSIUYTDBCZ/Call/4d04c52e-cea3-4458-bbdb-0bfc314ee7cd/",
+  "to_number": "919999999999",
+  "total_amount": "0.00000",
+  "total_rate": "0.03570"
+}
+"#;
+
+/// The issue-18 record: an ended call with no `call_state` is not `unknown`; its times are
+/// read and its parties are E.164, as every carrier's are.
+#[tokio::test]
+async fn a_real_record_without_a_state_is_an_ended_call_with_its_times() {
+    const CALL: &str = "4d04c52e-cea3-4458-bbdb-0bfc314ee7cd";
+    let server = MockServer::start().await;
+    let live = on_status("GET", call_path(CALL), "live");
+    mount(&server, live, not_found(), 1).await;
+    let record =
+        ResponseTemplate::new(200).set_body_raw(CALL_GET_RESPONSE.as_bytes(), "application/json");
+    mount(&server, on("GET", call_path(CALL)), record, 1).await;
+    let info = plivo(&server).call_status(&id(CALL)).await.unwrap();
+    assert_eq!(info.status, CallStatus::NoAnswer);
+    assert!(info.status.is_terminal());
+    let at = |secs| Some(std::time::UNIX_EPOCH + Duration::from_secs(secs));
+    // 17:49:30 and 17:49:40 at +05:30.
+    assert_eq!(info.start_time, at(1_495_455_570));
+    assert_eq!(info.end_time, at(1_495_455_580));
+    assert_eq!(info.from.as_deref(), Some("+919879879876"));
+    assert_eq!(info.to.as_deref(), Some("+919999999999"));
+    assert_eq!(info.duration, Some(Duration::ZERO));
+    assert_eq!(info.cost.unwrap().amount, Decimal::ZERO);
+    // In JSON: a string status and both times.
+    let json = serde_json::to_value(&info).unwrap();
+    assert_eq!(json["status"], "no-answer");
+    assert!(
+        json["start_time"].is_object() && json["end_time"].is_object(),
+        "{json}"
+    );
+}
+
+/// The same record with what a different ending leaves: the outcome follows the answer, the
+/// billed seconds and the hangup cause.
+#[tokio::test]
+async fn a_record_without_a_state_takes_its_outcome_from_its_fields() {
+    let base: serde_json::Value = serde_json::from_str(CALL_GET_RESPONSE).unwrap();
+    for (changes, status) in [
+        (
+            serde_json::json!({"answer_time": "2017-05-22 17:49:35+05:30", "bill_duration": 5}),
+            CallStatus::Completed,
+        ),
+        (
+            serde_json::json!({"bill_duration": 60}),
+            CallStatus::Completed,
+        ),
+        (
+            serde_json::json!({"hangup_cause_name": "Busy Line", "hangup_source": "Callee"}),
+            CallStatus::Busy,
+        ),
+        (
+            serde_json::json!({"hangup_cause_code": 1000, "hangup_cause_name": "Canceled"}),
+            CallStatus::Canceled,
+        ),
+        (
+            serde_json::json!({"hangup_cause_code": 2000, "hangup_cause_name": "Invalid Destination Address"}),
+            CallStatus::Failed,
+        ),
+        // A state Plivo sends but no table knows: still a record, so still an ended call.
+        (
+            serde_json::json!({"call_state": "EARLY MEDIA"}),
+            CallStatus::NoAnswer,
+        ),
+        (serde_json::json!({"call_state": "BUSY"}), CallStatus::Busy),
+    ] {
+        let mut record = base.clone();
+        for (k, v) in changes.as_object().unwrap() {
+            record[k] = v.clone();
+        }
+        let call = record["call_uuid"].as_str().unwrap().to_owned();
+        let server = MockServer::start().await;
+        let live = on_status("GET", call_path(&call), "live");
+        mount(&server, live, not_found(), 1).await;
+        mount(&server, on("GET", call_path(&call)), json(200, record), 1).await;
+        let info = plivo(&server).call_status(&id(&call)).await.unwrap();
+        assert_eq!(info.status, status, "{changes}");
+    }
+}
+
 #[tokio::test]
 async fn status_of_a_live_call_and_of_a_queued_request() {
     let server = MockServer::start().await;
@@ -231,6 +331,11 @@ async fn status_of_a_live_call_and_of_a_queued_request() {
     mount(&server, on_status("GET", call_path(UUID), "live"), live, 1).await;
     let info = plivo(&server).call_status(&id(UUID)).await.unwrap();
     assert_eq!(info.status, CallStatus::InProgress);
+    // Plivo writes the parties as digits; reported in E.164.
+    assert_eq!(
+        (info.from.as_deref(), info.to.as_deref()),
+        (Some("+14155550199"), Some("+14155550100"))
+    );
 
     let server = MockServer::start().await;
     mount(

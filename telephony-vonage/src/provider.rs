@@ -179,8 +179,9 @@ impl Vonage {
         let id = CallId::new(call.uuid.clone())?;
         let mut info = CallInfo::new(id, status::call_status(&raw), raw);
         info.direction = call.direction.as_deref().map(status::direction);
-        info.from = endpoint_text(&call.from);
-        info.to = endpoint_text(&call.to);
+        // Vonage writes a phone's number as digits: reported in E.164, as every adapter does.
+        info.from = endpoint_text(&call.from).map(|p| E164::restore_plus(&p));
+        info.to = endpoint_text(&call.to).map(|p| E164::restore_plus(&p));
         info.start_time = call.start_time.as_deref().and_then(status::timestamp);
         info.end_time = call.end_time.as_deref().and_then(status::timestamp);
         info.duration = call

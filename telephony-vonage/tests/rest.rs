@@ -337,7 +337,9 @@ async fn fetch_a_call_with_its_cost() {
     let info = v.call_status(&id).await.unwrap();
     assert_eq!(info.status, CallStatus::Completed);
     assert_eq!(info.direction, Some(Direction::Outbound));
-    assert_eq!(info.to.as_deref(), Some("447700900000"));
+    // Vonage's digits, in E.164 as every adapter reports a party.
+    assert_eq!(info.to.as_deref(), Some("+447700900000"));
+    assert_eq!(info.from.as_deref(), Some("+447700900001"));
     assert_eq!(info.duration, Some(Duration::from_secs(60)));
     assert_eq!(
         info.end_time
