@@ -185,8 +185,9 @@ fn rest() -> RestCarrier {
         let acme = Acme::new(Secret::new(API_KEY), Secret::new(SECRET), base, &http);
         Arc::new(acme.unwrap())
     }
-    fn page(next: Option<&str>) -> serde_json::Value {
-        serde_json::json!({"numbers": [{"id": "num-1", "number": "+14155550100"}], "next": next})
+    fn page(n: u32, next: Option<&str>) -> serde_json::Value {
+        let number = format!("+1415555{:04}", 100 + n);
+        serde_json::json!({"numbers": [{"id": format!("num-{n}"), "number": number}], "next": next})
     }
     let call = serde_json::json!({"id": "acme-call-1", "state": "queued"});
     let stream = StreamSpec::new("wss://agent.example.com/media/acme".parse().unwrap());

@@ -330,10 +330,12 @@ pub enum PageProblem {
         /// Why.
         detail: String,
     },
-    /// A page pointed back at a page already read.
-    #[error("the next-page link {link:?} points back at a page already read")]
+    /// A page pointed back at a page already read, or the next page was one already read
+    /// (the same answer, or only items already listed): the API is not moving through the
+    /// listing, and following it would never end.
+    #[error("the next page {link:?} repeats a page already read")]
     Repeated {
-        /// The link, as given (shortened).
+        /// The link, as given, or the URL the adapter built (shortened).
         link: String,
     },
     /// The listing kept answering with a next page.

@@ -278,14 +278,18 @@ impl PlivoClient {
         self.rest
             .get(url, "list numbers")
             .auth(&self.auth)
-            .pages(&self.config().base_url, |page: NumberPage| {
-                let next = match page.meta.and_then(|m| m.next) {
-                    // An empty page ends the listing whatever it links to.
-                    next if !page.objects.is_empty() => Next::link(next),
-                    _ => Next::Done,
-                };
-                (page.objects, next)
-            })
+            .pages_by(
+                &self.config().base_url,
+                |n: &NumberResource| Some(n.number.clone()),
+                |page: NumberPage| {
+                    let next = match page.meta.and_then(|m| m.next) {
+                        // An empty page ends the listing whatever it links to.
+                        next if !page.objects.is_empty() => Next::link(next),
+                        _ => Next::Done,
+                    };
+                    (page.objects, next)
+                },
+            )
             .await
     }
 

@@ -813,10 +813,11 @@ fn carrier() -> RestCarrier {
     fn error_body(_: u16, message: &str) -> serde_json::Value {
         serde_json::json!({"api_id": "c8f0ae3a-7c7e-11ee-8d3e-0242ac110004", "error": message})
     }
-    fn page(next: Option<&str>) -> serde_json::Value {
+    fn page(n: u32, next: Option<&str>) -> serde_json::Value {
+        let number = format!("1415555{:04}", 100 + n);
         serde_json::json!({
             "api_id": "x", "meta": {"limit": 20, "next": next, "offset": 0},
-            "objects": [{"number": "14155550101", "alias": "one", "application": null}]
+            "objects": [{"number": number, "alias": "one", "application": null}]
         })
     }
     RestCarrier {

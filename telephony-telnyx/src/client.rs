@@ -253,20 +253,24 @@ impl TelnyxClient {
         self.rest
             .get(page_url(index), "list numbers")
             .auth(&self.auth)
-            .pages(&self.config().base_url, |page: Page<NumberResource>| {
-                let got = page.data.len() as u64;
-                let done = match page.meta.and_then(|m| m.total_pages) {
-                    Some(total) => index >= total || got == 0,
-                    None => got < SIZE,
-                };
-                index += 1;
-                let next = if done {
-                    Next::Done
-                } else {
-                    Next::Url(page_url(index))
-                };
-                (page.data, next)
-            })
+            .pages_by(
+                &self.config().base_url,
+                |n: &NumberResource| Some(n.phone_number.clone()),
+                |page: Page<NumberResource>| {
+                    let got = page.data.len() as u64;
+                    let done = match page.meta.and_then(|m| m.total_pages) {
+                        Some(total) => index >= total || got == 0,
+                        None => got < SIZE,
+                    };
+                    index += 1;
+                    let next = if done {
+                        Next::Done
+                    } else {
+                        Next::Url(page_url(index))
+                    };
+                    (page.data, next)
+                },
+            )
             .await
     }
 

@@ -390,10 +390,11 @@ fn carrier() -> RestCarrier {
     fn error_body(status: u16, message: &str) -> serde_json::Value {
         json!({"errors": [{"code": status.to_string(), "title": message}]})
     }
-    fn page(next: Option<&str>) -> serde_json::Value {
+    fn page(n: u32, next: Option<&str>) -> serde_json::Value {
         // More to come: far more pages than listed.
         let total = if next.is_some() { 1_000_000 } else { 1 };
-        json!({"data": [{"id": "1", "phone_number": "+14155550100", "connection_id": CONNECTION}], "meta": {"total_pages": total}})
+        let number = format!("+1415555{:04}", 100 + n);
+        json!({"data": [{"id": n.to_string(), "phone_number": number, "connection_id": CONNECTION}], "meta": {"total_pages": total}})
     }
     RestCarrier {
         name: "Telnyx",

@@ -258,9 +258,11 @@ impl TwilioClient {
         self.rest
             .get(url, "list numbers")
             .auth(&self.auth)
-            .pages(&self.config().base_url, |page: NumberPage| {
-                (page.incoming_phone_numbers, Next::link(page.next_page_uri))
-            })
+            .pages_by(
+                &self.config().base_url,
+                |n: &NumberResource| Some(n.sid.clone()),
+                |page: NumberPage| (page.incoming_phone_numbers, Next::link(page.next_page_uri)),
+            )
             .await
     }
 

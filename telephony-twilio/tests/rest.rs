@@ -545,9 +545,10 @@ fn carrier() -> RestCarrier {
     fn adapter(base: Url, http: HttpConfig) -> Arc<dyn TelephonyProvider> {
         Arc::new(Twilio::new(TwilioConfig::new(SID, TOKEN).base_url(base).http(http)).unwrap())
     }
-    fn page(next: Option<&str>) -> serde_json::Value {
+    fn page(n: u32, next: Option<&str>) -> serde_json::Value {
+        let number = format!("+1415555{:04}", 100 + n);
         serde_json::json!({
-            "incoming_phone_numbers": [number_json("PN01", "+14155550101", None, None)],
+            "incoming_phone_numbers": [number_json(&format!("PN{n:02}"), &number, None, None)],
             "next_page_uri": next, "page_size": 100
         })
     }

@@ -393,21 +393,25 @@ impl VonageClient {
         self.rest
             .get(page_url(index), "list numbers")
             .auth(&auth)
-            .pages(&self.config().rest_base_url, |page: NumberPage| {
-                let got = page.numbers.len();
-                listed += got as u64;
-                let done = match page.count {
-                    Some(total) => got == 0 || listed >= total,
-                    None => got < SIZE,
-                };
-                index += 1;
-                let next = if done {
-                    Next::Done
-                } else {
-                    Next::Url(page_url(index))
-                };
-                (page.numbers, next)
-            })
+            .pages_by(
+                &self.config().rest_base_url,
+                |n: &OwnedNumber| Some(n.msisdn.clone()),
+                |page: NumberPage| {
+                    let got = page.numbers.len();
+                    listed += got as u64;
+                    let done = match page.count {
+                        Some(total) => got == 0 || listed >= total,
+                        None => got < SIZE,
+                    };
+                    index += 1;
+                    let next = if done {
+                        Next::Done
+                    } else {
+                        Next::Url(page_url(index))
+                    };
+                    (page.numbers, next)
+                },
+            )
             .await
     }
 

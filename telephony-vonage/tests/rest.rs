@@ -765,10 +765,10 @@ fn carrier() -> RestCarrier {
     fn error_body(_: u16, message: &str) -> serde_json::Value {
         json!({"type": "https://developer.nexmo.com/api-errors#contract", "title": message})
     }
-    fn page(next: Option<&str>) -> serde_json::Value {
+    fn page(n: u32, next: Option<&str>) -> serde_json::Value {
         // More to come: far more counted than listed.
         let count = if next.is_some() { 1_000_000 } else { 1 };
-        json!({"count": count, "numbers": [number("447700900000", None)]})
+        json!({"count": count, "numbers": [number(&format!("4477009{:05}", n), None)]})
     }
     RestCarrier {
         name: "Vonage",

@@ -164,9 +164,11 @@ impl Acme {
             .rest
             .get(self.at("/v1/numbers"), "list numbers")
             .auth(&auth)
-            .pages(&self.base, |page: Numbers| {
-                (page.numbers, Next::link(page.next))
-            })
+            .pages_by(
+                &self.base,
+                |n: &Number| Some(n.id.clone()),
+                |page: Numbers| (page.numbers, Next::link(page.next)),
+            )
             .await?;
         listed
             .into_iter()

@@ -438,14 +438,21 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
 
     /// [`decode`](Self::decode) at `url`.
     pub(super) async fn decode_at<T: DeserializeOwned>(&self, url: &Url) -> Result<T, Error> {
+        let answer = self.success_at(url).await?;
+        self.read(&answer)
+    }
+
+    /// [`success`](Self::success) at `url`.
+    pub(super) async fn success_at(&self, url: &Url) -> Result<Answer, Error> {
         let answer = self.send_to(url).await?;
         if answer.is_success() {
-            return self.read(&answer);
+            return Ok(answer);
         }
         Err(self.error(&answer))
     }
 
-    fn read<T: DeserializeOwned>(&self, answer: &Answer) -> Result<T, Error> {
+    /// A 2xx answer's JSON as `T`, or a decode error naming this request.
+    pub(super) fn read<T: DeserializeOwned>(&self, answer: &Answer) -> Result<T, Error> {
         decode_json(self.client.api.provider(), &self.operation, &answer.body)
     }
 

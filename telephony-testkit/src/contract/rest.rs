@@ -164,10 +164,12 @@ impl Endpoint {
 pub struct Listing {
     /// The listing's path, from the API's root.
     pub path: String,
-    /// A page holding one number. With `Some(link)` the page says another follows: at `link`
-    /// (a path and query from the API's root) for a carrier that follows links, wherever the
-    /// adapter counts to for one that pages by index (which ignores `link`).
-    pub page: fn(next: Option<&str>) -> serde_json::Value,
+    /// Page `n` (from 1), holding one number of its own: a different number on every page
+    /// (`+1415555` and four digits of `n`, say), as a listing that moves has. With
+    /// `Some(link)` the page says another follows: at `link` (a path and query from the API's
+    /// root) for a carrier that follows links, wherever the adapter counts to for one that
+    /// pages by index (which ignores `link`).
+    pub page: fn(n: u32, next: Option<&str>) -> serde_json::Value,
 }
 
 /// The waits a retry policy asked for, written down instead of slept.
@@ -244,6 +246,7 @@ macro_rules! rest_contract {
             inbound_on_a_number_not_owned_is_an_error,
             a_listing_page_is_retried_like_a_read,
             a_listing_that_never_ends_is_an_error,
+            a_next_page_that_repeats_is_an_error,
             unsupported_control_is_refused_before_any_request,
             supported_control_reaches_the_carrier,
             unsupported_call_options_are_refused_before_any_request);
@@ -281,8 +284,8 @@ pub(super) fn error(carrier: &RestCarrier, status: u16, message: &str) -> Respon
     ResponseTemplate::new(status).set_body_json((carrier.error_body)(status, message))
 }
 
-fn page(listing: &Listing, next: Option<&str>) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json((listing.page)(next))
+fn page(listing: &Listing, n: u32, next: Option<&str>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json((listing.page)(n, next))
 }
 
 /// One rule's fake carrier, and the waits its adapter's retries asked for.
@@ -389,7 +392,7 @@ pub async fn a_listing_page_is_retried_like_a_read(carrier: &RestCarrier) {
         "GET",
         carrier.numbers.path.as_str(),
         200,
-        (carrier.numbers.page)(None),
+        (carrier.numbers.page)(1, None),
     );
     let failure = error(carrier, 500, "try again");
     scene.fails_then_succeeds(&listing, failure, 1).await;
@@ -402,17 +405,34 @@ pub async fn a_listing_page_is_retried_like_a_read(carrier: &RestCarrier) {
     assert_eq!(scene.retries(), 1);
 }
 
-/// Answers every page with one more, never the same.
+/// Answers every page with one more, never the same (`fresh`), or with the first page again,
+/// its next link a new one each time (not `fresh`: an API that ignores the page asked for).
 struct Endless {
     listing: Listing,
     served: AtomicUsize,
+    fresh: bool,
+}
+
+impl Endless {
+    fn new(listing: &Listing, fresh: bool) -> Endless {
+        Endless {
+            listing: listing.clone(),
+            served: AtomicUsize::new(0),
+            fresh,
+        }
+    }
 }
 
 impl Respond for Endless {
     fn respond(&self, _: &Request) -> ResponseTemplate {
         let n = self.served.fetch_add(1, Ordering::SeqCst) + 1;
-        let next = format!("{}?contract_page={n}", self.listing.path);
-        page(&self.listing, Some(&next))
+        let next = format!("{}?contract_page={}", self.listing.path, n + 1);
+        let number = if self.fresh {
+            u32::try_from(n).unwrap_or(u32::MAX)
+        } else {
+            1
+        };
+        page(&self.listing, number, Some(&next))
     }
 }
 
@@ -426,7 +446,7 @@ impl Respond for PointsBack {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         };
-        page(&self.0, Some(&itself))
+        page(&self.0, 1, Some(&itself))
     }
 }
 
@@ -458,10 +478,7 @@ fn page_problem(err: &Error) -> Option<&PageProblem> {
 pub async fn a_listing_that_never_ends_is_an_error(carrier: &RestCarrier) {
     const CAP: usize = 5;
     let scene = Scene::new(carrier).await;
-    let endless = Endless {
-        listing: carrier.numbers.clone(),
-        served: AtomicUsize::new(0),
-    };
+    let endless = Endless::new(&carrier.numbers, true);
     listing_answers(&scene, "", endless, CAP as u64).await;
     let err = adapter(carrier, &scene.server, scene.waits.http().max_pages(CAP))
         .phone_numbers()
@@ -469,6 +486,23 @@ pub async fn a_listing_that_never_ends_is_an_error(carrier: &RestCarrier) {
         .expect_err("a listing that never ends is an error");
     let capped = PageProblem::TooManyPages { max: CAP };
     assert_eq!(page_problem(&err), Some(&capped), "{err}");
+    assert!(err.to_string().contains("list numbers"), "{err}");
+}
+
+/// A next page that repeats the one before (an API that ignores the page asked for, whatever
+/// link or index the adapter sends) is an error at the second page: never a loop of requests
+/// up to the cap, never a list with the same number twice.
+pub async fn a_next_page_that_repeats_is_an_error(carrier: &RestCarrier) {
+    let scene = Scene::new(carrier).await;
+    listing_answers(&scene, "", Endless::new(&carrier.numbers, false), 2).await;
+    let err = scene
+        .adapter()
+        .phone_numbers()
+        .await
+        .expect_err("a page that repeats is an error");
+    let repeated = matches!(page_problem(&err), Some(PageProblem::Repeated { .. }));
+    assert!(repeated, "{err}");
+    assert!(!err.is_retryable() && !err.is_auth(), "{err}");
     assert!(err.to_string().contains("list numbers"), "{err}");
 }
 
@@ -481,13 +515,13 @@ pub async fn a_next_page_keeps_the_base_url_prefix(carrier: &RestCarrier) {
     Mock::given(method("GET"))
         .and(path(format!("{PREFIX}{}", listing.path)))
         .and(query_param("contract_page", "2"))
-        .respond_with(page(listing, None))
+        .respond_with(page(listing, 2, None))
         .expect(1)
         .with_priority(1)
         .mount(&scene.server)
         .await;
     let next = format!("{}?contract_page=2", listing.path);
-    listing_answers(&scene, PREFIX, page(listing, Some(&next)), 1).await;
+    listing_answers(&scene, PREFIX, page(listing, 1, Some(&next)), 1).await;
     let base = format!("{}{PREFIX}", scene.server.uri());
     let numbers = (carrier.adapter)(base.parse().expect("a URL"), scene.waits.http())
         .phone_numbers()
@@ -500,7 +534,7 @@ pub async fn a_next_page_keeps_the_base_url_prefix(carrier: &RestCarrier) {
 pub async fn a_next_page_on_another_host_is_refused(carrier: &RestCarrier) {
     let elsewhere = MockServer::start().await;
     Mock::given(any())
-        .respond_with(page(&carrier.numbers, None))
+        .respond_with(page(&carrier.numbers, 2, None))
         .expect(0)
         .mount(&elsewhere)
         .await;
@@ -512,7 +546,7 @@ pub async fn a_next_page_on_another_host_is_refused(carrier: &RestCarrier) {
         format!("/\\{host}{listing}?page=1"),
     ] {
         let scene = Scene::new(carrier).await;
-        listing_answers(&scene, "", page(&carrier.numbers, Some(&link)), 1).await;
+        listing_answers(&scene, "", page(&carrier.numbers, 1, Some(&link)), 1).await;
         let err = scene
             .adapter()
             .phone_numbers()
