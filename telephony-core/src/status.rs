@@ -126,7 +126,23 @@ macro_rules! named_values {
 ///
 /// Each adapter maps its provider's values through one table; a value no table knows becomes
 /// [`CallStatus::Unknown`] with the text as sent ([`CallStatus::from_raw`]), never an error.
-/// In JSON it is one string (see the [module](self)): `"in-progress"`, or the text as sent.
+///
+/// In JSON it is one string, both ways: a named status is its name (`"in-progress"`), an
+/// unknown one the provider's text as sent (`"EARLY MEDIA"`), and any string reads back as the
+/// status it came from. [`Unknown`](Self::Unknown) never holds one of [`NAMES`](Self::NAMES),
+/// so no status has two spellings.
+///
+/// ```
+/// use telephony_core::CallStatus;
+///
+/// let early = CallStatus::from_raw("EARLY MEDIA");
+/// assert_eq!(serde_json::to_string(&early)?, r#""EARLY MEDIA""#);
+/// assert_eq!(serde_json::from_str::<CallStatus>(r#""EARLY MEDIA""#)?, early);
+/// assert_eq!(serde_json::to_string(&CallStatus::NoAnswer)?, r#""no-answer""#);
+/// // A provider's text that is one of our names is that status, never the fallback.
+/// assert_eq!(CallStatus::from_raw("completed"), CallStatus::Completed);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CallStatus {
@@ -201,8 +217,8 @@ impl fmt::Display for CallStatus {
     }
 }
 
-/// Which way a call goes, seen from the account. One string in JSON (see the
-/// [module](self)).
+/// Which way a call goes, seen from the account. One string in JSON, both ways, as
+/// [`CallStatus`] is: `"inbound"`, `"outbound"`, or the provider's text as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Direction {
@@ -219,8 +235,8 @@ named_values!(Direction, Unknown {
     Outbound => "outbound",
 });
 
-/// Who answered, when answering-machine detection ran. One string in JSON (see the
-/// [module](self)).
+/// Who answered, when answering-machine detection ran. One string in JSON, both ways, as
+/// [`CallStatus`] is: `"human"`, `"machine-end-beep"`, …, or the provider's text as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnsweredBy {
