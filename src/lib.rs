@@ -64,16 +64,17 @@ pub use router::{Delivery, InboundRouter, MemoryDirectory, NumberDirectory, Outc
 // What hosts use, by name: the wire fast path (the media scanner, base64) and the helpers the
 // adapters share (`telephony_core::rest`, the diagnosis variants) stay in telephony-core.
 pub use telephony_core::{
-    AnsweredBy, ApiError, CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation,
-    CallStatus, CallTarget, Capabilities, Carrier, ConfigError, Currency, Decimal, DecodeError,
-    Diagnosis, Direction, E164, Error, FormParams, HangupOutcome, InboundCall, InboundUpdate,
-    InvalidCallId, InvalidE164, InvalidNetwork, InvalidRequestUrl, IpNet, MachineDetection, Markup,
-    MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession, MemoryReplayGuard,
-    OutboundCall, PageError, PageProblem, PhoneNumber, PlaybackTracker, ProviderKind, PublicUrl,
-    PublicUrlError, Recognition, ReplayGuard, RequestUrl, STREAM_TOKEN_PARAMETER, Secret,
-    SessionConfig, SessionEvent, Signed, StreamAuth, StreamAuthError, StreamSpec, StreamStart,
-    TelephonyProvider, TransportError, TransportKind, TrustedProxies, Url, Verified, WebhookError,
-    WebhookRequest, WebhookScheme, WsMessage, audio, check_replay, redact_url,
+    AnsweredBy, ApiError, Balance, CallAnswer, CallCost, CallEvent, CallId, CallInfo,
+    CallInitiation, CallStatus, CallTarget, Capabilities, Carrier, ConfigError, Currency, Decimal,
+    DecodeError, Diagnosis, Direction, E164, Error, FormParams, HangupOutcome, InboundCall,
+    InboundUpdate, InvalidCallId, InvalidE164, InvalidNetwork, InvalidRequestUrl, IpNet,
+    MachineDetection, Markup, MediaCommand, MediaError, MediaEvent, MediaProtocol, MediaSession,
+    MemoryReplayGuard, OutboundCall, PageError, PageProblem, PhoneNumber, PlaybackTracker,
+    ProviderKind, PublicUrl, PublicUrlError, Recognition, ReplayGuard, RequestUrl,
+    STREAM_TOKEN_PARAMETER, Secret, SessionConfig, SessionEvent, Signed, StreamAuth,
+    StreamAuthError, StreamSpec, StreamStart, TelephonyProvider, TransportError, TransportKind,
+    TrustedProxies, Url, Verified, WebhookError, WebhookRequest, WebhookScheme, WsMessage, audio,
+    check_replay, redact_url,
 };
 // Call control: transfer, recording, machine detection's verdict, DTMF, and the callbacks
 // that report them.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::id::{InvalidCallId, InvalidE164};
+use crate::id::{E164, InvalidCallId, InvalidE164};
 use crate::media::MediaError;
 use crate::provider::ProviderKind;
 use crate::webhook::WebhookError;
@@ -53,6 +53,18 @@ pub enum Error {
         provider: ProviderKind,
         /// What was asked.
         operation: &'static str,
+    },
+    /// The carrier reports that the number cannot take voice calls
+    /// ([`PhoneNumber::voice`](crate::PhoneNumber::voice)): pointing its calls at a webhook
+    /// would never ring it, so nothing was changed.
+    #[error(
+        "{provider} reports that {number} cannot take voice calls: enable voice on it, or use a voice-capable number, before pointing its calls at a webhook"
+    )]
+    NumberWithoutVoice {
+        /// The provider.
+        provider: ProviderKind,
+        /// The number.
+        number: E164,
     },
 }
 

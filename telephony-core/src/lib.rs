@@ -3,7 +3,8 @@
 //! - [`TelephonyProvider`]: the one trait every carrier adapter implements, object-safe, so a
 //!   host holds `Arc<dyn TelephonyProvider>` chosen at run time.
 //! - The call model: [`CallId`], [`E164`], [`OutboundCall`], [`CallStatus`] and [`CallEvent`],
-//!   [`CallCost`] (exact decimals), [`InboundCall`], [`PhoneNumber`].
+//!   [`CallCost`] and the account's [`Balance`] (exact decimals), [`InboundCall`],
+//!   [`PhoneNumber`] (with whether it takes voice calls and SMS).
 //! - Webhooks: [`WebhookRequest`], [`PublicUrl`] (the URL the provider really called, behind
 //!   proxies), [`constant_time_eq`], typed rejections with a [`Diagnosis`], and
 //!   [`ReplayGuard`].
@@ -33,6 +34,7 @@
 // and the payload's closing quote, in `media/simd.rs`), where every 20 ms of every call passes.
 #![deny(unsafe_code)]
 
+mod account;
 mod carrier;
 pub mod control;
 mod error;
@@ -47,6 +49,7 @@ mod secret;
 mod status;
 mod webhook;
 
+pub use account::Balance;
 pub use carrier::{Carrier, Recognition, Signed, WebhookScheme};
 pub use control::{
     Brief, CallNotice, Dtmf, MachineResult, NoAnswer, RecordingChannels, RecordingFormat,

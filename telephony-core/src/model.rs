@@ -506,6 +506,14 @@ pub struct PhoneNumber {
     pub voice_url: Option<String>,
     /// A label.
     pub friendly_name: Option<String>,
+    /// Whether it can take voice calls, as the carrier reports it (Twilio
+    /// `capabilities.voice`, Plivo `voice_enabled`, Vonage `features`); `None` where the
+    /// carrier does not say (Telnyx).
+    #[serde(default)]
+    pub voice: Option<bool>,
+    /// Whether it can take SMS, as the carrier reports it; `None` where it does not say.
+    #[serde(default)]
+    pub sms: Option<bool>,
 }
 
 impl PhoneNumber {
@@ -516,7 +524,16 @@ impl PhoneNumber {
             provider_id: None,
             voice_url: None,
             friendly_name: None,
+            voice: None,
+            sms: None,
         }
+    }
+
+    /// Sets what the carrier reports the number can take: voice calls, SMS (`None`: not said).
+    pub fn with_features(mut self, voice: Option<bool>, sms: Option<bool>) -> PhoneNumber {
+        self.voice = voice;
+        self.sms = sms;
+        self
     }
 }
 

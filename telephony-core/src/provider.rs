@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use url::Url;
 
+use crate::account::Balance;
 use crate::control::{
     CallNotice, Dtmf, RecordingId, RecordingOptions, RecordingStarted, Transfer, TransferNotice,
     TransferStarted, TransferStep,
@@ -99,6 +100,8 @@ pub struct Capabilities {
     /// sends `X-Twilio-Signature` over the `wss://` URL): a server must check it before the
     /// upgrade (see `telephony::axum::Webhooks::verify_upgrade`).
     pub signed_media_upgrade: bool,
+    /// The account's balance ([`TelephonyProvider::balance`]).
+    pub balance: bool,
 }
 
 impl Capabilities {
@@ -122,6 +125,7 @@ impl Capabilities {
         playback_marks: false,
         clear_audio: false,
         signed_media_upgrade: false,
+        balance: false,
     };
 }
 
@@ -204,12 +208,21 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
     /// What the call cost, or `None` while the provider has not priced it yet.
     async fn call_cost(&self, call: &CallId) -> Result<Option<CallCost>, Error>;
 
-    /// The numbers the account owns.
+    /// The numbers the account owns, each with whether it takes voice calls and SMS where the
+    /// carrier says.
     async fn phone_numbers(&self) -> Result<Vec<PhoneNumber>, Error>;
+
+    /// The account's balance, an exact decimal in its currency. A carrier without a balance
+    /// API refuses with [`Error::Unsupported`] before any request
+    /// ([`Capabilities::balance`] says which).
+    async fn balance(&self) -> Result<Balance, Error> {
+        Err(self.unsupported("reading the account's balance"))
+    }
 
     /// Points inbound calls to `number` at `url` (Twilio: the number's voice URL; Plivo and
     /// Vonage: the application's answer URL, linking the number to it), reporting what was
-    /// there before.
+    /// there before. A number the carrier reports cannot take voice calls is refused with
+    /// [`Error::NumberWithoutVoice`] before anything is changed.
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error>;
 
     /// Authenticates a request that claims to come from the provider. Pure: `now` is used where
