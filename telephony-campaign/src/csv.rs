@@ -99,10 +99,10 @@ pub fn read_contacts(reader: impl io::Read) -> Result<Contacts, ContactsError> {
             continue;
         }
         let raw = record.get(number_at).unwrap_or_default();
-        let number = match E164::parse_lenient(raw) {
+        let number = match international(raw) {
             Ok(n) => n,
             Err(e) => {
-                out.errors.push(fail(e.to_string()));
+                out.errors.push(fail(e));
                 continue;
             }
         };
@@ -135,6 +135,23 @@ pub fn read_contacts(reader: impl io::Read) -> Result<Contacts, ContactsError> {
         out.contacts.push(contact);
     }
     Ok(out)
+}
+
+/// A number written with its country code (`+1 415 555 0100`, `+1-415-555-0100`,
+/// `0044 20 7183 8750`), as E.164. A number without one (`(415) 555-0100`) is refused: read
+/// as digits it would be another country's number, and the wrong person would be called.
+fn international(raw: &str) -> Result<E164, String> {
+    let trimmed = raw.trim();
+    let with_plus = if let Some(rest) = trimmed.strip_prefix("00") {
+        format!("+{rest}")
+    } else if trimmed.starts_with('+') {
+        trimmed.to_owned()
+    } else {
+        return Err(format!(
+            "{trimmed:?} has no country code: write it in international form, starting with + (+1 415 555 0100)"
+        ));
+    };
+    E164::parse_lenient(&with_plus).map_err(|e| e.to_string())
 }
 
 /// The results' columns.
@@ -220,6 +237,21 @@ mod tests {
         let lines: Vec<_> = read.errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [3, 5, 6, 7], "{:?}", read.errors);
         assert!(read.errors[1].reason.contains("Mars/Base"));
+    }
+
+    #[test]
+    fn a_number_without_its_country_code_is_refused_not_guessed() {
+        let file = "number\n(415) 555-0100\n415.555.0101\n14155550102\n0044 20 7183 8750\n+1 415 555 0103\n";
+        let read = read_contacts(file.as_bytes()).unwrap();
+        let numbers: Vec<_> = read.contacts.iter().map(|c| c.number.as_str()).collect();
+        assert_eq!(numbers, ["+442071838750", "+14155550103"]);
+        let lines: Vec<_> = read.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 4]);
+        assert!(
+            read.errors[0].reason.contains("country code"),
+            "{:?}",
+            read.errors
+        );
     }
 
     #[test]

@@ -308,3 +308,155 @@ async fn what_a_crashed_dialer_left_is_reconciled_not_redialled() {
         assert_eq!(calls_to(&fake, &number(i)), dialled, "contact {i}");
     }
 }
+
+/// A store that goes down (heartbeats and attempt writes fail) at the first attempt write,
+/// for its first few tries: long enough for the dialer's lease to run out meanwhile.
+#[derive(Debug)]
+struct Flaky {
+    inner: SqliteStore,
+    failures_left: std::sync::atomic::AtomicU32,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn failing(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn outage() -> telephony_campaign::StoreError {
+    telephony_campaign::StoreError::new("emulated outage")
+}
+
+#[async_trait::async_trait]
+impl CampaignStore for Flaky {
+    async fn add_contacts(
+        &self,
+        c: &str,
+        contacts: &[Contact],
+        now: u64,
+    ) -> Result<u64, telephony_campaign::StoreError> {
+        self.inner.add_contacts(c, contacts, now).await
+    }
+    async fn state(
+        &self,
+        c: &str,
+    ) -> Result<Option<CampaignState>, telephony_campaign::StoreError> {
+        self.inner.state(c).await
+    }
+    async fn set_state(
+        &self,
+        c: &str,
+        s: CampaignState,
+    ) -> Result<bool, telephony_campaign::StoreError> {
+        self.inner.set_state(c, s).await
+    }
+    async fn heartbeat(
+        &self,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<(), telephony_campaign::StoreError> {
+        if self.failing() {
+            return Err(outage());
+        }
+        self.inner.heartbeat(owner, lease).await
+    }
+    async fn retire(&self, owner: &str) -> Result<(), telephony_campaign::StoreError> {
+        self.inner.retire(owner).await
+    }
+    async fn claim(
+        &self,
+        c: &str,
+        owner: &str,
+        now: u64,
+    ) -> Result<Option<telephony_campaign::store::Claimed>, telephony_campaign::StoreError> {
+        self.inner.claim(c, owner, now).await
+    }
+    async fn record_attempt(
+        &self,
+        c: &str,
+        n: &E164,
+        owner: &str,
+        a: &Attempt,
+    ) -> Result<bool, telephony_campaign::StoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.failures_left.load(SeqCst) > 0 {
+            self.down.store(true, SeqCst);
+            if self.failures_left.fetch_sub(1, SeqCst) > 1 {
+                return Err(outage());
+            }
+            self.down.store(false, SeqCst);
+            return Err(outage());
+        }
+        self.inner.record_attempt(c, n, owner, a).await
+    }
+    async fn finish(
+        &self,
+        c: &str,
+        n: &E164,
+        owner: &str,
+        r: &AttemptResult,
+        next: telephony_campaign::store::Next,
+    ) -> Result<bool, telephony_campaign::StoreError> {
+        self.inner.finish(c, n, owner, r, next).await
+    }
+    async fn defer(
+        &self,
+        c: &str,
+        n: &E164,
+        owner: &str,
+        due: u64,
+    ) -> Result<bool, telephony_campaign::StoreError> {
+        self.inner.defer(c, n, owner, due).await
+    }
+    async fn pace(
+        &self,
+        account: &str,
+        interval: Duration,
+    ) -> Result<Duration, telephony_campaign::StoreError> {
+        self.inner.pace(account, interval).await
+    }
+    async fn progress(
+        &self,
+        c: &str,
+    ) -> Result<telephony_campaign::Progress, telephony_campaign::StoreError> {
+        self.inner.progress(c).await
+    }
+    async fn results(
+        &self,
+        c: &str,
+    ) -> Result<Vec<telephony_campaign::store::ContactResult>, telephony_campaign::StoreError> {
+        self.inner.results(c).await
+    }
+}
+
+/// The store fails heartbeats and attempt writes for longer than the dialer's lease while
+/// its first attempt is being written: the dialer never takes its own lapsed claims back as
+/// orphans, dials nothing it could not record, and the contact is dialled exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_longer_than_the_lease_dials_nobody_twice() {
+    let fake = twilio().await;
+    let store = Arc::new(Flaky {
+        inner: SqliteStore::in_memory().unwrap(),
+        // 200 + 400 + 800 + 1600 ms of retries: ten leases of 300 ms.
+        failures_left: std::sync::atomic::AtomicU32::new(5),
+        down: std::sync::atomic::AtomicBool::new(false),
+    });
+    let c = campaign("outage")
+        .contacts([Contact::new(number(0))])
+        .concurrency(10)
+        .lease(Duration::from_millis(300));
+    let mut running = Dialer::new(fake.provider().unwrap(), store.clone())
+        .start(c)
+        .await
+        .unwrap();
+    let progress = running.finished().await.unwrap();
+    assert_eq!(progress.done, 1, "{progress:?}");
+    assert_eq!(calls_to(&fake, &number(0)), 1);
+    let results = store.results("outage").await.unwrap();
+    assert_eq!(
+        results[0].last.as_ref().unwrap().outcome,
+        Outcome::Answered,
+        "{results:?}"
+    );
+}

@@ -75,7 +75,7 @@ pub(crate) struct StoreArgs {
     /// The campaign's id (`run` names it after the contacts file's stem by default).
     #[arg(long, value_name = "ID")]
     campaign: String,
-    /// Where campaigns are kept: `sqlite:PATH`, or `redis://HOST:PORT` (`rediss://` for TLS)
+    /// Where campaigns are kept: `sqlite:PATH`, or `redis://HOST:PORT` (plain TCP: reach a remote server over a private network or a TLS tunnel)
     /// to share them between machines.
     #[arg(long, value_name = "STORE", default_value = DEFAULT_STORE)]
     store: String,
@@ -136,7 +136,7 @@ pub(crate) struct RunArgs {
     /// The IANA time zone of contacts without a `timezone` column [default: UTC].
     #[arg(long, value_name = "IANA")]
     zone: Option<String>,
-    /// Where the campaign is kept: `sqlite:PATH`, or `redis://HOST:PORT` (`rediss://` for TLS)
+    /// Where the campaign is kept: `sqlite:PATH`, or `redis://HOST:PORT` (plain TCP: reach a remote server over a private network or a TLS tunnel)
     /// to share it between dialers on several machines.
     #[arg(long, value_name = "STORE", default_value = DEFAULT_STORE)]
     store: String,

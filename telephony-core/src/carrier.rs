@@ -72,6 +72,14 @@ pub trait Carrier: Send + Sync + 'static {
         1.0
     }
 
+    /// Whether polling a call's status by the id its create returned tells how an ended call
+    /// ended (busy, no answer, failed, answered). Where it does not (Plivo files an ended call
+    /// under an id the create never returned; Telnyx's API says only that the call ended),
+    /// the outcome comes from the carrier's webhooks, and a campaign asks for them.
+    fn outcome_by_polling(&self) -> bool {
+        true
+    }
+
     /// The wire formats its media stream can carry, the default first.
     fn stream_formats(&self) -> &'static [AudioFormat];
 

@@ -2,26 +2,46 @@
 
 use std::fmt;
 
-/// `url` fit to print: a password in it (`redis://:hunter2@host`, `https://user:pw@…`)
-/// replaced by `***`; text that is not a URL is not printed at all (it may be a secret
-/// mistyped).
+/// `url` fit to print: a password in it (`redis://:hunter2@host`, `https://user:pw@…`) and
+/// the value of any query parameter that names a credential (`?password=`, `pass`, `token`,
+/// `secret`, `key`, `auth`…) replaced by `***`; text that is not a URL is not printed at all
+/// (it may be a secret mistyped).
 ///
 /// ```
 /// use telephony_core::redact_url;
 ///
 /// assert_eq!(redact_url("redis://:hunter2@10.0.0.5:6379/0"), "redis://:***@10.0.0.5:6379/0");
+/// assert_eq!(redact_url("redis+unix:///run/redis.sock?db=1&pass=hunter2"), "redis+unix:///run/redis.sock?db=1&pass=***");
 /// assert_eq!(redact_url("sqlite:campaign.db"), "sqlite:campaign.db");
 /// assert_eq!(redact_url("hunter2"), "(unparsable URL)");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(unparsable URL)".to_owned(),
+    const CREDENTIALS: [&str; 7] = ["pass", "password", "token", "secret", "key", "auth", "pwd"];
+    let Ok(mut u) = url::Url::parse(url) else {
+        return "(unparsable URL)".to_owned();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
     }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let lower = k.to_ascii_lowercase();
+                let secret = CREDENTIALS.iter().any(|c| lower.contains(c));
+                (
+                    k.into_owned(),
+                    if secret {
+                        "***".to_owned()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
 }
 
 /// A credential: an auth token, an API secret, a signature secret, a private key.

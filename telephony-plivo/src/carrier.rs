@@ -81,6 +81,11 @@ impl Carrier for PlivoCarrier {
         2.0
     }
 
+    /// Plivo files an ended call under its CallUUID, which the create's request id does not find: how a call that was never answered ended is in its callbacks only.
+    fn outcome_by_polling(&self) -> bool {
+        false
+    }
+
     fn stream_formats(&self) -> &'static [AudioFormat] {
         FORMATS
     }

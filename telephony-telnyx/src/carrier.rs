@@ -68,6 +68,11 @@ impl Carrier for TelnyxCarrier {
         }
     }
 
+    /// Telnyx's call resource says only that an ended call ended (`is_alive: false`), not how: busy, unanswered and answered calls read alike.
+    fn outcome_by_polling(&self) -> bool {
+        false
+    }
+
     fn stream_formats(&self) -> &'static [AudioFormat] {
         crate::media::STREAM_FORMATS
     }

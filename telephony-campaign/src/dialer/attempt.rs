@@ -73,7 +73,11 @@ fn next(shared: &Shared, result: &AttemptResult, retryable: bool) -> Next {
         return Next::Done;
     }
     match shared.campaign.retry.next(result.outcome, result.attempts) {
-        Some(wait) => Next::RetryAt(millis(SystemTime::now() + wait)),
+        Some(wait) => {
+            Next::RetryAt(millis(SystemTime::now().checked_add(wait).unwrap_or_else(
+                || SystemTime::now() + Duration::from_secs(365 * 24 * 3600),
+            )))
+        }
         None => Next::Done,
     }
 }
@@ -95,6 +99,9 @@ pub(crate) async fn dial(shared: Arc<Shared>, claimed: Claimed, permit: OwnedSem
     );
     // Durable before the create: a crash from here on is reconciled, never re-dialled.
     if !record(&shared, &claimed, &attempt).await {
+        // Not recorded, so not dialled: the lease lapsed (the store refuses a lapsed owner)
+        // or the claim passed on. Still held here, it is given back to be dialled once.
+        super::dispatch::give_back(&shared, &claimed).await;
         return;
     }
     shared.emit(DialerEvent::Dialing {
@@ -168,17 +175,18 @@ pub(crate) async fn reconcile(shared: Arc<Shared>, claimed: Claimed, permit: Own
     }
 }
 
-/// Writes the attempt, retrying a failing store; `false` when the claim passed to another
-/// dialer (this one's lease ran out).
+/// Writes the attempt, retrying a failing store for as long as it fails (a claim left
+/// without its writer would be held by nobody working on it); `false` when the claim passed
+/// to another dialer (this one's lease ran out).
 async fn record(shared: &Shared, claimed: &Claimed, attempt: &Attempt) -> bool {
     let mut wait = Duration::from_millis(200);
-    for _ in 0..8 {
+    loop {
         match shared
             .store
             .record_attempt(
                 &shared.campaign.id,
                 &claimed.contact.number,
-                &shared.owner,
+                &shared.owner(),
                 attempt,
             )
             .await
@@ -187,12 +195,15 @@ async fn record(shared: &Shared, claimed: &Claimed, attempt: &Attempt) -> bool {
             Err(e) => {
                 shared.emit(DialerEvent::StoreError(e.to_string()));
                 tokio::time::sleep(wait).await;
-                wait *= 2;
+                wait = (wait * 2).min(Duration::from_secs(10));
             }
         }
     }
-    false
 }
+
+/// How long a call read as ended by polling waits for the webhook that tells how, where
+/// the carrier's API does not, before it is recorded as unconfirmed.
+const ENDED_GRACE: Duration = Duration::from_secs(60);
 
 /// How long a call may go unfound by its id before it is recorded as unconfirmed.
 const NOT_FOUND_GRACE: Duration = Duration::from_secs(120);
@@ -215,6 +226,8 @@ async fn follow(shared: &Shared, n: u32, call: &CallId) -> AttemptResult {
     // a poll or a callback), polled and hung up by from then on.
     let mut own = call.clone();
     let mut not_found_since: Option<Instant> = None;
+    let mut ended_since: Option<Instant> = None;
+    let by_polling = shared.provider.carrier().outcome_by_polling();
     let result = loop {
         let now_heard = heard.borrow_and_update().clone();
         if let Some(id) = now_heard
@@ -250,7 +263,7 @@ async fn follow(shared: &Shared, n: u32, call: &CallId) -> AttemptResult {
             }
             () = tokio::time::sleep(wait) => {}
         }
-        wait = wait.mul_f64(polling.factor.max(1.0)).min(max);
+        wait = wait.mul_f64(polling.factor.clamp(1.0, 10.0)).min(max);
         match shared.provider.call_status(&own).await {
             Ok(info) => {
                 not_found_since = None;
@@ -261,14 +274,33 @@ async fn follow(shared: &Shared, n: u32, call: &CallId) -> AttemptResult {
                 if is_machine(info.answered_by.as_ref()) {
                     machine.clone_from(&info.answered_by);
                 }
-                if let Some(outcome) =
-                    Outcome::of_status(&info.status, machine.as_ref().or(info.answered_by.as_ref()))
-                {
-                    let mut r = AttemptResult::new(n, outcome, millis(SystemTime::now()));
-                    r.duration_secs = info.duration.map(|d| d.as_secs());
-                    r.cost = info.cost.map(|c| format!("{} {}", c.amount, c.currency));
-                    r.recording_url.clone_from(&heard.borrow().recording_url);
-                    break r;
+                let by = machine.as_ref().or(info.answered_by.as_ref());
+                match Outcome::of_status(&info.status, by) {
+                    // Where the carrier's API does not say how a call ended, an end read by
+                    // polling waits for the webhooks that do, a while.
+                    Some(_) if !by_polling => {
+                        let since = *ended_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > ENDED_GRACE {
+                            let mut r = AttemptResult::new(
+                                n,
+                                Outcome::Unconfirmed,
+                                millis(SystemTime::now()),
+                            );
+                            r.detail = Some(format!(
+                                "the call ended; {} tells how only in its webhooks, and none came",
+                                shared.provider.kind().name()
+                            ));
+                            break r;
+                        }
+                    }
+                    Some(outcome) => {
+                        let mut r = AttemptResult::new(n, outcome, millis(SystemTime::now()));
+                        r.duration_secs = info.duration.map(|d| d.as_secs());
+                        r.cost = info.cost.map(|c| format!("{} {}", c.amount, c.currency));
+                        r.recording_url.clone_from(&heard.borrow().recording_url);
+                        break r;
+                    }
+                    None => {}
                 }
             }
             Err(e) if e.is_not_found() => {

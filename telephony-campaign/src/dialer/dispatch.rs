@@ -29,7 +29,9 @@ pub(crate) struct Shared {
     pub(crate) provider: Arc<dyn TelephonyProvider>,
     pub(crate) store: Arc<dyn CampaignStore>,
     pub(crate) campaign: Campaign,
-    pub(crate) owner: String,
+    /// This dialer's name in the store: its claims and its lease. A new one is taken when
+    /// the dialer finds itself idle with claims nobody works on (see [`rotate_owner`]).
+    owner: Mutex<String>,
     pub(crate) interval: Duration,
     pub(crate) pacing_key: String,
     /// `None` once the dialer stopped: the host's `next_event` then ends after the last one.
@@ -38,6 +40,9 @@ pub(crate) struct Shared {
     pub(crate) wake: Notify,
     /// When this dialer's recent creates were sent (for the achieved rate).
     placed: Mutex<VecDeque<Instant>>,
+    /// Until when the store surely holds this dialer's lease: the last renewal that
+    /// succeeded, counted from when it was sent.
+    lease_until: Mutex<Instant>,
 }
 
 impl Shared {
@@ -57,12 +62,13 @@ impl Shared {
             store,
             interval: Duration::from_secs_f64(1.0 / cps),
             pacing_key,
-            owner: format!("dialer-{}", uuid::Uuid::new_v4().simple()),
+            owner: Mutex::new(new_owner()),
             campaign,
             events: Mutex::new(Some(events)),
             observer: CallObserver::default(),
             wake: Notify::new(),
             placed: Mutex::new(VecDeque::new()),
+            lease_until: Mutex::new(Instant::now()),
         }
     }
 
@@ -104,6 +110,38 @@ impl Shared {
     fn id(&self) -> &str {
         &self.campaign.id
     }
+
+    /// This dialer's name in the store now.
+    pub(crate) fn owner(&self) -> String {
+        self.owner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Renews the lease, and notes how long it surely holds.
+    pub(crate) async fn renew_lease(&self) -> Result<(), crate::StoreError> {
+        let sent = Instant::now();
+        self.store
+            .heartbeat(&self.owner(), self.campaign.lease)
+            .await?;
+        let mut until = self
+            .lease_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *until = (*until).max(sent + self.campaign.lease);
+        Ok(())
+    }
+
+    /// Whether the lease surely holds for a while yet (a third of it): a create is sent only
+    /// then, so no other dialer can be taking this one's contacts while it dials them.
+    pub(crate) fn lease_is_fresh(&self) -> bool {
+        let until = *self
+            .lease_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Instant::now() + self.campaign.lease / 3 < until
+    }
 }
 
 /// A task aborted when its handle is dropped.
@@ -115,16 +153,19 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Renews the dialer's lease until dropped.
+fn new_owner() -> String {
+    format!("dialer-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Renews the dialer's lease until dropped: every third of the lease, on a fixed schedule
+/// (a slow renewal does not push the next one back).
 async fn keep_lease(shared: Arc<Shared>) {
-    let every = shared.campaign.lease / 3;
+    let mut every = tokio::time::interval(shared.campaign.lease / 3);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    every.tick().await;
     loop {
-        tokio::time::sleep(every).await;
-        if let Err(e) = shared
-            .store
-            .heartbeat(&shared.owner, shared.campaign.lease)
-            .await
-        {
+        every.tick().await;
+        if let Err(e) = shared.renew_lease().await {
             shared.emit(DialerEvent::StoreError(e.to_string()));
         }
     }
@@ -143,16 +184,16 @@ pub(crate) async fn run(shared: Arc<Shared>) -> Result<Progress, DialerError> {
 }
 
 async fn run_until_stopped(shared: Arc<Shared>) -> Result<Progress, DialerError> {
-    shared
-        .store
-        .heartbeat(&shared.owner, shared.campaign.lease)
-        .await?;
+    shared.renew_lease().await?;
     // Renewed alongside the loop: when the loop ends or is dropped (the host dropped its
     // handle), renewal stops with it and the claims pass on once the lease runs out.
     let lease = AbortOnDrop(tokio::spawn(keep_lease(shared.clone())));
-    let permits = Arc::new(Semaphore::new(shared.campaign.concurrency));
+    let permits = Arc::new(Semaphore::new(
+        shared.campaign.concurrency.min(Semaphore::MAX_PERMITS),
+    ));
     let mut tasks = JoinSet::new();
     let mut state = None;
+    let mut idle_held = 0u32;
     let outcome = loop {
         // Attempts that ended free their slot.
         while tasks.try_join_next().is_some() {}
@@ -189,7 +230,7 @@ async fn run_until_stopped(shared: Arc<Shared>) -> Result<Progress, DialerError>
         let now = SystemTime::now();
         let claimed = match shared
             .store
-            .claim(shared.id(), &shared.owner, millis(now))
+            .claim(shared.id(), &shared.owner(), millis(now))
             .await
         {
             Ok(c) => c,
@@ -204,6 +245,19 @@ async fn run_until_stopped(shared: Arc<Shared>) -> Result<Progress, DialerError>
             match shared.store.progress(shared.id()).await {
                 Ok(p) if p.is_finished() && tasks.is_empty() => break Ok(()),
                 Ok(p) => {
+                    // Idle, with nothing of its own under way, while contacts are held: some
+                    // may be this dialer's, held by nobody working on them (a claim whose
+                    // answer was lost, an attempt whose task ended early). A new name lets
+                    // them go: released, or taken back as orphans and settled.
+                    if tasks.is_empty() && p.in_progress > 0 {
+                        idle_held += 1;
+                        if idle_held >= 3 {
+                            idle_held = 0;
+                            rotate_owner(&shared).await;
+                        }
+                    } else {
+                        idle_held = 0;
+                    }
                     let until_due = p.next_due_ms.map(|due| {
                         Duration::from_millis(due.saturating_sub(millis(SystemTime::now())))
                     });
@@ -229,13 +283,30 @@ async fn run_until_stopped(shared: Arc<Shared>) -> Result<Progress, DialerError>
     };
     while tasks.join_next().await.is_some() {}
     drop(lease);
-    let _ = shared.store.retire(&shared.owner).await;
+    let _ = shared.store.retire(&shared.owner()).await;
     let progress = shared.store.progress(shared.id()).await;
     if let Ok(p) = &progress {
         shared.emit(DialerEvent::Finished(p.clone()));
     }
     outcome?;
     Ok(progress?)
+}
+
+/// Takes a new name in the store, giving up the old one's claims (see the loop), when no
+/// attempt of this dialer is under way.
+async fn rotate_owner(shared: &Shared) {
+    let old = shared.owner();
+    if let Err(e) = shared.store.retire(&old).await {
+        shared.emit(DialerEvent::StoreError(e.to_string()));
+        return;
+    }
+    *shared
+        .owner
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = new_owner();
+    if let Err(e) = shared.renew_lease().await {
+        shared.emit(DialerEvent::StoreError(e.to_string()));
+    }
 }
 
 /// Waits up to `wait` for something to change: an attempt ending, the host's pause, resume
@@ -281,7 +352,14 @@ async fn ready_to_dial(shared: &Shared, claimed: Claimed) -> Option<Claimed> {
         Ok(wait) => tokio::time::sleep(wait).await,
         Err(e) => {
             shared.emit(DialerEvent::StoreError(e.to_string()));
-            defer(shared, &claimed, SystemTime::now(), DeferReason::StoreFailed).await;
+            defer(
+                shared,
+                &claimed,
+                SystemTime::now(),
+                DeferReason::StoreFailed,
+            )
+            .await;
+            tokio::time::sleep(STORE_BACKOFF).await;
             return None;
         }
     }
@@ -295,6 +373,19 @@ async fn ready_to_dial(shared: &Shared, claimed: Claimed) -> Option<Claimed> {
     }
     if let Some(until) = closed_until(shared, &claimed, SystemTime::now()) {
         defer(shared, &claimed, until, DeferReason::Window).await;
+        return None;
+    }
+    // A lease the store may have let lapse (its renewals failing): another dialer may be
+    // taking this contact. Give it back rather than dial it.
+    if !shared.lease_is_fresh() {
+        defer(
+            shared,
+            &claimed,
+            SystemTime::now(),
+            DeferReason::StoreFailed,
+        )
+        .await;
+        tokio::time::sleep(STORE_BACKOFF).await;
         return None;
     }
     Some(claimed)
@@ -316,19 +407,38 @@ fn closed_until(shared: &Shared, claimed: &Claimed, now: SystemTime) -> Option<S
     }
 }
 
+/// Gives a contact back at once, when this dialer still holds it and recorded nothing on it.
+pub(crate) async fn give_back(shared: &Shared, claimed: &Claimed) {
+    defer(shared, claimed, SystemTime::now(), DeferReason::StoreFailed).await;
+}
+
 async fn defer(shared: &Shared, claimed: &Claimed, until: SystemTime, reason: DeferReason) {
     let number = &claimed.contact.number;
-    match shared
-        .store
-        .defer(shared.id(), number, &shared.owner, millis(until))
-        .await
-    {
-        Ok(_) => shared.emit(DialerEvent::Deferred {
-            number: number.clone(),
-            until,
-            reason,
-        }),
-        Err(e) => shared.emit(DialerEvent::StoreError(e.to_string())),
+    // Retried while the store fails: a claim given back nowhere would stay held by a dialer
+    // that no longer works on it.
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match shared
+            .store
+            .defer(shared.id(), number, &shared.owner(), millis(until))
+            .await
+        {
+            Ok(true) => {
+                shared.emit(DialerEvent::Deferred {
+                    number: number.clone(),
+                    until,
+                    reason,
+                });
+                return;
+            }
+            // The claim passed to another dialer meanwhile: theirs now.
+            Ok(false) => return,
+            Err(e) => {
+                shared.emit(DialerEvent::StoreError(e.to_string()));
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+        }
     }
 }
 
@@ -341,7 +451,7 @@ pub(crate) async fn settle(shared: &Shared, claimed: &Claimed, result: AttemptRe
     loop {
         match shared
             .store
-            .finish(shared.id(), number, &shared.owner, &result, next)
+            .finish(shared.id(), number, &shared.owner(), &result, next)
             .await
         {
             Ok(true) => break,

@@ -309,9 +309,17 @@ impl Dialer {
         let cps = campaign
             .cps
             .unwrap_or_else(|| self.provider.carrier().calls_per_second());
-        if !(cps.is_finite() && cps > 0.0) {
+        if !(cps.is_finite() && (0.001..=10_000.0).contains(&cps)) {
             return Err(DialerError::Invalid(format!(
-                "calls per second must be above 0, not {cps}"
+                "calls per second must be from 0.001 to 10000, not {cps}"
+            )));
+        }
+        let carrier = self.provider.carrier();
+        if !carrier.outcome_by_polling() && campaign.status_callback.is_none() {
+            return Err(DialerError::Invalid(format!(
+                "{} tells how a call ended only in its webhooks: set Campaign::status_callback to \
+                 the host's server and pass each verified callback to RunningCampaign::observe",
+                self.provider.kind().name()
             )));
         }
         for c in &campaign.contacts {

@@ -135,20 +135,28 @@ impl CallObserver {
         }
         let mut update = |id: &str, f: &dyn Fn(&mut Heard)| calls.update(id, f);
         match notice {
-            CallNotice::Status(event) if event.status.is_terminal() => {
-                let secs = event.duration.map(|d| d.as_secs());
-                update(event.call_id.as_str(), &|h| {
-                    h.status = Some((event.status.clone(), secs));
-                    if event.answered_by.is_some() {
-                        h.answered_by.clone_from(&event.answered_by);
-                    }
-                });
-            }
             CallNotice::Status(event) => {
-                if let Some(by) = &event.answered_by {
-                    update(event.call_id.as_str(), &|h| {
-                        h.answered_by = Some(by.clone());
-                    });
+                // A status event that beats the create's answer is kept under both of the
+                // call's names, for whichever its follower watches.
+                let mut ids = vec![event.call_id.as_str()];
+                ids.extend(
+                    event
+                        .initiation_id
+                        .as_deref()
+                        .filter(|i| *i != event.call_id.as_str()),
+                );
+                let secs = event.duration.map(|d| d.as_secs());
+                for id in ids {
+                    if event.status.is_terminal() {
+                        update(id, &|h| {
+                            h.status = Some((event.status.clone(), secs));
+                            if event.answered_by.is_some() {
+                                h.answered_by.clone_from(&event.answered_by);
+                            }
+                        });
+                    } else if let Some(by) = &event.answered_by {
+                        update(id, &|h| h.answered_by = Some(by.clone()));
+                    }
                 }
             }
             CallNotice::Machine(result) => {

@@ -149,6 +149,15 @@ pub(crate) async fn run<S: CampaignStore + ReplayGuard>(store: &S) {
     );
     assert_eq!(store.claim(&c, &b, now + 20_000).await.unwrap(), None);
     store.heartbeat(&a, Duration::ZERO).await.unwrap();
+    // A lapsed owner records nothing, and never takes back its own claims as orphans (a
+    // dialer that outlived its lease would dial them again).
+    assert!(
+        !store
+            .record_attempt(&c, &number(0), &a, &flying)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.claim(&c, &a, now + 20_000).await.unwrap(), None);
     let orphan = store.claim(&c, &b, now + 20_000).await.unwrap().unwrap();
     assert_eq!(orphan.contact.number, number(0));
     assert_eq!(orphan.in_flight, Some(flying));

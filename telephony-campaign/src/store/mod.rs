@@ -330,7 +330,8 @@ pub trait CampaignStore: Send + Sync + fmt::Debug {
 }
 
 /// A store named the way the CLI takes it: `sqlite:PATH` (or a path ending `.db`/`.sqlite`),
-/// or a `redis://` / `rediss://` URL.
+/// or a `redis://` (or `redis+unix://`) URL. TLS to Redis (`rediss://`) is not built in:
+/// reach a remote server over a private network or a TLS tunnel.
 #[derive(Clone, PartialEq, Eq)]
 pub enum StoreUrl {
     /// A SQLite file.
@@ -355,8 +356,12 @@ impl std::str::FromStr for StoreUrl {
     type Err = StoreError;
 
     fn from_str(s: &str) -> Result<StoreUrl, StoreError> {
-        if s.starts_with("redis://") || s.starts_with("rediss://") || s.starts_with("redis+unix://")
-        {
+        if s.starts_with("rediss://") {
+            return Err(StoreError::new(
+                "rediss:// (TLS) is not built in: use redis:// over a private network or a TLS tunnel",
+            ));
+        }
+        if s.starts_with("redis://") || s.starts_with("redis+unix://") {
             return Ok(StoreUrl::Redis(s.to_owned()));
         }
         if let Some(path) = s

@@ -93,8 +93,9 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection, path: PathBuf) -> Result<SqliteStore, StoreError> {
-        // Another process may hold the write lock for a moment: wait for it, not fail.
-        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        // Another process may hold the write lock for a moment: wait for it, not fail; well
+        // within a dialer's lease (30 s by default), so a stalled store fails before it lapses.
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL")
@@ -283,10 +284,11 @@ impl CampaignStore for SqliteStore {
             let orphan: Option<(String, String, i64, Option<String>)> = tx
                 .query_row(
                     "SELECT number, contact, attempts, in_flight FROM contacts
-                     WHERE campaign = ?1 AND status = 'claimed' AND (owner IS NULL OR owner NOT IN
+                     WHERE campaign = ?1 AND status = 'claimed' AND owner IS NOT ?3
+                       AND (owner IS NULL OR owner NOT IN
                         (SELECT id FROM owners WHERE expires_ms > ?2))
                      ORDER BY seq LIMIT 1",
-                    params![campaign, wall],
+                    params![campaign, wall, owner],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()
@@ -338,9 +340,18 @@ impl CampaignStore for SqliteStore {
         self.with(move |conn| {
             let n = conn
                 .execute(
+                    // An owner whose lease ran out records nothing: another dialer may be
+                    // taking its claims.
                     "UPDATE contacts SET in_flight = ?4
-                     WHERE campaign = ?1 AND number = ?2 AND owner = ?3 AND status = 'claimed'",
-                    params![campaign, number, owner, json],
+                     WHERE campaign = ?1 AND number = ?2 AND owner = ?3 AND status = 'claimed'
+                       AND owner IN (SELECT id FROM owners WHERE expires_ms > ?5)",
+                    params![
+                        campaign,
+                        number,
+                        owner,
+                        json,
+                        i64_of(millis(SystemTime::now()))
+                    ],
                 )
                 .map_err(err)?;
             Ok(n > 0)

@@ -9,7 +9,8 @@ local function take(n, from)
 end
 local best, best_seq, best_owner
 for _, o in ipairs(redis.call('SMEMBERS', P .. 'owners')) do
-  if redis.call('EXISTS', 'telephony:owner:' .. o) == 0 then
+  -- Another owner's lapsed claims; never the caller's own (it is alive: it is asking).
+  if o ~= owner and redis.call('EXISTS', 'telephony:owner:' .. o) == 0 then
     local first = redis.call('ZRANGE', P .. 'held:' .. o, 0, 0, 'WITHSCORES')
     if first[1] then
       local s = tonumber(first[2])
