@@ -425,7 +425,7 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
                 None => builder,
             }
         };
-        retry::send(
+        let response = retry::send(
             provider,
             &self.operation,
             &self.client.config.retry,
@@ -433,7 +433,9 @@ impl<'a, A: RestApi> RestRequest<'a, A> {
             |headers| self.client.api.retry_after(headers, SystemTime::now()),
             make,
         )
-        .await
+        .await?;
+        super::clock::note(response.headers());
+        Ok(response)
     }
 
     /// [`decode`](Self::decode) at `url`.

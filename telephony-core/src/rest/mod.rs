@@ -55,11 +55,13 @@ use crate::error::{DecodeError, Error};
 use crate::provider::ProviderKind;
 
 mod client;
+mod clock;
 mod download;
 mod pages;
 mod retry;
 
 pub use client::{Answer, Auth, ErrorDetails, RestApi, RestClient, RestRequest};
+pub use clock::{ServerDate, observe_server_date};
 pub use pages::{MAX_PAGES, Next, next_page_url};
 pub use retry::{HttpConfig, RetryPolicy, retry_after};
 
