@@ -41,6 +41,7 @@
 
 #![forbid(unsafe_code)]
 
+mod balance;
 mod callbacks;
 mod carrier;
 mod client;
@@ -62,7 +63,10 @@ pub use config::{Credentials, TwilioConfig, regional_base_url};
 pub use media::TwilioMediaProtocol;
 pub use provider::Twilio;
 pub use recording::CURRENT_RECORDING;
-pub use resources::{CallResource, ConferenceResource, NumberResource, RecordingResource};
+pub use resources::{
+    BalanceResource, CallResource, ConferenceResource, NumberCapabilities, NumberResource,
+    RecordingResource,
+};
 pub use transfer::MAX_TWIML;
 
 /// Twilio's [`ProviderKind`]: `twilio`.

@@ -4,11 +4,11 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use telephony_core::{
-    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus, CallTarget,
-    Capabilities, Currency, Dtmf, E164, Error, HangupOutcome, InboundCall, InboundUpdate,
-    MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
-    RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider, Transfer, TransferNotice,
-    TransferStarted, Url, Verified, WebhookError, WebhookRequest,
+    Balance, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
+    CallTarget, Capabilities, Currency, Dtmf, E164, Error, HangupOutcome, InboundCall,
+    InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber,
+    ProviderKind, RecordingId, RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider,
+    Transfer, TransferNotice, TransferStarted, Url, Verified, WebhookError, WebhookRequest,
 };
 
 use crate::KIND;
@@ -181,6 +181,8 @@ impl TelephonyProvider for Twilio {
         c.playback_marks = true;
         c.clear_audio = true;
         c.signed_media_upgrade = true;
+        // The Balance resource.
+        c.balance = true;
         c
     }
 
@@ -305,9 +307,15 @@ impl TelephonyProvider for Twilio {
                 p.provider_id = Some(n.sid);
                 p.voice_url = n.voice_url.filter(|u| !u.is_empty());
                 p.friendly_name = n.friendly_name;
-                Some(p)
+                let caps = n.capabilities.unwrap_or_default();
+                Some(p.with_features(caps.voice, caps.sms))
             })
             .collect())
+    }
+
+    async fn balance(&self) -> Result<Balance, Error> {
+        let resource = self.client.fetch_balance().await?;
+        crate::balance::balance_of(&resource, &self.client.config().account_sid)
     }
 
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
@@ -324,6 +332,12 @@ impl TelephonyProvider for Twilio {
                 self.client.config().account_sid
             )));
         };
+        if current.capabilities.and_then(|c| c.voice) == Some(false) {
+            return Err(Error::NumberWithoutVoice {
+                provider: KIND,
+                number: number.clone(),
+            });
+        }
         let previous = current.voice_url.clone().filter(|u| !u.is_empty());
         let app = current
             .voice_application_sid

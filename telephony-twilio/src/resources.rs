@@ -117,6 +117,39 @@ pub struct NumberResource {
     /// A SIP trunk that takes the calls instead, when set.
     #[serde(default)]
     pub trunk_sid: Option<String>,
+    /// What the number can take: `{"voice": true, "sms": false, "mms": true}`.
+    #[serde(default)]
+    pub capabilities: Option<NumberCapabilities>,
+}
+
+/// What a number can take, as Twilio's `capabilities` object says it. Incoming numbers write
+/// the keys in lower case; the available-numbers search writes `SMS` and `MMS`: both are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct NumberCapabilities {
+    /// Voice calls.
+    #[serde(default, alias = "Voice", alias = "VOICE")]
+    pub voice: Option<bool>,
+    /// SMS.
+    #[serde(default, alias = "SMS", alias = "Sms")]
+    pub sms: Option<bool>,
+}
+
+/// The account's balance (`api.v2010.account.balance`): `{"account_sid", "balance": "0.05",
+/// "currency": "USD"}`. A subaccount's carries no balance (Twilio: "Child accounts do not
+/// contain balance information").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct BalanceResource {
+    /// The account.
+    #[serde(default)]
+    pub account_sid: Option<String>,
+    /// The balance, a decimal string.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub balance: Option<String>,
+    /// Its currency, ISO 4217.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
