@@ -13,8 +13,10 @@ use crate::resources::{
     Application, CallCreated, Cdr, ErrorBody, LiveCall, LiveCalls, NumberPage, NumberResource,
 };
 
+mod account;
 mod control;
 
+pub use account::AccountResource;
 pub use control::StartRecording;
 
 /// Plivo's REST API, the parts a voice platform uses. Cheap to clone.

@@ -71,7 +71,7 @@ pub mod xml;
 use telephony_core::ProviderKind;
 
 pub use carrier::{CARRIER, PlivoCarrier};
-pub use client::{CreateCall, PlivoClient, StartRecording};
+pub use client::{AccountResource, CreateCall, PlivoClient, StartRecording};
 pub use config::{ByteOrder, PlivoConfig};
 pub use media::PlivoMediaProtocol;
 pub use provider::Plivo;

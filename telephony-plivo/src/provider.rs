@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use telephony_core::control::TransferStep;
 use telephony_core::{
-    ApiError, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
-    CallTarget, Capabilities, ConfigError, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome,
-    InboundCall, InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber,
-    ProviderKind, RecordingId, RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider,
-    Transfer, TransferNotice, TransferStarted, Url, Verified, WebhookError, WebhookRequest,
-    parse_decimal, parse_seconds,
+    ApiError, Balance, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice,
+    CallStatus, CallTarget, Capabilities, ConfigError, Currency, DecodeError, Dtmf, E164, Error,
+    HangupOutcome, InboundCall, InboundUpdate, MachineDetection, Markup, MediaProtocol,
+    OutboundCall, PhoneNumber, ProviderKind, RecordingId, RecordingOptions, RecordingStarted,
+    StreamSpec, TelephonyProvider, Transfer, TransferNotice, TransferStarted, Url, Verified,
+    WebhookError, WebhookRequest, parse_decimal, parse_seconds,
 };
 use tokio::io::AsyncWrite;
 
@@ -234,6 +234,8 @@ impl TelephonyProvider for Plivo {
         c.recording_delete = true;
         c.playback_marks = true;
         c.clear_audio = true;
+        // The account's cash_credits.
+        c.balance = true;
         c
     }
 
@@ -350,9 +352,13 @@ impl TelephonyProvider for Plivo {
                 let mut p = PhoneNumber::new(E164::parse_lenient(&n.number).ok()?);
                 p.provider_id = n.app_id().map(|a| format!("application {a}"));
                 p.friendly_name = n.alias;
-                Some(p)
+                Some(p.with_features(n.voice_enabled, n.sms_enabled))
             })
             .collect())
+    }
+
+    async fn balance(&self) -> Result<Balance, Error> {
+        self.client.get_account().await?.balance()
     }
 
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
@@ -369,6 +375,12 @@ impl TelephonyProvider for Plivo {
                 config.auth_id
             )));
         };
+        if current.voice_enabled == Some(false) {
+            return Err(Error::NumberWithoutVoice {
+                provider: KIND,
+                number: number.clone(),
+            });
+        }
         let app = self.client.get_application(&app_id).await?.ok_or_else(|| {
             ConfigError::new(
                 "PLIVO_APP_ID",

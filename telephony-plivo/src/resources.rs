@@ -128,6 +128,12 @@ pub struct NumberResource {
     /// The linked application's URI (`/v1/Account/{id}/Application/{app_id}/`), or null.
     #[serde(default)]
     pub application: Option<String>,
+    /// Whether it takes voice calls.
+    #[serde(default)]
+    pub voice_enabled: Option<bool>,
+    /// Whether it takes SMS.
+    #[serde(default)]
+    pub sms_enabled: Option<bool>,
 }
 
 impl NumberResource {
