@@ -15,12 +15,16 @@ use crate::ncco::Ncco;
 use crate::resources::{CallCreated, CallResource, CreateCall, ErrorBody, NumberPage, OwnedNumber};
 use crate::status;
 
+mod balance;
+
+pub use balance::BalanceResource;
+
 /// Which Vonage API a request goes to: they authenticate differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Api {
     /// The Voice API: the application JWT.
     Voice,
-    /// The Numbers and Applications APIs: Basic `api_key:api_secret`.
+    /// The Numbers, Applications and Account (balance) APIs: Basic `api_key:api_secret`.
     Account,
 }
 
@@ -159,7 +163,7 @@ impl VonageClient {
                 (Some(key), Some(secret)) => Ok(Auth::basic(key.clone(), secret.clone())),
                 _ => Err(ConfigError::new(
                     "VONAGE_API_KEY",
-                    "not set: the Numbers and Applications APIs authenticate with the account's API key and secret (VONAGE_API_KEY, VONAGE_API_SECRET)",
+                    "not set: the Numbers, Applications and Account (balance) APIs authenticate with the account's API key and secret (VONAGE_API_KEY, VONAGE_API_SECRET)",
                 )
                 .into()),
             },

@@ -72,7 +72,7 @@ use telephony_core::ProviderKind;
 use telephony_core::media::Pacer;
 
 pub use carrier::{CARRIER, VonageCarrier};
-pub use client::{CallControl, VonageClient};
+pub use client::{BalanceResource, CallControl, VonageClient};
 pub use config::VonageConfig;
 pub use jwt::{AppClaims, AppJwt};
 pub use media::{CALL_UUID_HEADER, VonageMediaProtocol, content_type_format};

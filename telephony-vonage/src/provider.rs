@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use telephony_core::audio::SampleRate;
 use telephony_core::control::TransferStep;
 use telephony_core::{
-    CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus, CallTarget,
-    Capabilities, DecodeError, Dtmf, E164, Error, HangupOutcome, InboundCall, InboundUpdate,
-    MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
-    RecordingOptions, StreamSpec, TelephonyProvider, Transfer, TransferNotice, TransferRef,
-    TransferStarted, Url, Verified, WebhookError, WebhookRequest,
+    Balance, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
+    CallTarget, Capabilities, DecodeError, Dtmf, E164, Error, HangupOutcome, InboundCall,
+    InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber,
+    ProviderKind, RecordingId, RecordingOptions, StreamSpec, TelephonyProvider, Transfer,
+    TransferNotice, TransferRef, TransferStarted, Url, Verified, WebhookError, WebhookRequest,
 };
 
 use crate::KIND;
@@ -238,6 +238,8 @@ impl TelephonyProvider for Vonage {
         c.recording_delete = false;
         c.playback_marks = true;
         c.clear_audio = true;
+        // The Account API's get-balance.
+        c.balance = true;
         c
     }
 
@@ -355,9 +357,16 @@ impl TelephonyProvider for Vonage {
             .filter_map(|n| {
                 let mut p = PhoneNumber::new(E164::parse_lenient(&n.msisdn).ok()?);
                 p.provider_id = n.application().map(|a| format!("application {a}"));
-                Some(p)
+                Some(p.with_features(n.takes("VOICE"), n.takes("SMS")))
             })
             .collect())
+    }
+
+    /// In the configured [`VonageConfig::currency`](crate::VonageConfig), which Vonage's answer
+    /// does not state (euros unless the account was set up otherwise).
+    async fn balance(&self) -> Result<Balance, Error> {
+        let currency = self.client.config().currency;
+        self.client.get_balance().await?.balance(currency)
     }
 
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
@@ -369,6 +378,12 @@ impl TelephonyProvider for Vonage {
                 config.api_key.as_deref().unwrap_or("?")
             )));
         };
+        if owned.takes("VOICE") == Some(false) {
+            return Err(Error::NumberWithoutVoice {
+                provider: KIND,
+                number: number.clone(),
+            });
+        }
         let mut app = self.client.get_application(&app_id).await?;
         let plan = crate::application::point_voice_webhooks(
             &mut app,

@@ -258,9 +258,9 @@ pub struct OwnedNumber {
     /// `landline`, `mobile-lvn`, `landline-toll-free`.
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
-    /// `VOICE`, `SMS`, `MMS`.
+    /// What it takes: `VOICE`, `SMS`, `MMS`; `None` when the answer leaves the list out.
     #[serde(default)]
-    pub features: Vec<String>,
+    pub features: Option<Vec<String>>,
     /// The application its calls go to.
     #[serde(default)]
     pub app_id: Option<String>,
@@ -273,6 +273,17 @@ pub struct OwnedNumber {
 }
 
 impl OwnedNumber {
+    /// Whether it takes `feature` (`VOICE`, `SMS`), as its `features` say; `None` when they
+    /// are left out.
+    pub fn takes(&self, feature: &str) -> Option<bool> {
+        let features = self.features.as_ref()?;
+        Some(
+            features
+                .iter()
+                .any(|f| f.trim().eq_ignore_ascii_case(feature)),
+        )
+    }
+
     /// The application inbound calls to this number go to.
     pub fn application(&self) -> Option<&str> {
         let legacy = match self.voice_callback_type.as_deref() {
@@ -408,11 +419,22 @@ mod tests {
             n.application(),
             Some("aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab")
         );
+        assert_eq!((n.takes("VOICE"), n.takes("SMS")), (Some(true), Some(true)));
+        // vonage-python-sdk's list_owned_numbers_basic.json: an SMS-only number.
+        let n: OwnedNumber = serde_json::from_str(
+            r#"{"country": "ES", "msisdn": "3400000000", "type": "mobile-lvn", "features": ["SMS"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (n.takes("VOICE"), n.takes("SMS")),
+            (Some(false), Some(true))
+        );
         let n: OwnedNumber = serde_json::from_str(
             r#"{"msisdn":"447700900000","voiceCallbackType":"app","voiceCallbackValue":"x-app"}"#,
         )
         .unwrap();
         assert_eq!(n.application(), Some("x-app"));
+        assert_eq!(n.takes("VOICE"), None, "no features: not said");
         let c: CallResource = serde_json::from_str(r#"{"uuid":"u","to":{"type":"phone","number":"447700900000"},"from":{"type":"sip","uri":"sip:a@b"},"price":0.0123,"duration":"60"}"#).unwrap();
         assert_eq!(endpoint_text(&c.to).as_deref(), Some("447700900000"));
         assert_eq!(endpoint_text(&c.from).as_deref(), Some("sip:a@b"));
