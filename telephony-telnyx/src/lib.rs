@@ -46,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 mod actions;
+mod balance;
 pub mod callbacks;
 mod carrier;
 mod client;
@@ -62,6 +63,7 @@ pub mod transfer;
 
 use telephony_core::ProviderKind;
 
+pub use balance::BalanceResource;
 pub use carrier::{CARRIER, TelnyxCarrier};
 pub use client::{CALL_ENDED, TelnyxClient, call_ended};
 pub use config::TelnyxConfig;

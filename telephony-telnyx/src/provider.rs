@@ -5,8 +5,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use telephony_core::control::TransferStep;
 use telephony_core::{
-    CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
-    Capabilities, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome, InboundCall,
+    Balance, CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice,
+    CallStatus, Capabilities, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome, InboundCall,
     InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
     RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider, Transfer, TransferNotice,
     TransferStarted, Url, Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
@@ -114,6 +114,8 @@ impl TelephonyProvider for Telnyx {
         c.recording_delete = true;
         c.playback_marks = true;
         c.clear_audio = true;
+        // `GET /v2/balance`.
+        c.balance = true;
         c
     }
 
@@ -183,13 +185,24 @@ impl TelephonyProvider for Telnyx {
                 // it is on (an id, not a URL), or none.
                 p.provider_id = n.connection_id.map(|c| format!("application {c}"));
                 p.friendly_name = n.connection_name;
+                // Telnyx's number resource has no voice or SMS flag (its features are only in
+                // the search of numbers to buy): what the number takes is not said, so
+                // `voice` and `sms` stay `None`.
                 Some(p)
             })
             .collect())
     }
 
+    /// The balance, with what can still be spent (`available_credit`: the balance plus the
+    /// credit limit).
+    async fn balance(&self) -> Result<Balance, Error> {
+        self.client.get_balance().await?.to_balance()
+    }
+
     /// Points `number` at this adapter's Call Control application, and the application's
     /// webhook at `url`. The webhook is the application's, shared by every number on it.
+    /// Telnyx's number resource does not say whether a number takes voice calls, so no
+    /// number is refused for it ([`Error::NumberWithoutVoice`] never comes from here).
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
         let connection = &self.client.config().connection_id;
         let owned = self
