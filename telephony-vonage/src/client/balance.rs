@@ -2,8 +2,8 @@
 //! on the REST host like the Numbers API, with the account's key and secret as Basic auth, as
 //! Vonage's own snippet sends them: `curl ".../account/get-balance" -u "$VONAGE_API_KEY:$VONAGE_API_SECRET"`).
 
-use serde::Deserialize;
-use telephony_core::rest::string_or_number;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use telephony_core::{Balance, Currency, DecodeError, Error, parse_decimal};
 
 use super::{Api, VonageClient};
@@ -14,12 +14,23 @@ use crate::KIND;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[non_exhaustive]
 pub struct BalanceResource {
-    /// The balance, as the number's text (never read through a float here).
-    #[serde(default, deserialize_with = "string_or_number")]
+    /// The balance, as the number's own text (`29.18202293`): never read through a float,
+    /// which would drop digits.
+    #[serde(default, deserialize_with = "number_text")]
     pub value: Option<String>,
     /// Whether the account tops itself up.
     #[serde(rename = "autoReload", default)]
     pub auto_reload: Option<bool>,
+}
+
+/// A JSON number as written (or a string's content, or nothing for `null`).
+fn number_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let raw = Option::<Box<RawValue>>::deserialize(d)?;
+    Ok(match raw.as_deref().map(RawValue::get) {
+        None | Some("null") => None,
+        Some(text) if text.starts_with('"') => serde_json::from_str::<String>(text).ok(),
+        Some(text) => Some(text.to_owned()),
+    })
 }
 
 impl BalanceResource {
@@ -70,6 +81,11 @@ mod tests {
             (r#"{"value": "10.28"}"#, "10.28"),
             (r#"{"value": 1.5E-3}"#, "0.0015"),
             (r#"{"value": -3.1}"#, "-3.1"),
+            (r#"{"value": 20.00}"#, "20.00"),
+            (
+                r#"{"value": 0.123456789012345678901}"#,
+                "0.123456789012345678901",
+            ),
         ] {
             let r: BalanceResource = serde_json::from_str(json).expect(json);
             let b = r.balance(Currency::USD).expect(json);
@@ -79,7 +95,12 @@ mod tests {
 
     #[test]
     fn no_value_or_not_a_number_is_a_decode_error() {
-        for json in [r#"{"autoReload": true}"#, r#"{"value": "lots"}"#] {
+        for json in [
+            r#"{"autoReload": true}"#,
+            r#"{"value": null}"#,
+            r#"{"value": "lots"}"#,
+            r#"{"value": true}"#,
+        ] {
             let r: BalanceResource = serde_json::from_str(json).expect(json);
             let err = r.balance(Currency::EUR).expect_err(json);
             assert!(matches!(err, Error::Decode(_)), "{json}: {err}");
