@@ -257,7 +257,11 @@ fn rest() -> RestCarrier {
                 404,
                 error_body(404, "no such number"),
             )],
+            // Acme's numbers say nothing of what they take.
+            voiceless: None,
         },
+        // Acme has no balance API: balance() is the trait's Unsupported.
+        balance: None,
         error_body,
         auth_setting: "ACME_API_KEY",
         secrets: vec![API_KEY.to_owned(), SECRET.to_owned()],

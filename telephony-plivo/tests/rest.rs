@@ -12,7 +12,7 @@ use telephony_core::{
 };
 use telephony_plivo::{Plivo, PlivoConfig};
 use telephony_testkit::contract::rest::{
-    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+    BalanceRead, Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
 };
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
@@ -797,6 +797,118 @@ fn answer_streams_l16_16k_exactly_and_refuses_what_plivo_cannot_stream() {
     }
 }
 
+/// plivo-python's account fixture (tests/resources/fixtures/accountGetResponse.json).
+fn account_fixture() -> serde_json::Value {
+    serde_json::json!({
+        "account_type": "standard",
+        "address": "",
+        "api_id": "95e1df78-3f08-11e7-8bc8-065f6a74a84a",
+        "auth_id": "MAXXXXXXXXXXXXXXXXXX",
+        "auto_recharge": false,
+        "billing_mode": "prepaid",
+        "cash_credits": "4.88860",
+        "city": "",
+        "name": "Sherlock Holmes",
+        "resource_uri": "/v1/Account/MAXXXXXXXXXXXXXXXXXX/",
+        "state": "",
+        "timezone": "Asia/Kolkata"
+    })
+}
+
+/// plivo-python's number fixture (tests/resources/fixtures/numberGetResponse.json: voice and
+/// SMS enabled), as number 14155550101 linked to APP.
+fn fixture_number() -> serde_json::Value {
+    serde_json::json!({
+        "added_on": "2014-02-14",
+        "active": false,
+        "alias": null,
+        "api_id": "88625e5e-1c92-11e4-80aa-12313f048015",
+        "application": format!("/v1/Account/{ID}/Application/{APP}/"),
+        "carrier": "Plivo",
+        "monthly_rental_rate": "0.80000",
+        "number": "14155550101",
+        "number_type": "local",
+        "city": "USA",
+        "country": "United States",
+        "mms_enabled": false,
+        "mms_rate": "0.00000",
+        "renewal_date": "2014-03-14",
+        "region": "California, UNITED STATES",
+        "resource_uri": format!("/v1/Account/{ID}/Number/14155550101/"),
+        "sms_enabled": true,
+        "sms_rate": "0.00000",
+        "sub_account": null,
+        "voice_enabled": true,
+        "voice_rate": "0.00850"
+    })
+}
+
+/// The same number, without voice (an SMS-only number).
+fn voiceless_number() -> serde_json::Value {
+    let mut n = fixture_number();
+    n["voice_enabled"] = false.into();
+    n
+}
+
+/// The balance is the account's `cash_credits`, read from `GET /v1/Account/{auth_id}/` with
+/// the account's Basic credentials, every digit kept, in US dollars.
+#[tokio::test]
+async fn balance_is_the_accounts_cash_credits() {
+    let server = MockServer::start().await;
+    let get = on("GET", p("")).and(header("authorization", basic().as_str()));
+    mount(&server, get, json(200, account_fixture()), 1).await;
+    let plivo = plivo(&server);
+    assert!(plivo.capabilities().balance);
+    let balance = plivo.balance().await.unwrap();
+    assert_eq!(balance.to_string(), "4.88860 USD");
+}
+
+/// Each number says what it takes, as `voice_enabled` and `sms_enabled` say; one that says
+/// nothing is `None`, not a guess.
+#[tokio::test]
+async fn numbers_say_whether_they_take_voice_and_sms() {
+    let server = MockServer::start().await;
+    let mut voiceless = voiceless_number();
+    voiceless["number"] = "14155550104".into();
+    let body = serde_json::json!({
+        "api_id": "x", "meta": {"limit": 20, "next": null, "offset": 0},
+        "objects": [fixture_number(), voiceless, {"number": "14155550103"}]
+    });
+    mount(&server, on("GET", p("Number/")), json(200, body), 1).await;
+    let numbers = plivo(&server).phone_numbers().await.unwrap();
+    let said: Vec<(&str, Option<bool>, Option<bool>)> = numbers
+        .iter()
+        .map(|n| (n.number.as_str(), n.voice, n.sms))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("+14155550101", Some(true), Some(true)),
+            ("+14155550104", Some(false), Some(true)),
+            ("+14155550103", None, None),
+        ]
+    );
+}
+
+/// A number without voice is refused before its application is read or changed.
+#[tokio::test]
+async fn configure_inbound_refuses_a_number_without_voice() {
+    let server = MockServer::start().await;
+    let get = on("GET", p("Number/14155550101/"));
+    mount(&server, get, json(200, voiceless_number()), 1).await;
+    mount(&server, Mock::given(method("POST")), status(202), 0).await;
+    let err = plivo(&server)
+        .configure_inbound(&"+14155550101".parse().unwrap(), &INBOUND.parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NumberWithoutVoice { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Plivo reports that +14155550101 cannot take voice calls"),
+        "{err}"
+    );
+}
+
 /// Plivo, as the REST contract sees it.
 fn carrier() -> RestCarrier {
     fn adapter(base: Url, http: HttpConfig) -> Arc<dyn TelephonyProvider> {
@@ -897,7 +1009,19 @@ fn carrier() -> RestCarrier {
                 404,
                 error_body(404, "not found"),
             )],
+            voiceless: Some(vec![Endpoint::new(
+                "GET",
+                p("Number/14155550101/"),
+                200,
+                voiceless_number(),
+            )]),
         },
+        // plivo-python's fixture (accountGetResponse.json).
+        balance: Some(BalanceRead {
+            endpoint: Endpoint::new("GET", p(""), 200, account_fixture()),
+            amount: "4.88860",
+            currency: "USD",
+        }),
         error_body,
         auth_setting: "PLIVO_AUTH_TOKEN",
         secrets: vec![TOKEN.to_owned()],

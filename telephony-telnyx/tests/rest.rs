@@ -17,7 +17,7 @@ use telephony_telnyx::client_state;
 use telephony_telnyx::commands::command_id;
 use telephony_telnyx::{Telnyx, TelnyxConfig};
 use telephony_testkit::contract::rest::{
-    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+    BalanceRead, Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
 };
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -383,6 +383,39 @@ async fn configure_inbound_moves_the_number_to_our_application_and_reports_drift
     assert!(err.is_err());
 }
 
+/// `GET /v2/balance` as the example of Telnyx's API reference answers
+/// (developers.telnyx.com/api-reference/billing).
+fn documented_balance() -> serde_json::Value {
+    json!({
+        "data": {
+            "record_type": "balance",
+            "pending": "10.00",
+            "balance": "300.00",
+            "credit_limit": "100.00",
+            "available_credit": "400.00",
+            "currency": "USD"
+        }
+    })
+}
+
+/// The balance is read with the API key, every digit kept, with what can still be spent.
+#[tokio::test]
+async fn balance_is_read_with_what_can_still_be_spent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/balance"))
+        .and(header("authorization", bearer().as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(documented_balance()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let telnyx = telnyx_with(&server, &Waits::default());
+    assert!(telnyx.capabilities().balance);
+    let balance = telnyx.balance().await.unwrap();
+    assert_eq!(balance.to_string(), "300.00 USD");
+    assert_eq!(balance.spendable().to_string(), "400.00");
+}
+
 fn carrier() -> RestCarrier {
     fn adapter(base: Url, http: HttpConfig) -> Arc<dyn TelephonyProvider> {
         Arc::new(Telnyx::new(TelnyxConfig::new(KEY, CONNECTION).base_url(base).http(http)).unwrap())
@@ -469,7 +502,15 @@ fn carrier() -> RestCarrier {
                 200,
                 json!({"data": [], "meta": {"total_pages": 0}}),
             )],
+            // Telnyx's numbers say nothing of what they take.
+            voiceless: None,
         },
+        // The example of Telnyx's API reference.
+        balance: Some(BalanceRead {
+            endpoint: Endpoint::new("GET", "/balance", 200, documented_balance()),
+            amount: "300.00",
+            currency: "USD",
+        }),
         error_body,
         auth_setting: "TELNYX_API_KEY",
         secrets: vec![KEY.to_owned()],

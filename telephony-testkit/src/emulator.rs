@@ -15,7 +15,7 @@ use telephony::{
     TelephonyProvider, Url, WebhookRequest,
 };
 
-use crate::engine::Fake;
+use crate::engine::{Fake, NumberFeatures};
 use crate::wire::ProviderStream;
 
 /// An emulator starting: what [`Emulator::start`] returns.
@@ -190,6 +190,14 @@ macro_rules! handle {
                 $name::add_number(self, number);
             }
 
+            fn add_number_with(
+                &self,
+                number: &telephony::E164,
+                features: $crate::engine::NumberFeatures,
+            ) -> Result<(), String> {
+                $name::stage_number(self, number, features)
+            }
+
             fn ring(&self, from: &telephony::E164, to: &telephony::E164) -> Result<String, String> {
                 $name::ring(self, from, to)
             }
@@ -203,6 +211,9 @@ pub(crate) use handle;
 pub(crate) trait Line: Send + Sync {
     /// Gives the account `number`, pointed nowhere yet.
     fn add_number(&self, number: &E164);
+    /// Gives the account `number`, able to take only `features`, where the carrier's numbers
+    /// API can say so.
+    fn add_number_with(&self, number: &E164, features: NumberFeatures) -> Result<(), String>;
     /// Dials `to`, one of the account's numbers, from `from`; the call's id.
     fn ring(&self, from: &E164, to: &E164) -> Result<String, String>;
 }
@@ -288,6 +299,17 @@ impl Emulated {
     /// it at a webhook).
     pub fn add_number(&self, number: &E164) {
         self.line.add_number(number);
+    }
+
+    /// Gives the emulated account `number`, able to take only `features` (a number without
+    /// voice, say), as the carrier's numbers API then reports it.
+    ///
+    /// # Errors
+    ///
+    /// A carrier whose numbers API does not say what a number takes (Telnyx), asked for
+    /// anything but voice and SMS: it cannot be staged on that carrier's wire.
+    pub fn add_number_with(&self, number: &E164, features: NumberFeatures) -> Result<(), String> {
+        self.line.add_number_with(number, features)
     }
 
     /// Dials `to`, one of the account's numbers, from `from`, as a caller on the phone

@@ -10,6 +10,10 @@
 //! WebSocket as the provider does, plays a scripted caller, records what the agent sends
 //! back, honours clear and marks, and sends signed status callbacks and a price.
 //!
+//! Each also serves the account's balance (`Fake::balance` sets it: a low one stages an account
+//! about to stop calling) and can stage a number without voice (`add_number_with`, with
+//! [`NumberFeatures`], where the carrier's numbers API can say so: all but Telnyx).
+//!
 //! It flags what the real provider would punish: a Vonage frame of the wrong size, a binary
 //! frame to Twilio, a malformed message, audio right after a clear. And it has fault knobs: a
 //! 429 with `Retry-After`, a 5xx, slow answers, a stream dropped mid-call.
@@ -44,8 +48,10 @@
 //! - `rest_contract!`: retries that never place a call twice, `Retry-After`, timeouts, 401,
 //!   403, 404, 429 and 5xx answers, unreadable bodies, hang-up (ended, already ended, failed),
 //!   cost (the exact decimal, or not priced yet), inbound configuration (what was there
-//!   before, nothing to change, a number not the account's), page guards; against a wiremock
-//!   fake of the carrier's API (`contract::rest::RestCarrier`).
+//!   before, nothing to change, a number not the account's, a number without voice refused
+//!   before any write), the account's balance (unsupported with no request, or the carrier's
+//!   exact decimal), page guards; against a wiremock fake of the carrier's API
+//!   (`contract::rest::RestCarrier`).
 //! - `webhook_contract!`: signed requests verify and any changed byte of what is signed does
 //!   not, a missing signature names its header, replay keys name the delivery, every
 //!   documented status is normalized and an unknown one kept, broken bodies are typed errors,
@@ -85,7 +91,7 @@ mod vonage;
 mod wire;
 
 pub use emulator::{Emulated, Emulator, Emulators, Starting};
-pub use engine::{CreateRate, Fake, Fault, Operation, Recording};
+pub use engine::{CreateRate, Fake, Fault, NumberFeatures, Operation, Recording};
 pub use listener::{Connections, serve_counted};
 pub use plivo::FakePlivo;
 pub use record::{CallRecord, Callee, Happening, Moment, Violation};

@@ -12,7 +12,7 @@ use telephony_core::{
     OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
 use telephony_testkit::contract::rest::{
-    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+    BalanceRead, Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
 };
 use telephony_twilio::{MAX_PAGES, Twilio, TwilioConfig};
 use wiremock::matchers::{header, method, path, query_param};
@@ -25,6 +25,7 @@ const CALLS: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Cal
 const THE_CALL: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls/CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.json";
 const NUMBERS: &str =
     "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/IncomingPhoneNumbers.json";
+const BALANCE: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Balance.json";
 
 /// Basic `AC…:tok-s3cr3t-value`.
 fn basic_auth() -> String {
@@ -540,6 +541,137 @@ fn the_page_cap_is_cores() {
     assert_eq!(MAX_PAGES, 1000);
 }
 
+/// The Balance resource as twilio-python's fixture has it
+/// (tests/integration/api/v2010/account/test_balance.py).
+fn balance_fixture() -> serde_json::Value {
+    serde_json::json!({
+        "account_sid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "balance": "0.05",
+        "currency": "USD"
+    })
+}
+
+/// An incoming number as twilio-python's fixture has it
+/// (tests/integration/api/v2010/account/test_incoming_phone_number.py: voice and MMS, no
+/// SMS), renamed to `sid` and `number`.
+fn fixture_number(sid: &str, number: &str) -> serde_json::Value {
+    serde_json::json!({
+        "account_sid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "address_requirements": "none",
+        "api_version": "2010-04-01",
+        "beta": false,
+        "capabilities": {"mms": true, "sms": false, "voice": true},
+        "date_created": "Thu, 30 Jul 2015 23:19:04 +0000",
+        "emergency_status": "Active",
+        "friendly_name": "(808) 925-5327",
+        "origin": "origin",
+        "phone_number": number,
+        "sid": sid,
+        "sms_application_sid": "",
+        "sms_method": "POST",
+        "sms_url": "",
+        "status_callback": "",
+        "status_callback_method": "POST",
+        "trunk_sid": null,
+        "voice_application_sid": "",
+        "voice_caller_id_lookup": false,
+        "voice_fallback_method": "POST",
+        "voice_fallback_url": null,
+        "voice_method": "POST",
+        "voice_url": null
+    })
+}
+
+/// The same number, its capabilities saying it takes no voice calls (an SMS-only number).
+fn voiceless_number(sid: &str, number: &str) -> serde_json::Value {
+    let mut n = fixture_number(sid, number);
+    n["capabilities"] = serde_json::json!({"mms": true, "sms": true, "voice": false});
+    n
+}
+
+/// The balance is read from the account's Balance resource with its Basic credentials,
+/// exactly as Twilio writes it.
+#[tokio::test]
+async fn balance_reads_the_balance_resource() {
+    let server = MockServer::start().await;
+    let fetch = on("GET", BALANCE).and(header("authorization", basic_auth().as_str()));
+    mount(&server, fetch, answer(200, balance_fixture()), 1).await;
+    let twilio = twilio(&server);
+    assert!(twilio.capabilities().balance);
+    let balance = twilio.balance().await.unwrap();
+    assert_eq!(balance.to_string(), "0.05 USD");
+    assert_eq!(balance.spendable(), balance.amount);
+}
+
+/// A subaccount's Balance resource has no balance: an error that says so, not a zero.
+#[tokio::test]
+async fn balance_of_a_subaccount_says_it_has_none() {
+    let server = MockServer::start().await;
+    let none = serde_json::json!({"account_sid": SID, "balance": null, "currency": null});
+    mount(&server, on("GET", BALANCE), answer(200, none), 1).await;
+    let err = twilio(&server).balance().await.unwrap_err();
+    assert!(err.to_string().contains("subaccount"), "{err}");
+}
+
+/// Each number says what it takes, as its capabilities say (the fixture: voice, no SMS).
+#[tokio::test]
+async fn numbers_say_whether_they_take_voice_and_sms() {
+    let server = MockServer::start().await;
+    let page = serde_json::json!({
+        "incoming_phone_numbers": [
+            fixture_number("PNaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "+18089255327"),
+            voiceless_number("PN02", "+14155550102"),
+            {"sid": "PN03", "phone_number": "+14155550103"}
+        ],
+        "next_page_uri": null
+    });
+    mount(&server, on("GET", NUMBERS), answer(200, page), 1).await;
+    let numbers = twilio(&server).phone_numbers().await.unwrap();
+    let said: Vec<(&str, Option<bool>, Option<bool>)> = numbers
+        .iter()
+        .map(|n| (n.number.as_str(), n.voice, n.sms))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("+18089255327", Some(true), Some(false)),
+            ("+14155550102", Some(false), Some(true)),
+            ("+14155550103", None, None),
+        ]
+    );
+}
+
+/// A number without voice is refused before its voice URL is touched.
+#[tokio::test]
+async fn configure_inbound_refuses_a_number_without_voice() {
+    let server = MockServer::start().await;
+    let found = serde_json::json!({
+        "incoming_phone_numbers": [voiceless_number("PN01", "+14155550101")],
+        "next_page_uri": null
+    });
+    mount(&server, on("GET", NUMBERS), answer(200, found), 1).await;
+    mount(
+        &server,
+        Mock::given(method("POST")),
+        answer(200, serde_json::json!({})),
+        0,
+    )
+    .await;
+    let err = twilio(&server)
+        .configure_inbound(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NumberWithoutVoice { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "Twilio reports that +14155550101 cannot take voice calls: enable voice on it, or use a \
+         voice-capable number, before pointing its calls at a webhook"
+    );
+}
+
 /// Twilio, as the REST contract sees it.
 fn carrier() -> RestCarrier {
     fn adapter(base: Url, http: HttpConfig) -> Arc<dyn TelephonyProvider> {
@@ -612,7 +744,23 @@ fn carrier() -> RestCarrier {
                 200,
                 serde_json::json!({"incoming_phone_numbers": [], "next_page_uri": null}),
             )],
+            // twilio-python's fixture, its capabilities saying no voice.
+            voiceless: Some(vec![Endpoint::new(
+                "GET",
+                NUMBERS,
+                200,
+                serde_json::json!({
+                    "incoming_phone_numbers": [voiceless_number("PN01", "+14155550101")],
+                    "next_page_uri": null
+                }),
+            )]),
         },
+        // twilio-python's fixture (test_balance.py).
+        balance: Some(BalanceRead {
+            endpoint: Endpoint::new("GET", BALANCE, 200, balance_fixture()),
+            amount: "0.05",
+            currency: "USD",
+        }),
         error_body,
         auth_setting: "TWILIO_AUTH_TOKEN",
         secrets: vec![TOKEN.to_owned()],

@@ -15,7 +15,7 @@ use telephony_core::{
     MachineDetection, OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
 use telephony_testkit::contract::rest::{
-    Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
+    BalanceRead, Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
 };
 use telephony_vonage::ncco::{Endpoint as NccoEndpoint, Ncco, Talk, Websocket};
 use telephony_vonage::{AppClaims, CallControl, CreateCall, Vonage, VonageConfig};
@@ -483,6 +483,133 @@ fn numbers_page(count: u32, numbers: Vec<serde_json::Value>) -> ResponseTemplate
     answer(200, json!({"count": count, "numbers": numbers}))
 }
 
+/// An owned number as vonage-python-sdk's list_owned_numbers_basic.json has its first: SMS
+/// only.
+fn sms_only(msisdn: &str) -> serde_json::Value {
+    json!({"country": "ES", "msisdn": msisdn, "type": "mobile-lvn", "features": ["SMS"]})
+}
+
+/// vonage-python-sdk's account/tests/data/get_balance.json.
+fn balance_fixture() -> serde_json::Value {
+    serde_json::from_str("{\n    \"value\": 29.18202293,\n    \"autoReload\": false\n}").unwrap()
+}
+
+/// The balance is read from the REST host's get-balance with the account's key and secret
+/// (Basic, as Vonage's snippet sends them), every digit of the JSON number kept, in the
+/// configured currency.
+#[tokio::test]
+async fn balance_reads_get_balance_with_basic_auth() {
+    let server = MockServer::start().await;
+    let get = basic_auth("GET", "/account/get-balance");
+    mount(&server, get, answer(200, balance_fixture()), 2).await;
+    let v = vonage(&server);
+    assert!(v.capabilities().balance);
+    assert_eq!(v.balance().await.unwrap().to_string(), "29.18202293 EUR");
+    let gbp = Vonage::new(config(&server).currency(Currency::new("GBP").unwrap())).unwrap();
+    assert_eq!(gbp.balance().await.unwrap().to_string(), "29.18202293 GBP");
+}
+
+/// Another REST host (its own base URL) is where the balance is read, not the Voice API's.
+#[tokio::test]
+async fn balance_goes_to_the_rest_host() {
+    let (voice, rest) = (MockServer::start().await, MockServer::start().await);
+    mount(
+        &rest,
+        basic_auth("GET", "/account/get-balance"),
+        answer(200, balance_fixture()),
+        1,
+    )
+    .await;
+    mount(&voice, Mock::given(method("GET")), status(500), 0).await;
+    let config = VonageConfig::new(APP, KEY)
+        .api_credentials(API_KEY, API_SECRET)
+        .base_url(voice.uri().parse().unwrap())
+        .applications_base_url(voice.uri().parse().unwrap())
+        .rest_base_url(rest.uri().parse().unwrap());
+    let balance = Vonage::new(config).unwrap().balance().await.unwrap();
+    assert_eq!(balance.amount.to_string(), "29.18202293");
+}
+
+/// Without the account's key and secret the balance cannot be asked for: a configuration
+/// error naming the setting, before any request.
+#[tokio::test]
+async fn balance_without_the_api_key_names_it() {
+    let server = MockServer::start().await;
+    mount(&server, Mock::given(method("GET")), status(500), 0).await;
+    let config = VonageConfig::new(APP, KEY).all_hosts(server.uri().parse().unwrap());
+    let err = Vonage::new(config).unwrap().balance().await.unwrap_err();
+    assert!(
+        err.is_config() && err.to_string().contains("VONAGE_API_KEY"),
+        "{err}"
+    );
+}
+
+/// Each number says what it takes, as its `features` say (vonage-python-sdk's listing: one
+/// SMS-only number, one with voice and SMS); one without the list is `None`.
+#[tokio::test]
+async fn numbers_say_whether_they_take_voice_and_sms() {
+    let server = MockServer::start().await;
+    let listing = json!({
+        "count": 3,
+        "numbers": [
+            sms_only("3400000000"),
+            {
+                "country": "GB", "msisdn": "447007000000", "type": "mobile-lvn",
+                "features": ["VOICE", "SMS"], "voiceCallbackType": "app",
+                "voiceCallbackValue": "29f769u7-7ce1-46c9-ade3-f2dedee4fr4t",
+                "app_id": "29f769u7-7ce1-46c9-ade3-f2dedee4fr4t"
+            },
+            {"country": "GB", "msisdn": "447007000001", "type": "landline"}
+        ]
+    });
+    mount(
+        &server,
+        basic_auth("GET", "/account/numbers"),
+        answer(200, listing),
+        1,
+    )
+    .await;
+    let numbers = vonage(&server).phone_numbers().await.unwrap();
+    let said: Vec<(&str, Option<bool>, Option<bool>)> = numbers
+        .iter()
+        .map(|n| (n.number.as_str(), n.voice, n.sms))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("+3400000000", Some(false), Some(true)),
+            ("+447007000000", Some(true), Some(true)),
+            ("+447007000001", None, None),
+        ]
+    );
+}
+
+/// An SMS-only number is refused before the application is read or changed.
+#[tokio::test]
+async fn configure_inbound_refuses_a_number_without_voice() {
+    let server = MockServer::start().await;
+    let found = json!({"count": 1, "numbers": [sms_only("447700900000")]});
+    mount(
+        &server,
+        basic_auth("GET", "/account/numbers"),
+        answer(200, found),
+        1,
+    )
+    .await;
+    mount(&server, on("GET", app_path()), status(500), 0).await;
+    mount(&server, Mock::given(method("PUT")), status(500), 0).await;
+    mount(&server, Mock::given(method("POST")), status(500), 0).await;
+    let err = configure(&vonage(&server), "+447700900000", ANSWER)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NumberWithoutVoice { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Vonage reports that +447700900000 cannot take voice calls"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn numbers_are_listed_page_by_page_with_basic_auth() {
     let server = MockServer::start().await;
@@ -856,7 +983,21 @@ fn carrier() -> RestCarrier {
                 200,
                 json!({"count": 0}),
             )],
+            // vonage-python-sdk's SMS-only number, as 447700900000.
+            voiceless: Some(vec![Endpoint::new(
+                "GET",
+                "/account/numbers",
+                200,
+                json!({"count": 1, "numbers": [sms_only("447700900000")]}),
+            )]),
         },
+        // vonage-python-sdk's fixture (account/tests/data/get_balance.json), in the default
+        // currency.
+        balance: Some(BalanceRead {
+            endpoint: Endpoint::new("GET", "/account/get-balance", 200, balance_fixture()),
+            amount: "29.18202293",
+            currency: "EUR",
+        }),
         error_body,
         auth_setting: "VONAGE_APPLICATION_ID",
         secrets: vec![

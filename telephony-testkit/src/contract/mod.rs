@@ -6,7 +6,9 @@
 //!   is success, a failure is not), cost as the carrier's exact decimal or not priced yet,
 //!   pointing a number's inbound calls at a URL, and listings that must not leave the API,
 //!   loop or run for ever; and call control: its capabilities tell the truth both ways (what
-//!   they deny is refused before any request, what they allow reaches the carrier). An adapter's `tests/rest.rs` describes its carrier
+//!   they deny is refused before any request, what they allow reaches the carrier); the
+//!   account's balance, the same both ways, and a number without voice refused before any
+//!   write. An adapter's `tests/rest.rs` describes its carrier
 //!   ([`rest::RestCarrier`]) and calls [`rest_contract!`](crate::rest_contract).
 //! - [`webhooks`]: the webhook rules: signed requests verify and any change to what is
 //!   signed does not, a missing signature names its header, replay keys name the delivery,
@@ -22,6 +24,7 @@
 //!
 //! Feature `contract` (off by default): it brings wiremock, which only tests want.
 
+mod account;
 mod control;
 pub mod media;
 pub mod rest;

@@ -31,6 +31,7 @@ use telephony_core::{
 use wiremock::matchers::{any, method, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
+pub use super::account::*;
 pub use super::control::*;
 pub use super::rest_calls::*;
 
@@ -58,6 +59,9 @@ pub struct RestCarrier {
     /// What pointing a number at a URL reads and writes
     /// ([`TelephonyProvider::configure_inbound`]).
     pub inbound: Inbound,
+    /// Where the account's balance is read and what it says
+    /// ([`TelephonyProvider::balance`]); `None` for a carrier without a balance API.
+    pub balance: Option<BalanceRead>,
     /// The carrier's error body for `status`, carrying `message` where the carrier writes its
     /// message (Twilio's `{code, message, more_info}`, Plivo's `{api_id, error}`, Vonage's
     /// problem details).
@@ -123,6 +127,11 @@ pub struct Inbound {
     pub stranger: E164,
     /// The carrier's answers to the reads for `stranger`: an empty listing, a 404.
     pub not_owned: Vec<Endpoint>,
+    /// The carrier's answers to the reads for `number` while it reports that the number
+    /// cannot take voice calls (Twilio `capabilities.voice: false`, Plivo `voice_enabled:
+    /// false`, Vonage `features` without `VOICE`); `None` where the carrier's numbers do not
+    /// say (Telnyx), so that the adapter never claims they do.
+    pub voiceless: Option<Vec<Endpoint>>,
 }
 
 impl Endpoint {
@@ -249,7 +258,10 @@ macro_rules! rest_contract {
             a_next_page_that_repeats_is_an_error,
             unsupported_control_is_refused_before_any_request,
             supported_control_reaches_the_carrier,
-            unsupported_call_options_are_refused_before_any_request);
+            unsupported_call_options_are_refused_before_any_request,
+            unsupported_balance_is_refused_before_any_request,
+            supported_balance_reaches_the_carrier,
+            inbound_refuses_a_number_without_voice);
     };
     ($carrier:expr, follows_links) => {
         $crate::rest_contract!($carrier);

@@ -22,6 +22,38 @@ pub struct CreateRate {
     pub per_second: f64,
 }
 
+/// What a number of the emulated account can take, as its carrier's numbers API reports it:
+/// `add_number_with` on each fake stages a number without voice (Telnyx's numbers API says
+/// neither, so its fake has no such knob).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NumberFeatures {
+    /// Voice calls. A call to a number without voice never rings: the fake's `ring` refuses
+    /// it.
+    pub voice: bool,
+    /// SMS.
+    pub sms: bool,
+}
+
+impl NumberFeatures {
+    /// Voice and SMS, what `add_number` gives.
+    pub const VOICE_AND_SMS: NumberFeatures = NumberFeatures {
+        voice: true,
+        sms: true,
+    };
+
+    /// A number that takes these.
+    pub const fn new(voice: bool, sms: bool) -> NumberFeatures {
+        NumberFeatures { voice, sms }
+    }
+}
+
+impl Default for NumberFeatures {
+    fn default() -> NumberFeatures {
+        NumberFeatures::VOICE_AND_SMS
+    }
+}
+
 /// The knobs and records every fake shares; each fake derefs to one.
 #[derive(Debug, Clone)]
 pub struct Fake {
@@ -72,6 +104,18 @@ impl Fake {
     /// What a minute of call costs (whole minutes are billed).
     pub fn rate_per_minute(&self, rate: Decimal) {
         self.carrier.lock().settings.rate = rate;
+    }
+
+    /// The account's balance, as the carrier's balance API reports it, in its currency
+    /// (Twilio, Plivo and Telnyx: US dollars; Vonage: euros). 20.00 unless set; a low one
+    /// stages an account about to stop calling.
+    pub fn balance(&self, amount: Decimal) {
+        self.carrier.lock().settings.balance = amount;
+    }
+
+    /// The balance the carrier reports now.
+    pub fn account_balance(&self) -> Decimal {
+        self.carrier.lock().settings.balance
     }
 
     /// Answers the next `times` requests of `op` with `fault` instead.

@@ -20,6 +20,8 @@ pub enum Operation {
     UpdateCall,
     /// Numbers, applications, configuration.
     Numbers,
+    /// Reading the account's balance.
+    Balance,
     /// Every operation.
     Any,
 }

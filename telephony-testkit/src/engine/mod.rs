@@ -28,7 +28,7 @@ pub(crate) use call::{AnswerWith, Dial, Next, Phase};
 pub use control::Recording;
 pub(crate) use control::{AmdMode, AmdVerdict};
 pub(crate) use dialect::{AgentSays, CallInfo, DialOutcome, Dialect, Hooks, MediaDialect};
-pub use fake::{CreateRate, Fake};
+pub use fake::{CreateRate, Fake, NumberFeatures};
 pub use http::{Fault, Operation};
 pub(crate) use http::{Webhook, basic_auth, bind, exact, fault_response, serve};
 
@@ -45,6 +45,8 @@ pub(crate) struct Settings {
     pub(crate) script: CallerScript,
     /// What a minute costs.
     pub(crate) rate: Decimal,
+    /// The account's balance, in the carrier's currency, as its balance API reports it.
+    pub(crate) balance: Decimal,
     /// Faults: responses to fail, a delay, a stream to drop.
     pub(crate) delay: Duration,
     pub(crate) drop_stream_after: Option<Duration>,
@@ -61,6 +63,7 @@ impl Default for Settings {
             callees: HashMap::new(),
             script: CallerScript::default(),
             rate: Decimal::new(140, 4),
+            balance: Decimal::new(2000, 2),
             delay: Duration::ZERO,
             drop_stream_after: None,
             room_stay: Duration::from_secs(2),

@@ -27,13 +27,13 @@ use telephony::plivo::{ByteOrder, KIND, PlivoConfig, PlivoMediaProtocol};
 use telephony::{E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 
 use self::rest::{
-    cancel_request, create_call, get_application, get_call, get_number, hangup_call, list_live,
-    list_numbers, update_application, update_number,
+    cancel_request, create_call, get_account, get_application, get_call, get_number, hangup_call,
+    list_live, list_numbers, update_application, update_number,
 };
 use self::webhooks::PlivoDialect;
 use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::{
-    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
+    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, NumberFeatures, bind, carrier, serve,
 };
 use crate::wire::ProviderStream;
 
@@ -153,6 +153,7 @@ impl Emulator for PlivoEmulator {
 struct Number {
     digits: String,
     app_id: Option<String>,
+    features: NumberFeatures,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +193,7 @@ impl FakePlivo {
             ledger,
         });
         let router = Router::new()
+            .route("/v1/Account/{id}/", get(get_account))
             .route("/v1/Account/{id}/Call/", post(create_call).get(list_live))
             .route(
                 "/v1/Account/{id}/Call/{call}/",
@@ -243,12 +245,26 @@ impl FakePlivo {
             .base_url(self.fake.base_url())
     }
 
-    /// Gives the account `number`, linked to no application yet.
+    /// Gives the account `number`, with voice and SMS, linked to no application yet.
     pub fn add_number(&self, number: &E164) {
+        self.add_number_with(number, NumberFeatures::VOICE_AND_SMS);
+    }
+
+    /// [`add_number_with`](Self::add_number_with), for [`Emulated`](crate::Emulated).
+    fn stage_number(&self, number: &E164, features: NumberFeatures) -> Result<(), String> {
+        self.add_number_with(number, features);
+        Ok(())
+    }
+
+    /// Gives the account `number`, able to take only `features` (its `voice_enabled` and
+    /// `sms_enabled`): without voice, `configure_inbound` refuses it and a call to it never
+    /// rings.
+    pub fn add_number_with(&self, number: &E164, features: NumberFeatures) {
         let mut numbers = self.plivo.numbers.lock().unwrap_or_else(|e| e.into_inner());
         numbers.push(Number {
             digits: number.digits().to_owned(),
             app_id: None,
+            features,
         });
     }
 
@@ -260,7 +276,11 @@ impl FakePlivo {
             numbers
                 .iter()
                 .find(|n| n.digits == to.digits())
-                .map(|n| n.app_id.clone())
+                .map(|n| (n.features.voice, n.app_id.clone()))
+        };
+        let linked = match linked {
+            Some((false, _)) => return Err(format!("{to} cannot take voice calls")),
+            other => other.map(|(_, app)| app),
         };
         match linked {
             None => return Err(format!("{to} is not a number of the emulated account")),

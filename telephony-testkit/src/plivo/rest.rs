@@ -1,6 +1,6 @@
 //! Plivo's REST API, the part the adapter uses: calls (create, live by call id, queued by
-//! request id, the record once over, hang up, cancel a request), the account's numbers and
-//! the application inbound calls go to, behind Basic auth and the fault knobs, with Plivo's
+//! request id, the record once over, hang up, cancel a request), the account (its
+//! `cash_credits`), its numbers and the application inbound calls go to, behind Basic auth and the fault knobs, with Plivo's
 //! error bodies.
 
 use axum::extract::{Path, Query, State};
@@ -119,7 +119,8 @@ impl Plivo {
             "number": n.digits,
             "alias": null,
             "application": n.app_id.as_ref().map(|a| format!("/v1/Account/{AUTH_ID}/Application/{a}/")),
-            "voice_enabled": true,
+            "voice_enabled": n.features.voice,
+            "sms_enabled": n.features.sms,
         })
     }
 }
@@ -269,6 +270,36 @@ pub(super) async fn cancel_request(
         }
         _ => error(404, "request not found"),
     }
+}
+
+/// The account (`GET /v1/Account/{auth_id}/`), as Plivo documents it: its balance is
+/// `cash_credits`, a decimal string in US dollars.
+pub(super) async fn get_account(
+    State(p): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = p.admit(&id, &headers, Operation::Balance).await {
+        return r;
+    }
+    let credits = p.carrier.lock().settings.balance;
+    accepted(
+        StatusCode::OK,
+        serde_json::json!({
+            "account_type": "standard",
+            "address": "",
+            "api_id": uuid::Uuid::new_v4().to_string(),
+            "auth_id": AUTH_ID,
+            "auto_recharge": false,
+            "billing_mode": "prepaid",
+            "cash_credits": credits.to_string(),
+            "city": "",
+            "name": "Emulated account",
+            "resource_uri": format!("/v1/Account/{AUTH_ID}/"),
+            "state": "",
+            "timezone": "Etc/UTC",
+        }),
+    )
 }
 
 pub(super) async fn list_numbers(

@@ -34,14 +34,14 @@ use telephony::telnyx::{KIND, STREAM_FORMATS, TelnyxConfig, TelnyxMediaProtocol}
 use telephony::{E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 
 use self::rest::{
-    action, create_call, detail_records, get_application, get_call, list_numbers,
+    action, create_call, detail_records, get_application, get_balance, get_call, list_numbers,
     update_application, update_number,
 };
 use self::webhooks::TelnyxDialect;
 use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::rfc3339;
 use crate::engine::{
-    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
+    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, NumberFeatures, bind, carrier, serve,
 };
 use crate::wire::ProviderStream;
 
@@ -267,6 +267,7 @@ impl FakeTelnyx {
                 get(get_application).patch(update_application),
             )
             .route("/detail_records", get(detail_records))
+            .route("/balance", get(get_balance))
             .with_state(telnyx.clone());
         serve(&carrier, listener, router);
         Ok(FakeTelnyx {
@@ -284,7 +285,20 @@ impl FakeTelnyx {
             .base_url(self.fake.base_url())
     }
 
-    /// Gives the account `number`, on no application yet.
+    /// Only voice and SMS: Telnyx's number resource cannot say anything else.
+    fn stage_number(&self, number: &E164, features: NumberFeatures) -> Result<(), String> {
+        if features != NumberFeatures::VOICE_AND_SMS {
+            return Err(format!(
+                "Telnyx's numbers say nothing of what they can take: {number} cannot be staged as {features:?}"
+            ));
+        }
+        self.add_number(number);
+        Ok(())
+    }
+
+    /// Gives the account `number`, on no application yet. Telnyx's number resource says
+    /// nothing of what a number can take (no voice or SMS flag), so there is no
+    /// `add_number_with` here: a number without voice cannot be staged on Telnyx's wire.
     pub fn add_number(&self, number: &E164) {
         let mut numbers = self
             .telnyx

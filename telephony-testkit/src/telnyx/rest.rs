@@ -290,6 +290,29 @@ pub(super) async fn action(
     }
 }
 
+/// The account's balance (`GET /v2/balance`), as Telnyx documents it: decimal strings, the
+/// balance and what can still be spent (the balance plus a credit limit, none here).
+pub(super) async fn get_balance(State(t): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = t.authorized(&headers) {
+        return r;
+    }
+    if let Err(r) = t.fault(Operation::Balance).await {
+        return r;
+    }
+    let balance = t.carrier.lock().settings.balance.to_string();
+    axum::Json(serde_json::json!({
+        "data": {
+            "record_type": "balance",
+            "pending": "0.00",
+            "balance": balance,
+            "credit_limit": "0.00",
+            "available_credit": balance,
+            "currency": "USD",
+        }
+    }))
+    .into_response()
+}
+
 pub(super) async fn list_numbers(
     State(t): State<Shared>,
     headers: HeaderMap,

@@ -19,11 +19,13 @@ use telephony::audio::AudioFormat;
 use telephony::twilio::{KIND, TwilioConfig, TwilioMediaProtocol};
 use telephony::{E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 
-use self::rest::{create_call, fetch_call, list_numbers, update_call, update_number};
+use self::rest::{
+    create_call, fetch_balance, fetch_call, list_numbers, update_call, update_number,
+};
 use self::webhooks::TwilioDialect;
 use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::{
-    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
+    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, NumberFeatures, bind, carrier, serve,
 };
 use crate::wire::ProviderStream;
 
@@ -123,6 +125,7 @@ struct Number {
     phone_number: String,
     voice_url: Option<String>,
     voice_method: String,
+    features: NumberFeatures,
 }
 
 struct Twilio {
@@ -181,6 +184,10 @@ impl FakeTwilio {
                 get(list_numbers),
             )
             .route(
+                "/2010-04-01/Accounts/{sid}/Balance.json",
+                get(fetch_balance),
+            )
+            .route(
                 "/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{number}",
                 post(update_number),
             )
@@ -197,8 +204,21 @@ impl FakeTwilio {
         TwilioConfig::new(ACCOUNT_SID, AUTH_TOKEN).base_url(self.fake.base_url())
     }
 
-    /// Gives the account `number` (no voice URL yet: set it with `configure_inbound`).
+    /// Gives the account `number`, with voice and SMS (no voice URL yet: set it with
+    /// `configure_inbound`).
     pub fn add_number(&self, number: &E164) {
+        self.add_number_with(number, NumberFeatures::VOICE_AND_SMS);
+    }
+
+    /// [`add_number_with`](Self::add_number_with), for [`Emulated`](crate::Emulated).
+    fn stage_number(&self, number: &E164, features: NumberFeatures) -> Result<(), String> {
+        self.add_number_with(number, features);
+        Ok(())
+    }
+
+    /// Gives the account `number`, able to take only `features` (its `capabilities`):
+    /// without voice, `configure_inbound` refuses it and a call to it never rings.
+    pub fn add_number_with(&self, number: &E164, features: NumberFeatures) {
         let mut numbers = self
             .twilio
             .numbers
@@ -210,6 +230,7 @@ impl FakeTwilio {
             phone_number: number.as_str().to_owned(),
             voice_url: None,
             voice_method: "POST".into(),
+            features,
         });
     }
 
@@ -229,6 +250,9 @@ impl FakeTwilio {
         };
         let number =
             number.ok_or_else(|| format!("{to} is not a number of the emulated account"))?;
+        if !number.features.voice {
+            return Err(format!("{to} cannot take voice calls"));
+        }
         let url = number
             .voice_url
             .as_deref()

@@ -1,5 +1,5 @@
-//! Twilio's REST API, the part the adapter uses: calls (create, fetch, update) and the
-//! account's incoming phone numbers (list, update), behind Basic auth and the fault knobs,
+//! Twilio's REST API, the part the adapter uses: calls (create, fetch, update), the account's
+//! incoming phone numbers (list, update) and its balance, behind Basic auth and the fault knobs,
 //! with Twilio's error bodies.
 
 use axum::extract::{Form, Path, Query, State};
@@ -93,6 +93,9 @@ impl Twilio {
             "voice_method": n.voice_method,
             "voice_application_sid": null,
             "trunk_sid": null,
+            "capabilities": {
+                "voice": n.features.voice, "sms": n.features.sms, "mms": false, "fax": false
+            },
         })
     }
 }
@@ -212,6 +215,25 @@ pub(super) async fn update_call(
         }
     }
     axum::Json(t.call_json(&id).unwrap_or_default()).into_response()
+}
+
+/// The account's balance (`GET /Accounts/{sid}/Balance.json`), as twilio-python's fixture
+/// writes it: `{"account_sid", "balance": "0.05", "currency": "USD"}`.
+pub(super) async fn fetch_balance(
+    State(t): State<Shared>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = t.admit(&sid, &headers, Operation::Balance).await {
+        return r;
+    }
+    let balance = t.carrier.lock().settings.balance;
+    axum::Json(serde_json::json!({
+        "account_sid": sid,
+        "balance": balance.to_string(),
+        "currency": "USD",
+    }))
+    .into_response()
 }
 
 #[derive(serde::Deserialize)]

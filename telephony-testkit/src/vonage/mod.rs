@@ -25,14 +25,14 @@ use telephony::{E164, MediaProtocol, ProviderKind, Secret, Url, WebhookRequest};
 
 use self::control::{fetch_file, send_dtmf};
 use self::rest::{
-    create_call, get_application, get_call, list_numbers, put_application, update_call,
-    update_number,
+    create_call, get_application, get_balance, get_call, list_numbers, put_application,
+    update_call, update_number,
 };
 use self::webhooks::VonageDialect;
 use crate::emulator::{Emulated, Emulator, Starting};
 use crate::engine::rfc3339;
 use crate::engine::{
-    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, bind, carrier, serve,
+    AnswerWith, CallInfo, Carrier, Dial, Dialect, Fake, Hooks, NumberFeatures, bind, carrier, serve,
 };
 use crate::wire::ProviderStream;
 
@@ -145,6 +145,7 @@ impl Emulator for VonageEmulator {
 struct Number {
     msisdn: String,
     app_id: Option<String>,
+    features: NumberFeatures,
 }
 
 struct Vonage {
@@ -188,6 +189,7 @@ impl FakeVonage {
             .route("/v1/calls/{uuid}/dtmf", put(send_dtmf))
             .route("/v1/files/{id}", get(fetch_file))
             .route("/account/numbers", get(list_numbers))
+            .route("/account/get-balance", get(get_balance))
             .route("/number/update", post(update_number))
             .route(
                 "/v2/applications/{id}",
@@ -210,8 +212,20 @@ impl FakeVonage {
             .all_hosts(self.fake.base_url())
     }
 
-    /// Gives the account `number`, linked to no application yet.
+    /// Gives the account `number`, with voice and SMS, linked to no application yet.
     pub fn add_number(&self, number: &E164) {
+        self.add_number_with(number, NumberFeatures::VOICE_AND_SMS);
+    }
+
+    /// [`add_number_with`](Self::add_number_with), for [`Emulated`](crate::Emulated).
+    fn stage_number(&self, number: &E164, features: NumberFeatures) -> Result<(), String> {
+        self.add_number_with(number, features);
+        Ok(())
+    }
+
+    /// Gives the account `number`, able to take only `features` (its `features`, `VOICE` and
+    /// `SMS`): without voice, `configure_inbound` refuses it and a call to it never rings.
+    pub fn add_number_with(&self, number: &E164, features: NumberFeatures) {
         let mut numbers = self
             .vonage
             .numbers
@@ -220,6 +234,7 @@ impl FakeVonage {
         numbers.push(Number {
             msisdn: number.digits().to_owned(),
             app_id: None,
+            features,
         });
     }
 
@@ -236,7 +251,11 @@ impl FakeVonage {
             numbers
                 .iter()
                 .find(|n| n.msisdn == to.digits())
-                .map(|n| n.app_id.clone())
+                .map(|n| (n.features.voice, n.app_id.clone()))
+        };
+        let linked = match linked {
+            Some((false, _)) => return Err(format!("{to} cannot take voice calls")),
+            other => other.map(|(_, app)| app),
         };
         match linked {
             None => return Err(format!("{to} is not a number of the emulated account")),

@@ -1,6 +1,6 @@
 //! Vonage's REST APIs, the parts the adapter uses: the Voice API (create, get and update a
 //! call; call control's parts in [`super::control`]) behind an RS256 application JWT, and the
-//! Numbers and Applications APIs behind Basic auth, with the fault knobs and Vonage's problem
+//! Numbers, Applications and Account (balance) APIs behind Basic auth, with the fault knobs and Vonage's problem
 //! bodies.
 
 use axum::extract::{Form, Path, Query, State};
@@ -264,9 +264,34 @@ pub(super) async fn list_numbers(
     let list: Vec<serde_json::Value> = numbers
         .iter()
         .filter(|n| q.pattern.as_deref().is_none_or(|p| n.msisdn.starts_with(p)))
-        .map(|n| serde_json::json!({"country": "GB", "msisdn": n.msisdn, "type": "mobile-lvn", "features": ["VOICE", "SMS"], "app_id": n.app_id}))
+        .map(|n| {
+            let features: Vec<&str> = [(n.features.voice, "VOICE"), (n.features.sms, "SMS")]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
+            serde_json::json!({"country": "GB", "msisdn": n.msisdn, "type": "mobile-lvn", "features": features, "app_id": n.app_id})
+        })
         .collect();
     axum::Json(serde_json::json!({"count": list.len(), "numbers": list})).into_response()
+}
+
+/// The account's balance (`GET /account/get-balance`, on the REST host), as Vonage writes it:
+/// `{"value": 29.18202293, "autoReload": false}`, the value a JSON number, in euros. Written
+/// from the decimal's own digits, never through a float.
+pub(super) async fn get_balance(State(v): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = v.account_authorized(&headers) {
+        return r;
+    }
+    if let Err(r) = v.fault(Operation::Balance).await {
+        return r;
+    }
+    let value = v.carrier.lock().settings.balance;
+    let body = format!(r#"{{"value":{value},"autoReload":false}}"#);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 pub(super) async fn update_number(
