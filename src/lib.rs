@@ -55,8 +55,6 @@ mod router;
 
 #[cfg(feature = "axum")]
 pub mod axum;
-#[cfg(feature = "doctor")]
-pub mod doctor;
 #[cfg(feature = "axum")]
 pub mod stream;
 

@@ -1,4 +1,4 @@
-//! `telephony markup|call|status|hangup|cost|numbers|inbound`.
+//! `telephony markup|call|status|hangup|cost|balance|numbers|inbound`.
 
 use std::future::Future;
 use std::io::Write as _;
@@ -221,6 +221,38 @@ pub(crate) async fn cost(args: CallIdArgs) -> Result<(), Failure> {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct BalanceArgs {
+    /// The provider: twilio, plivo, vonage, … (the registry's).
+    #[arg(value_parser = provider::parser())]
+    provider: CarrierArg,
+    /// Another API host: a regional edge, a test server.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Print the result as JSON: `{"amount": "20.00", "currency": "USD"}`, the amount a
+    /// string with every digit the carrier wrote (and `available` where the carrier says what
+    /// can still be spent apart from the balance).
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn balance(args: BalanceArgs) -> Result<(), Failure> {
+    let balance = provider::from_env(args.provider, args.base_url.as_deref())?
+        .balance()
+        .await?;
+    if args.json {
+        return json(&balance);
+    }
+    match balance.available {
+        Some(available) if available != balance.amount => out(format!(
+            "{balance} ({available} {} available)",
+            balance.currency
+        )),
+        _ => out(balance),
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct NumbersArgs {
     /// The provider: twilio, plivo, vonage, … (the registry's).
     #[arg(value_parser = provider::parser())]
@@ -243,7 +275,13 @@ pub(crate) async fn numbers(args: NumbersArgs) -> Result<(), Failure> {
     for n in numbers {
         // Where its calls go: the voice URL (Twilio), or the application (Plivo, Vonage).
         let target = n.voice_url.as_deref().or(n.provider_id.as_deref());
-        out(format!("{} {}", n.number, target.unwrap_or("-")));
+        // A number the carrier says takes no voice calls never rings: say so.
+        let voice = if n.voice == Some(false) {
+            " (no voice)"
+        } else {
+            ""
+        };
+        out(format!("{} {}{voice}", n.number, target.unwrap_or("-")));
     }
     Ok(())
 }

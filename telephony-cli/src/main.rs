@@ -11,7 +11,6 @@ mod bench;
 mod calls;
 mod campaign;
 mod control;
-mod doctor;
 mod provider;
 mod webhook;
 
@@ -74,9 +73,6 @@ enum Command {
     /// hours, and steer it (status, pause, resume, cancel, results) from any shell.
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
-    /// Check a set-up: credentials, clock, balance, numbers, the webhook URL and its
-    /// certificate, a signed test request. Exit 0 when no check failed, 1 when one did.
-    Doctor(doctor::DoctorArgs),
 }
 
 /// Why a command failed, and the exit status that says so.
@@ -167,7 +163,6 @@ fn main() -> ExitCode {
         Command::Dtmf(args) => calls::block_on(control::dtmf(args)),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Campaign(cmd) => calls::block_on(campaign::run(cmd)),
-        Command::Doctor(args) => calls::block_on(doctor::doctor(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
