@@ -55,6 +55,8 @@ mod router;
 
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "doctor")]
+pub mod doctor;
 #[cfg(feature = "axum")]
 pub mod stream;
 

@@ -11,6 +11,7 @@ mod bench;
 mod calls;
 mod campaign;
 mod control;
+mod doctor;
 mod provider;
 mod webhook;
 
@@ -52,6 +53,8 @@ enum Command {
     Cost(calls::CallIdArgs),
     /// Show the account's balance, an exact decimal in its currency.
     Balance(calls::BalanceArgs),
+    /// Show the account's balance, an exact decimal in its currency.
+    Balance(calls::BalanceArgs),
     /// List the account's numbers.
     Numbers(calls::NumbersArgs),
     /// Point a number's inbound calls at a URL, reporting what was there before.
@@ -73,6 +76,9 @@ enum Command {
     /// hours, and steer it (status, pause, resume, cancel, results) from any shell.
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
+    /// Check a set-up: credentials, clock, balance, numbers, the webhook URL and its
+    /// certificate, a signed test request. Exit 0 when no check failed, 1 when one did.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Why a command failed, and the exit status that says so.
@@ -155,6 +161,7 @@ fn main() -> ExitCode {
         Command::Hangup(args) => calls::block_on(calls::hangup(args)),
         Command::Cost(args) => calls::block_on(calls::cost(args)),
         Command::Balance(args) => calls::block_on(calls::balance(args)),
+        Command::Balance(args) => calls::block_on(calls::balance(args)),
         Command::Numbers(args) => calls::block_on(calls::numbers(args)),
         Command::Inbound(args) => calls::block_on(calls::inbound(args)),
         Command::Transfer(args) => calls::block_on(control::transfer(args)),
@@ -163,6 +170,7 @@ fn main() -> ExitCode {
         Command::Dtmf(args) => calls::block_on(control::dtmf(args)),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Campaign(cmd) => calls::block_on(campaign::run(cmd)),
+        Command::Doctor(args) => calls::block_on(doctor::doctor(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

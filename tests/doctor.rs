@@ -1,0 +1,317 @@
+//! `doctor::run` on every emulated carrier: each problem the emulator stages is reported with
+//! its status and advice.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::post;
+use telephony::axum::Webhooks;
+use telephony::doctor::{self, DoctorOptions, Report, Status};
+use telephony::{
+    E164, InboundRouter, MemoryDirectory, PublicUrl, Secret, TelephonyProvider, TrustedProxies, Url,
+};
+use telephony_testkit::{Emulated, Emulators, Fault, NumberFeatures, Operation};
+
+const NUMBER: &str = "+14155550100";
+
+fn number() -> E164 {
+    NUMBER.parse().unwrap()
+}
+
+/// Each emulator, started, with its adapter.
+async fn each() -> Vec<(Emulated, Arc<dyn TelephonyProvider>)> {
+    let mut all = Vec::new();
+    for emulator in Emulators::builtin().emulators() {
+        let fake = emulator.start().await.unwrap();
+        let provider = fake.provider().unwrap();
+        all.push((fake, provider));
+    }
+    all
+}
+
+fn status(report: &Report, name: &str) -> Status {
+    report
+        .check(name)
+        .unwrap_or_else(|| panic!("no check {name} in {report:#?}"))
+        .status
+}
+
+fn advice(report: &Report, name: &str) -> String {
+    report
+        .check(name)
+        .unwrap()
+        .advice
+        .clone()
+        .unwrap_or_default()
+}
+
+/// An agent on loopback that answers webhooks with `InboundRouter`, rebuilding the URL with
+/// `public_url`; its `/voice` URL.
+async fn agent(provider: Arc<dyn TelephonyProvider>, public_url: PublicUrl) -> Url {
+    let router = InboundRouter::new(Arc::new(MemoryDirectory::new())).provider(provider);
+    let app = Router::new()
+        .route("/voice", post(Webhooks::inbound))
+        .with_state(Webhooks::new(router, public_url));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let _open = telephony_testkit::serve_counted(listener, app);
+    format!("http://{addr}/voice").parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_healthy_account_passes_every_account_check() {
+    for (fake, provider) in each().await {
+        fake.add_number(&number());
+        let url: Url = "https://agent.example.com/voice".parse().unwrap();
+        provider.configure_inbound(&number(), &url).await.unwrap();
+        let options = DoctorOptions::new()
+            .number(number())
+            .min_balance("5".parse().unwrap());
+        let report = doctor::run(provider.as_ref(), &options).await;
+        let id = fake.id();
+        assert_eq!(
+            status(&report, "credentials"),
+            Status::Ok,
+            "{id}: {report:#?}"
+        );
+        assert_eq!(status(&report, "clock"), Status::Ok, "{id}: {report:#?}");
+        let balance = if provider.capabilities().balance {
+            Status::Ok
+        } else {
+            Status::Skipped
+        };
+        assert_eq!(status(&report, "balance"), balance, "{id}: {report:#?}");
+        // Telnyx does not say whether a number takes voice: a warning, not a pass.
+        let n = status(&report, &format!("number {NUMBER}"));
+        assert!(
+            matches!(n, Status::Ok | Status::Warning),
+            "{id}: {report:#?}"
+        );
+        assert_eq!(status(&report, "url"), Status::Skipped, "{id}");
+        assert_eq!(report.check("url").unwrap().detail, "no --url");
+        assert_eq!(status(&report, "certificate"), Status::Skipped, "{id}");
+        assert_eq!(status(&report, "webhook"), Status::Skipped, "{id}");
+        assert!(!report.failed(), "{id}: {report:#?}");
+    }
+}
+
+#[tokio::test]
+async fn a_low_balance_fails_with_top_up_advice() {
+    for (fake, provider) in each().await {
+        if !provider.capabilities().balance {
+            continue;
+        }
+        fake.balance("1.50".parse().unwrap());
+        let options = DoctorOptions::new().min_balance("5".parse().unwrap());
+        let report = doctor::run(provider.as_ref(), &options).await;
+        assert_eq!(
+            status(&report, "balance"),
+            Status::Failed,
+            "{}: {report:#?}",
+            fake.id()
+        );
+        let detail = &report.check("balance").unwrap().detail;
+        assert!(
+            detail.contains("1.50") && detail.contains("below 5"),
+            "{detail}"
+        );
+        assert!(advice(&report, "balance").contains("top up"));
+        assert!(report.failed());
+    }
+}
+
+#[tokio::test]
+async fn refused_credentials_fail_naming_the_settings() {
+    for (fake, provider) in each().await {
+        fake.fail_next(Operation::Any, Fault::Status(401), 1);
+        let report = doctor::run(provider.as_ref(), &DoctorOptions::new()).await;
+        let id = fake.id();
+        assert_eq!(
+            status(&report, "credentials"),
+            Status::Failed,
+            "{id}: {report:#?}"
+        );
+        let advice = advice(&report, "credentials");
+        let prefix = provider.carrier().settings_prefix();
+        assert!(
+            advice.contains(prefix),
+            "{id}: the 401's advice names a setting: {advice}"
+        );
+        // What needs the account is skipped, saying why.
+        let balance = report.check("balance").unwrap();
+        assert_eq!(balance.status, Status::Skipped, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn a_number_without_voice_fails() {
+    for (fake, provider) in each().await {
+        // Telnyx's numbers API does not say what a number takes: nothing to stage there.
+        if fake
+            .add_number_with(&number(), NumberFeatures::new(false, true))
+            .is_err()
+        {
+            continue;
+        }
+        let report = doctor::run(provider.as_ref(), &DoctorOptions::new().number(number())).await;
+        let name = format!("number {NUMBER}");
+        assert_eq!(
+            status(&report, &name),
+            Status::Failed,
+            "{}: {report:#?}",
+            fake.id()
+        );
+        assert!(
+            report
+                .check(&name)
+                .unwrap()
+                .detail
+                .contains("cannot take voice calls")
+        );
+        assert!(advice(&report, &name).contains("voice-capable"));
+    }
+}
+
+#[tokio::test]
+async fn a_drifted_webhook_and_a_number_not_owned_fail() {
+    for (fake, provider) in each().await {
+        fake.add_number(&number());
+        let elsewhere: Url = "https://old.example.com/answer".parse().unwrap();
+        provider
+            .configure_inbound(&number(), &elsewhere)
+            .await
+            .unwrap();
+        let stranger: E164 = "+14155550199".parse().unwrap();
+        let options = DoctorOptions::new()
+            .number(number())
+            .number(stranger.clone())
+            .url("https://agent.example.com/voice".parse().unwrap());
+        let before = provider.phone_numbers().await.unwrap();
+        let report = doctor::run(provider.as_ref(), &options).await;
+        let id = fake.id();
+        let name = format!("number {NUMBER}");
+        let detail = &report.check(&name).unwrap().detail;
+        if detail.contains("does not say where its calls go") {
+            // Plivo lists a number without its application's answer URL: a warning that says
+            // so, never a pass.
+            assert_eq!(status(&report, &name), Status::Warning, "{id}: {report:#?}");
+        } else {
+            assert_eq!(status(&report, &name), Status::Failed, "{id}: {report:#?}");
+            assert!(
+                detail.contains("old.example.com") && detail.contains("drifted"),
+                "{id}: {detail}"
+            );
+        }
+        assert!(advice(&report, &name).contains("telephony inbound"));
+        // Read only: the number's listing is what it was before the run.
+        let after = provider.phone_numbers().await.unwrap();
+        assert_eq!(after, before, "{id}");
+        let other = format!("number {stranger}");
+        assert_eq!(status(&report, &other), Status::Failed, "{id}");
+        assert!(
+            report
+                .check(&other)
+                .unwrap()
+                .detail
+                .contains("not a number of this")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_url_on_this_machine_or_in_clear_fails() {
+    let (_fake, provider) = each().await.into_iter().next().unwrap();
+    for (url, says) in [
+        ("https://localhost/voice", "this machine"),
+        ("https://192.168.1.20/voice", "private address"),
+        ("http://93.184.216.34/voice", "not https"),
+    ] {
+        let options = DoctorOptions::new().url(url.parse().unwrap());
+        let report = doctor::run(provider.as_ref(), &options).await;
+        assert_eq!(status(&report, "url"), Status::Failed, "{url}");
+        let check = report.check("url").unwrap();
+        assert!(check.detail.contains(says), "{url}: {check:?}");
+        assert!(
+            check.advice.as_deref().unwrap().contains("https"),
+            "{check:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_signed_test_request_verifies_at_the_agent_or_says_why_not() {
+    for (fake, provider) in each().await {
+        let id = fake.id();
+        let scheme = provider.carrier().webhooks();
+        let secret = Secret::new(fake.setting(scheme.secret_setting()).unwrap());
+        // The agent sees the URL the request was sent to: the signature verifies.
+        let url = agent(
+            provider.clone(),
+            PublicUrl::from_headers(TrustedProxies::None),
+        )
+        .await;
+        let options = DoctorOptions::new()
+            .url(url.clone())
+            .signing_secret(secret.clone());
+        let report = doctor::run(provider.as_ref(), &options).await;
+        let probe = report.check("webhook").unwrap();
+        if probe.status == Status::Skipped {
+            // A carrier whose webhooks only it can sign (Telnyx: Ed25519): said so.
+            assert!(probe.detail.contains("cannot sign"), "{id}: {probe:?}");
+            continue;
+        }
+        assert_eq!(probe.status, Status::Ok, "{id}: {probe:?}");
+        // An agent that rebuilds another URL (a proxy that does not pass the public one
+        // through) refuses it: failed, with what to fix.
+        let wrong = agent(
+            provider.clone(),
+            PublicUrl::from_base("https://internal.example.com"),
+        )
+        .await;
+        let options = DoctorOptions::new().url(wrong).signing_secret(secret);
+        let report = doctor::run(provider.as_ref(), &options).await;
+        let probe = report.check("webhook").unwrap();
+        if probe.detail.contains("does not cover the URL") {
+            // Vonage signs the body, not the URL: the probe proves the secret only, and says so.
+            assert_eq!(probe.status, Status::Ok, "{id}: {probe:?}");
+            continue;
+        }
+        assert_eq!(probe.status, Status::Failed, "{id}: {probe:?}");
+        assert!(
+            probe.advice.as_deref().unwrap().contains("proxy"),
+            "{probe:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_probe_without_a_secret_or_a_url_says_why_it_is_skipped() {
+    let (_fake, provider) = each().await.into_iter().next().unwrap();
+    let report = doctor::run(provider.as_ref(), &DoctorOptions::new()).await;
+    assert_eq!(report.check("webhook").unwrap().detail, "no --url");
+    let url = agent(
+        provider.clone(),
+        PublicUrl::from_headers(TrustedProxies::None),
+    )
+    .await;
+    let report = doctor::run(provider.as_ref(), &DoctorOptions::new().url(url)).await;
+    let probe = report.check("webhook").unwrap();
+    assert_eq!(probe.status, Status::Skipped);
+    assert!(probe.detail.starts_with("no signing secret"), "{probe:?}");
+}
+
+#[test]
+fn the_report_is_the_documented_json() {
+    let report = Report::new(vec![doctor::Check::new(
+        "balance",
+        Status::Failed,
+        "1.50 USD, below 5 USD",
+        Some("top up".to_owned()),
+    )]);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"checks": [{"name": "balance", "status": "failed", "detail": "1.50 USD, below 5 USD", "advice": "top up"}]})
+    );
+}
