@@ -53,8 +53,6 @@ enum Command {
     Cost(calls::CallIdArgs),
     /// Show the account's balance, an exact decimal in its currency.
     Balance(calls::BalanceArgs),
-    /// Show the account's balance, an exact decimal in its currency.
-    Balance(calls::BalanceArgs),
     /// List the account's numbers.
     Numbers(calls::NumbersArgs),
     /// Point a number's inbound calls at a URL, reporting what was there before.
@@ -160,7 +158,6 @@ fn main() -> ExitCode {
         Command::Status(args) => calls::block_on(calls::status(args)),
         Command::Hangup(args) => calls::block_on(calls::hangup(args)),
         Command::Cost(args) => calls::block_on(calls::cost(args)),
-        Command::Balance(args) => calls::block_on(calls::balance(args)),
         Command::Balance(args) => calls::block_on(calls::balance(args)),
         Command::Numbers(args) => calls::block_on(calls::numbers(args)),
         Command::Inbound(args) => calls::block_on(calls::inbound(args)),
