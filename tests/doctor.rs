@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
@@ -314,4 +315,37 @@ fn the_report_is_the_documented_json() {
         json,
         serde_json::json!({"checks": [{"name": "balance", "status": "failed", "detail": "1.50 USD, below 5 USD", "advice": "top up"}]})
     );
+}
+
+#[tokio::test]
+async fn a_skewed_carrier_clock_warns_then_fails_past_the_signature_window() {
+    for (fake, provider) in each().await {
+        let id = fake.id();
+        // Half a minute ahead: beyond the 5 s that pass, within the signature windows.
+        fake.clock_skew(Duration::from_secs(30), true);
+        let report = doctor::run(provider.as_ref(), &DoctorOptions::new()).await;
+        let clock = report.check("clock").unwrap();
+        assert_eq!(clock.status, Status::Warning, "{id}: {clock:?}");
+        assert!(clock.detail.contains("ahead"), "{id}: {clock:?}");
+        assert!(advice(&report, "clock").contains("NTP"), "{id}: {clock:?}");
+        assert!(!report.failed(), "{id}: {report:#?}");
+        // Ten minutes behind: past the 300 s Vonage and Telnyx allow a signed webhook.
+        fake.clock_skew(Duration::from_secs(600), false);
+        let report = doctor::run(provider.as_ref(), &DoctorOptions::new()).await;
+        let clock = report.check("clock").unwrap();
+        assert_eq!(clock.status, Status::Failed, "{id}: {clock:?}");
+        assert!(
+            clock.detail.contains("behind") && clock.detail.contains("time window"),
+            "{id}: {clock:?}"
+        );
+        let advice = advice(&report, "clock");
+        assert!(
+            advice.contains("Vonage") && advice.contains("Telnyx") && advice.contains("5 minutes"),
+            "{id}: {advice}"
+        );
+        // Back on this machine's time: a pass again.
+        fake.clock_skew(Duration::ZERO, true);
+        let report = doctor::run(provider.as_ref(), &DoctorOptions::new()).await;
+        assert_eq!(status(&report, "clock"), Status::Ok, "{id}: {report:#?}");
+    }
 }

@@ -128,6 +128,14 @@ impl Fake {
         self.carrier.lock().settings.delay = delay;
     }
 
+    /// Sets the carrier's clock `offset` ahead of this machine's (`ahead`), or behind it:
+    /// every REST answer's `Date` header says the carrier's time, so a client comparing it
+    /// with its own clock (`telephony doctor`'s clock check) sees the difference. Zero, the
+    /// default, is this machine's time.
+    pub fn clock_skew(&self, offset: Duration, ahead: bool) {
+        self.carrier.lock().settings.clock_skew = (offset, ahead);
+    }
+
     /// Drops each media stream's connection `after` it opened (call time), without a word.
     pub fn drop_streams_after(&self, after: Option<Duration>) {
         self.carrier.lock().settings.drop_stream_after = after;

@@ -1,6 +1,9 @@
 //! The carrier's HTTP side: the REST faults it can inject, the webhooks it sends to the host,
 //! and the loopback server it serves on.
 
+use std::sync::Arc;
+use std::time::SystemTime;
+
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -170,8 +173,40 @@ pub(crate) fn exact(url: &Url) -> telephony::RequestUrl {
 }
 
 /// Serves `router` on `listener` for as long as the runtime runs, counting its connections.
-pub(crate) fn serve(carrier: &Carrier, listener: tokio::net::TcpListener, router: Router) {
+/// Every answer carries the carrier's `Date` ([`Fake::clock_skew`](super::Fake::clock_skew)).
+pub(crate) fn serve(carrier: &Arc<Carrier>, listener: tokio::net::TcpListener, router: Router) {
+    let clock = Arc::downgrade(carrier);
+    let router = router.layer(axum::middleware::map_response(move |response: Response| {
+        let clock = clock.clone();
+        async move { dated(clock.upgrade().as_deref(), response) }
+    }));
     let _ = carrier
         .connections
         .set(crate::serve_counted(listener, router));
+}
+
+/// `response` with the carrier's clock in its `Date` header: this machine's time shifted by
+/// the configured skew (the server's own `Date` where there is none).
+fn dated(carrier: Option<&Carrier>, mut response: Response) -> Response {
+    let Some(carrier) = carrier else {
+        return response;
+    };
+    let (offset, ahead) = carrier.lock().settings.clock_skew;
+    if offset.is_zero() {
+        return response;
+    }
+    let now = SystemTime::now();
+    let shifted = if ahead {
+        now.checked_add(offset)
+    } else {
+        now.checked_sub(offset)
+    };
+    if let Some(date) = shifted
+        && let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(date))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
+    }
+    response
 }

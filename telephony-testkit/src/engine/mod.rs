@@ -50,6 +50,9 @@ pub(crate) struct Settings {
     /// Faults: responses to fail, a delay, a stream to drop.
     pub(crate) delay: Duration,
     pub(crate) drop_stream_after: Option<Duration>,
+    /// How far the carrier's clock is from this machine's, and whether ahead: every REST
+    /// answer's `Date` header is shifted by it.
+    pub(crate) clock_skew: (Duration, bool),
     /// How long a member stays in a room once it started, in call time, before leaving (the
     /// person a call was transferred to, talking with the caller).
     pub(crate) room_stay: Duration,
@@ -66,6 +69,7 @@ impl Default for Settings {
             balance: Decimal::new(2000, 2),
             delay: Duration::ZERO,
             drop_stream_after: None,
+            clock_skew: (Duration::ZERO, true),
             room_stay: Duration::from_secs(2),
         }
     }
