@@ -12,7 +12,7 @@ use telephony::doctor::{self, DoctorOptions, Report, Status};
 use telephony::{
     E164, InboundRouter, MemoryDirectory, PublicUrl, Secret, TelephonyProvider, TrustedProxies, Url,
 };
-use telephony_testkit::{Emulated, Emulators, Fault, NumberFeatures, Operation};
+use telephony_testkit::{Emulated, Emulators, Fault, NumberFeatures, Operation, TlsListener};
 
 const NUMBER: &str = "+14155550100";
 
@@ -348,4 +348,69 @@ async fn a_skewed_carrier_clock_warns_then_fails_past_the_signature_window() {
         let report = doctor::run(provider.as_ref(), &DoctorOptions::new()).await;
         assert_eq!(status(&report, "clock"), Status::Ok, "{id}: {report:#?}");
     }
+}
+
+/// The doctor's options for a webhook URL on `listener`, trusting its test authority or not.
+fn on(listener: &TlsListener, trusted: bool) -> DoctorOptions {
+    let options = DoctorOptions::new().url(listener.url("/voice"));
+    if trusted {
+        options.extra_root(listener.ca_der())
+    } else {
+        options
+    }
+}
+
+#[tokio::test]
+async fn an_expired_certificate_fails_and_one_about_to_expire_warns() {
+    let (_fake, provider) = each().await.into_iter().next().unwrap();
+    // A listener on loopback: the url check fails (this machine), the certificate check
+    // still reads what it serves.
+    let expired = TlsListener::expired().await.unwrap();
+    let report = doctor::run(provider.as_ref(), &on(&expired, true)).await;
+    assert_eq!(status(&report, "url"), Status::Failed, "{report:#?}");
+    let check = report.check("certificate").unwrap();
+    assert_eq!(check.status, Status::Failed, "{check:?}");
+    assert!(check.detail.contains("has expired"), "{check:?}");
+    assert!(
+        advice(&report, "certificate").contains("renew"),
+        "{check:?}"
+    );
+
+    let soon = TlsListener::expiring_in(Duration::from_secs(3 * 86_400))
+        .await
+        .unwrap();
+    let report = doctor::run(provider.as_ref(), &on(&soon, true)).await;
+    let check = report.check("certificate").unwrap();
+    assert_eq!(check.status, Status::Warning, "{check:?}");
+    assert!(check.detail.contains("expires within 14 days"), "{check:?}");
+    assert!(
+        advice(&report, "certificate").contains("renew"),
+        "{check:?}"
+    );
+    // Three days left pass when the window is shorter.
+    let report = doctor::run(provider.as_ref(), &on(&soon, true).certificate_days(2)).await;
+    assert_eq!(status(&report, "certificate"), Status::Ok, "{report:#?}");
+
+    let valid = TlsListener::expiring_in(Duration::from_secs(90 * 86_400))
+        .await
+        .unwrap();
+    let report = doctor::run(provider.as_ref(), &on(&valid, true)).await;
+    assert_eq!(status(&report, "certificate"), Status::Ok, "{report:#?}");
+}
+
+#[tokio::test]
+async fn a_certificate_no_public_authority_signed_fails() {
+    let (_fake, provider) = each().await.into_iter().next().unwrap();
+    // The carriers trust the webpki roots only: the listener's own authority is not one.
+    let valid = TlsListener::expiring_in(Duration::from_secs(90 * 86_400))
+        .await
+        .unwrap();
+    let report = doctor::run(provider.as_ref(), &on(&valid, false)).await;
+    let check = report.check("certificate").unwrap();
+    assert_eq!(check.status, Status::Failed, "{check:?}");
+    assert!(check.detail.contains("self-signed"), "{check:?}");
+    assert!(
+        advice(&report, "certificate").contains("public CA"),
+        "{check:?}"
+    );
 }

@@ -86,6 +86,7 @@ mod record;
 pub mod redis;
 mod script;
 mod telnyx;
+mod tls;
 mod twilio;
 mod vonage;
 mod wire;
@@ -99,6 +100,7 @@ pub use script::{
     CallerScript, SCRIPT_RATE, parse_wav, read_wav, resample, speech_like, wav_bytes, write_wav,
 };
 pub use telnyx::FakeTelnyx;
+pub use tls::TlsListener;
 pub use twilio::FakeTwilio;
 pub use vonage::FakeVonage;
 pub use wire::{FromAgent, ProviderMessage, ProviderStream, Recorded};
