@@ -303,6 +303,25 @@ async fn the_probe_without_a_secret_or_a_url_says_why_it_is_skipped() {
 }
 
 #[test]
+fn a_check_prints_as_one_aligned_line() {
+    let ok = doctor::Check::new("url", Status::Ok, "https, on a public host", None);
+    assert_eq!(
+        ok.to_string(),
+        "ok       url          https, on a public host"
+    );
+    let failed = doctor::Check::new(
+        "balance",
+        Status::Failed,
+        "1.50 USD, below 5 USD",
+        Some("top up".to_owned()),
+    );
+    assert_eq!(
+        failed.to_string(),
+        "failed   balance      1.50 USD, below 5 USD — top up"
+    );
+}
+
+#[test]
 fn the_report_is_the_documented_json() {
     let report = Report::new(vec![doctor::Check::new(
         "balance",

@@ -77,7 +77,8 @@ impl Status {
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, not `write_str`: a report's lines align their status column (`{:<8}`).
+        f.pad(self.as_str())
     }
 }
 
