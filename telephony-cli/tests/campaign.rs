@@ -343,86 +343,55 @@ async fn usage_errors_dial_nobody() {
         (&no_number, &[], "no `number` column"),
         (&all_bad, &[], "no contact to call"),
     ];
+    // `campaign run PROVIDER --contacts FILE --from FROM [--stream-url S] --store --base-url`,
+    // then `extra`.
+    let run_campaign =
+        |provider: &'static str, contacts: &Path, stream: Option<&str>, extra: &[&str]| {
+            let mut args: Vec<String> = ["campaign", "run", provider, "--contacts"]
+                .iter()
+                .map(|a| (*a).to_owned())
+                .collect();
+            args.extend([
+                contacts.to_str().unwrap().to_owned(),
+                "--from".into(),
+                FROM.into(),
+            ]);
+            if let Some(stream) = stream {
+                args.extend(["--stream-url".to_owned(), stream.to_owned()]);
+            }
+            args.extend([
+                "--store".to_owned(),
+                store.clone(),
+                "--base-url".to_owned(),
+                base.clone(),
+            ]);
+            args.extend(extra.iter().map(|a| (*a).to_owned()));
+            async move {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                run(&args).await
+            }
+        };
     for (contacts, extra, says) in cases {
-        let mut args = vec![
-            "campaign",
-            "run",
-            "twilio",
-            "--contacts",
-            contacts.to_str().unwrap(),
-            "--from",
-            FROM,
-            "--stream-url",
-            &stream,
-            "--store",
-            &store,
-            "--base-url",
-            &base,
-        ];
-        args.extend_from_slice(extra);
-        let (code, out, err) = run(&args).await;
+        let (code, out, err) = run_campaign("twilio", contacts, Some(&stream), extra).await;
         assert_eq!(code, 2, "{extra:?} {contacts:?}: {out} {err}");
         assert!(err.contains(says), "{extra:?}: {err}");
         assert!(out.is_empty(), "{extra:?}: {out}");
     }
     // A file whose rows all fail says which, by line.
-    let (_, _, err) = run(&[
-        "campaign",
-        "run",
-        "twilio",
-        "--contacts",
-        all_bad.to_str().unwrap(),
-        "--from",
-        FROM,
-        "--stream-url",
-        &stream,
-        "--store",
-        &store,
-        "--base-url",
-        &base,
-    ])
-    .await;
+    let (_, _, err) = run_campaign("twilio", &all_bad, Some(&stream), &[]).await;
     assert!(
         err.contains("bad.csv line 2: ") && err.contains("bad.csv line 3: "),
         "{err}"
     );
     // No instructions for the answered calls; a stream where the carrier takes an answer URL
     // only (Plivo).
-    let (code, _, err) = run(&[
-        "campaign",
-        "run",
-        "twilio",
-        "--contacts",
-        good.to_str().unwrap(),
-        "--from",
-        FROM,
-        "--store",
-        &store,
-        "--base-url",
-        &base,
-    ])
-    .await;
+    let (code, _, err) = run_campaign("twilio", &good, None, &[]).await;
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("--stream-url WSS_URL or --answer-url URL"),
         "{err}"
     );
-    let (code, _, err) = run(&[
-        "campaign",
-        "run",
-        "plivo",
-        "--contacts",
-        good.to_str().unwrap(),
-        "--from",
-        FROM,
-        "--stream-url",
-        &stream,
-        "--store",
-        &store,
-        "--base-url",
-        &base,
-    ])
-    .await;
+    let (code, _, err) = run_campaign("plivo", &good, Some(&stream), &[]).await;
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("give --answer-url"), "{err}");
     // A store that is not one.
