@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::json;
 use telephony::audio::{AudioFormat, SampleRate};
-use telephony::axum::{VerifiedWebhook, Webhooks, media_channel, reply};
+use telephony::axum::{VerifiedWebhook, Webhooks, media_channel, media_upgrade, reply};
 use telephony::stream::{MediaSender, StreamEvent, StreamOptions};
 use telephony::{
     Carrier, E164, InboundRouter, MediaSession, NumberDirectory, OutboundCall, ProviderKind,
@@ -556,9 +556,9 @@ async fn media(
         return (StatusCode::FORBIDDEN, "invalid signature").into_response();
     }
     // Providers' messages are a few hundred bytes (a start, a few kilobytes): 64 KiB is
-    // plenty, where axum's default would buffer 64 MiB for anyone who opens the socket.
-    let ws = ws.max_message_size(64 << 10).max_frame_size(64 << 10);
-    ws.on_upgrade(move |socket| async move {
+    // plenty, where axum's default would buffer 64 MiB for anyone who opens the socket; and
+    // a 4 KiB read buffer, where tungstenite's 128 KiB is zero-filled on every read.
+    media_upgrade(ws).on_upgrade(move |socket| async move {
         let session =
             MediaSession::new(provider.media_protocol(), SessionConfig::new(app.app_rate))
                 .require_token(app.stream_auth.clone());

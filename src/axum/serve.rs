@@ -1,5 +1,6 @@
 //! A server for the host's axum app, with the limits `axum::serve` does not set.
 
+use std::any::Any;
 use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
@@ -29,12 +30,18 @@ pub struct ServeOptions {
     /// when the server starts waiting for it: on a new connection, and on a kept-alive one
     /// between requests. Then the connection is closed. `None` waits for ever. Default 10 s.
     pub header_read_timeout: Option<Duration>,
+    /// Whether accepted TCP connections send each write at once (`TCP_NODELAY`), rather than
+    /// hold a small one back while an earlier one is unacknowledged (Nagle's algorithm). A
+    /// media stream writes a small frame every 20 ms, and a held frame is a late one. Default
+    /// true; applies where the listener's connections are `tokio::net::TcpStream`s.
+    pub tcp_nodelay: bool,
 }
 
 impl Default for ServeOptions {
     fn default() -> ServeOptions {
         ServeOptions {
             header_read_timeout: Some(HEADER_READ_TIMEOUT),
+            tcp_nodelay: true,
         }
     }
 }
@@ -45,12 +52,19 @@ impl ServeOptions {
         self.header_read_timeout = timeout.into();
         self
     }
+
+    /// Sets [`tcp_nodelay`](Self::tcp_nodelay).
+    pub fn tcp_nodelay(mut self, nodelay: bool) -> ServeOptions {
+        self.tcp_nodelay = nodelay;
+        self
+    }
 }
 
 /// Serves `router` on `listener` (a `tokio::net::TcpListener`, or any axum listener of
 /// socket addresses) in a task, over HTTP/1.1 with upgrades (WebSockets), with the default
 /// [`ServeOptions`]: a client that does not send its request head within 10 s is
-/// disconnected, which `axum::serve` never does. Handlers get the peer's address as
+/// disconnected, which `axum::serve` never does, and TCP connections write each frame at
+/// once (`TCP_NODELAY`), which `axum::serve` leaves off. Handlers get the peer's address as
 /// `ConnectInfo<SocketAddr>` (what [`PublicUrl`](telephony_core::PublicUrl) reads to trust
 /// a proxy).
 ///
@@ -158,6 +172,12 @@ where
         // axum's accept: it waits out and retries what fails (a full file table, a connection
         // reset before it was taken).
         let (io, peer) = listener.accept().await;
+        if options.tcp_nodelay
+            && let Some(tcp) = (&io as &dyn Any).downcast_ref::<tokio::net::TcpStream>()
+            && let Err(e) = tcp.set_nodelay(true)
+        {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
         open.opened();
         let io = Counted {
             io,

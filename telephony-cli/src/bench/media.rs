@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use serde_json::json;
 use telephony::audio::{AudioFormat, Backend, Decoder, Encoder, Profile, Resampler, SampleRate};
 use telephony::{
@@ -17,13 +17,6 @@ use telephony_testkit::{ProviderMessage, ProviderStream, SCRIPT_RATE, resample, 
 use crate::Failure;
 use crate::alloc;
 use crate::provider::{self, CarrierArg};
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum BenchCommand {
-    /// Run simulated calls through a provider's whole media path and report legs per core, the
-    /// time per 20 ms frame by stage, and the memory one session holds.
-    Media(MediaArgs),
-}
 
 #[derive(Debug, Args)]
 pub(crate) struct MediaArgs {
@@ -69,12 +62,6 @@ pub(crate) struct MediaArgs {
     /// One JSON object instead of the table.
     #[arg(long)]
     json: bool,
-}
-
-pub(crate) fn run(cmd: BenchCommand) -> Result<(), Failure> {
-    match cmd {
-        BenchCommand::Media(args) => media(&args),
-    }
 }
 
 /// How many rounds each measurement runs; the fastest counts. One busy thread's wall time is
@@ -302,7 +289,7 @@ fn breakdown(call: &Call, config: SessionConfig, n: usize) -> Breakdown {
     }
 }
 
-fn media(args: &MediaArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: &MediaArgs) -> Result<(), Failure> {
     let Some(carrier) = args
         .provider
         .or(args.provider_flag)
@@ -470,4 +457,29 @@ fn media(args: &MediaArgs) -> Result<(), Failure> {
 fn round(x: f64, digits: i32) -> f64 {
     let scale = 10f64.powi(digits);
     (x * scale).round() / scale
+}
+
+/// Legs per core of the whole media path in process (what `telephony bench media` reports),
+/// over `seconds` of call audio: the figure the socket benchmark is compared with.
+pub(crate) fn legs_per_core(
+    provider: ProviderKind,
+    format: AudioFormat,
+    config: SessionConfig,
+    seconds: f64,
+) -> Result<f64, Failure> {
+    let call = Call::new(provider, format, config.app_rate)?;
+    let n = (seconds * 50.0).round() as usize;
+    let spf = config.app_rate.samples_per_20ms();
+    let mut session = started_session(&call, config)?;
+    let mut fastest = Duration::MAX;
+    let mut carried = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        for i in 0..n {
+            carried += leg(&mut session, &call, i, spf)?;
+        }
+        fastest = fastest.min(t.elapsed());
+    }
+    black_box(carried);
+    Ok(seconds / fastest.as_secs_f64())
 }

@@ -1,0 +1,241 @@
+//! One carrier-side media stream of the load generator: it connects to the agent server's
+//! WebSocket as the carrier does, sends the stream's opening and then one frame of caller
+//! audio every 20 ms on a real-time schedule, and checks every reply against the one the
+//! agent must give, in order: how late it came, and whether any was lost or out of place.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use telephony::audio::AudioFormat;
+use telephony::{MediaSession, ProviderKind, SessionConfig, SessionEvent, WsMessage};
+use telephony_testkit::{ProviderMessage, ProviderStream};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a stream waits for the replies still due after its last frame.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// One frame period.
+pub(crate) const FRAME: Duration = Duration::from_millis(20);
+
+/// What every stream sends and must hear back: the same for all of them.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// The path and query the streams open.
+    pub(crate) path: String,
+    /// The stream's opening (Twilio `connected` and `start`, …).
+    pub(crate) opening: Vec<Message>,
+    /// One message per 20 ms of caller audio, cycled.
+    pub(crate) frames: Vec<Message>,
+    /// Frames each stream sends.
+    pub(crate) count: usize,
+    /// Frames at the start of each stream whose replies are not timed (the warm-up).
+    pub(crate) warmup: usize,
+    /// The agent's replies, in order, each with the frame after which it is due.
+    pub(crate) expected: Vec<(usize, Message)>,
+    /// What ends the stream, where the carrier sends something before closing.
+    pub(crate) stop: Option<Message>,
+}
+
+fn message(m: ProviderMessage) -> Message {
+    match m {
+        ProviderMessage::Text(t) => Message::text(t),
+        ProviderMessage::Binary(b) => Message::binary(b),
+    }
+}
+
+impl Plan {
+    /// The plan for `provider`'s streams in `format` to an echo agent at `config`, `count`
+    /// frames long: the replies are those the same session makes of the same frames here.
+    pub(crate) fn new(
+        provider: ProviderKind,
+        format: AudioFormat,
+        config: SessionConfig,
+        count: usize,
+        warmup: usize,
+    ) -> Result<Plan, String> {
+        let recorded = ProviderStream::record_speech(provider, format, Duration::from_secs(10))?;
+        let mut session = MediaSession::new(ProviderStream::protocol(provider, format), config);
+        for m in &recorded.opening {
+            session
+                .handle(m.as_ws())
+                .map_err(|e| format!("the stream's opening: {e}"))?;
+        }
+        let mut expected = Vec::with_capacity(count);
+        for i in 0..count {
+            let frame = &recorded.frames[i % recorded.frames.len()];
+            let pcm = match session.handle(frame.as_ws()) {
+                Ok(SessionEvent::Audio(pcm)) => pcm.to_vec(),
+                Ok(_) => continue,
+                Err(e) => return Err(format!("frame {i}: {e}")),
+            };
+            session
+                .send_audio(&pcm, &mut |m| {
+                    expected.push((
+                        i,
+                        match m {
+                            WsMessage::Text(t) => Message::text(t.to_owned()),
+                            WsMessage::Binary(b) => Message::binary(b.to_vec()),
+                        },
+                    ));
+                })
+                .map_err(|e| format!("replying to frame {i}: {e}"))?;
+        }
+        let mut stream = ProviderStream::new(provider, format)?;
+        let _ = stream.opening();
+        Ok(Plan {
+            path: format!(
+                "/media/{}?wire={}@{}",
+                provider.id(),
+                format.encoding.name(),
+                format.rate.hz()
+            ),
+            opening: recorded.opening.into_iter().map(message).collect(),
+            frames: recorded.frames.into_iter().map(message).collect(),
+            count,
+            warmup,
+            expected,
+            stop: stream.stop().map(message),
+        })
+    }
+}
+
+/// One stream's connection.
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens one stream's WebSocket to the agent at `address`.
+pub(crate) async fn connect(address: SocketAddr, plan: &Plan) -> Result<Socket, String> {
+    let tcp = TcpStream::connect(address)
+        .await
+        .map_err(|e| format!("connecting to {address}: {e}"))?;
+    // A carrier's media server sends each frame as it has it.
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let request = format!("ws://{address}{}", plan.path)
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    // A few frames at a time, as the agent reads (tungstenite zero-fills its whole read
+    // buffer before each read: its default 128 KiB would cost the generator more than the
+    // frames).
+    let config = WebSocketConfig::default().read_buffer_size(4 << 10);
+    let (socket, _) = tokio_tungstenite::client_async_with_config(
+        request,
+        MaybeTlsStream::Plain(tcp),
+        Some(config),
+    )
+    .await
+    .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    Ok(socket)
+}
+
+/// What one stream saw.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    /// Each timed reply's turnaround, in microseconds: from its frame's send to its arrival.
+    pub(crate) turnaround_us: Vec<u32>,
+    /// How late each frame went out against its schedule, in microseconds: the generator's
+    /// own delay, which says whether it kept up.
+    pub(crate) send_late_us: Vec<u32>,
+    /// Replies that came, in place.
+    pub(crate) received: usize,
+    /// Replies that never came.
+    pub(crate) lost: usize,
+    /// Replies that came but were not the one due at that place (reordered, or altered).
+    pub(crate) misplaced: usize,
+    /// Why the stream failed, if it did.
+    pub(crate) error: Option<String>,
+}
+
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
+/// Runs one stream on `socket`: the opening at `start`, frame `k` at `start + 20 ms · (k+1)`.
+pub(crate) async fn run(socket: Socket, plan: Arc<Plan>, start: Instant) -> Seen {
+    let mut seen = Seen {
+        turnaround_us: Vec::with_capacity(plan.expected.len()),
+        send_late_us: Vec::with_capacity(plan.count),
+        ..Seen::default()
+    };
+    let (mut sink, mut stream) = socket.split();
+    let mut sent_at: Vec<Instant> = Vec::with_capacity(plan.count);
+    tokio::time::sleep_until(start).await;
+    for m in &plan.opening {
+        if let Err(e) = sink.send(m.clone()).await {
+            seen.error = Some(format!("sending the opening: {e}"));
+            return seen;
+        }
+    }
+    let mut next = 0usize;
+    let mut due = 0usize;
+    let mut drain_until = None;
+    loop {
+        let send_at = start + FRAME * (next as u32 + 1);
+        if next == plan.count && drain_until.is_none() {
+            drain_until = Some(Instant::now() + DRAIN);
+        }
+        if due == plan.expected.len() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            incoming = stream.next() => {
+                let m = match incoming {
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        seen.error = Some(format!("reading: {e}"));
+                        break;
+                    }
+                    None => {
+                        seen.error = Some("the agent closed the socket".into());
+                        break;
+                    }
+                };
+                if !matches!(m, Message::Text(_) | Message::Binary(_)) {
+                    continue;
+                }
+                let now = Instant::now();
+                let (after, reply) = &plan.expected[due];
+                if &m == reply {
+                    seen.received += 1;
+                    if *after >= plan.warmup
+                        && let Some(sent) = sent_at.get(*after)
+                    {
+                        seen.turnaround_us.push(micros(now - *sent));
+                    }
+                } else {
+                    seen.misplaced += 1;
+                }
+                due += 1;
+            }
+            () = tokio::time::sleep_until(send_at), if next < plan.count => {
+                let now = Instant::now();
+                seen.send_late_us.push(micros(now.saturating_duration_since(send_at)));
+                sent_at.push(now);
+                let frame = plan.frames[next % plan.frames.len()].clone();
+                next += 1;
+                if let Err(e) = sink.send(frame).await {
+                    seen.error = Some(format!("sending frame {next}: {e}"));
+                    break;
+                }
+            }
+            () = async {
+                match drain_until {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => break,
+        }
+    }
+    seen.lost = plan.expected.len() - due;
+    if let Some(stop) = &plan.stop {
+        let _ = sink.send(stop.clone()).await;
+    }
+    let _ = sink.send(Message::Close(None)).await;
+    seen
+}

@@ -1,0 +1,111 @@
+//! What a process's own accounting says about it (Linux's `/proc`), and the few settings a
+//! benchmark of many sockets needs: the CPU a process runs on, and how many files it may
+//! open.
+//!
+//! (The command's one exception to `unsafe_code = "deny"`: four libc calls with no safe wrapper
+//! in the dependencies, each with its SAFETY note.)
+#![allow(unsafe_code)]
+
+use std::time::Duration;
+
+/// A process's CPU time and resident memory, read at one moment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Usage {
+    /// User and system time, all threads.
+    pub(crate) cpu: Duration,
+    /// Resident set size, in bytes.
+    pub(crate) rss: u64,
+}
+
+/// `pid`'s usage now, from `/proc/PID/stat` (CPU, in clock ticks) and `/proc/PID/status`
+/// (`VmRSS`).
+pub(crate) fn usage(pid: u32) -> Result<Usage, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("/proc/{pid}/stat: {e} (the server benchmark reads Linux's /proc)"))?;
+    // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the name: state is field 3, utime 14 and stime 15 (1-based, as proc(5) counts).
+    let ticks = |i: usize| -> Result<u64, String> {
+        fields
+            .get(i - 3)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| format!("/proc/{pid}/stat: no field {i}"))
+    };
+    let ticks = ticks(14)? + ticks(15)?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("/proc/{pid}/status: no VmRSS"))?;
+    Ok(Usage {
+        cpu: Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64),
+        rss: rss_kib * 1024,
+    })
+}
+
+/// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf reads a configuration value; it has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100)
+}
+
+/// The CPUs this process may run on, in order.
+pub(crate) fn cpus() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity writes at most its
+    // size into it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .collect()
+    }
+}
+
+/// Runs the calling thread (and the threads it starts afterwards) on `cpus` alone.
+pub(crate) fn pin(cpus: &[usize]) -> Result<(), String> {
+    // SAFETY: as in `cpus`; CPU_SET is given indexes below CPU_SETSIZE.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus.iter().filter(|&&c| c < libc::CPU_SETSIZE as usize) {
+            libc::CPU_SET(c, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(format!(
+                "cannot run on CPUs {cpus:?}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Raises this process's limit of open files to its hard limit, and returns it: every call
+/// is a socket.
+pub(crate) fn raise_open_files() -> u64 {
+    // SAFETY: getrlimit and setrlimit read and write one plain struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return raised.rlim_cur;
+            }
+        }
+        limit.rlim_cur
+    }
+}

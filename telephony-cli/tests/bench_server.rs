@@ -1,0 +1,108 @@
+//! `telephony bench server` as a user runs it, small: a few real-time streams of every
+//! carrier through real sockets into the echo agent, in its own process. What is checked is
+//! what must hold on any machine, however busy: every reply came, in its place, with the
+//! figures the README names; how fast is the benchmark's to say, never a test's (the latency
+//! target is set out of reach of a busy machine).
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_telephony"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn every_carrier_streams_through_real_sockets_and_loses_nothing() {
+    for (provider, wire) in [
+        ("twilio", "mulaw@8000"),
+        ("plivo", "mulaw@8000"),
+        ("vonage", "s16le@16000"),
+        ("telnyx", "mulaw@8000"),
+    ] {
+        let (code, out, err) = run(&[
+            "bench",
+            "server",
+            provider,
+            "--calls",
+            "6",
+            "--seconds",
+            "3",
+            "--p99-ms",
+            "60000",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{provider}: {err}\n{out}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["wire"], wire, "{v}");
+        assert_eq!(v["concurrent_calls"], 6, "{v}");
+        assert_eq!(v["held"], true, "{v}");
+        assert_eq!(v["lost_frames"], 0, "{provider}: {v}");
+        assert_eq!(v["reordered_frames"], 0, "{provider}: {v}");
+        assert_eq!(v["failed_streams"], 0, "{provider}: {v}");
+        // Every stream heard every reply the echo owes it: 150 frames each, one reply each
+        // (less what the resampler holds back at the start, at most a frame).
+        let replies = v["replies"].as_u64().unwrap();
+        let owed = v["expected_replies"].as_u64().unwrap();
+        assert_eq!(replies, owed, "{provider}: {v}");
+        assert!(owed >= 6 * 149, "{provider}: {owed} replies owed");
+        for key in [
+            "legs_per_core",
+            "in_process_legs_per_core",
+            "p50_turnaround_ms",
+            "p99_turnaround_ms",
+            "p999_turnaround_ms",
+            "bytes_per_call",
+            "agent_cpu",
+        ] {
+            assert!(v[key].as_f64().is_some(), "{provider}: no {key} in {v}");
+        }
+        let p50 = v["p50_turnaround_ms"].as_f64().unwrap();
+        let p999 = v["p999_turnaround_ms"].as_f64().unwrap();
+        assert!(p50 > 0.0 && p50 <= p999, "{provider}: {v}");
+    }
+}
+
+#[test]
+fn the_table_names_what_holds_and_the_in_process_figure() {
+    let (code, out, err) = run(&[
+        "bench",
+        "server",
+        "twilio",
+        "--calls",
+        "4",
+        "--seconds",
+        "2",
+        "--p99-ms",
+        "60000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("telephony bench server: Twilio, wire mulaw@8000, app 16000 Hz, hq"),
+        "{out}"
+    );
+    assert!(out.contains("holds 4 concurrent calls"), "{out}");
+    assert!(out.contains("in process (telephony bench media):"), "{out}");
+}
+
+#[test]
+fn what_it_cannot_run_is_one_line_and_exit_2() {
+    for args in [
+        &["bench", "server", "twilio", "--calls", "0"][..],
+        &["bench", "server", "twilio", "--wire", "s16le@16000"],
+        &["bench", "server", "twilio", "--seconds", "1"],
+        &["bench", "server", "twilio", "--app-rate", "11025"],
+        &["bench", "server", "twilio", "--p99-ms", "-1"],
+    ] {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+}
