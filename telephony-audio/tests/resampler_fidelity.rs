@@ -289,7 +289,9 @@ const FILTER_MARGIN: f64 = 0.15;
 /// samples (every upsampling pair: the filter's even length puts its centre half a sample off
 /// the filter rate's grid), each output carries a rounding of its own on top of the input's,
 /// and even an ideal filter at that delay stays under the target; there the filter is held to
-/// that ceiling instead, less `FILTER_MARGIN`.
+/// that ceiling instead, less `FILTER_MARGIN`. (An odd length would put outputs on the input's
+/// samples and lift the ceiling, at the cost of images; `tools/design_filters.py` has the
+/// figures.)
 fn check_snr(what: &str, pair: &str, snr: f64, ceiling_at_delay: f64, target: f64) -> Vec<String> {
     let mut failures = Vec::new();
     if snr < ceiling_at_delay - FILTER_MARGIN {

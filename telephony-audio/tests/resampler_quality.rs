@@ -173,6 +173,15 @@ fn images_and_aliases_are_rejected() {
                 if s.p_in > s.p_out {
                     probes.extend([nyq_out + 1, nyq_out + 7, nyq_out + 33, nyq_out + 121]);
                 }
+                // And every 1/128 of the lower Nyquist frequency from 0.8 to 0.98 of it, where
+                // the passband error is largest. A filter with a phase that is nearly a pure
+                // delay (an odd-length linear-phase interpolator's) turns that error into an
+                // image: the outputs that fall on input samples round back to them and lose the
+                // error, the others keep it. Between the probes above, such an image can hide
+                // (one 103 dB down did, for the odd-length filters tools/design_filters.py
+                // describes).
+                let lower = s.lower_nyquist_bin();
+                probes.extend((102..=125).map(|i| lower * i / 128));
                 for group in probes.chunks(1) {
                     let amp = 29000.0;
                     let mut parts: Vec<(usize, f64, f64)> = group
