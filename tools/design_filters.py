@@ -25,8 +25,8 @@ at the band edge, but it cannot stay flat to 0.90 with 113 dB from the Nyquist f
 0.1 dB down at 0.90. The length is even, so the filter's centre falls
 between two samples at F and no polyphase branch is a pure delay: a branch that were would
 leave integer input samples almost unchanged, and rounding those outputs back to int16 would
-cancel the filter's ripple on every L-th sample only, which shows up as an image (about -98 dB
-for a loud tone at 2x). The price is a delay of a half-sample at F.
+cancel the filter's ripple on every L-th sample only, which shows up as an image (103-107 dB
+down for loud tones with these weights, below). The price is a delay of a half-sample at F.
 
 That price, measured (telephony-audio/tests/resampler_fidelity.rs): with the outputs all between
 input samples, each carries its own int16 rounding on top of the input's, and no filter does
