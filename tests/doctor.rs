@@ -204,7 +204,12 @@ async fn a_drifted_webhook_and_a_number_not_owned_fail() {
                 "{id}: {detail}"
             );
         }
-        assert!(advice(&report, &name).contains("telephony inbound"));
+        // The command as the CLI takes it.
+        let said = advice(&report, &name);
+        let command = format!(
+            "telephony inbound {id} --number {NUMBER} --url https://agent.example.com/voice"
+        );
+        assert!(said.contains(&command), "{id}: {said}");
         // Read only: the number's listing is what it was before the run.
         let after = provider.phone_numbers().await.unwrap();
         assert_eq!(after, before, "{id}");
@@ -432,4 +437,85 @@ async fn a_certificate_no_public_authority_signed_fails() {
         advice(&report, "certificate").contains("public CA"),
         "{check:?}"
     );
+}
+
+/// Vonage's own switch: with a signature secret configured, signed callbacks that are off
+/// on the application lose every webhook (sent unsigned, refused). The number check fails
+/// naming the switch, reads without writing, and passes once the switch is on, or when no
+/// secret is configured.
+#[tokio::test]
+async fn vonage_signed_callbacks_off_fail_the_number_check_when_a_secret_is_set() {
+    use telephony::vonage::Vonage;
+    use telephony_testkit::FakeVonage;
+
+    let fake = FakeVonage::start().await.unwrap();
+    let provider = Vonage::new(fake.config()).unwrap();
+    assert!(fake.config().signature_secret.is_some());
+    fake.add_number(&number());
+    let url: Url = "https://agent.example.com/voice".parse().unwrap();
+    provider.configure_inbound(&number(), &url).await.unwrap();
+    let options = DoctorOptions::new().number(number()).url(url.clone());
+    let name = format!("number {NUMBER}");
+
+    // Healthy: linked, pointing at the URL, signed callbacks on.
+    let report = doctor::run(&provider, &options).await;
+    let check = report.check(&name).unwrap();
+    assert_eq!(check.status, Status::Ok, "{check:?}");
+    assert!(check.detail.contains("points at"), "{check:?}");
+
+    fake.signed_callbacks(false);
+    let report = doctor::run(&provider, &options).await;
+    let check = report.check(&name).unwrap();
+    assert_eq!(check.status, Status::Failed, "{check:?}");
+    assert!(
+        check.detail.contains("signed callbacks are off")
+            && check.detail.contains("VONAGE_SIGNATURE_SECRET"),
+        "{check:?}"
+    );
+    // The URL is right: the detail does not claim it drifted.
+    assert!(!check.detail.contains("drifted"), "{check:?}");
+    let said = advice(&report, &name);
+    assert!(
+        said.contains("turn on signed callbacks")
+            && said.contains("capabilities.voice.signed_callbacks"),
+        "{said}"
+    );
+    assert!(report.failed());
+    // Read only: the switch is still off after the run.
+    assert!(!fake.signs_callbacks());
+
+    // A drifted URL and the switch off: both said, both fixes given.
+    provider
+        .configure_inbound(
+            &number(),
+            &"https://old.example.com/answer".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    let report = doctor::run(&provider, &options).await;
+    let check = report.check(&name).unwrap();
+    assert_eq!(check.status, Status::Failed, "{check:?}");
+    assert!(
+        check.detail.contains("old.example.com") && check.detail.contains("signed callbacks"),
+        "{check:?}"
+    );
+    let said = advice(&report, &name);
+    assert!(
+        said.contains("telephony inbound vonage --number +14155550100")
+            && said.contains("signed callbacks"),
+        "{said}"
+    );
+    provider.configure_inbound(&number(), &url).await.unwrap();
+
+    // Without a signature secret the adapter verifies nothing: unsigned webhooks are what it
+    // expects, so the switch is not a problem.
+    let mut config = fake.config();
+    config.signature_secret = None;
+    let unsigned = Vonage::new(config).unwrap();
+    let report = doctor::run(&unsigned, &options).await;
+    assert_eq!(status(&report, &name), Status::Ok, "{report:#?}");
+
+    fake.signed_callbacks(true);
+    let report = doctor::run(&provider, &options).await;
+    assert_eq!(status(&report, &name), Status::Ok, "{report:#?}");
 }

@@ -7,7 +7,7 @@
 //! | `credentials` | the carrier accepted them | | missing, malformed or refused (a 401 names the settings) | |
 //! | `clock` | within [`DoctorOptions::max_clock_skew`] of the carrier's `Date` | more | 5 minutes or more: signed webhooks with a time window fail | the carrier sent no `Date` |
 //! | `balance` | at least `--min-balance` | below it | | no threshold, or no balance API |
-//! | `number +1…` | owned, takes voice, points at `--url` | the carrier does not say whether it takes voice | not owned, no voice, or pointing elsewhere | credentials refused |
+//! | `number +1…` | owned, takes voice, points at `--url`, nothing `configure_inbound` would change | the carrier does not say whether it takes voice; another setting `configure_inbound` would change | not owned, no voice, pointing elsewhere, or webhooks sent unsigned while a signature secret is set (Vonage's signed callbacks) | credentials refused |
 //! | `url` | https, a public host | | plain http, localhost, a private address | no `--url` |
 //! | `certificate` | valid for the host, not expiring within [`DoctorOptions::certificate_days`] | expiring within them | not trusted, expired, another host's, no TLS | no `--url`, or not https |
 //! | `webhook` | a signed test request verified at the agent | the URL answered, but not as the agent's router | the agent refused the signature | no `--url`, no secret, unreachable, or a carrier whose key only it holds |
@@ -300,7 +300,7 @@ pub async fn run(provider: &dyn TelephonyProvider, options: &DoctorOptions) -> R
     checks.push(account.check.clone());
     checks.push(account::clock(account.date, options));
     checks.push(account::balance(provider, options, account.accepted()).await);
-    checks.extend(numbers::numbers(provider, options, &account));
+    checks.extend(numbers::numbers(provider, options, &account).await);
     let url = webhook_url::check(options).await;
     checks.push(url);
     let certificate = tls::certificate(options).await;

@@ -1,43 +1,42 @@
 //! Each `--number`: owned, takes voice calls, points at `--url`. Read-only: nothing is changed.
 
-use telephony_core::{PhoneNumber, TelephonyProvider};
+use telephony_core::{Drift, Error, InboundDrift, PhoneNumber, TelephonyProvider, Url};
 
 use super::account::Account;
 use super::{Check, DoctorOptions};
 
-pub(crate) fn numbers(
+pub(crate) async fn numbers(
     provider: &dyn TelephonyProvider,
     options: &DoctorOptions,
     account: &Account,
 ) -> Vec<Check> {
-    options
-        .numbers
-        .iter()
-        .map(|number| {
-            let name = format!("number {number}");
-            let Some(owned) = &account.numbers else {
-                return Check::skipped(
-                    name,
-                    "the account's numbers could not be listed (see credentials)",
-                );
-            };
-            match owned.iter().find(|n| &n.number == number) {
-                None => Check::failed(
-                    name,
-                    format!(
-                        "not a number of this {} account ({} listed)",
-                        provider.kind(),
-                        owned.len()
-                    ),
-                    "buy or port it to this account, or check the account's settings",
+    let mut checks = Vec::with_capacity(options.numbers.len());
+    for number in &options.numbers {
+        let name = format!("number {number}");
+        let Some(owned) = &account.numbers else {
+            checks.push(Check::skipped(
+                name,
+                "the account's numbers could not be listed (see credentials)",
+            ));
+            continue;
+        };
+        checks.push(match owned.iter().find(|n| &n.number == number) {
+            None => Check::failed(
+                name,
+                format!(
+                    "not a number of this {} account ({} listed)",
+                    provider.kind(),
+                    owned.len()
                 ),
-                Some(n) => one(provider, options, name, n),
-            }
-        })
-        .collect()
+                "buy or port it to this account, or check the account's settings",
+            ),
+            Some(n) => one(provider, options, name, n).await,
+        });
+    }
+    checks
 }
 
-fn one(
+async fn one(
     provider: &dyn TelephonyProvider,
     options: &DoctorOptions,
     name: String,
@@ -53,7 +52,7 @@ fn one(
     }
     let fix = |url: &str| {
         format!(
-            "`telephony inbound {} {number} --url {url}` points it there, reporting what was there before",
+            "`telephony inbound {} --number {number} --url {url}` points it there, reporting what was there before",
             provider.kind().id()
         )
     };
@@ -74,6 +73,26 @@ fn one(
             ),
         };
     };
+    // What configure_inbound would change, where the adapter can read it without changing
+    // anything; the number's listing otherwise.
+    match provider.inbound_drift(number, url).await {
+        Err(Error::Unsupported { .. }) => {}
+        Ok(found) => return drifted(provider, name, n, url, &found, fix(url.as_str())),
+        Err(e @ Error::NumberWithoutVoice { .. }) => {
+            return Check::failed(
+                name,
+                e.to_string(),
+                "use a voice-capable number, or enable voice on it in the carrier's console",
+            );
+        }
+        Err(e) => {
+            return Check::warning(
+                name,
+                format!("owned; where its calls go could not be read: {e}"),
+                "run the doctor again; if it persists, check the carrier's status page",
+            );
+        }
+    }
     match n.voice_url.as_deref() {
         Some(current) if current == url.as_str() => match n.voice {
             Some(true) => Check::ok(name, format!("owned, takes voice calls, points at {url}")),
@@ -99,5 +118,72 @@ fn one(
             ),
             fix(url.as_str()),
         ),
+    }
+}
+
+/// The check from what [`TelephonyProvider::inbound_drift`] found: failed when calls go
+/// elsewhere or webhooks arrive unsigned (both lose every call), a warning for another setting
+/// `configure_inbound` would change, each with the fix.
+fn drifted(
+    provider: &dyn TelephonyProvider,
+    name: String,
+    n: &PhoneNumber,
+    url: &Url,
+    found: &InboundDrift,
+    fix: String,
+) -> Check {
+    if found.is_clean() {
+        return match n.voice {
+            Some(true) => Check::ok(name, format!("owned, takes voice calls, points at {url}")),
+            _ => Check::warning(
+                name,
+                format!(
+                    "owned, points at {url}; {} does not say whether it takes voice calls",
+                    provider.kind()
+                ),
+                "check its voice capability in the carrier's console",
+            ),
+        };
+    }
+    let mut details = Vec::new();
+    let mut advice = Vec::new();
+    let mut failed = false;
+    let mut configure = false;
+    for drift in &found.drift {
+        match drift {
+            Drift::Url {
+                found: Some(current),
+            } => {
+                failed = true;
+                configure = true;
+                details.push(format!(
+                    "its calls go to {current}, not {url}: the URL had drifted from what was set"
+                ));
+            }
+            Drift::Url { found: None } => {
+                failed = true;
+                configure = true;
+                details.push(format!("its calls go nowhere, not to {url}"));
+            }
+            Drift::Unsigned { detail, fix } => {
+                failed = true;
+                details.push(detail.clone());
+                advice.push(fix.clone());
+            }
+            other => {
+                configure = true;
+                details.push(other.to_string());
+            }
+        }
+    }
+    if configure {
+        advice.insert(0, fix);
+    }
+    let detail = details.join("; ");
+    let advice = advice.join("; and ");
+    if failed {
+        Check::failed(name, detail, advice)
+    } else {
+        Check::warning(name, detail, advice)
     }
 }

@@ -69,9 +69,9 @@ pub use media::{
     WsMessage,
 };
 pub use model::{
-    CallCost, CallEvent, CallInfo, CallInitiation, CallTarget, Currency, HangupOutcome,
-    InboundCall, InboundUpdate, MachineDetection, OutboundCall, PhoneNumber, parse_decimal,
-    parse_seconds,
+    CallCost, CallEvent, CallInfo, CallInitiation, CallTarget, Currency, Drift, HangupOutcome,
+    InboundCall, InboundDrift, InboundUpdate, MachineDetection, OutboundCall, PhoneNumber,
+    parse_decimal, parse_seconds,
 };
 pub use provider::{CallAnswer, Capabilities, ProviderKind, TelephonyProvider};
 pub use secret::{Secret, redact_url};

@@ -578,3 +578,72 @@ impl InboundUpdate {
         self.changed && self.previous_url.is_some()
     }
 }
+
+/// One thing [`configure_inbound`](crate::TelephonyProvider::configure_inbound) would find
+/// wrong with a number's inbound set-up, read by
+/// [`inbound_drift`](crate::TelephonyProvider::inbound_drift) without changing anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Drift {
+    /// The number's calls go to `found` (`None`: nowhere), not to the URL asked about;
+    /// `configure_inbound` points them there.
+    Url {
+        /// Where they go now.
+        found: Option<String>,
+    },
+    /// Another setting `configure_inbound` would change: the number not linked to the
+    /// application, an event URL missing, a webhook without a method, …
+    Setting {
+        /// What is wrong and what it would become.
+        detail: String,
+    },
+    /// The carrier sends its webhooks unsigned while this adapter verifies signatures, so it
+    /// refuses every one of them. `configure_inbound` reports it but does not change it (the
+    /// setting serves more than this number); `fix` says what to turn on, and where.
+    Unsigned {
+        /// What was found.
+        detail: String,
+        /// What to do.
+        fix: String,
+    },
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Drift::Url { found: Some(url) } => write!(f, "its calls go to {url}"),
+            Drift::Url { found: None } => f.write_str("its calls go nowhere"),
+            Drift::Setting { detail } | Drift::Unsigned { detail, .. } => f.write_str(detail),
+        }
+    }
+}
+
+/// What [`configure_inbound`](crate::TelephonyProvider::configure_inbound) would change or
+/// report for a number, read without changing anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InboundDrift {
+    /// The number.
+    pub number: E164,
+    /// Where its calls go now, where the carrier says.
+    pub current_url: Option<String>,
+    /// What differs; empty when `configure_inbound` would change and report nothing.
+    pub drift: Vec<Drift>,
+}
+
+impl InboundDrift {
+    /// A finding.
+    pub fn new(number: E164, current_url: Option<String>, drift: Vec<Drift>) -> InboundDrift {
+        InboundDrift {
+            number,
+            current_url,
+            drift,
+        }
+    }
+
+    /// Whether nothing drifted.
+    pub fn is_clean(&self) -> bool {
+        self.drift.is_empty()
+    }
+}

@@ -16,8 +16,8 @@ use crate::id::{CallId, E164};
 use crate::markup::{Markup, StreamSpec};
 use crate::media::MediaProtocol;
 use crate::model::{
-    CallCost, CallEvent, CallInfo, CallInitiation, HangupOutcome, InboundCall, InboundUpdate,
-    OutboundCall, PhoneNumber,
+    CallCost, CallEvent, CallInfo, CallInitiation, HangupOutcome, InboundCall, InboundDrift,
+    InboundUpdate, OutboundCall, PhoneNumber,
 };
 use crate::webhook::{Verified, WebhookError, WebhookRequest};
 
@@ -224,6 +224,17 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
     /// there before. A number the carrier reports cannot take voice calls is refused with
     /// [`Error::NumberWithoutVoice`] before anything is changed.
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error>;
+
+    /// What [`configure_inbound`](Self::configure_inbound) would change or report for `number`
+    /// and `url`, read without changing anything (no write request is sent): where its calls
+    /// go now, and each [`Drift`](crate::Drift). A number the account does not have, or one
+    /// the carrier reports cannot take voice calls, is the error `configure_inbound` returns. A
+    /// carrier whose API does not say where a number's calls go refuses with
+    /// [`Error::Unsupported`] before any request.
+    async fn inbound_drift(&self, number: &E164, url: &Url) -> Result<InboundDrift, Error> {
+        let _ = (number, url);
+        Err(self.unsupported("reading a number's inbound set-up"))
+    }
 
     /// Authenticates a request that claims to come from the provider. Pure: `now` is used where
     /// the scheme has a time window. Replay keys in the result go to a

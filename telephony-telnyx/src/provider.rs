@@ -6,16 +6,18 @@ use async_trait::async_trait;
 use telephony_core::control::TransferStep;
 use telephony_core::{
     Balance, CallAnswer, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice,
-    CallStatus, Capabilities, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome, InboundCall,
-    InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId,
-    RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider, Transfer, TransferNotice,
-    TransferStarted, Url, Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
+    CallStatus, Capabilities, Currency, DecodeError, Drift, Dtmf, E164, Error, HangupOutcome,
+    InboundCall, InboundDrift, InboundUpdate, Markup, MediaProtocol, OutboundCall, PhoneNumber,
+    ProviderKind, RecordingId, RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider,
+    Transfer, TransferNotice, TransferStarted, Url, Verified, WebhookError, WebhookRequest,
+    parse_decimal, parse_seconds,
 };
 
 use crate::client::TelnyxClient;
 use crate::commands::{Answer, Dial};
 use crate::config::TelnyxConfig;
 use crate::media::TelnyxMediaProtocol;
+use crate::resources::NumberResource;
 use crate::{KIND, callbacks, events, recording, signature, transfer};
 
 /// Telnyx, through Call Control v2: calls are placed and answered by commands, their status
@@ -44,6 +46,19 @@ impl Telnyx {
     /// A missing or malformed setting, named.
     pub fn from_env() -> Result<Telnyx, Error> {
         Telnyx::new(TelnyxConfig::from_env()?)
+    }
+
+    /// `number`, if the account has it; the error `configure_inbound` refuses it with
+    /// otherwise.
+    async fn owned_number(&self, number: &E164) -> Result<NumberResource, Error> {
+        self.client
+            .list_numbers(Some(number.as_str()))
+            .await?
+            .into_iter()
+            .find(|n| n.phone_number == number.as_str())
+            .ok_or_else(|| {
+                Error::invalid_request(format!("{number} is not a number of this Telnyx account"))
+            })
     }
 
     /// The REST client, for what the trait does not cover.
@@ -205,15 +220,7 @@ impl TelephonyProvider for Telnyx {
     /// number is refused for it ([`Error::NumberWithoutVoice`] never comes from here).
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
         let connection = &self.client.config().connection_id;
-        let owned = self
-            .client
-            .list_numbers(Some(number.as_str()))
-            .await?
-            .into_iter()
-            .find(|n| n.phone_number == number.as_str())
-            .ok_or_else(|| {
-                Error::invalid_request(format!("{number} is not a number of this Telnyx account"))
-            })?;
+        let owned = self.owned_number(number).await?;
         let mut notes = Vec::new();
         let mut changed = false;
         if owned.connection_id.as_deref() != Some(connection.as_str()) {
@@ -244,6 +251,56 @@ impl TelephonyProvider for Telnyx {
             changed,
             notes,
         ))
+    }
+
+    /// From the number's connection and the application's webhook. Telnyx does not say
+    /// whether a number takes voice calls, so none is refused for it.
+    async fn inbound_drift(&self, number: &E164, url: &Url) -> Result<InboundDrift, Error> {
+        let connection = &self.client.config().connection_id;
+        let owned = self.owned_number(number).await?;
+        let app = self.client.get_application(connection).await?;
+        let linked = owned.connection_id.as_deref();
+        let ours = linked == Some(connection.as_str());
+        let current = match linked {
+            _ if ours => app.webhook_event_url.clone(),
+            Some(other) => self
+                .client
+                .get_application(other)
+                .await
+                .ok()
+                .and_then(|a| a.webhook_event_url),
+            None => None,
+        };
+        let mut drift = Vec::new();
+        if current.as_deref() != Some(url.as_str()) {
+            drift.push(Drift::Url {
+                found: current.clone(),
+            });
+        }
+        if !ours {
+            drift.push(Drift::Setting {
+                detail: format!(
+                    "it goes to application {}, not {connection} (TELNYX_CONNECTION_ID)",
+                    linked.unwrap_or("none")
+                ),
+            });
+            if app.webhook_event_url.as_deref() != Some(url.as_str()) {
+                drift.push(Drift::Setting {
+                    detail: format!(
+                        "application {connection}'s webhook is {}",
+                        app.webhook_event_url.as_deref().unwrap_or("not set")
+                    ),
+                });
+            }
+        }
+        if app.webhook_api_version.as_deref() == Some("1") {
+            drift.push(Drift::Setting {
+                detail: format!(
+                    "application {connection} sends v1 events (webhook_api_version 1); this adapter reads v2"
+                ),
+            });
+        }
+        Ok(InboundDrift::new(number.clone(), current, drift))
     }
 
     fn verify_webhook(

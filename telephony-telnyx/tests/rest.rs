@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use telephony_core::rest::HttpConfig;
 use telephony_core::{
-    CallAnswer, CallId, CallStatus, HangupOutcome, InboundCall, OutboundCall, StreamSpec,
+    CallAnswer, CallId, CallStatus, Drift, HangupOutcome, InboundCall, OutboundCall, StreamSpec,
     TelephonyProvider, Url,
 };
 use telephony_telnyx::client_state;
@@ -381,6 +381,65 @@ async fn configure_inbound_moves_the_number_to_our_application_and_reports_drift
         .configure_inbound(&"+14155550101".parse().unwrap(), &url)
         .await;
     assert!(err.is_err());
+}
+
+/// What configure_inbound would change, read without a write: the number on another
+/// application (whose webhook is where its calls go), ours pointing elsewhere too.
+#[tokio::test]
+async fn inbound_drift_reads_the_number_and_applications_and_writes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/phone_numbers"))
+        .and(query_param("filter[phone_number]", "+14155550100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{"id": "1293384261075731499", "phone_number": "+14155550100", "status": "active", "connection_id": "999", "connection_name": "old app"}], "meta": {"total_pages": 1, "page_number": 1}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/call_control_applications/{CONNECTION}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": CONNECTION, "application_name": "agents", "webhook_event_url": "https://old.example.com/hook", "webhook_api_version": "2"}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/call_control_applications/999"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": "999", "application_name": "old app", "webhook_event_url": "https://elsewhere.example.com/hook", "webhook_api_version": "2"}})))
+        .mount(&server)
+        .await;
+    for verb in ["PATCH", "POST", "PUT", "DELETE"] {
+        Mock::given(method(verb))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&server)
+            .await;
+    }
+    let telnyx = telnyx_with(&server, &Waits::default());
+    let url: Url = "https://agent.example.com/telnyx".parse().unwrap();
+    let found = telnyx
+        .inbound_drift(&"+14155550100".parse().unwrap(), &url)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.current_url.as_deref(),
+        Some("https://elsewhere.example.com/hook")
+    );
+    assert_eq!(
+        found.drift[0],
+        Drift::Url {
+            found: Some("https://elsewhere.example.com/hook".to_owned())
+        }
+    );
+    let said: Vec<String> = found.drift.iter().map(ToString::to_string).collect();
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(said[1].contains("application 999, not"), "{said:?}");
+    assert!(said[2].contains("https://old.example.com/hook"), "{said:?}");
+    for r in server.received_requests().await.unwrap() {
+        assert_eq!(r.method.as_str(), "GET", "{}", r.url);
+    }
+    assert!(
+        telnyx
+            .inbound_drift(&"+14155550101".parse().unwrap(), &url)
+            .await
+            .is_err()
+    );
 }
 
 /// `GET /v2/balance` as the example of Telnyx's API reference answers

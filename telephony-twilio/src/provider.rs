@@ -5,10 +5,11 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use telephony_core::{
     Balance, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
-    CallTarget, Capabilities, Currency, Dtmf, E164, Error, HangupOutcome, InboundCall,
-    InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber,
-    ProviderKind, RecordingId, RecordingOptions, RecordingStarted, StreamSpec, TelephonyProvider,
-    Transfer, TransferNotice, TransferStarted, Url, Verified, WebhookError, WebhookRequest,
+    CallTarget, Capabilities, Currency, Drift, Dtmf, E164, Error, HangupOutcome, InboundCall,
+    InboundDrift, InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall,
+    PhoneNumber, ProviderKind, RecordingId, RecordingOptions, RecordingStarted, StreamSpec,
+    TelephonyProvider, Transfer, TransferNotice, TransferStarted, Url, Verified, WebhookError,
+    WebhookRequest,
 };
 
 use crate::KIND;
@@ -16,7 +17,7 @@ use crate::client::{CallInstructions, CreateCall, TwilioClient};
 use crate::config::TwilioConfig;
 use crate::media::TwilioMediaProtocol;
 use crate::recording;
-use crate::resources::{CallResource, parse_rfc2822, parse_seconds};
+use crate::resources::{CallResource, NumberResource, parse_rfc2822, parse_seconds};
 use crate::signature::RequestValidator;
 use crate::status;
 use crate::twiml::{Say, Stream, TwimlError, VoiceResponse};
@@ -64,6 +65,31 @@ impl Twilio {
             client: TwilioClient::new(config)?,
             validator,
         })
+    }
+
+    /// `number`, the account's and able to take voice calls, or the error `configure_inbound`
+    /// refuses it with.
+    async fn voice_number(&self, number: &E164) -> Result<NumberResource, Error> {
+        let found = self.client.list_numbers(Some(number.as_str())).await?;
+        let Some(current) = found.into_iter().find(|n| {
+            n.phone_number
+                .as_deref()
+                .and_then(|p| E164::parse_lenient(p).ok())
+                .as_ref()
+                == Some(number)
+        }) else {
+            return Err(Error::invalid_request(format!(
+                "{number} is not a number of Twilio account {}: buy or port it first, or check TWILIO_ACCOUNT_SID",
+                self.client.config().account_sid
+            )));
+        };
+        if current.capabilities.and_then(|c| c.voice) == Some(false) {
+            return Err(Error::NumberWithoutVoice {
+                provider: KIND,
+                number: number.clone(),
+            });
+        }
+        Ok(current)
     }
 
     /// The REST client, for operations beyond the trait.
@@ -319,25 +345,7 @@ impl TelephonyProvider for Twilio {
     }
 
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
-        let found = self.client.list_numbers(Some(number.as_str())).await?;
-        let Some(current) = found.into_iter().find(|n| {
-            n.phone_number
-                .as_deref()
-                .and_then(|p| E164::parse_lenient(p).ok())
-                .as_ref()
-                == Some(number)
-        }) else {
-            return Err(Error::invalid_request(format!(
-                "{number} is not a number of Twilio account {}: buy or port it first, or check TWILIO_ACCOUNT_SID",
-                self.client.config().account_sid
-            )));
-        };
-        if current.capabilities.and_then(|c| c.voice) == Some(false) {
-            return Err(Error::NumberWithoutVoice {
-                provider: KIND,
-                number: number.clone(),
-            });
-        }
+        let current = self.voice_number(number).await?;
         let previous = current.voice_url.clone().filter(|u| !u.is_empty());
         let app = current
             .voice_application_sid
@@ -386,6 +394,44 @@ impl TelephonyProvider for Twilio {
             true,
             notes,
         ))
+    }
+
+    /// From the number's resource alone: its voice URL and method, a TwiML app bound to it
+    /// (which takes its calls whatever the voice URL says), a SIP trunk it belongs to.
+    async fn inbound_drift(&self, number: &E164, url: &Url) -> Result<InboundDrift, Error> {
+        let current = self.voice_number(number).await?;
+        let voice_url = current.voice_url.clone().filter(|u| !u.is_empty());
+        let app = current.voice_application_sid.filter(|s| !s.is_empty());
+        let mut drift = Vec::new();
+        match &app {
+            Some(app) => drift.push(Drift::Url {
+                found: Some(format!(
+                    "TwiML app {app}, which overrides the number's voice URL ({})",
+                    voice_url.as_deref().unwrap_or("none")
+                )),
+            }),
+            None if voice_url.as_deref() != Some(url.as_str()) => drift.push(Drift::Url {
+                found: voice_url.clone(),
+            }),
+            None => {}
+        }
+        if let Some(m) = current
+            .voice_method
+            .as_deref()
+            .filter(|m| !m.eq_ignore_ascii_case("POST"))
+        {
+            drift.push(Drift::Setting {
+                detail: format!("its voice method is {m}; configure_inbound sets POST"),
+            });
+        }
+        if let Some(trunk) = current.trunk_sid.filter(|s| !s.is_empty()) {
+            drift.push(Drift::Setting {
+                detail: format!(
+                    "it belongs to SIP trunk {trunk}, which takes its calls whatever the voice URL says (configure_inbound leaves it: take it off the trunk in the console)"
+                ),
+            });
+        }
+        Ok(InboundDrift::new(number.clone(), voice_url, drift))
     }
 
     fn verify_webhook(

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use telephony_core::rest::{HttpConfig, RetryPolicy};
 use telephony_core::{
-    CallId, CallInitiation, CallStatus, CallTarget, Error, HangupOutcome, MachineDetection, Markup,
-    OutboundCall, StreamSpec, TelephonyProvider, Url,
+    CallId, CallInitiation, CallStatus, CallTarget, Drift, Error, HangupOutcome, MachineDetection,
+    Markup, OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
 use telephony_testkit::contract::rest::{
     BalanceRead, Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
@@ -334,6 +334,57 @@ async fn configure_inbound_reports_drift_and_unbinds_an_app() {
         "{:?}",
         update.notes
     );
+}
+
+/// What configure_inbound would change, read from the number alone: a TwiML app that takes
+/// its calls, a GET voice method; nothing is written.
+#[tokio::test]
+async fn inbound_drift_reads_the_number_and_writes_nothing() {
+    let server = MockServer::start().await;
+    let mut bound = number_json(
+        "PN01",
+        "+14155550101",
+        Some("https://agent.example.com/inbound"),
+        Some("AP0123456789abcdef0123456789abcdef"),
+    );
+    bound["voice_method"] = "GET".into();
+    let found = answer(
+        200,
+        serde_json::json!({"incoming_phone_numbers": [bound], "next_page_uri": null}),
+    );
+    let lookup = on("GET", NUMBERS).and(query_param("PhoneNumber", "+14155550101"));
+    mount(&server, lookup, found, 1).await;
+    for verb in ["POST", "PUT", "DELETE"] {
+        mount(
+            &server,
+            Mock::given(method(verb)),
+            ResponseTemplate::new(500),
+            0,
+        )
+        .await;
+    }
+    let drift = twilio(&server)
+        .inbound_drift(
+            &"+14155550101".parse().unwrap(),
+            &"https://agent.example.com/inbound".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        drift.current_url.as_deref(),
+        Some("https://agent.example.com/inbound")
+    );
+    let said: Vec<String> = drift.drift.iter().map(ToString::to_string).collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(matches!(drift.drift[0], Drift::Url { .. }), "{drift:?}");
+    assert!(
+        said[0].contains("TwiML app AP0123456789abcdef0123456789abcdef"),
+        "{said:?}"
+    );
+    assert!(said[1].contains("voice method is GET"), "{said:?}");
+    for r in server.received_requests().await.unwrap() {
+        assert_eq!(r.method.as_str(), "GET", "{}", r.url);
+    }
 }
 
 /// What a host does with numbers it was handed as text: parse, then dial.

@@ -1,6 +1,8 @@
 //! Editing a Vonage application's voice webhooks while keeping every other field: the
 //! Applications API's `PUT` replaces the whole application, so what is not sent back is lost.
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 use telephony_core::Url;
 
@@ -11,8 +13,50 @@ pub struct Plan {
     pub changed: bool,
     /// The answer URL before.
     pub previous_answer_url: Option<String>,
-    /// Findings for the report.
-    pub notes: Vec<String>,
+    /// Findings for the report, in the order found.
+    pub findings: Vec<Finding>,
+}
+
+impl Plan {
+    /// The findings as report lines.
+    pub fn notes(&self) -> Vec<String> {
+        self.findings.iter().map(ToString::to_string).collect()
+    }
+}
+
+/// One thing [`point_voice_webhooks`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// A voice webhook (`answer_url`, `event_url`) held another address, now replaced.
+    Drifted {
+        /// Which webhook.
+        webhook: &'static str,
+        /// The address it held.
+        was: String,
+    },
+    /// Something missing was added: the voice capability, an event URL.
+    Added(String),
+    /// Signed callbacks are off while the host verifies signatures: every webhook is refused.
+    /// Reported, never changed, as the setting serves every number of the application.
+    Unsigned,
+}
+
+/// What to turn on when signed callbacks are off.
+pub const SIGNED_CALLBACKS_FIX: &str = "turn on signed callbacks for the application (capabilities.voice.signed_callbacks in the Applications API, or the dashboard's voice settings)";
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::Drifted { webhook, was } => {
+                write!(f, "{webhook} was {was}: it had drifted, or was set by hand")
+            }
+            Finding::Added(what) => f.write_str(what),
+            Finding::Unsigned => f.write_str(
+                "signed callbacks are off for this application: Vonage sends its webhooks unsigned and verify_webhook refuses them; turn on capabilities.voice.signed_callbacks",
+            ),
+        }
+    }
 }
 
 fn object<'a>(
@@ -57,8 +101,9 @@ pub fn point_voice_webhooks(
     let caps = object(root, "capabilities")?;
     let voice = object(caps, "voice")?;
     if !had_voice {
-        plan.notes
-            .push("the application had no voice capability; added it".to_owned());
+        plan.findings.push(Finding::Added(
+            "the application had no voice capability; added it".to_owned(),
+        ));
         plan.changed = true;
     }
     let signed_on = voice.get("signed_callbacks") == Some(&Value::Bool(true));
@@ -72,9 +117,9 @@ pub fn point_voice_webhooks(
         Some(e) => Some(e),
         None if has_event => None,
         None => {
-            plan.notes.push(format!(
+            plan.findings.push(Finding::Added(format!(
                 "the application had no event URL; set it to {answer} (set VONAGE_EVENT_URL to send events elsewhere)"
-            ));
+            )));
             Some(answer)
         }
     };
@@ -90,9 +135,10 @@ pub fn point_voice_webhooks(
         }
         if old.as_deref() != Some(url.as_str()) {
             if let Some(o) = &old {
-                plan.notes.push(format!(
-                    "{name} was {o}: it had drifted, or was set by hand"
-                ));
+                plan.findings.push(Finding::Drifted {
+                    webhook: name,
+                    was: o.clone(),
+                });
             }
             hook.insert("address".into(), Value::String(url.to_string()));
             plan.changed = true;
@@ -103,10 +149,7 @@ pub fn point_voice_webhooks(
         }
     }
     if signed && !signed_on {
-        plan.notes.push(
-            "signed callbacks are off for this application: Vonage sends its webhooks unsigned and verify_webhook refuses them; turn on capabilities.voice.signed_callbacks"
-                .to_owned(),
-        );
+        plan.findings.push(Finding::Unsigned);
     }
     Ok(plan)
 }
@@ -159,8 +202,9 @@ mod tests {
             plan.previous_answer_url.as_deref(),
             Some("https://old.example.com/answer")
         );
-        assert_eq!(plan.notes.len(), 3, "{:?}", plan.notes);
-        assert!(plan.notes[2].contains("signed callbacks are off"));
+        assert_eq!(plan.findings.len(), 3, "{:?}", plan.findings);
+        assert_eq!(plan.findings[2], Finding::Unsigned);
+        assert!(plan.notes()[2].contains("signed callbacks are off"));
         let mut expected = app.clone();
         expected["capabilities"]["voice"]["webhooks"]["answer_url"]["address"] =
             json!("https://agent.example.com/vonage/answer");
@@ -186,7 +230,7 @@ mod tests {
             Plan {
                 changed: false,
                 previous_answer_url: Some(answer.to_string()),
-                notes: vec![]
+                findings: vec![]
             }
         );
         // Without an event URL of its own, the application's stays.

@@ -11,7 +11,7 @@ use serde_json::json;
 use telephony_core::audio::{AudioFormat, SampleRate};
 use telephony_core::rest::HttpConfig;
 use telephony_core::{
-    CallId, CallStatus, Currency, Decimal, Direction, Error, HangupOutcome, InboundUpdate,
+    CallId, CallStatus, Currency, Decimal, Direction, Drift, Error, HangupOutcome, InboundUpdate,
     MachineDetection, OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
 use telephony_testkit::contract::rest::{
@@ -774,6 +774,117 @@ async fn configure_inbound_changes_nothing_that_is_right_and_reports_failures() 
         e.to_string().contains("not a number of Vonage account"),
         "{e}"
     );
+}
+
+/// Every request `server` received was a read: `inbound_drift` writes nothing.
+async fn only_reads(server: &MockServer) {
+    let received = server.received_requests().await.unwrap();
+    assert!(!received.is_empty());
+    for r in received {
+        assert_eq!(r.method.as_str(), "GET", "{} {}", r.method, r.url);
+    }
+}
+
+/// Mounts a refusal of every write, expected never.
+async fn no_writes(server: &MockServer) {
+    for verb in ["PUT", "POST", "PATCH", "DELETE"] {
+        mount(server, Mock::given(method(verb)), status(500), 0).await;
+    }
+}
+
+/// What configure_inbound would change, as it would report it, read without a write: the
+/// number linked to another application, both webhooks elsewhere, signed callbacks off with
+/// a signature secret set.
+#[tokio::test]
+async fn inbound_drift_reports_what_configure_inbound_would_change_and_writes_nothing() {
+    let server = MockServer::start().await;
+    let other = "ffffffff-0000-4000-8000-000000000000";
+    let numbers = numbers_page(1, vec![number("447700900000", Some(other))]);
+    serve(&server, basic_auth("GET", "/account/numbers"), numbers).await;
+    let old = answer(200, application("https://old.example.com/answer", "GET"));
+    serve(&server, basic_auth("GET", app_path()), old).await;
+    let elsewhere = answer(
+        200,
+        application("https://elsewhere.example.com/answer", "GET"),
+    );
+    serve(
+        &server,
+        on("GET", format!("/v2/applications/{other}")),
+        elsewhere,
+    )
+    .await;
+    no_writes(&server).await;
+    let v = Vonage::new(
+        config(&server)
+            .signature_secret("sig")
+            .event_url("https://agent.example.com/vonage/events".parse().unwrap()),
+    )
+    .unwrap();
+    let number = "+447700900000".parse().unwrap();
+    let found = v
+        .inbound_drift(&number, &ANSWER.parse().unwrap())
+        .await
+        .unwrap();
+    only_reads(&server).await;
+    assert_eq!(
+        found.current_url.as_deref(),
+        Some("https://elsewhere.example.com/answer")
+    );
+    let drift = &found.drift;
+    assert_eq!(drift.len(), 5, "{drift:#?}");
+    assert_eq!(
+        drift[0],
+        Drift::Url {
+            found: Some("https://elsewhere.example.com/answer".to_owned())
+        }
+    );
+    let said: Vec<String> = drift.iter().map(ToString::to_string).collect();
+    assert!(said[1].contains(&format!("linked to application {other}, not {APP}")));
+    assert!(said[2].starts_with("answer_url was https://old.example.com/answer"));
+    assert!(said[3].starts_with("event_url was https://old.example.com/events"));
+    let Drift::Unsigned { detail, fix } = &drift[4] else {
+        panic!("{drift:#?}");
+    };
+    assert!(detail.contains("signed callbacks are off") && detail.contains(APP));
+    assert!(fix.contains("capabilities.voice.signed_callbacks"), "{fix}");
+    assert!(!found.is_clean());
+
+    // A number the account does not rent, and one without voice: configure_inbound's errors.
+    let e = v
+        .inbound_drift(&"+14155550100".parse().unwrap(), &ANSWER.parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("not a number of Vonage account"),
+        "{e}"
+    );
+}
+
+/// Set up right, nothing drifted; signed callbacks off matter only with a signature secret.
+#[tokio::test]
+async fn inbound_drift_of_a_number_set_up_right_is_clean() {
+    let server = MockServer::start().await;
+    let numbers = numbers_page(1, vec![number("447700900000", Some(APP))]);
+    serve(&server, on("GET", "/account/numbers"), numbers).await;
+    serve(
+        &server,
+        on("GET", app_path()),
+        answer(200, application(ANSWER, "POST")),
+    )
+    .await;
+    no_writes(&server).await;
+    let number = "+447700900000".parse().unwrap();
+    let url = ANSWER.parse().unwrap();
+    let found = vonage(&server).inbound_drift(&number, &url).await.unwrap();
+    assert!(found.is_clean(), "{found:#?}");
+    assert_eq!(found.current_url.as_deref(), Some(ANSWER));
+    let signed = Vonage::new(config(&server).signature_secret("sig")).unwrap();
+    let found = signed.inbound_drift(&number, &url).await.unwrap();
+    assert!(
+        matches!(found.drift.as_slice(), [Drift::Unsigned { .. }]),
+        "{found:#?}"
+    );
+    only_reads(&server).await;
 }
 
 #[tokio::test]

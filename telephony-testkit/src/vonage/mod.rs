@@ -212,6 +212,34 @@ impl FakeVonage {
             .all_hosts(self.fake.base_url())
     }
 
+    /// Turns the application's signed callbacks on (as it starts) or off
+    /// (`capabilities.voice.signed_callbacks`), as the dashboard's switch does: off, Vonage
+    /// sends webhooks unsigned and an adapter with a signature secret refuses every one.
+    /// `configure_inbound` leaves the switch as it is.
+    pub fn signed_callbacks(&self, on: bool) {
+        let mut app = self
+            .vonage
+            .application
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(voice) = app
+            .pointer_mut("/capabilities/voice")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            voice.insert("signed_callbacks".to_owned(), on.into());
+        }
+    }
+
+    /// Whether the application's signed callbacks are on.
+    pub fn signs_callbacks(&self) -> bool {
+        self.vonage
+            .application
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pointer("/capabilities/voice/signed_callbacks")
+            == Some(&serde_json::Value::Bool(true))
+    }
+
     /// Gives the account `number`, with voice and SMS, linked to no application yet.
     pub fn add_number(&self, number: &E164) {
         self.add_number_with(number, NumberFeatures::VOICE_AND_SMS);
