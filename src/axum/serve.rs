@@ -173,8 +173,7 @@ where
         // reset before it was taken).
         let (io, peer) = listener.accept().await;
         if options.tcp_nodelay
-            && let Some(tcp) = (&io as &dyn Any).downcast_ref::<tokio::net::TcpStream>()
-            && let Err(e) = tcp.set_nodelay(true)
+            && let Err(e) = set_nodelay(&io)
         {
             tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
         }
@@ -202,6 +201,15 @@ where
                 tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
             }
         });
+    }
+}
+
+/// Sets `TCP_NODELAY` on `io` where it is a TCP stream (a listener of other connections
+/// has nothing to set).
+fn set_nodelay<Io: 'static>(io: &Io) -> io::Result<()> {
+    match (io as &dyn Any).downcast_ref::<tokio::net::TcpStream>() {
+        Some(tcp) => tcp.set_nodelay(true),
+        None => Ok(()),
     }
 }
 
@@ -255,5 +263,26 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Counted<Io> {
 
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_tcp_connections_send_at_once() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(
+            !accepted.nodelay().unwrap(),
+            "the system's default is Nagle's algorithm"
+        );
+        set_nodelay(&accepted).unwrap();
+        assert!(accepted.nodelay().unwrap());
+        // Anything else is left as it is.
+        set_nodelay(&client.peer_addr().unwrap()).unwrap();
     }
 }

@@ -12,17 +12,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
+use axum::extract::ws::Message;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use telephony::audio::{AudioFormat, Profile, SampleRate};
-use telephony::axum::{media_channel, media_upgrade};
-use telephony::stream::{StreamEvent, StreamOptions};
+use telephony::axum::{MEDIA_MESSAGE_LIMIT, ServeOptions, media_channel, media_upgrade};
+use telephony::stream::{MediaChannel, StreamEvent, StreamOptions, WsFrame, spawn_media_loop};
 use telephony::{Carrier, MediaSession, Registry, SessionConfig};
 use telephony_testkit::ProviderStream;
 
@@ -44,6 +46,33 @@ pub(crate) struct AgentArgs {
     /// Run on this CPU alone.
     #[arg(long, value_name = "N")]
     cpu: Option<usize>,
+    /// Leave out one of the server path's settings, to measure what it buys.
+    #[arg(long, value_name = "FIX")]
+    without: Vec<Fix>,
+}
+
+/// A setting of the server path that `bench server --without` can leave out, to measure it
+/// before and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Fix {
+    /// `media_upgrade`'s 4 KiB read buffer (tungstenite's default: 128 KiB, zero-filled
+    /// before every read).
+    ReadBuffer,
+    /// `TCP_NODELAY` on accepted connections (Nagle's algorithm holds small writes).
+    Nodelay,
+    /// The loop on the WebSocket whole (without it: split halves behind a lock, with
+    /// adapters, as `media_channel` ran before).
+    WholeSocket,
+}
+
+impl Fix {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Fix::ReadBuffer => "read-buffer",
+            Fix::Nodelay => "nodelay",
+            Fix::WholeSocket => "whole-socket",
+        }
+    }
 }
 
 /// What every stream's handler shares.
@@ -53,6 +82,7 @@ struct Agent {
     frames_in: Arc<AtomicU64>,
     frames_out: Arc<AtomicU64>,
     streams: Arc<AtomicU64>,
+    without: Arc<[Fix]>,
 }
 
 pub(crate) fn run(args: &AgentArgs) -> Result<(), Failure> {
@@ -71,6 +101,7 @@ pub(crate) fn run(args: &AgentArgs) -> Result<(), Failure> {
         frames_in: Arc::default(),
         frames_out: Arc::default(),
         streams: Arc::default(),
+        without: args.without.clone().into(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -87,7 +118,8 @@ pub(crate) fn run(args: &AgentArgs) -> Result<(), Failure> {
             .route("/media/{provider}", get(media))
             .route("/stats", get(stats))
             .with_state(agent);
-        let server = telephony::axum::serve(listener, app);
+        let options = ServeOptions::default().tcp_nodelay(!args.without.contains(&Fix::Nodelay));
+        let server = telephony::axum::serve_with(listener, app, options);
         crate::calls::out(format!("listening {address}"));
         server.await;
         Ok(())
@@ -115,7 +147,13 @@ async fn media(
             return (StatusCode::BAD_REQUEST, "a wire format it does not stream").into_response();
         }
     };
-    media_upgrade(ws).on_upgrade(move |socket| echo(agent, carrier, format, socket))
+    let ws = if agent.without.contains(&Fix::ReadBuffer) {
+        ws.max_message_size(MEDIA_MESSAGE_LIMIT)
+            .max_frame_size(MEDIA_MESSAGE_LIMIT)
+    } else {
+        media_upgrade(ws)
+    };
+    ws.on_upgrade(move |socket| echo(agent, carrier, format, socket))
 }
 
 /// The agent: every frame of caller audio it hears, said back at once.
@@ -129,7 +167,12 @@ async fn echo(
         ProviderStream::protocol(carrier.kind(), format),
         agent.config,
     );
-    let mut channel = media_channel(socket, session, StreamOptions::for_carrier(carrier));
+    let options = StreamOptions::for_carrier(carrier);
+    let mut channel = if agent.without.contains(&Fix::WholeSocket) {
+        split_channel(socket, session, options)
+    } else {
+        media_channel(socket, session, options)
+    };
     agent.streams.fetch_add(1, Ordering::Relaxed);
     while let Some(event) = channel.events.next().await {
         if let StreamEvent::Audio(pcm) = event {
@@ -141,6 +184,33 @@ async fn echo(
         }
     }
     agent.streams.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// The loop over the socket's split halves, each behind the lock they share, through
+/// adapters: how `media_channel` ran before it took the socket whole.
+fn split_channel(
+    socket: axum::extract::ws::WebSocket,
+    session: MediaSession,
+    options: StreamOptions,
+) -> MediaChannel {
+    let (sink, stream) = socket.split();
+    let sink = sink.with(|f: WsFrame| async move {
+        Ok::<_, axum::Error>(match f {
+            WsFrame::Text(t) => Message::Text(t.into()),
+            WsFrame::Binary(b) => Message::Binary(b.into()),
+            WsFrame::Close => Message::Close(None),
+        })
+    });
+    let stream = stream.filter_map(|m| async move {
+        match m {
+            Ok(Message::Text(t)) => Some(Ok(WsFrame::Text(t.as_str().to_owned()))),
+            Ok(Message::Binary(b)) => Some(Ok(WsFrame::Binary(b.to_vec()))),
+            Ok(Message::Close(_)) => Some(Ok(WsFrame::Close)),
+            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            Err(e) => Some(Err(e)),
+        }
+    });
+    spawn_media_loop(Box::pin(sink), Box::pin(stream), session, options)
 }
 
 async fn stats(State(agent): State<Agent>) -> Response {

@@ -27,6 +27,7 @@ use telephony::{Carrier, SessionConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
+use super::agent::Fix;
 use super::load::{self, FRAME, Plan, Seen};
 use super::{media, proc};
 use crate::Failure;
@@ -74,6 +75,10 @@ pub(crate) struct ServerArgs {
     /// The largest load the search tries.
     #[arg(long, value_name = "N", default_value = "10000")]
     max_calls: usize,
+    /// Leave out one of the server path's settings (read-buffer, nodelay, whole-socket), to
+    /// measure what it buys: the agent runs as before the fix.
+    #[arg(long, value_name = "FIX")]
+    without: Vec<Fix>,
     /// One JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -86,6 +91,9 @@ struct Step {
     /// The calls the agent carried over the steady window: its frames answered per second,
     /// over 50.
     carried: f64,
+    /// Heap allocations the agent made per frame answered (both directions, and everything
+    /// else it did meanwhile).
+    allocations_per_frame: f64,
     /// The agent's CPU seconds per second of the steady window.
     agent_share: f64,
     /// This process's CPU seconds per second, per CPU it runs on.
@@ -144,6 +152,7 @@ impl Step {
             "p999_turnaround_ms": round(self.p999_ms, 3),
             "send_late_p99_ms": round(self.send_late_p99_ms, 3),
             "bytes_per_call": self.rss_per_call.round() as u64,
+            "allocations_per_frame": round(self.allocations_per_frame, 2),
             "heap_bytes_per_call": self.heap_per_call.round() as u64,
             "replies": self.replies,
             "lost_frames": self.lost,
@@ -195,6 +204,9 @@ impl AgentProcess {
         command.args(["--profile", &args.profile]);
         if let Some(cpu) = cpu {
             command.args(["--cpu", &cpu.to_string()]);
+        }
+        for fix in &args.without {
+            command.args(["--without", fix.name()]);
         }
         let mut child = command
             .stdin(Stdio::null())
@@ -327,7 +339,14 @@ fn step(
         let frames = |s: &Value| s["frames_in"].as_f64().unwrap_or(0.0);
         // The calls the agent carried in the window, from the frames it answered: the same
         // as `calls` while it keeps up, fewer when it falls behind.
-        let carried = (frames(&stats) - frames(&frames_before)) / (50.0 * window);
+        let answered = frames(&stats) - frames(&frames_before);
+        let carried = answered / (50.0 * window);
+        let allocations = |s: &Value| s["allocations"].as_f64().unwrap_or(0.0);
+        let allocations_per_frame = if answered > 0.0 {
+            (allocations(&stats) - allocations(&frames_before)) / answered
+        } else {
+            0.0
+        };
         let mut turnaround = Vec::new();
         let mut late = Vec::new();
         let (mut replies, mut lost, mut misplaced) = (0, 0, 0);
@@ -351,6 +370,7 @@ fn step(
             calls,
             agent_share: cpu(agent_after.cpu, agent_before.cpu) / window,
             carried,
+            allocations_per_frame,
             generator_share: cpu(me_after.cpu, me_before.cpu) / window / generator_cpus,
             p50_ms: quantile_ms(&turnaround, 0.50),
             p99_ms: quantile_ms(&turnaround, 0.99),
@@ -440,6 +460,12 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
         args.seconds,
         Backend::detect().description(),
     );
+    let header = if args.without.is_empty() {
+        header
+    } else {
+        let names: Vec<_> = args.without.iter().map(|f| f.name()).collect();
+        format!("{header}; without {}", names.join(", "))
+    };
     if !args.json {
         crate::calls::out(&header);
         crate::calls::out(
@@ -500,6 +526,7 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
             "app_rate": app_rate.hz(),
             "profile": profile.to_string(),
             "seconds": args.seconds,
+            "without": args.without.iter().map(|f| f.name()).collect::<Vec<_>>(),
             "held": held.is_some(),
             "concurrent_calls": best.calls,
             "expected_replies": best.calls * plan.expected.len(),
