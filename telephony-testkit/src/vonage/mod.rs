@@ -14,6 +14,7 @@ mod media;
 mod rest;
 mod webhooks;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -55,12 +56,20 @@ fn voice_api() -> Url {
 
 /// This provider's ways, with the emulated account's secret (recordings on Vonage's host).
 pub(crate) fn dialect() -> Box<dyn Dialect> {
-    dialect_at(voice_api())
+    Box::new(VonageDialect::new(
+        Secret::new(SIGNATURE_SECRET),
+        voice_api(),
+    ))
 }
 
-/// This provider's ways, for a fake whose Voice API (and recordings) are at `base_url`.
-fn dialect_at(base_url: Url) -> Box<dyn Dialect> {
-    Box::new(VonageDialect::new(Secret::new(SIGNATURE_SECRET), base_url))
+/// This provider's ways, for a fake whose Voice API (and recordings) are at `base_url`,
+/// signing its webhooks while `signs` is on.
+fn dialect_at(base_url: Url, signs: Arc<AtomicBool>) -> Box<dyn Dialect> {
+    Box::new(VonageDialect::switched(
+        Secret::new(SIGNATURE_SECRET),
+        base_url,
+        signs,
+    ))
 }
 
 /// What the emulator streams, the default first.
@@ -141,6 +150,41 @@ impl Emulator for VonageEmulator {
     }
 }
 
+/// Writes the signed callbacks switch into the application's voice capability (added if it
+/// has none).
+fn show_switch(app: &mut serde_json::Value, on: bool) {
+    let Some(root) = app.as_object_mut() else {
+        return;
+    };
+    let caps = root
+        .entry("capabilities")
+        .or_insert_with(|| serde_json::json!({}));
+    let Some(caps) = caps.as_object_mut() else {
+        return;
+    };
+    let voice = caps.entry("voice").or_insert_with(|| serde_json::json!({}));
+    if let Some(voice) = voice.as_object_mut() {
+        voice.insert("signed_callbacks".to_owned(), on.into());
+    }
+}
+
+impl Vonage {
+    /// An application written by `PUT`: its switch is the one the webhooks follow; one that
+    /// does not say keeps the switch as it was.
+    fn store_application(&self, mut app: serde_json::Value) -> serde_json::Value {
+        let mut stored = self.application.lock().unwrap_or_else(|e| e.into_inner());
+        match app
+            .pointer("/capabilities/voice/signed_callbacks")
+            .and_then(serde_json::Value::as_bool)
+        {
+            Some(on) => self.signs.store(on, Ordering::Relaxed),
+            None => show_switch(&mut app, self.signs.load(Ordering::Relaxed)),
+        }
+        *stored = app.clone();
+        app
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Number {
     msisdn: String,
@@ -152,6 +196,8 @@ struct Vonage {
     carrier: Arc<Carrier>,
     numbers: Mutex<Vec<Number>>,
     application: Mutex<serde_json::Value>,
+    /// The application's signed callbacks switch, which its webhooks follow.
+    signs: Arc<AtomicBool>,
     key: DecodingKey,
 }
 
@@ -168,7 +214,8 @@ impl FakeVonage {
         let (listener, url) = bind().await?;
         let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes())
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let carrier = carrier(dialect_at(url.clone()), url);
+        let signs = Arc::new(AtomicBool::new(true));
+        let carrier = carrier(dialect_at(url.clone(), signs.clone()), url);
         let application = serde_json::json!({
             "id": APPLICATION_ID,
             "name": "emulated voice application",
@@ -181,6 +228,7 @@ impl FakeVonage {
             carrier: carrier.clone(),
             numbers: Mutex::new(Vec::new()),
             application: Mutex::new(application),
+            signs,
             key,
         });
         let router = Router::new()
@@ -222,22 +270,13 @@ impl FakeVonage {
             .application
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(voice) = app
-            .pointer_mut("/capabilities/voice")
-            .and_then(serde_json::Value::as_object_mut)
-        {
-            voice.insert("signed_callbacks".to_owned(), on.into());
-        }
+        self.vonage.signs.store(on, Ordering::Relaxed);
+        show_switch(&mut app, on);
     }
 
-    /// Whether the application's signed callbacks are on.
+    /// Whether the application's signed callbacks are on: its webhooks signed.
     pub fn signs_callbacks(&self) -> bool {
-        self.vonage
-            .application
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pointer("/capabilities/voice/signed_callbacks")
-            == Some(&serde_json::Value::Bool(true))
+        self.vonage.signs.load(Ordering::Relaxed)
     }
 
     /// Gives the account `number`, with voice and SMS, linked to no application yet.

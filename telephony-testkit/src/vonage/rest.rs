@@ -360,6 +360,5 @@ pub(super) async fn put_application(
         return problem(400, "bad-request", "Bad Request", "name is required");
     }
     body["id"] = APPLICATION_ID.into();
-    *v.application.lock().unwrap_or_else(|e| e.into_inner()) = body.clone();
-    axum::Json(body).into_response()
+    axum::Json(v.store_application(body)).into_response()
 }

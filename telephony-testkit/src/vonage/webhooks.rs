@@ -2,10 +2,13 @@
 //! with an HS256 JWT over the `payload_hash`: the answer fetch (an outbound call's
 //! `answer_url`, an inbound call's application, a transfer's NCCO URL), the events to the
 //! `event_url` (a call's, a `connect` leg's), machine detection's verdicts, a `connect`'s
-//! synchronous outcome, and a recording's announcement.
+//! synchronous outcome, and a recording's announcement. With the application's signed
+//! callbacks off ([`FakeVonage::signed_callbacks`](super::FakeVonage::signed_callbacks)), sent
+//! unsigned, as Vonage then sends them.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use telephony::vonage::KIND;
 use telephony::vonage::signature::{claims_for, payload_hash_for, sign};
@@ -25,14 +28,23 @@ pub(super) struct VonageDialect {
     /// Each call's parties and conversation, as its first event named them: a `connect`
     /// leg's outcome, reported on its parent's behalf, names them too.
     pub(super) parties: Mutex<HashMap<String, (String, String, String)>>,
+    /// The application's signed callbacks switch: off, no `Authorization` is sent.
+    signs: Arc<AtomicBool>,
 }
 
 impl VonageDialect {
+    /// A dialect that always signs.
     pub(super) fn new(secret: Secret, base_url: Url) -> VonageDialect {
+        VonageDialect::switched(secret, base_url, Arc::new(AtomicBool::new(true)))
+    }
+
+    /// A dialect that signs while `signs` is on.
+    pub(super) fn switched(secret: Secret, base_url: Url, signs: Arc<AtomicBool>) -> VonageDialect {
         VonageDialect {
             secret,
             base_url,
             parties: Mutex::new(HashMap::new()),
+            signs,
         }
     }
 
@@ -79,18 +91,21 @@ impl VonageDialect {
         } else {
             http::Method::POST
         };
-        let hash = payload_hash_for(&method, &crate::engine::exact(&url), &body);
-        let claims = claims_for(
-            hash,
-            std::time::SystemTime::now(),
-            uuid::Uuid::new_v4().to_string(),
-            Some(API_KEY),
-            Some(APPLICATION_ID),
-        );
-        let mut headers = vec![(
-            "Authorization",
-            format!("Bearer {}", sign(&self.secret, &claims)),
-        )];
+        let mut headers = Vec::new();
+        if self.signs.load(Ordering::Relaxed) {
+            let hash = payload_hash_for(&method, &crate::engine::exact(&url), &body);
+            let claims = claims_for(
+                hash,
+                std::time::SystemTime::now(),
+                uuid::Uuid::new_v4().to_string(),
+                Some(API_KEY),
+                Some(APPLICATION_ID),
+            );
+            headers.push((
+                "Authorization",
+                format!("Bearer {}", sign(&self.secret, &claims)),
+            ));
+        }
         if !get {
             headers.push(("Content-Type", "application/json".into()));
         }
@@ -306,6 +321,31 @@ mod tests {
             .validate(&request, SystemTime::now())
             .expect("signed as Vonage signs");
         serde_json::from_slice(&hook.body).unwrap()
+    }
+
+    #[test]
+    fn with_signed_callbacks_off_webhooks_go_unsigned_and_are_refused() {
+        let signs = Arc::new(AtomicBool::new(true));
+        let d = VonageDialect::switched(
+            Secret::new(super::super::SIGNATURE_SECRET),
+            Url::parse("http://127.0.0.1:4000/").unwrap(),
+            signs.clone(),
+        );
+        let c = call("http://127.0.0.1:9/events");
+        let url = Url::parse("http://127.0.0.1:9/answer").unwrap();
+        body(&d.answer_request(&c, &url, "POST"), url.as_str());
+        signs.store(false, Ordering::Relaxed);
+        let hook = d.answer_request(&c, &url, "POST");
+        assert!(
+            hook.headers
+                .iter()
+                .all(|(name, _)| *name != "Authorization"),
+            "{:?}",
+            hook.headers
+        );
+        let refused = VonageValidator::new(Secret::new(super::super::SIGNATURE_SECRET))
+            .validate(&hook.into_request(), SystemTime::now());
+        assert!(refused.is_err());
     }
 
     #[test]
