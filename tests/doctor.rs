@@ -483,6 +483,14 @@ async fn vonage_signed_callbacks_off_fail_the_number_check_when_a_secret_is_set(
     assert!(report.failed());
     // Read only: the switch is still off after the run.
     assert!(!fake.signs_callbacks());
+    // Without --url too: it is wrong whatever the URL.
+    let report = doctor::run(&provider, &DoctorOptions::new().number(number())).await;
+    let check = report.check(&name).unwrap();
+    assert_eq!(check.status, Status::Failed, "{check:?}");
+    assert!(
+        check.detail.contains("signed callbacks are off"),
+        "{check:?}"
+    );
 
     // A drifted URL and the switch off: both said, both fixes given.
     provider

@@ -56,28 +56,11 @@ async fn one(
             provider.kind().id()
         )
     };
-    let Some(url) = &options.url else {
-        let at = n.voice_url.as_deref().unwrap_or("nowhere");
-        return match n.voice {
-            Some(true) => Check::ok(
-                name,
-                format!("owned, takes voice calls; its calls go to {at} (no --url to compare)"),
-            ),
-            _ => Check::warning(
-                name,
-                format!(
-                    "owned; {} does not say whether it takes voice calls; its calls go to {at}",
-                    provider.kind()
-                ),
-                "check its voice capability in the carrier's console",
-            ),
-        };
-    };
     // What configure_inbound would change, where the adapter can read it without changing
-    // anything; the number's listing otherwise.
-    match provider.inbound_drift(number, url).await {
-        Err(Error::Unsupported { .. }) => {}
-        Ok(found) => return drifted(provider, name, n, url, &found, fix(url.as_str())),
+    // anything (without --url, what is wrong whatever the URL); the number's listing otherwise.
+    let found = match provider.inbound_drift(number, options.url.as_ref()).await {
+        Ok(found) => Some(found),
+        Err(Error::Unsupported { .. }) => None,
         Err(e @ Error::NumberWithoutVoice { .. }) => {
             return Check::failed(
                 name,
@@ -88,12 +71,49 @@ async fn one(
         Err(e) => {
             return Check::warning(
                 name,
-                format!("owned; where its calls go could not be read: {e}"),
+                format!("owned; its inbound set-up could not be read: {e}"),
                 "run the doctor again; if it persists, check the carrier's status page",
             );
         }
+    };
+    if let Some(found) = &found
+        && !found.is_clean()
+    {
+        return drifted(name, options.url.as_ref(), found, &fix);
     }
-    match n.voice_url.as_deref() {
+    let current = found
+        .as_ref()
+        .and_then(|f| f.current_url.as_deref())
+        .or(n.voice_url.as_deref());
+    let Some(url) = &options.url else {
+        // An adapter that read the set-up says where; a bare listing without a URL does not.
+        let at = match (current, &found) {
+            (Some(at), _) => format!("its calls go to {at}"),
+            (None, Some(_)) => "its calls go nowhere".to_owned(),
+            (None, None) => format!("{} does not list where its calls go", provider.kind()),
+        };
+        return match n.voice {
+            Some(true) => Check::ok(
+                name,
+                format!("owned, takes voice calls; {at} (no --url to compare)"),
+            ),
+            _ => Check::warning(
+                name,
+                format!(
+                    "owned; {} does not say whether it takes voice calls; {at}",
+                    provider.kind()
+                ),
+                "check its voice capability in the carrier's console",
+            ),
+        };
+    };
+    // A clean drift report says it points at the URL, whatever the listing shows.
+    let current = if found.is_some() {
+        Some(url.as_str())
+    } else {
+        current
+    };
+    match current {
         Some(current) if current == url.as_str() => match n.voice {
             Some(true) => Check::ok(name, format!("owned, takes voice calls, points at {url}")),
             _ => Check::warning(
@@ -121,34 +141,20 @@ async fn one(
     }
 }
 
-/// The check from what [`TelephonyProvider::inbound_drift`] found: failed when calls go
-/// elsewhere or webhooks arrive unsigned (both lose every call), a warning for another setting
-/// `configure_inbound` would change, each with the fix.
+/// The check from what [`TelephonyProvider::inbound_drift`] found wrong: failed when calls
+/// go elsewhere or webhooks arrive unsigned (either loses every call), a warning for another
+/// setting `configure_inbound` would change; each with its fix.
 fn drifted(
-    provider: &dyn TelephonyProvider,
     name: String,
-    n: &PhoneNumber,
-    url: &Url,
+    url: Option<&Url>,
     found: &InboundDrift,
-    fix: String,
+    fix: &dyn Fn(&str) -> String,
 ) -> Check {
-    if found.is_clean() {
-        return match n.voice {
-            Some(true) => Check::ok(name, format!("owned, takes voice calls, points at {url}")),
-            _ => Check::warning(
-                name,
-                format!(
-                    "owned, points at {url}; {} does not say whether it takes voice calls",
-                    provider.kind()
-                ),
-                "check its voice capability in the carrier's console",
-            ),
-        };
-    }
     let mut details = Vec::new();
     let mut advice = Vec::new();
     let mut failed = false;
     let mut configure = false;
+    let wanted = url.map_or_else(|| "--url".to_owned(), Url::to_string);
     for drift in &found.drift {
         match drift {
             Drift::Url {
@@ -157,13 +163,13 @@ fn drifted(
                 failed = true;
                 configure = true;
                 details.push(format!(
-                    "its calls go to {current}, not {url}: the URL had drifted from what was set"
+                    "its calls go to {current}, not {wanted}: the URL had drifted from what was set"
                 ));
             }
             Drift::Url { found: None } => {
                 failed = true;
                 configure = true;
-                details.push(format!("its calls go nowhere, not to {url}"));
+                details.push(format!("its calls go nowhere, not to {wanted}"));
             }
             Drift::Unsigned { detail, fix } => {
                 failed = true;
@@ -177,7 +183,12 @@ fn drifted(
         }
     }
     if configure {
-        advice.insert(0, fix);
+        // Without --url, the URL its calls go to now, or the operator's.
+        let target = url
+            .map(Url::as_str)
+            .or(found.current_url.as_deref())
+            .unwrap_or("PUBLIC_WEBHOOK_URL");
+        advice.insert(0, fix(target));
     }
     let detail = details.join("; ");
     let advice = advice.join("; and ");

@@ -227,11 +227,12 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
 
     /// What [`configure_inbound`](Self::configure_inbound) would change or report for `number`
     /// and `url`, read without changing anything (no write request is sent): where its calls
-    /// go now, and each [`Drift`](crate::Drift). A number the account does not have, or one
-    /// the carrier reports cannot take voice calls, is the error `configure_inbound` returns. A
-    /// carrier whose API does not say where a number's calls go refuses with
-    /// [`Error::Unsupported`] before any request.
-    async fn inbound_drift(&self, number: &E164, url: &Url) -> Result<InboundDrift, Error> {
+    /// go now, and each [`Drift`](crate::Drift). Without `url`, what is wrong whatever the URL
+    /// (the number's link, webhooks sent unsigned, …), and no [`Drift::Url`](crate::Drift::Url).
+    /// A number the account does not have, or one the carrier reports cannot take voice calls,
+    /// is the error `configure_inbound` returns. A carrier whose API does not say where a
+    /// number's calls go refuses with [`Error::Unsupported`] before any request.
+    async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
         let _ = (number, url);
         Err(self.unsupported("reading a number's inbound set-up"))
     }

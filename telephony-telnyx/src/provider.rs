@@ -255,7 +255,7 @@ impl TelephonyProvider for Telnyx {
 
     /// From the number's connection and the application's webhook. Telnyx does not say
     /// whether a number takes voice calls, so none is refused for it.
-    async fn inbound_drift(&self, number: &E164, url: &Url) -> Result<InboundDrift, Error> {
+    async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
         let connection = &self.client.config().connection_id;
         let owned = self.owned_number(number).await?;
         let app = self.client.get_application(connection).await?;
@@ -272,7 +272,9 @@ impl TelephonyProvider for Telnyx {
             None => None,
         };
         let mut drift = Vec::new();
-        if current.as_deref() != Some(url.as_str()) {
+        if let Some(url) = url
+            && current.as_deref() != Some(url.as_str())
+        {
             drift.push(Drift::Url {
                 found: current.clone(),
             });
@@ -284,7 +286,9 @@ impl TelephonyProvider for Telnyx {
                     linked.unwrap_or("none")
                 ),
             });
-            if app.webhook_event_url.as_deref() != Some(url.as_str()) {
+            if let Some(url) = url
+                && app.webhook_event_url.as_deref() != Some(url.as_str())
+            {
                 drift.push(Drift::Setting {
                     detail: format!(
                         "application {connection}'s webhook is {}",

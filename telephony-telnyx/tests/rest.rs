@@ -414,7 +414,7 @@ async fn inbound_drift_reads_the_number_and_applications_and_writes_nothing() {
     let telnyx = telnyx_with(&server, &Waits::default());
     let url: Url = "https://agent.example.com/telnyx".parse().unwrap();
     let found = telnyx
-        .inbound_drift(&"+14155550100".parse().unwrap(), &url)
+        .inbound_drift(&"+14155550100".parse().unwrap(), Some(&url))
         .await
         .unwrap();
     assert_eq!(
@@ -431,12 +431,21 @@ async fn inbound_drift_reads_the_number_and_applications_and_writes_nothing() {
     assert_eq!(said.len(), 3, "{said:?}");
     assert!(said[1].contains("application 999, not"), "{said:?}");
     assert!(said[2].contains("https://old.example.com/hook"), "{said:?}");
+    // Without a URL, the link alone.
+    let found = telnyx
+        .inbound_drift(&"+14155550100".parse().unwrap(), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(found.drift.as_slice(), [Drift::Setting { .. }]),
+        "{found:#?}"
+    );
     for r in server.received_requests().await.unwrap() {
         assert_eq!(r.method.as_str(), "GET", "{}", r.url);
     }
     assert!(
         telnyx
-            .inbound_drift(&"+14155550101".parse().unwrap(), &url)
+            .inbound_drift(&"+14155550101".parse().unwrap(), Some(&url))
             .await
             .is_err()
     );

@@ -398,22 +398,25 @@ impl TelephonyProvider for Twilio {
 
     /// From the number's resource alone: its voice URL and method, a TwiML app bound to it
     /// (which takes its calls whatever the voice URL says), a SIP trunk it belongs to.
-    async fn inbound_drift(&self, number: &E164, url: &Url) -> Result<InboundDrift, Error> {
+    async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
         let current = self.voice_number(number).await?;
         let voice_url = current.voice_url.clone().filter(|u| !u.is_empty());
         let app = current.voice_application_sid.filter(|s| !s.is_empty());
         let mut drift = Vec::new();
-        match &app {
-            Some(app) => drift.push(Drift::Url {
+        match (&app, url) {
+            (_, None) => {}
+            (Some(app), Some(_)) => drift.push(Drift::Url {
                 found: Some(format!(
                     "TwiML app {app}, which overrides the number's voice URL ({})",
                     voice_url.as_deref().unwrap_or("none")
                 )),
             }),
-            None if voice_url.as_deref() != Some(url.as_str()) => drift.push(Drift::Url {
-                found: voice_url.clone(),
-            }),
-            None => {}
+            (None, Some(url)) if voice_url.as_deref() != Some(url.as_str()) => {
+                drift.push(Drift::Url {
+                    found: voice_url.clone(),
+                });
+            }
+            (None, Some(_)) => {}
         }
         if let Some(m) = current
             .voice_method

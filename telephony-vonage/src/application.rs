@@ -79,6 +79,12 @@ pub fn answer_url(app: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// Whether `app` sends its webhooks unsigned (`capabilities.voice.signed_callbacks` not
+/// `true`) while the host verifies signatures (`signed`).
+pub fn unsigned(app: &Value, signed: bool) -> bool {
+    signed && app.pointer("/capabilities/voice/signed_callbacks") != Some(&Value::Bool(true))
+}
+
 /// Points `capabilities.voice.webhooks.answer_url` of `app` at `answer`, and `event_url` at
 /// `event` when given, keeping each webhook's method (`POST` where none was set), timeouts and
 /// every other field. Without `event`, an existing event URL stays; a missing one becomes the
@@ -106,7 +112,7 @@ pub fn point_voice_webhooks(
         ));
         plan.changed = true;
     }
-    let signed_on = voice.get("signed_callbacks") == Some(&Value::Bool(true));
+    let unsigned = signed && voice.get("signed_callbacks") != Some(&Value::Bool(true));
     let webhooks = object(voice, "webhooks")?;
     let has_event = webhooks
         .get("event_url")
@@ -148,7 +154,7 @@ pub fn point_voice_webhooks(
             plan.changed = true;
         }
     }
-    if signed && !signed_on {
+    if unsigned {
         plan.findings.push(Finding::Unsigned);
     }
     Ok(plan)

@@ -445,11 +445,31 @@ impl TelephonyProvider for Vonage {
     /// `configure_inbound`'s reads, and its plan worked out on a copy of the application:
     /// each webhook it would re-point, a missing piece it would add, the number's link, and
     /// signed callbacks that are off while `VONAGE_SIGNATURE_SECRET` is set.
-    async fn inbound_drift(&self, number: &E164, url: &Url) -> Result<InboundDrift, Error> {
+    /// Without `url`, the plan keeps the application's own answer URL.
+    async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
         let app_id = self.client.config().application_id.clone();
         let owned = self.voice_number(number).await?;
         let mut app = self.client.get_application(&app_id).await?;
-        let plan = self.plan_inbound(&mut app, url)?;
+        let target = match url {
+            Some(u) => Some(u.clone()),
+            None => crate::application::answer_url(&app).and_then(|a| Url::parse(a).ok()),
+        };
+        let mut drift = Vec::new();
+        let plan = match &target {
+            Some(t) => self.plan_inbound(&mut app, t)?,
+            None => {
+                drift.push(Drift::Setting {
+                    detail: format!(
+                        "application {app_id} has no answer URL: calls to it go nowhere"
+                    ),
+                });
+                let mut plan = Plan::default();
+                if crate::application::unsigned(&app, self.validator.is_some()) {
+                    plan.findings.push(Finding::Unsigned);
+                }
+                plan
+            }
+        };
         let linked = owned.application();
         let ours = linked == Some(app_id.as_str());
         let current = if ours {
@@ -465,11 +485,15 @@ impl TelephonyProvider for Vonage {
                 None => None,
             }
         };
-        let mut drift = Vec::new();
-        if current.as_deref() != Some(url.as_str()) {
-            drift.push(Drift::Url {
-                found: current.clone(),
-            });
+        if let Some(url) = url
+            && current.as_deref() != Some(url.as_str())
+        {
+            drift.insert(
+                0,
+                Drift::Url {
+                    found: current.clone(),
+                },
+            );
         }
         match linked {
             _ if ours => {}

@@ -822,7 +822,7 @@ async fn inbound_drift_reports_what_configure_inbound_would_change_and_writes_no
     .unwrap();
     let number = "+447700900000".parse().unwrap();
     let found = v
-        .inbound_drift(&number, &ANSWER.parse().unwrap())
+        .inbound_drift(&number, Some(&ANSWER.parse().unwrap()))
         .await
         .unwrap();
     only_reads(&server).await;
@@ -851,7 +851,10 @@ async fn inbound_drift_reports_what_configure_inbound_would_change_and_writes_no
 
     // A number the account does not rent, and one without voice: configure_inbound's errors.
     let e = v
-        .inbound_drift(&"+14155550100".parse().unwrap(), &ANSWER.parse().unwrap())
+        .inbound_drift(
+            &"+14155550100".parse().unwrap(),
+            Some(&ANSWER.parse().unwrap()),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -873,18 +876,43 @@ async fn inbound_drift_of_a_number_set_up_right_is_clean() {
     )
     .await;
     no_writes(&server).await;
-    let number = "+447700900000".parse().unwrap();
+    let ours = "+447700900000".parse().unwrap();
     let url = ANSWER.parse().unwrap();
-    let found = vonage(&server).inbound_drift(&number, &url).await.unwrap();
+    let found = vonage(&server)
+        .inbound_drift(&ours, Some(&url))
+        .await
+        .unwrap();
     assert!(found.is_clean(), "{found:#?}");
     assert_eq!(found.current_url.as_deref(), Some(ANSWER));
     let signed = Vonage::new(config(&server).signature_secret("sig")).unwrap();
-    let found = signed.inbound_drift(&number, &url).await.unwrap();
+    // With the URL or without it, signed callbacks off are the one drift.
+    for url in [Some(&url), None] {
+        let found = signed.inbound_drift(&ours, url).await.unwrap();
+        assert!(
+            matches!(found.drift.as_slice(), [Drift::Unsigned { .. }]),
+            "{found:#?}"
+        );
+        assert_eq!(found.current_url.as_deref(), Some(ANSWER));
+    }
+    // Without a URL, another URL than the application's is no drift: nothing to compare.
+    let elsewhere = MockServer::start().await;
+    let numbers = numbers_page(1, vec![number("447700900000", Some(APP))]);
+    serve(&elsewhere, on("GET", "/account/numbers"), numbers).await;
+    let app = answer(200, application("https://other.example.com/answer", "POST"));
+    serve(&elsewhere, on("GET", app_path()), app).await;
+    no_writes(&elsewhere).await;
+    let found = vonage(&elsewhere).inbound_drift(&ours, None).await.unwrap();
+    assert!(found.is_clean(), "{found:#?}");
+    let found = vonage(&elsewhere)
+        .inbound_drift(&ours, Some(&url))
+        .await
+        .unwrap();
     assert!(
-        matches!(found.drift.as_slice(), [Drift::Unsigned { .. }]),
+        matches!(found.drift.as_slice(), [Drift::Url { .. }]),
         "{found:#?}"
     );
     only_reads(&server).await;
+    only_reads(&elsewhere).await;
 }
 
 #[tokio::test]
