@@ -15,7 +15,8 @@
 //! request that creates something), reading one (a read, and a call the carrier does not
 //! know), hanging it up (ended, already ended, failed), its cost (priced or not yet),
 //! listing the account's numbers (pages), and pointing a number's inbound calls at a URL
-//! (what was there before, nothing to change, a number not the account's). No rule sleeps through a retry: the adapter is built with [`Waits::http`], whose
+//! (what was there before, nothing to change, a number not the account's, and the read-only
+//! drift report, which never writes). No rule sleeps through a retry: the adapter is built with [`Waits::http`], whose
 //! retry policy writes each wait down and returns at once, and the rules read the waits back.
 //! A timeout is a fake that does not answer for far longer than the client waits, so only
 //! the client's own timeout ends the request.
@@ -253,6 +254,7 @@ macro_rules! rest_contract {
             inbound_reports_where_the_number_went_before,
             inbound_already_right_changes_nothing,
             inbound_on_a_number_not_owned_is_an_error,
+            inbound_drift_reads_and_never_writes,
             a_listing_page_is_retried_like_a_read,
             a_listing_that_never_ends_is_an_error,
             a_next_page_that_repeats_is_an_error,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use telephony_core::rest::RetryPolicy;
-use telephony_core::{Error, HangupOutcome, InboundUpdate, TransportKind, Url};
+use telephony_core::{Drift, Error, HangupOutcome, InboundUpdate, TransportKind, Url};
 use wiremock::{Request, ResponseTemplate};
 
 use super::rest::{Endpoint, NEVER, RestCarrier, Scene, Waits, error};
@@ -433,4 +433,77 @@ pub async fn inbound_on_a_number_not_owned_is_an_error(carrier: &RestCarrier) {
     let named = text.contains(inbound.stranger.as_str()) && text.contains(carrier.name);
     assert!(named && !err.is_retryable(), "{text}");
     assert_eq!(scene.retries(), 0);
+}
+
+/// [`TelephonyProvider::inbound_drift`](telephony_core::TelephonyProvider::inbound_drift)
+/// sends only reads: while the number's calls go to `BEFORE` it reports them there and a
+/// [`Drift::Url`] to the URL asked about; while they go to that URL, no `Drift::Url`; a
+/// number not the account's is an error. Nothing is written in any of them. A carrier that
+/// cannot tell refuses with `Unsupported` before any request.
+pub async fn inbound_drift_reads_and_never_writes(carrier: &RestCarrier) {
+    let inbound = &carrier.inbound;
+    for current in [BEFORE, AFTER] {
+        let scene = Scene::new(carrier).await;
+        for read in (inbound.reads)(current) {
+            read.mock()
+                .respond_with(read.success())
+                .mount(&scene.server)
+                .await;
+        }
+        for write in &inbound.writes {
+            scene.answers(write, write.success(), 0).await;
+        }
+        let found = scene
+            .adapter()
+            .inbound_drift(&inbound.number, Some(&after()))
+            .await;
+        let sent = scene.server.received_requests().await.expect("recording");
+        let found = match found {
+            Err(Error::Unsupported { .. }) => {
+                assert!(sent.is_empty(), "Unsupported after {} requests", sent.len());
+                return;
+            }
+            other => other.expect("the number's set-up, read"),
+        };
+        for r in &sent {
+            assert_eq!(
+                r.method.as_str(),
+                "GET",
+                "inbound_drift wrote: {} {}",
+                r.method,
+                r.url
+            );
+        }
+        assert_eq!(found.number, inbound.number);
+        assert_eq!(found.current_url.as_deref(), Some(current), "{found:?}");
+        let url_drift: Vec<&Drift> = found
+            .drift
+            .iter()
+            .filter(|d| matches!(d, Drift::Url { .. }))
+            .collect();
+        if current == AFTER {
+            assert!(url_drift.is_empty(), "{found:?}");
+        } else {
+            let expected = Drift::Url {
+                found: Some(BEFORE.to_owned()),
+            };
+            assert_eq!(url_drift, [&expected], "{found:?}");
+        }
+    }
+    let scene = Scene::new(carrier).await;
+    for read in &inbound.not_owned {
+        read.mock()
+            .respond_with(read.success())
+            .mount(&scene.server)
+            .await;
+    }
+    for write in &inbound.writes {
+        scene.answers(write, write.success(), 0).await;
+    }
+    let err = scene
+        .adapter()
+        .inbound_drift(&inbound.stranger, Some(&after()))
+        .await
+        .expect_err("not the account's number");
+    assert!(err.to_string().contains(inbound.stranger.as_str()), "{err}");
 }
