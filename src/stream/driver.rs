@@ -57,11 +57,13 @@ pub(super) struct Limits {
     pub(super) budget: BudgetGuard,
 }
 
-pub(super) struct BudgetGuard(pub(super) Arc<Semaphore>);
+pub(super) struct BudgetGuard(pub(super) Option<Arc<Semaphore>>);
 
 impl Drop for BudgetGuard {
     fn drop(&mut self) {
-        self.0.close();
+        if let Some(budget) = &self.0 {
+            budget.close();
+        }
     }
 }
 
@@ -250,7 +252,7 @@ pub(super) async fn run<S, E>(
                         Ok(())
                     }
                     Some(Command::Audio(pcm, p)) => {
-                        permit = Some(p);
+                        permit = p;
                         session.send_audio(&pcm, &mut push)
                     }
                     Some(Command::Mark(name)) => session.mark(&name, &mut push),

@@ -176,8 +176,8 @@ fn cut_error(mut e: MediaError) -> MediaError {
 
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// The PCM, and its share of the queued-audio budget.
-    Audio(Vec<i16>, OwnedSemaphorePermit),
+    /// The PCM, and its share of the queued-audio budget (where there is one: with a pacer).
+    Audio(Vec<i16>, Option<OwnedSemaphorePermit>),
     Mark(String),
     Finish,
     Clear,
@@ -203,8 +203,9 @@ impl std::error::Error for StreamClosed {}
 #[derive(Debug, Clone)]
 pub struct MediaSender {
     tx: mpsc::Sender<Command>,
-    /// Samples (at the application's rate) that may wait in the loop for the pacer.
-    budget: Arc<Semaphore>,
+    /// Samples (at the application's rate) that may wait in the loop for the pacer; none
+    /// without a pacer, where audio goes out as it comes and nothing waits.
+    budget: Option<Arc<Semaphore>>,
     /// The whole budget: what one call of `audio` takes at most.
     budget_max: u32,
 }
@@ -217,15 +218,20 @@ impl MediaSender {
     /// PCM at the application's rate, any length. Waits while the loop holds
     /// [`StreamOptions::max_queued_audio`] for the pacer already (a clear is never held up).
     pub async fn audio(&self, pcm: Vec<i16>) -> Result<(), StreamClosed> {
-        let n = u32::try_from(pcm.len())
-            .unwrap_or(u32::MAX)
-            .min(self.budget_max);
-        let permit = self
-            .budget
-            .clone()
-            .acquire_many_owned(n)
-            .await
-            .map_err(|_| StreamClosed)?;
+        let permit = match &self.budget {
+            Some(budget) => {
+                let n = u32::try_from(pcm.len())
+                    .unwrap_or(u32::MAX)
+                    .min(self.budget_max);
+                let permit = budget
+                    .clone()
+                    .acquire_many_owned(n)
+                    .await
+                    .map_err(|_| StreamClosed)?;
+                Some(permit)
+            }
+            None => None,
+        };
         self.send(Command::Audio(pcm, permit)).await
     }
 
@@ -418,7 +424,10 @@ where
     let budget_max = (options.max_queued_audio.as_secs_f64()
         * f64::from(session.config().app_rate.hz()))
     .clamp(1.0, f64::from(u32::MAX)) as u32;
-    let budget = Arc::new(Semaphore::new(budget_max as usize));
+    let budget = options
+        .pacer
+        .is_some()
+        .then(|| Arc::new(Semaphore::new(budget_max as usize)));
     let task = tokio::spawn(driver::run(
         socket,
         session,

@@ -156,35 +156,31 @@ fn micros(d: Duration) -> u32 {
 }
 
 /// Runs one stream on `socket`: the opening at `start`, frame `k` at `start + 20 ms · (k+1)`.
-pub(crate) async fn run(socket: Socket, plan: Arc<Plan>, start: Instant) -> Seen {
+pub(crate) async fn run(mut socket: Socket, plan: Arc<Plan>, start: Instant) -> Seen {
     let mut seen = Seen {
         turnaround_us: Vec::with_capacity(plan.expected.len()),
         send_late_us: Vec::with_capacity(plan.count),
         ..Seen::default()
     };
-    let (mut sink, mut stream) = socket.split();
     let mut sent_at: Vec<Instant> = Vec::with_capacity(plan.count);
     tokio::time::sleep_until(start).await;
     for m in &plan.opening {
-        if let Err(e) = sink.send(m.clone()).await {
+        if let Err(e) = socket.send(m.clone()).await {
             seen.error = Some(format!("sending the opening: {e}"));
             return seen;
         }
     }
     let mut next = 0usize;
     let mut due = 0usize;
-    let mut drain_until = None;
-    loop {
-        let send_at = start + FRAME * (next as u32 + 1);
-        if next == plan.count && drain_until.is_none() {
-            drain_until = Some(Instant::now() + DRAIN);
-        }
-        if due == plan.expected.len() {
-            break;
-        }
+    // One timer, moved to each frame's time (then to the end of the drain), rather than a
+    // new one each time round.
+    let mut send_at = start + FRAME;
+    let timer = tokio::time::sleep_until(send_at);
+    tokio::pin!(timer);
+    while due < plan.expected.len() {
         tokio::select! {
             biased;
-            incoming = stream.next() => {
+            incoming = socket.next() => {
                 let m = match incoming {
                     Some(Ok(m)) => m,
                     Some(Err(e)) => {
@@ -213,29 +209,33 @@ pub(crate) async fn run(socket: Socket, plan: Arc<Plan>, start: Instant) -> Seen
                 }
                 due += 1;
             }
-            () = tokio::time::sleep_until(send_at), if next < plan.count => {
+            () = &mut timer => {
+                if next == plan.count {
+                    // The drain is over: what has not come is lost.
+                    break;
+                }
                 let now = Instant::now();
                 seen.send_late_us.push(micros(now.saturating_duration_since(send_at)));
                 sent_at.push(now);
                 let frame = plan.frames[next % plan.frames.len()].clone();
                 next += 1;
-                if let Err(e) = sink.send(frame).await {
+                send_at = if next == plan.count {
+                    now + DRAIN
+                } else {
+                    start + FRAME * (next as u32 + 1)
+                };
+                timer.as_mut().reset(send_at);
+                if let Err(e) = socket.send(frame).await {
                     seen.error = Some(format!("sending frame {next}: {e}"));
                     break;
                 }
             }
-            () = async {
-                match drain_until {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => break,
         }
     }
     seen.lost = plan.expected.len() - due;
     if let Some(stop) = &plan.stop {
-        let _ = sink.send(stop.clone()).await;
+        let _ = socket.send(stop.clone()).await;
     }
-    let _ = sink.send(Message::Close(None)).await;
+    let _ = socket.send(Message::Close(None)).await;
     seen
 }

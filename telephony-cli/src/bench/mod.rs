@@ -11,6 +11,7 @@ use clap::Subcommand;
 use crate::Failure;
 
 mod agent;
+mod floor;
 mod load;
 mod media;
 mod proc;

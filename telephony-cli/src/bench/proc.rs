@@ -109,3 +109,23 @@ pub(crate) fn raise_open_files() -> u64 {
         limit.rlim_cur
     }
 }
+
+/// How busy one CPU has been since boot, from `/proc/stat`: every state but idle and iowait
+/// (user, system, and the interrupts and softirqs it ran, which no process is charged with:
+/// a TCP packet's processing on loopback, for one).
+pub(crate) fn cpu_busy(cpu: usize) -> Result<Duration, String> {
+    let stat = std::fs::read_to_string("/proc/stat").map_err(|e| format!("/proc/stat: {e}"))?;
+    let name = format!("cpu{cpu}");
+    let fields: Vec<u64> = stat
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next() == Some(name.as_str())).then(|| f.filter_map(|x| x.parse().ok()).collect())
+        })
+        .ok_or_else(|| format!("/proc/stat: no {name}"))?;
+    // user nice system idle iowait irq softirq steal guest guest_nice (guest time is also
+    // counted in user).
+    let get = |i: usize| fields.get(i).copied().unwrap_or(0);
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6);
+    Ok(Duration::from_secs_f64(busy as f64 / clock_ticks() as f64))
+}
