@@ -193,17 +193,11 @@ async fn a_drifted_webhook_and_a_number_not_owned_fail() {
         let id = fake.id();
         let name = format!("number {NUMBER}");
         let detail = &report.check(&name).unwrap().detail;
-        if detail.contains("does not say where its calls go") {
-            // Plivo lists a number without its application's answer URL: a warning that says
-            // so, never a pass.
-            assert_eq!(status(&report, &name), Status::Warning, "{id}: {report:#?}");
-        } else {
-            assert_eq!(status(&report, &name), Status::Failed, "{id}: {report:#?}");
-            assert!(
-                detail.contains("old.example.com") && detail.contains("drifted"),
-                "{id}: {detail}"
-            );
-        }
+        assert_eq!(status(&report, &name), Status::Failed, "{id}: {report:#?}");
+        assert!(
+            detail.contains("old.example.com") && detail.contains("drifted"),
+            "{id}: {detail}"
+        );
         // The command as the CLI takes it.
         let said = advice(&report, &name);
         let command = format!(
@@ -524,6 +518,72 @@ async fn vonage_signed_callbacks_off_fail_the_number_check_when_a_secret_is_set(
     assert_eq!(status(&report, &name), Status::Ok, "{report:#?}");
 
     fake.signed_callbacks(true);
+    let report = doctor::run(&provider, &options).await;
+    assert_eq!(status(&report, &name), Status::Ok, "{report:#?}");
+}
+
+/// Plivo lists a number without its application's answer URL; the number check reads the
+/// application the number is linked to: ok while it answers at `--url`, failed with the fix
+/// once it answers elsewhere, and nothing changed by the run.
+#[tokio::test]
+async fn plivo_numbers_are_checked_against_their_applications_answer_url() {
+    use telephony::plivo::Plivo;
+    use telephony_testkit::FakePlivo;
+
+    let fake = FakePlivo::start().await.unwrap();
+    let provider = Plivo::new(fake.config()).unwrap();
+    fake.add_number(&number());
+    let url: Url = "https://agent.example.com/voice".parse().unwrap();
+    provider.configure_inbound(&number(), &url).await.unwrap();
+    let name = format!("number {NUMBER}");
+
+    let options = DoctorOptions::new().number(number()).url(url.clone());
+    let report = doctor::run(&provider, &options).await;
+    let check = report.check(&name).unwrap();
+    assert_eq!(check.status, Status::Ok, "{check:?}");
+    assert!(
+        check
+            .detail
+            .contains("points at https://agent.example.com/voice"),
+        "{check:?}"
+    );
+    // Without --url: where its calls go, read from the application.
+    let report = doctor::run(&provider, &DoctorOptions::new().number(number())).await;
+    let check = report.check(&name).unwrap();
+    assert_eq!(check.status, Status::Ok, "{check:?}");
+    assert!(
+        check
+            .detail
+            .contains("its calls go to https://agent.example.com/voice"),
+        "{check:?}"
+    );
+
+    let elsewhere: Url = "https://old.example.com/answer".parse().unwrap();
+    provider
+        .configure_inbound(&number(), &elsewhere)
+        .await
+        .unwrap();
+    let report = doctor::run(&provider, &options).await;
+    let check = report.check(&name).unwrap();
+    assert_eq!(check.status, Status::Failed, "{check:?}");
+    assert!(
+        check
+            .detail
+            .contains("its calls go to https://old.example.com/answer")
+            && check.detail.contains("drifted"),
+        "{check:?}"
+    );
+    assert!(
+        advice(&report, &name).contains(
+            "telephony inbound plivo --number +14155550100 --url https://agent.example.com/voice"
+        ),
+        "{check:?}"
+    );
+    assert!(report.failed());
+    // Read only: still drifted after the run, and configure_inbound finds it so.
+    let update = provider.configure_inbound(&number(), &url).await.unwrap();
+    assert!(update.changed, "{update:?}");
+    assert_eq!(update.previous_url.as_deref(), Some(elsewhere.as_str()));
     let report = doctor::run(&provider, &options).await;
     assert_eq!(status(&report, &name), Status::Ok, "{report:#?}");
 }

@@ -59,6 +59,7 @@ mod carrier;
 mod client;
 mod config;
 mod dtmf;
+mod inbound;
 mod media;
 mod provider;
 mod recording;

@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use telephony_core::control::TransferStep;
 use telephony_core::{
     ApiError, Balance, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice,
-    CallStatus, CallTarget, Capabilities, ConfigError, Currency, DecodeError, Dtmf, E164, Error,
-    HangupOutcome, InboundCall, InboundUpdate, MachineDetection, Markup, MediaProtocol,
+    CallStatus, CallTarget, Capabilities, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome,
+    InboundCall, InboundDrift, InboundUpdate, MachineDetection, Markup, MediaProtocol,
     OutboundCall, PhoneNumber, ProviderKind, RecordingId, RecordingOptions, RecordingStarted,
     StreamSpec, TelephonyProvider, Transfer, TransferNotice, TransferStarted, Url, Verified,
     WebhookError, WebhookRequest, parse_decimal, parse_seconds,
@@ -18,6 +18,7 @@ use tokio::io::AsyncWrite;
 use crate::KIND;
 use crate::client::{CreateCall, PlivoClient};
 use crate::config::PlivoConfig;
+use crate::inbound::{self, Plan};
 use crate::media::PlivoMediaProtocol;
 use crate::resources::{Cdr, LiveCall};
 use crate::signature::PlivoValidator;
@@ -362,76 +363,37 @@ impl TelephonyProvider for Plivo {
     }
 
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
-        let config = self.client.config();
-        let app_id = config.app_id.clone().ok_or_else(|| {
-            ConfigError::new(
-                "PLIVO_APP_ID",
-                "not set: the application that answers inbound calls, which numbers are linked to",
-            )
-        })?;
-        let Some(current) = self.client.get_number(number.digits()).await? else {
-            return Err(Error::invalid_request(format!(
-                "{number} is not a number of Plivo account {}: rent it first, or check PLIVO_AUTH_ID",
-                config.auth_id
-            )));
-        };
-        if current.voice_enabled == Some(false) {
-            return Err(Error::NumberWithoutVoice {
-                provider: KIND,
-                number: number.clone(),
-            });
+        let reads = inbound::read(&self.client, number).await?;
+        let plan = Plan::new(&reads, Some(url.as_str()));
+        if plan.sets_answer() {
+            self.client
+                .set_answer_url(&reads.app_id, url.as_str())
+                .await?;
         }
-        let app = self.client.get_application(&app_id).await?.ok_or_else(|| {
-            ConfigError::new(
-                "PLIVO_APP_ID",
-                format!(
-                    "application {app_id} does not exist on account {}",
-                    config.auth_id
-                ),
-            )
-        })?;
-        let mut notes = Vec::new();
-        let mut changed = false;
-        let linked_to = current.app_id().map(str::to_owned);
-        // Where the number's calls went before: its own application's answer URL.
-        let previous_url = match linked_to.as_deref() {
-            Some(a) if a == app_id => app.answer_url.clone(),
-            Some(other) => self
-                .client
-                .get_application(other)
-                .await?
-                .and_then(|a| a.answer_url),
-            None => None,
-        };
-        let answers_ok = app.answer_url.as_deref() == Some(url.as_str())
-            && app
-                .answer_method
-                .as_deref()
-                .is_none_or(|m| m.eq_ignore_ascii_case("POST"));
-        if !answers_ok {
-            if let Some(prev) = &app.answer_url {
-                notes.push(format!(
-                    "application {app_id} answered at {prev}: it had drifted, or was set by hand"
-                ));
-            }
-            self.client.set_answer_url(&app_id, url.as_str()).await?;
-            changed = true;
+        if plan.relink {
+            self.client
+                .link_number(number.digits(), &reads.app_id)
+                .await?;
         }
-        if linked_to.as_deref() != Some(app_id.as_str()) {
-            notes.push(match &linked_to {
-                Some(other) => format!("{number} was linked to application {other}, not {app_id}: its calls went elsewhere; linked it"),
-                None => format!("{number} was linked to no application, so its calls never arrived; linked it to {app_id}"),
-            });
-            self.client.link_number(number.digits(), &app_id).await?;
-            changed = true;
-        }
+        let notes = plan.notes(&reads, number);
         Ok(InboundUpdate::new(
             number.clone(),
-            previous_url,
+            reads.current_url,
             url.as_str(),
-            changed,
+            plan.changes(),
             notes,
         ))
+    }
+
+    /// `configure_inbound`'s reads and its plan, reported instead of carried out: where the
+    /// number's calls go (the answer URL of the application it is linked to), its link to
+    /// `PLIVO_APP_ID`, that application's answer URL and method. Without `url`, the
+    /// application keeps its own answer URL.
+    async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
+        let reads = inbound::read(&self.client, number).await?;
+        let url = url.map(Url::as_str);
+        let drift = Plan::new(&reads, url).drift(&reads, url);
+        Ok(InboundDrift::new(number.clone(), reads.current_url, drift))
     }
 
     fn verify_webhook(

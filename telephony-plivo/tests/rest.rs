@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use telephony_core::rest::HttpConfig;
 use telephony_core::{
-    CallId, CallStatus, Currency, Decimal, Error, HangupOutcome, InboundUpdate, OutboundCall,
-    StreamSpec, TelephonyProvider, Url,
+    CallId, CallStatus, Currency, Decimal, Drift, E164, Error, HangupOutcome, InboundDrift,
+    InboundUpdate, OutboundCall, StreamSpec, TelephonyProvider, Url,
 };
 use telephony_plivo::{Plivo, PlivoConfig};
 use telephony_testkit::contract::rest::{
     BalanceRead, Cost, Endpoint, Hangup, Inbound, Listing, RestCarrier, Waits,
 };
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::matchers::{body_json, header, method, method as method_is, path, query_param};
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 const ID: &str = "MAXXXXXXXXXXXXXXXXX1";
@@ -905,6 +905,222 @@ async fn configure_inbound_refuses_a_number_without_voice() {
     assert!(
         err.to_string()
             .starts_with("Plivo reports that +14155550101 cannot take voice calls"),
+        "{err}"
+    );
+}
+
+/// A Plivo whose number 14155550101 is linked to `linked` (or to none), where application
+/// APP answers at `ours` with `method` and any other application at `OTHER_ANSWER`. Reads
+/// only, answered as often as asked.
+async fn inbound_setup(
+    server: &MockServer,
+    linked: Option<&str>,
+    ours: Option<&str>,
+    method: Option<&str>,
+) {
+    let application = linked.map(|a| format!("/v1/Account/{ID}/Application/{a}/"));
+    let number = serde_json::json!({"number": "14155550101", "application": application, "voice_enabled": true});
+    on("GET", p("Number/14155550101/"))
+        .respond_with(json(200, number))
+        .mount(server)
+        .await;
+    let app = serde_json::json!({"app_id": APP, "answer_url": ours, "answer_method": method});
+    on("GET", p(&format!("Application/{APP}/")))
+        .respond_with(json(200, app))
+        .mount(server)
+        .await;
+    let other = serde_json::json!({"app_id": OTHER_APP, "answer_url": OTHER_ANSWER, "answer_method": "POST"});
+    on("GET", p(&format!("Application/{OTHER_APP}/")))
+        .respond_with(json(200, other))
+        .mount(server)
+        .await;
+}
+
+const OTHER_APP: &str = "77777777777777777";
+const OTHER_ANSWER: &str = "https://old.example.com/answer";
+
+/// `inbound_drift` of the set-up [`inbound_setup`] stages, checked to send only `GET`s; and
+/// `configure_inbound` on the same set-up, checked to change something exactly when drift
+/// was found.
+async fn drift_of(
+    linked: Option<&str>,
+    ours: Option<&str>,
+    method: Option<&str>,
+    url: Option<&str>,
+) -> InboundDrift {
+    let server = MockServer::start().await;
+    inbound_setup(&server, linked, ours, method).await;
+    mount(&server, Mock::given(method_is("POST")), status(202), 0).await;
+    let number: E164 = "+14155550101".parse().unwrap();
+    let url: Option<Url> = url.map(|u| u.parse().unwrap());
+    let found = plivo(&server)
+        .inbound_drift(&number, url.as_ref())
+        .await
+        .unwrap();
+    let sent = server.received_requests().await.unwrap();
+    assert!(!sent.is_empty());
+    for r in &sent {
+        assert_eq!(
+            r.method.as_str(),
+            "GET",
+            "inbound_drift wrote: {} {}",
+            r.method,
+            r.url
+        );
+    }
+    if let Some(url) = &url {
+        let server = MockServer::start().await;
+        inbound_setup(&server, linked, ours, method).await;
+        let changed = || json(202, serde_json::json!({"message": "changed"}));
+        Mock::given(method_is("POST"))
+            .respond_with(changed())
+            .mount(&server)
+            .await;
+        let update = plivo(&server)
+            .configure_inbound(&number, url)
+            .await
+            .unwrap();
+        assert_eq!(
+            update.changed,
+            !found.drift.is_empty(),
+            "{found:?} {update:?}"
+        );
+        assert_eq!(update.previous_url, found.current_url);
+    }
+    found
+}
+
+fn setting(detail: &str) -> Drift {
+    Drift::Setting {
+        detail: detail.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn inbound_drift_of_a_number_linked_to_another_application() {
+    // Linked elsewhere, and APP answering elsewhere too: both changes, and where calls go.
+    let found = drift_of(
+        Some(OTHER_APP),
+        Some("https://mid.example.com/x"),
+        Some("POST"),
+        Some(INBOUND),
+    )
+    .await;
+    assert_eq!(found.current_url.as_deref(), Some(OTHER_ANSWER));
+    assert_eq!(
+        found.drift,
+        [
+            Drift::Url {
+                found: Some(OTHER_ANSWER.to_owned())
+            },
+            setting(&format!(
+                "linked to application {OTHER_APP}, not {APP} (PLIVO_APP_ID)"
+            )),
+            setting(&format!(
+                "application {APP} answers at https://mid.example.com/x; configure_inbound sets {INBOUND}"
+            )),
+        ]
+    );
+    // Linked to none, APP already answering at the URL: only the link.
+    let found = drift_of(None, Some(INBOUND), Some("POST"), Some(INBOUND)).await;
+    assert_eq!(found.current_url, None);
+    assert_eq!(
+        found.drift,
+        [
+            Drift::Url { found: None },
+            setting(&format!("linked to no application; {APP} should answer it")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn inbound_drift_of_an_application_answering_elsewhere() {
+    let found = drift_of(Some(APP), Some(OTHER_ANSWER), Some("POST"), Some(INBOUND)).await;
+    assert_eq!(found.current_url.as_deref(), Some(OTHER_ANSWER));
+    assert_eq!(
+        found.drift,
+        [Drift::Url {
+            found: Some(OTHER_ANSWER.to_owned())
+        }]
+    );
+    // The right URL fetched with GET: configure_inbound sets POST.
+    let found = drift_of(Some(APP), Some(INBOUND), Some("GET"), Some(INBOUND)).await;
+    assert_eq!(
+        found.drift,
+        [setting(&format!(
+            "application {APP} fetches its answer URL with GET; configure_inbound sets POST"
+        ))]
+    );
+}
+
+#[tokio::test]
+async fn inbound_drift_of_a_number_set_up_right_is_clean() {
+    for method in [Some("POST"), None] {
+        let found = drift_of(Some(APP), Some(INBOUND), method, Some(INBOUND)).await;
+        assert!(found.is_clean(), "{found:?}");
+        assert_eq!(found.current_url.as_deref(), Some(INBOUND));
+        assert_eq!(found.number, "+14155550101".parse::<E164>().unwrap());
+        let found = drift_of(Some(APP), Some(INBOUND), method, None).await;
+        assert!(found.is_clean(), "{found:?}");
+    }
+}
+
+/// Without a URL, what is wrong whatever the URL: the link, the method, an application that
+/// answers nowhere; never a `Drift::Url`.
+#[tokio::test]
+async fn inbound_drift_without_a_url_reports_what_is_wrong_whatever_the_url() {
+    let found = drift_of(Some(APP), Some(OTHER_ANSWER), Some("POST"), None).await;
+    assert!(found.is_clean(), "{found:?}");
+    assert_eq!(found.current_url.as_deref(), Some(OTHER_ANSWER));
+    let found = drift_of(Some(OTHER_APP), None, Some("GET"), None).await;
+    assert_eq!(found.current_url.as_deref(), Some(OTHER_ANSWER));
+    assert_eq!(
+        found.drift,
+        [
+            setting(&format!(
+                "application {APP} has no answer URL: calls to it go nowhere"
+            )),
+            setting(&format!(
+                "linked to application {OTHER_APP}, not {APP} (PLIVO_APP_ID)"
+            )),
+            setting(&format!(
+                "application {APP} fetches its answer URL with GET; configure_inbound sets POST"
+            )),
+        ]
+    );
+}
+
+/// Refused like configure_inbound, and still without a write: a number without voice, one
+/// not the account's, no PLIVO_APP_ID.
+#[tokio::test]
+async fn inbound_drift_refuses_what_configure_inbound_refuses_with_gets_only() {
+    let server = MockServer::start().await;
+    mount(&server, Mock::given(method_is("POST")), status(202), 0).await;
+    let get = on("GET", p("Number/14155550101/"));
+    mount(&server, get, json(200, voiceless_number()), 1).await;
+    mount(&server, on("GET", p("Number/14155550109/")), not_found(), 1).await;
+    let url: Url = INBOUND.parse().unwrap();
+    let err = plivo(&server)
+        .inbound_drift(&"+14155550101".parse().unwrap(), Some(&url))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NumberWithoutVoice { .. }), "{err}");
+    let err = plivo(&server)
+        .inbound_drift(&"+14155550109".parse().unwrap(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a number of Plivo account"),
+        "{err}"
+    );
+    let no_app =
+        Plivo::new(PlivoConfig::new(ID, TOKEN).base_url(server.uri().parse().unwrap())).unwrap();
+    let err = no_app
+        .inbound_drift(&"+14155550101".parse().unwrap(), Some(&url))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_config() && err.to_string().contains("PLIVO_APP_ID"),
         "{err}"
     );
 }
