@@ -5,7 +5,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Currency;
+use crate::money::Currency;
 
 /// The account's balance, as the carrier reports it: an exact decimal, never a float, and its
 /// currency ([`TelephonyProvider::balance`](crate::TelephonyProvider::balance)).

@@ -42,6 +42,8 @@ mod id;
 mod markup;
 pub mod media;
 mod model;
+mod money;
+mod number;
 mod provider;
 #[cfg(feature = "http")]
 pub mod rest;
@@ -69,10 +71,11 @@ pub use media::{
     WsMessage,
 };
 pub use model::{
-    CallCost, CallEvent, CallInfo, CallInitiation, CallTarget, Currency, Drift, HangupOutcome,
-    InboundCall, InboundDrift, InboundUpdate, MachineDetection, OutboundCall, PhoneNumber,
-    parse_decimal, parse_seconds,
+    CallEvent, CallInfo, CallInitiation, CallTarget, HangupOutcome, InboundCall, MachineDetection,
+    OutboundCall, parse_seconds,
 };
+pub use money::{CallCost, Currency, parse_decimal};
+pub use number::{Drift, InboundDrift, InboundUpdate, PhoneNumber};
 pub use provider::{CallAnswer, Capabilities, ProviderKind, TelephonyProvider};
 pub use secret::{Secret, redact_url};
 pub use status::{AnsweredBy, CallStatus, Direction, Unrecognized};

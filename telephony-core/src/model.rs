@@ -1,17 +1,14 @@
 //! The provider-neutral call model: status, events, calls, costs, numbers.
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::control::RecordingOptions;
-use crate::error::{DecodeError, Error};
 use crate::id::{CallId, E164};
 use crate::markup::{Markup, StreamSpec};
-use crate::provider::ProviderKind;
+use crate::money::CallCost;
 use crate::status::{AnsweredBy, CallStatus, Direction};
 
 /// One status change of a call, from a status callback: the normalized status plus everything
@@ -319,81 +316,6 @@ pub enum HangupOutcome {
     AlreadyEnded,
 }
 
-/// An ISO 4217 currency code: `USD`, `EUR`, …
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Currency([u8; 3]);
-
-impl Currency {
-    /// US dollars, what Twilio, Plivo and most accounts bill in.
-    pub const USD: Currency = Currency(*b"USD");
-    /// Euros, what Vonage bills in.
-    pub const EUR: Currency = Currency(*b"EUR");
-
-    /// A currency from three ASCII letters, upper-cased.
-    pub fn new(code: &str) -> Option<Currency> {
-        let b = code.trim().as_bytes();
-        if b.len() != 3 || !b.iter().all(u8::is_ascii_alphabetic) {
-            return None;
-        }
-        Some(Currency([
-            b[0].to_ascii_uppercase(),
-            b[1].to_ascii_uppercase(),
-            b[2].to_ascii_uppercase(),
-        ]))
-    }
-
-    /// The code.
-    pub fn code(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or("???")
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl Serialize for Currency {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.code())
-    }
-}
-
-impl<'de> Deserialize<'de> for Currency {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Currency::new(&s).ok_or_else(|| serde::de::Error::custom(format!("bad currency {s:?}")))
-    }
-}
-
-/// Reads a decimal a provider wrote as text (`"0.01300"`, `"-0.013"`, `"1.5E-3"`): `None` for
-/// nothing or blank, a decode error naming `what` for anything else that is not a number.
-///
-/// ```
-/// use telephony_core::{Decimal, ProviderKind, parse_decimal};
-///
-/// const P: ProviderKind = ProviderKind::new("acme", "Acme");
-/// assert_eq!(parse_decimal(P, "price", Some(" 0.00450000 "))?, Some("0.0045".parse::<Decimal>()?));
-/// assert_eq!(parse_decimal(P, "price", Some(""))?, None);
-/// assert!(parse_decimal(P, "price", Some("free")).is_err());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn parse_decimal(
-    provider: ProviderKind,
-    what: &str,
-    value: Option<&str>,
-) -> Result<Option<Decimal>, Error> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<Decimal>()
-            .or_else(|_| Decimal::from_scientific(v))
-            .map(Some)
-            .map_err(|e| Error::Decode(DecodeError::new(provider, what, format!("{v:?}: {e}")))),
-    }
-}
-
 /// Reads a whole number of seconds a provider wrote as text (`"17"`, `" 60 "`): `None` for
 /// anything else, so a duration the provider garbled never fails the message it came in.
 ///
@@ -407,43 +329,6 @@ pub fn parse_decimal(
 /// ```
 pub fn parse_seconds(s: &str) -> Option<Duration> {
     s.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// What a call cost: an exact decimal amount, never a float, and its currency.
-///
-/// The amount is what was charged, positive (Twilio writes charges as negative prices).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CallCost {
-    /// The amount charged.
-    pub amount: Decimal,
-    /// Its currency.
-    pub currency: Currency,
-    /// The per-minute rate, where the provider says it.
-    pub rate: Option<Decimal>,
-}
-
-impl CallCost {
-    /// A cost.
-    pub fn new(amount: Decimal, currency: Currency) -> CallCost {
-        CallCost {
-            amount,
-            currency,
-            rate: None,
-        }
-    }
-
-    /// Sets the per-minute rate.
-    pub fn with_rate(mut self, rate: Option<Decimal>) -> CallCost {
-        self.rate = rate;
-        self
-    }
-}
-
-impl fmt::Display for CallCost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount, self.currency)
-    }
 }
 
 /// A call arriving at one of our numbers, from the provider's answer webhook.
@@ -491,159 +376,5 @@ impl InboundCall {
     pub fn with_conversation(mut self, conversation_id: Option<String>) -> InboundCall {
         self.conversation_id = conversation_id;
         self
-    }
-}
-
-/// A number the account owns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct PhoneNumber {
-    /// The number.
-    pub number: E164,
-    /// The provider's id for it (Twilio `PN…`), where it has one.
-    pub provider_id: Option<String>,
-    /// Where inbound calls to it go now (Twilio `VoiceUrl`, or the application's answer URL).
-    pub voice_url: Option<String>,
-    /// A label.
-    pub friendly_name: Option<String>,
-    /// Whether it can take voice calls, as the carrier reports it (Twilio
-    /// `capabilities.voice`, Plivo `voice_enabled`, Vonage `features`); `None` where the
-    /// carrier does not say (Telnyx).
-    #[serde(default)]
-    pub voice: Option<bool>,
-    /// Whether it can take SMS, as the carrier reports it; `None` where it does not say.
-    #[serde(default)]
-    pub sms: Option<bool>,
-}
-
-impl PhoneNumber {
-    /// A number with nothing else known.
-    pub fn new(number: E164) -> PhoneNumber {
-        PhoneNumber {
-            number,
-            provider_id: None,
-            voice_url: None,
-            friendly_name: None,
-            voice: None,
-            sms: None,
-        }
-    }
-
-    /// Sets what the carrier reports the number can take: voice calls, SMS (`None`: not said).
-    pub fn with_features(mut self, voice: Option<bool>, sms: Option<bool>) -> PhoneNumber {
-        self.voice = voice;
-        self.sms = sms;
-        self
-    }
-}
-
-/// What pointing a number at our webhook did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct InboundUpdate {
-    /// The number.
-    pub number: E164,
-    /// The URL its calls went to before, if any.
-    pub previous_url: Option<String>,
-    /// The URL they go to now.
-    pub url: String,
-    /// Whether anything had to change.
-    pub changed: bool,
-    /// Findings worth a log line: the URL had drifted from what we set, the number was not
-    /// linked to the application, …
-    pub notes: Vec<String>,
-}
-
-impl InboundUpdate {
-    /// A report.
-    pub fn new(
-        number: E164,
-        previous_url: Option<String>,
-        url: impl Into<String>,
-        changed: bool,
-        notes: Vec<String>,
-    ) -> InboundUpdate {
-        InboundUpdate {
-            number,
-            previous_url,
-            url: url.into(),
-            changed,
-            notes,
-        }
-    }
-
-    /// Whether the number pointed somewhere else before: someone changed it, or it was never
-    /// set up.
-    pub fn drifted(&self) -> bool {
-        self.changed && self.previous_url.is_some()
-    }
-}
-
-/// One thing [`configure_inbound`](crate::TelephonyProvider::configure_inbound) would find
-/// wrong with a number's inbound set-up, read by
-/// [`inbound_drift`](crate::TelephonyProvider::inbound_drift) without changing anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Drift {
-    /// The number's calls go to `found` (`None`: nowhere), not to the URL asked about;
-    /// `configure_inbound` points them there.
-    Url {
-        /// Where they go now.
-        found: Option<String>,
-    },
-    /// Another setting `configure_inbound` would change: the number not linked to the
-    /// application, an event URL missing, a webhook without a method, …
-    Setting {
-        /// What is wrong and what it would become.
-        detail: String,
-    },
-    /// The carrier sends its webhooks unsigned while this adapter verifies signatures, so it
-    /// refuses every one of them. `configure_inbound` reports it but does not change it (the
-    /// setting serves more than this number); `fix` says what to turn on, and where.
-    Unsigned {
-        /// What was found.
-        detail: String,
-        /// What to do.
-        fix: String,
-    },
-}
-
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Drift::Url { found: Some(url) } => write!(f, "its calls go to {url}"),
-            Drift::Url { found: None } => f.write_str("its calls go nowhere"),
-            Drift::Setting { detail } | Drift::Unsigned { detail, .. } => f.write_str(detail),
-        }
-    }
-}
-
-/// What [`configure_inbound`](crate::TelephonyProvider::configure_inbound) would change or
-/// report for a number, read without changing anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct InboundDrift {
-    /// The number.
-    pub number: E164,
-    /// Where its calls go now, where the carrier says.
-    pub current_url: Option<String>,
-    /// What differs; empty when `configure_inbound` would change and report nothing.
-    pub drift: Vec<Drift>,
-}
-
-impl InboundDrift {
-    /// A finding.
-    pub fn new(number: E164, current_url: Option<String>, drift: Vec<Drift>) -> InboundDrift {
-        InboundDrift {
-            number,
-            current_url,
-            drift,
-        }
-    }
-
-    /// Whether nothing drifted.
-    pub fn is_clean(&self) -> bool {
-        self.drift.is_empty()
     }
 }

@@ -15,10 +15,9 @@ use crate::error::Error;
 use crate::id::{CallId, E164};
 use crate::markup::{Markup, StreamSpec};
 use crate::media::MediaProtocol;
-use crate::model::{
-    CallCost, CallEvent, CallInfo, CallInitiation, HangupOutcome, InboundCall, InboundDrift,
-    InboundUpdate, OutboundCall, PhoneNumber,
-};
+use crate::model::{CallEvent, CallInfo, CallInitiation, HangupOutcome, InboundCall, OutboundCall};
+use crate::money::CallCost;
+use crate::number::{InboundDrift, InboundUpdate, PhoneNumber};
 use crate::webhook::{Verified, WebhookError, WebhookRequest};
 
 /// Which provider: an id for configuration (`twilio`) and a name for people (`Twilio`). Each

@@ -55,6 +55,7 @@ mod callback;
 mod carrier;
 mod client;
 mod config;
+mod inbound;
 mod jwt;
 mod media;
 pub mod ncco;

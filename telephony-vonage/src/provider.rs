@@ -7,21 +7,18 @@ use telephony_core::audio::SampleRate;
 use telephony_core::control::TransferStep;
 use telephony_core::{
     Balance, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice, CallStatus,
-    CallTarget, Capabilities, DecodeError, Drift, Dtmf, E164, Error, HangupOutcome, InboundCall,
-    InboundDrift, InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall,
-    PhoneNumber, ProviderKind, RecordingId, RecordingOptions, StreamSpec, TelephonyProvider,
-    Transfer, TransferNotice, TransferRef, TransferStarted, Url, Verified, WebhookError,
-    WebhookRequest,
+    CallTarget, Capabilities, Dtmf, E164, Error, HangupOutcome, InboundCall, InboundDrift,
+    InboundUpdate, MachineDetection, Markup, MediaProtocol, OutboundCall, PhoneNumber,
+    ProviderKind, RecordingId, RecordingOptions, StreamSpec, TelephonyProvider, Transfer,
+    TransferNotice, TransferRef, TransferStarted, Url, Verified, WebhookError, WebhookRequest,
 };
 
 use crate::KIND;
-use crate::application::{Finding, Plan};
 use crate::client::VonageClient;
 use crate::config::VonageConfig;
 use crate::media::{CALL_UUID_HEADER, VonageMediaProtocol};
 use crate::ncco::MachineDetection as Amd;
 use crate::ncco::{Action, Connect, Endpoint, Method, Ncco, NccoError, Phone, Websocket};
-use crate::resources::OwnedNumber;
 use crate::resources::{CallResource, CreateCall, endpoint_text};
 use crate::signature::VonageValidator;
 use crate::signed_query::QuerySigner;
@@ -38,8 +35,8 @@ use crate::{amd, callback, recording, status, transfer};
 /// is written: put an id of your own in the stream's parameters to match the two.
 #[derive(Debug, Clone)]
 pub struct Vonage {
-    client: VonageClient,
-    validator: Option<VonageValidator>,
+    pub(crate) client: VonageClient,
+    pub(crate) validator: Option<VonageValidator>,
     signer: QuerySigner,
 }
 
@@ -62,35 +59,6 @@ impl Vonage {
             validator,
             signer,
         })
-    }
-
-    /// `number`, rented by the account and able to take voice calls, or the error
-    /// `configure_inbound` refuses it with.
-    async fn voice_number(&self, number: &E164) -> Result<OwnedNumber, Error> {
-        let Some(owned) = self.client.get_number(number.digits()).await? else {
-            return Err(Error::invalid_request(format!(
-                "{number} is not a number of Vonage account {}: rent it first, or check VONAGE_API_KEY",
-                self.client.config().api_key.as_deref().unwrap_or("?")
-            )));
-        };
-        if owned.takes("VOICE") == Some(false) {
-            return Err(Error::NumberWithoutVoice {
-                provider: KIND,
-                number: number.clone(),
-            });
-        }
-        Ok(owned)
-    }
-
-    /// Points `app`'s voice webhooks at `url` (and the configured event URL), in memory.
-    fn plan_inbound(&self, app: &mut serde_json::Value, url: &Url) -> Result<Plan, Error> {
-        crate::application::point_voice_webhooks(
-            app,
-            url,
-            self.client.config().event_url.as_ref(),
-            self.validator.is_some(),
-        )
-        .map_err(|e| Error::Decode(DecodeError::new(KIND, "application", e)))
     }
 
     /// The REST client, for operations beyond the trait (transfer, mute, DTMF, applications).
@@ -402,138 +370,11 @@ impl TelephonyProvider for Vonage {
     }
 
     async fn configure_inbound(&self, number: &E164, url: &Url) -> Result<InboundUpdate, Error> {
-        let app_id = self.client.config().application_id.clone();
-        let owned = self.voice_number(number).await?;
-        let mut app = self.client.get_application(&app_id).await?;
-        let plan = self.plan_inbound(&mut app, url)?;
-        let mut notes = plan.notes();
-        let mut changed = false;
-        if plan.changed {
-            self.client
-                .put_application(&app_id, &crate::application::put_body(&app))
-                .await?;
-            changed = true;
-        }
-        // Where the number's calls went before: its own application's answer URL.
-        let mut previous_url = plan.previous_answer_url;
-        match owned.application() {
-            Some(a) if a == app_id => {}
-            other => {
-                previous_url = match other {
-                    Some(a) => self.client.get_application(a).await.ok().and_then(|other| {
-                        crate::application::answer_url(&other).map(str::to_owned)
-                    }),
-                    None => None,
-                };
-                notes.push(match other {
-                    Some(a) => format!("{number} was linked to application {a}, not {app_id}: its calls went elsewhere; linked it"),
-                    None => format!("{number} was linked to no application, so its calls never arrived; linked it to {app_id}"),
-                });
-                self.client.link_number(&owned, &app_id).await?;
-                changed = true;
-            }
-        }
-        Ok(InboundUpdate::new(
-            number.clone(),
-            previous_url,
-            url.as_str(),
-            changed,
-            notes,
-        ))
+        self.point_number(number, url).await
     }
 
-    /// `configure_inbound`'s reads, and its plan worked out on a copy of the application:
-    /// each webhook it would re-point, a missing piece it would add, the number's link, and
-    /// signed callbacks that are off while `VONAGE_SIGNATURE_SECRET` is set.
-    /// Without `url`, the plan keeps the application's own answer URL.
     async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
-        let app_id = self.client.config().application_id.clone();
-        let owned = self.voice_number(number).await?;
-        let mut app = self.client.get_application(&app_id).await?;
-        let target = match url {
-            Some(u) => Some(u.clone()),
-            None => crate::application::answer_url(&app).and_then(|a| Url::parse(a).ok()),
-        };
-        let mut drift = Vec::new();
-        let plan = match &target {
-            Some(t) => self.plan_inbound(&mut app, t)?,
-            None => {
-                drift.push(Drift::Setting {
-                    detail: format!(
-                        "application {app_id} has no answer URL: calls to it go nowhere"
-                    ),
-                });
-                let mut plan = Plan::default();
-                if crate::application::unsigned(&app, self.validator.is_some()) {
-                    plan.findings.push(Finding::Unsigned);
-                }
-                plan
-            }
-        };
-        let linked = owned.application();
-        let ours = linked == Some(app_id.as_str());
-        let current = if ours {
-            plan.previous_answer_url.clone()
-        } else {
-            match linked {
-                Some(other) => self
-                    .client
-                    .get_application(other)
-                    .await
-                    .ok()
-                    .and_then(|a| crate::application::answer_url(&a).map(str::to_owned)),
-                None => None,
-            }
-        };
-        if let Some(url) = url
-            && current.as_deref() != Some(url.as_str())
-        {
-            drift.insert(
-                0,
-                Drift::Url {
-                    found: current.clone(),
-                },
-            );
-        }
-        match linked {
-            _ if ours => {}
-            Some(other) => drift.push(Drift::Setting {
-                detail: format!(
-                    "linked to application {other}, not {app_id} (VONAGE_APPLICATION_ID)"
-                ),
-            }),
-            None => drift.push(Drift::Setting {
-                detail: format!("linked to no application; {app_id} should answer it"),
-            }),
-        }
-        let mut unsigned = false;
-        for finding in &plan.findings {
-            match finding {
-                // Where the calls go is the URL drift above, when the number is ours.
-                Finding::Drifted {
-                    webhook: "answer_url",
-                    ..
-                } if ours => {}
-                Finding::Unsigned => unsigned = true,
-                other => drift.push(Drift::Setting {
-                    detail: other.to_string(),
-                }),
-            }
-        }
-        if plan.changed && drift.is_empty() {
-            drift.push(Drift::Setting {
-                detail: "a voice webhook of the application has no HTTP method; configure_inbound sets POST".to_owned(),
-            });
-        }
-        if unsigned {
-            drift.push(Drift::Unsigned {
-                detail: format!(
-                    "signed callbacks are off for application {app_id}: Vonage sends its webhooks unsigned, and with VONAGE_SIGNATURE_SECRET set every one is refused"
-                ),
-                fix: crate::application::SIGNED_CALLBACKS_FIX.to_owned(),
-            });
-        }
-        Ok(InboundDrift::new(number.clone(), current, drift))
+        self.number_drift(number, url).await
     }
 
     fn verify_webhook(

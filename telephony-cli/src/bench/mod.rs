@@ -16,6 +16,7 @@ mod load;
 mod media;
 mod proc;
 mod server;
+mod step;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {
