@@ -60,6 +60,19 @@ async fn agent(provider: Arc<dyn TelephonyProvider>, public_url: PublicUrl) -> U
     format!("http://{addr}/voice").parse().unwrap()
 }
 
+/// A route that answers every POST as a verifying agent answers a signed probe, without
+/// checking anything; its `/voice` URL.
+async fn careless_agent() -> Url {
+    let app = Router::new().route(
+        "/voice",
+        post(|| async { (axum::http::StatusCode::BAD_REQUEST, "not an inbound call") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let _open = telephony_testkit::serve_counted(listener, app);
+    format!("http://{addr}/voice").parse().unwrap()
+}
+
 #[tokio::test]
 async fn a_healthy_account_passes_every_account_check() {
     for (fake, provider) in each().await {
@@ -262,6 +275,33 @@ async fn a_signed_test_request_verifies_at_the_agent_or_says_why_not() {
             continue;
         }
         assert_eq!(probe.status, Status::Ok, "{id}: {probe:?}");
+        assert!(
+            probe
+                .detail
+                .contains("the same request unsigned was refused"),
+            "{id}: {probe:?}"
+        );
+        // Something at the URL that answers as the agent does but checks nothing (verification
+        // turned off, a catch-all route in front): the unsigned request gets the same answer.
+        let careless = careless_agent().await;
+        let options = DoctorOptions::new()
+            .url(careless)
+            .signing_secret(secret.clone());
+        let report = doctor::run(provider.as_ref(), &options).await;
+        let probe = report.check("webhook").unwrap();
+        assert_eq!(probe.status, Status::Failed, "{id}: {probe:?}");
+        assert!(
+            probe.detail.contains("nothing there checks the signature"),
+            "{id}: {probe:?}"
+        );
+        assert!(
+            probe
+                .advice
+                .as_deref()
+                .unwrap()
+                .contains("verify every webhook"),
+            "{id}: {probe:?}"
+        );
         // An agent that rebuilds another URL (a proxy that does not pass the public one
         // through) refuses it: failed, with what to fix.
         let wrong = agent(

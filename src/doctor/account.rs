@@ -11,6 +11,8 @@ pub(crate) struct Account {
     pub(crate) check: Check,
     pub(crate) numbers: Option<Vec<PhoneNumber>>,
     pub(crate) date: Option<ServerDate>,
+    /// The carrier answered the credentials' request (whatever it said).
+    pub(crate) answered: bool,
 }
 
 impl Account {
@@ -40,6 +42,7 @@ pub(crate) async fn credentials(
             ),
             numbers: None,
             date: None,
+            answered: false,
         };
     }
     let listing = tokio::time::timeout(
@@ -59,6 +62,7 @@ pub(crate) async fn credentials(
             ),
             numbers: None,
             date: None,
+            answered: false,
         };
     };
     let check = match &result {
@@ -92,26 +96,44 @@ pub(crate) async fn credentials(
                 advice,
             )
         }
+        // A setting the request needed and does not have (Vonage's numbers take the API key
+        // and secret, which its calls do not): the setting is the fix, not the network.
+        Err(e @ Error::Config(_)) => Check::failed(
+            NAME,
+            e.to_string(),
+            format!("set {}'s settings: {}", provider.kind(), settings(provider)),
+        ),
         Err(e) => Check::failed(
             NAME,
             format!("could not check them: {e}"),
             "check the network path to the carrier's API and its status page, then run again",
         ),
     };
+    // A request that failed on the way (no connection, a timeout in the client) has no
+    // answer either.
+    let answered = date.is_some() || matches!(&result, Ok(_) | Err(Error::Api(_)));
     Account {
         check,
         numbers: result.ok(),
         date,
+        answered,
     }
 }
 
 /// The carrier's clock against this machine's.
-pub(crate) fn clock(date: Option<ServerDate>, options: &DoctorOptions) -> Check {
+pub(crate) fn clock(account: &Account, options: &DoctorOptions) -> Check {
     const NAME: &str = "clock";
     /// Vonage's signed callbacks and Telnyx's webhooks are refused past this difference.
     const WINDOW: u64 = 300;
-    let Some(date) = date else {
-        return Check::skipped(NAME, "the carrier's answer carried no Date header");
+    let Some(date) = account.date else {
+        return Check::skipped(
+            NAME,
+            if account.answered {
+                "the carrier's answer carried no Date header"
+            } else {
+                "no answer from the carrier to read its clock from (see credentials)"
+            },
+        );
     };
     let skew = date.skew_seconds();
     let said = if skew >= 0.0 {
@@ -154,7 +176,7 @@ pub(crate) async fn balance(
         return Check::skipped(NAME, format!("{} has no balance API", provider.kind()));
     }
     if !accepted {
-        return Check::skipped(NAME, "the credentials were not accepted");
+        return Check::skipped(NAME, "the credentials check did not pass (see credentials)");
     }
     let balance = match tokio::time::timeout(options.timeout, provider.balance()).await {
         Ok(Ok(b)) => b,
@@ -189,6 +211,21 @@ pub(crate) async fn balance(
     };
     match options.min_balance {
         None => Check::skipped(NAME, format!("{said}; no --min-balance to compare with")),
+        Some(min)
+            if options
+                .min_balance_currency
+                .is_some_and(|c| c != balance.currency) =>
+        {
+            let wanted = options.min_balance_currency.unwrap_or(balance.currency);
+            Check::warning(
+                NAME,
+                format!("{said}; --min-balance is {min} {wanted}, another currency: not compared"),
+                format!(
+                    "give --min-balance in {} (the account's currency)",
+                    balance.currency
+                ),
+            )
+        }
         Some(min) if spendable < min => Check::failed(
             NAME,
             format!("{said}, below {min} {}", balance.currency),

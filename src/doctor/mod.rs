@@ -6,11 +6,11 @@
 //! |---|---|---|---|---|
 //! | `credentials` | the carrier accepted them | | missing, malformed or refused (a 401 names the settings) | |
 //! | `clock` | within [`DoctorOptions::max_clock_skew`] of the carrier's `Date` | more | 5 minutes or more: signed webhooks with a time window fail | the carrier sent no `Date` |
-//! | `balance` | at least `--min-balance` | below it | | no threshold, or no balance API |
+//! | `balance` | at least `--min-balance` | the threshold is in another currency than the balance | below it | no threshold, or no balance API |
 //! | `number +1…` | owned, takes voice, points at `--url`, nothing `configure_inbound` would change | the carrier does not say whether it takes voice; another setting `configure_inbound` would change | not owned, no voice, pointing elsewhere, or webhooks sent unsigned while a signature secret is set (Vonage's signed callbacks) | credentials refused |
 //! | `url` | https, a public host | | plain http, localhost, a private address | no `--url` |
 //! | `certificate` | valid for the host, not expiring within [`DoctorOptions::certificate_days`] | expiring within them | not trusted, expired, another host's, no TLS | no `--url`, or not https |
-//! | `webhook` | a signed test request verified at the agent | the URL answered, but not as the agent's router | the agent refused the signature | no `--url`, no secret, unreachable, or a carrier whose key only it holds |
+//! | `webhook` | a signed test request verified at the agent, and the same request unsigned refused | the URL answered, but not as the agent's router | the agent refused the signature, or took the request unsigned as well | no `--url`, no secret, unreachable, or a carrier whose key only it holds |
 //!
 //! The `webhook` check sends `--url` a POST signed as the carrier signs (its
 //! [`WebhookScheme`](crate::WebhookScheme), with [`DoctorOptions::signing_secret`]), a form
@@ -20,6 +20,13 @@
 //! it as a repeat; one that does not answers **403 `invalid signature`**. A 403 therefore says
 //! the agent rebuilt a URL other than `--url` (a proxy that does not pass the public host,
 //! scheme or path through, see [`PublicUrl`](crate::PublicUrl)), or holds another secret.
+//! The same request is then sent without its signature (and with another `ProbeId`): it must
+//! be refused (401 or 403), or nothing at the URL checks signatures and anyone can forge the
+//! carrier's webhooks.
+//!
+//! Where no adapter can be made (its settings are missing or malformed),
+//! [`run_without_provider`] runs what needs none (the URL and its certificate) and says of
+//! every other check why it did not run.
 //!
 //! ```no_run
 //! # async fn f(provider: &dyn telephony::TelephonyProvider) -> Result<(), Box<dyn std::error::Error>> {
@@ -47,7 +54,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use telephony_core::{Decimal, E164, Secret, TelephonyProvider, Url};
+use telephony_core::{Currency, Decimal, E164, Secret, TelephonyProvider, Url};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -185,6 +192,8 @@ pub struct DoctorOptions {
     pub url: Option<Url>,
     /// The least balance that passes; none skips the balance check.
     pub min_balance: Option<Decimal>,
+    /// The currency [`min_balance`](Self::min_balance) is in; none means the account's.
+    pub min_balance_currency: Option<Currency>,
     /// The carrier's webhook signing secret, to sign the test request with (the setting
     /// [`WebhookScheme::secret_setting`](crate::WebhookScheme::secret_setting) names).
     pub signing_secret: Option<Secret>,
@@ -210,6 +219,7 @@ impl fmt::Debug for DoctorOptions {
                     .map(|u| telephony_core::redact_url(u.as_str())),
             )
             .field("min_balance", &self.min_balance)
+            .field("min_balance_currency", &self.min_balance_currency)
             .field(
                 "signing_secret",
                 &self.signing_secret.as_ref().map(|_| "<set>"),
@@ -228,6 +238,7 @@ impl Default for DoctorOptions {
             numbers: Vec::new(),
             url: None,
             min_balance: None,
+            min_balance_currency: None,
             signing_secret: None,
             max_clock_skew: Duration::from_secs(5),
             certificate_days: 14,
@@ -255,9 +266,18 @@ impl DoctorOptions {
         self
     }
 
-    /// The least balance that passes.
+    /// The least balance that passes, in the account's currency.
     pub fn min_balance(mut self, min: Decimal) -> DoctorOptions {
         self.min_balance = Some(min);
+        self.min_balance_currency = None;
+        self
+    }
+
+    /// The least balance that passes, in `currency`: an account that reports another
+    /// currency is a warning (the two are not compared), not a pass.
+    pub fn min_balance_in(mut self, min: Decimal, currency: Currency) -> DoctorOptions {
+        self.min_balance = Some(min);
+        self.min_balance_currency = Some(currency);
         self
     }
 
@@ -298,7 +318,7 @@ pub async fn run(provider: &dyn TelephonyProvider, options: &DoctorOptions) -> R
     let mut checks = Vec::new();
     let account = account::credentials(provider, options).await;
     checks.push(account.check.clone());
-    checks.push(account::clock(account.date, options));
+    checks.push(account::clock(&account, options));
     checks.push(account::balance(provider, options, account.accepted()).await);
     checks.extend(numbers::numbers(provider, options, &account).await);
     let url = webhook_url::check(options).await;
@@ -307,5 +327,31 @@ pub async fn run(provider: &dyn TelephonyProvider, options: &DoctorOptions) -> R
     let certificate_ok = certificate.status != Status::Failed;
     checks.push(certificate);
     checks.push(probe::probe(provider, options, certificate_ok).await);
+    Report { checks }
+}
+
+/// The report where no adapter could be made: `credentials` failed with `reason` (the
+/// settings missing or malformed) and `advice`, the URL and its certificate checked (they need
+/// no adapter), and every other check skipped, saying why.
+pub async fn run_without_provider(
+    reason: impl Into<String>,
+    advice: impl Into<String>,
+    options: &DoctorOptions,
+) -> Report {
+    const WHY: &str = "no adapter without its settings (see credentials)";
+    let mut checks = vec![
+        Check::failed("credentials", reason, advice),
+        Check::skipped("clock", WHY),
+        Check::skipped("balance", WHY),
+    ];
+    checks.extend(
+        options
+            .numbers
+            .iter()
+            .map(|n| Check::skipped(format!("number {n}"), WHY)),
+    );
+    checks.push(webhook_url::check(options).await);
+    checks.push(tls::certificate(options).await);
+    checks.push(Check::skipped("webhook", WHY));
     Report { checks }
 }

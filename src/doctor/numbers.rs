@@ -1,6 +1,6 @@
 //! Each `--number`: owned, takes voice calls, points at `--url`. Read-only: nothing is changed.
 
-use telephony_core::{Drift, Error, InboundDrift, PhoneNumber, TelephonyProvider, Url};
+use telephony_core::{Drift, Error, InboundDrift, PhoneNumber, TelephonyProvider, Url, redact_url};
 
 use super::account::Account;
 use super::{Check, DoctorOptions};
@@ -52,13 +52,29 @@ async fn one(
     }
     let fix = |url: &str| {
         format!(
-            "`telephony inbound {} --number {number} --url {url}` points it there, reporting what was there before",
-            provider.kind().id()
+            "`telephony inbound {} --number {number} --url {}` points it there, reporting what was there before",
+            provider.kind().id(),
+            redact_url(url)
         )
     };
     // What configure_inbound would change, where the adapter can read it without changing
     // anything (without --url, what is wrong whatever the URL); the number's listing otherwise.
-    let found = match provider.inbound_drift(number, options.url.as_ref()).await {
+    let read = tokio::time::timeout(
+        options.timeout,
+        provider.inbound_drift(number, options.url.as_ref()),
+    )
+    .await;
+    let Ok(read) = read else {
+        return Check::warning(
+            name,
+            format!(
+                "owned; its inbound set-up could not be read within {:?}",
+                options.timeout
+            ),
+            "run the doctor again; if it persists, check the carrier's status page",
+        );
+    };
+    let found = match read {
         Ok(found) => Some(found),
         Err(Error::Unsupported { .. }) => None,
         Err(e @ Error::NumberWithoutVoice { .. }) => {
@@ -88,7 +104,7 @@ async fn one(
     let Some(url) = &options.url else {
         // An adapter that read the set-up says where; a bare listing without a URL does not.
         let at = match (current, &found) {
-            (Some(at), _) => format!("its calls go to {at}"),
+            (Some(at), _) => format!("its calls go to {}", redact_url(at)),
             (None, Some(_)) => "its calls go nowhere".to_owned(),
             (None, None) => format!("{} does not list where its calls go", provider.kind()),
         };
@@ -115,11 +131,18 @@ async fn one(
     };
     match current {
         Some(current) if current == url.as_str() => match n.voice {
-            Some(true) => Check::ok(name, format!("owned, takes voice calls, points at {url}")),
+            Some(true) => Check::ok(
+                name,
+                format!(
+                    "owned, takes voice calls, points at {}",
+                    redact_url(url.as_str())
+                ),
+            ),
             _ => Check::warning(
                 name,
                 format!(
-                    "owned, points at {url}; {} does not say whether it takes voice calls",
+                    "owned, points at {}; {} does not say whether it takes voice calls",
+                    redact_url(url.as_str()),
                     provider.kind()
                 ),
                 "check its voice capability in the carrier's console",
@@ -127,7 +150,11 @@ async fn one(
         },
         Some(current) => Check::failed(
             name,
-            format!("its calls go to {current}, not {url}: the URL had drifted from what was set"),
+            format!(
+                "its calls go to {}, not {}: the URL had drifted from what was set",
+                redact_url(current),
+                redact_url(url.as_str())
+            ),
             fix(url.as_str()),
         ),
         None => Check::warning(
@@ -154,7 +181,7 @@ fn drifted(
     let mut advice = Vec::new();
     let mut failed = false;
     let mut configure = false;
-    let wanted = url.map_or_else(|| "--url".to_owned(), Url::to_string);
+    let wanted = url.map_or_else(|| "--url".to_owned(), |u| redact_url(u.as_str()));
     for drift in &found.drift {
         match drift {
             Drift::Url {
@@ -163,7 +190,8 @@ fn drifted(
                 failed = true;
                 configure = true;
                 details.push(format!(
-                    "its calls go to {current}, not {wanted}: the URL had drifted from what was set"
+                    "its calls go to {}, not {wanted}: the URL had drifted from what was set",
+                    redact_url(current)
                 ));
             }
             Drift::Url { found: None } => {

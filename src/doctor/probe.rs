@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{HeaderMap, Method};
-use telephony_core::{RequestUrl, TelephonyProvider, WebhookRequest};
+use telephony_core::{RequestUrl, TelephonyProvider, WebhookRequest, redact_url};
 
 use super::{Check, DoctorOptions};
 
@@ -48,6 +48,8 @@ pub(crate) async fn probe(
             "the URL cannot be a request's (credentials or a fragment in it)",
         );
     };
+    // What the messages say of the URL: a token in its query is not printed.
+    let shown = redact_url(url.as_str());
     let id = probe_id();
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("TelephonyDoctor", "probe")
@@ -97,13 +99,21 @@ pub(crate) async fn probe(
     let Ok(send_to) = signed.url.to_url() else {
         return Check::skipped(NAME, "the signed URL does not parse");
     };
-    let client = match reqwest::Client::builder()
-        .timeout(options.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+    // The same request, unsigned, with an id of its own (a replay guard must not be what
+    // refuses it).
+    let send_to_unsigned = url.clone();
+    let mut unsigned_headers = HeaderMap::new();
+    unsigned_headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let unsigned_body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("TelephonyDoctor", "probe")
+        .append_pair("ProbeId", &format!("{id}u"))
+        .finish();
+    let client = match client(options) {
         Ok(c) => c,
-        Err(e) => return Check::skipped(NAME, format!("no HTTP client: {e}")),
+        Err(e) => return Check::skipped(NAME, e),
     };
     let answer = client
         .post(send_to)
@@ -123,43 +133,105 @@ pub(crate) async fn probe(
             };
             return Check::skipped(
                 NAME,
-                format!("{url} is not reachable from this machine ({why})"),
+                format!("{shown} is not reachable from this machine ({why})"),
             );
         }
     };
     let status = answer.status().as_u16();
     let text = answer.text().await.unwrap_or_default();
-    let text = text.trim();
-    match status {
-        400 if text == "not an inbound call" && covers_url => Check::ok(
+    let verified = match status {
+        400 if text.trim() == "not an inbound call" && covers_url => Check::ok(
             NAME,
             format!(
-                "the agent verified a signed test request at {url}: the public URL reaches it unchanged"
+                "the agent verified a signed test request at {shown}: the public URL reaches it unchanged"
             ),
         ),
-        400 if text == "not an inbound call" => Check::ok(
+        400 if text.trim() == "not an inbound call" => Check::ok(
             NAME,
             format!(
-                "the agent verified a signed test request at {url} with the configured secret \
+                "the agent verified a signed test request at {shown} with the configured secret \
                  ({}'s signature does not cover the URL, so this does not test the proxy)",
                 provider.kind()
             ),
         ),
         200..=299 => Check::ok(
             NAME,
-            format!("the agent accepted a signed test request at {url} ({status})"),
+            format!("the agent accepted a signed test request at {shown} ({status})"),
         ),
-        403 | 401 => Check::failed(
+        403 | 401 => {
+            return Check::failed(
+                NAME,
+                format!(
+                    "the agent refused a request signed for {shown} ({status} {})",
+                    excerpt(&text)
+                ),
+                "the agent checks the signature against another URL or secret: have the proxy pass the public host and scheme through (X-Forwarded-Host/-Proto, with the agent trusting it: TrustedProxies), or give the agent its public base URL (PublicUrl::from_base); and check that it has the same secret",
+            );
+        }
+        _ => {
+            return Check::warning(
+                NAME,
+                format!(
+                    "{shown} answered {status}, not as an agent's webhook router answers a signed test request (400 not an inbound call)"
+                ),
+                "check that --url is the agent's inbound webhook route",
+            );
+        }
+    };
+    // The same request without its signature must be refused: an agent (or anything else at
+    // the URL) that takes it as well checks nothing, and anyone can forge its webhooks.
+    let unsigned = client
+        .post(send_to_unsigned)
+        .headers(unsigned_headers)
+        .body(unsigned_body)
+        .send()
+        .await;
+    match unsigned {
+        Ok(a) if matches!(a.status().as_u16(), 401 | 403) => Check::ok(
             NAME,
-            format!("the agent refused a request signed for {url} ({status} {text})"),
-            "the agent checks the signature against another URL or secret: have the proxy pass the public host and scheme through (X-Forwarded-Host/-Proto, with the agent trusting it: TrustedProxies), or give the agent its public base URL (PublicUrl::from_base); and check that it has the same secret",
+            format!("{}; the same request unsigned was refused", verified.detail),
         ),
-        _ => Check::warning(
+        Ok(a) if a.status().as_u16() == status => Check::failed(
             NAME,
             format!(
-                "{url} answered {status}, not as an agent's webhook router answers a signed test request (400 not an inbound call)"
+                "{shown} answered a request with no signature as it answered the signed one ({status}): nothing there checks the signature"
             ),
-            "check that --url is the agent's inbound webhook route",
+            "verify every webhook before acting on it (telephony's InboundRouter and Webhooks do; do not turn the check off, and do not put a route in front that answers for the agent)",
         ),
+        Ok(a) => Check::warning(
+            NAME,
+            format!(
+                "{}; the same request unsigned was answered {}, not refused (401 or 403)",
+                verified.detail,
+                a.status().as_u16()
+            ),
+            "check that the agent verifies every webhook: an unsigned one should be refused",
+        ),
+        Err(_) => verified,
     }
+}
+
+/// The HTTP client the probe sends with: no redirects, the options' timeout, and the extra
+/// roots the certificate check trusts.
+fn client(options: &DoctorOptions) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(options.timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    for der in &options.extra_roots {
+        let root = reqwest::Certificate::from_der(der)
+            .map_err(|e| format!("an extra root certificate does not parse: {e}"))?;
+        builder = builder.add_root_certificate(root);
+    }
+    builder.build().map_err(|e| format!("no HTTP client: {e}"))
+}
+
+/// At most 120 characters of what the agent answered, on one line.
+fn excerpt(text: &str) -> String {
+    let one_line: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(120)
+        .collect();
+    one_line
 }

@@ -3,21 +3,65 @@
 
 use std::net::IpAddr;
 
-use telephony_core::{TrustedProxies, Url, is_loopback_host};
+use telephony_core::{Url, is_loopback_host};
 
 use super::{Check, DoctorOptions};
 
 const NAME: &str = "url";
 
-/// Whether `ip` is on this machine or a private network: loopback, the private ranges
-/// ([`TrustedProxies::private`]), link-local, unspecified.
-fn private(ip: IpAddr) -> bool {
-    TrustedProxies::private().trusts(Some(ip))
-        || ip.is_unspecified()
-        || match ip {
-            IpAddr::V4(v4) => v4.is_link_local(),
-            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+/// Why a carrier on the internet cannot reach `ip`, if it cannot: this machine, a private
+/// network, shared address space, link-local, or a range the internet does not route. An
+/// IPv4 address written as IPv6 (`::ffff:10.0.0.1`) is judged as the IPv4 address it is.
+fn unreachable(ip: IpAddr) -> Option<&'static str> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            if v4.is_loopback() {
+                Some("a loopback address (this machine)")
+            } else if v4.is_unspecified() || a == 0 {
+                Some("an unspecified address (\"this network\")")
+            } else if v4.is_private() {
+                Some("a private address")
+            } else if a == 100 && (b & 0xc0) == 64 {
+                Some("a shared address (carrier-grade NAT, 100.64.0.0/10)")
+            } else if v4.is_link_local() {
+                Some("a link-local address")
+            } else if v4.is_multicast() || a >= 240 {
+                Some("a multicast or reserved address")
+            } else if (a, b, c) == (192, 0, 2)
+                || (a, b, c) == (198, 51, 100)
+                || (a, b, c) == (203, 0, 113)
+                || (a, b, c) == (192, 0, 0)
+                || (a == 198 && (b & 0xfe) == 18)
+            {
+                Some("an address reserved for documentation, benchmarks or protocols")
+            } else {
+                None
+            }
         }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            if v6.is_loopback() {
+                Some("a loopback address (this machine)")
+            } else if v6.is_unspecified() {
+                Some("an unspecified address")
+            } else if (s[0] & 0xfe00) == 0xfc00 {
+                Some("a private address (unique local, fc00::/7)")
+            } else if (s[0] & 0xffc0) == 0xfe80 {
+                Some("a link-local address")
+            } else if v6.is_multicast() {
+                Some("a multicast address")
+            } else if s[0] == 0x2001 && s[1] == 0x0db8 {
+                Some("an address reserved for documentation")
+            } else {
+                None
+            }
+        }
+    }
 }
 
 pub(crate) async fn check(options: &DoctorOptions) -> Check {
@@ -58,13 +102,13 @@ pub(crate) async fn check(options: &DoctorOptions) -> Check {
         }
         None => return Check::failed(NAME, "the URL has no host", "give an absolute https URL"),
     };
-    if let Some(ip) = resolved.iter().copied().find(|ip| private(*ip)) {
+    if let Some((ip, why)) = resolved
+        .iter()
+        .find_map(|ip| unreachable(*ip).map(|why| (*ip, why)))
+    {
         return Check::failed(
             NAME,
-            format!(
-                "{} is {ip}, a private address: the carrier cannot reach it",
-                host(url)
-            ),
+            format!("{} is {ip}, {why}: the carrier cannot reach it", host(url)),
             tunnel,
         );
     }
@@ -83,4 +127,66 @@ pub(crate) async fn check(options: &DoctorOptions) -> Check {
 
 fn host(url: &Url) -> String {
     url.host_str().unwrap_or("").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_the_carrier_cannot_reach() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.0.2.10",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:100.64.0.1",
+            "::ffff:0.0.0.0",
+            "::ffff:127.0.0.1",
+        ] {
+            let parsed: IpAddr = ip.parse().unwrap();
+            assert!(unreachable(parsed).is_some(), "{ip} passed as public");
+        }
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.15.255.255",
+            "172.32.0.1",
+            "54.172.60.1",
+            "2600:1f18::1",
+            "2001:4860:4860::8888",
+            "::ffff:8.8.8.8",
+        ] {
+            let parsed: IpAddr = ip.parse().unwrap();
+            assert_eq!(unreachable(parsed), None, "{ip} refused");
+        }
+    }
 }

@@ -1,8 +1,8 @@
 //! `telephony doctor`: the set-up's common problems, one line per check.
 
 use clap::Args;
-use telephony::doctor::{self, Check, DoctorOptions, Report, Status};
-use telephony::{Decimal, E164, Registry, Secret};
+use telephony::doctor::{self, DoctorOptions, Status};
+use telephony::{Currency, Decimal, E164, Registry, Secret};
 
 use crate::calls::{json, out};
 use crate::provider::{self, CarrierArg};
@@ -19,7 +19,8 @@ pub(crate) struct DoctorArgs {
     /// The public webhook URL the carrier calls for inbound calls.
     #[arg(long)]
     url: Option<String>,
-    /// The least balance that passes, in the account's currency.
+    /// The least balance that passes: an amount in the account's currency (`5`), or with its
+    /// currency (`5 USD`, `5USD`); a balance in another currency is a warning.
     #[arg(long, value_name = "AMOUNT")]
     min_balance: Option<String>,
     /// Print the checks as JSON: {"checks": [{"name", "status", "detail", "advice"}]}.
@@ -43,11 +44,15 @@ pub(crate) async fn doctor(args: DoctorArgs) -> Result<(), Failure> {
         options = options.url(parse_url("--url", u)?);
     }
     if let Some(m) = &args.min_balance {
-        let min: Decimal = m
-            .trim()
-            .parse()
-            .map_err(|_| Failure::Usage(format!("--min-balance {m:?}: not a decimal amount")))?;
-        options = options.min_balance(min);
+        options = match parse_min_balance(m) {
+            Some((min, None)) => options.min_balance(min),
+            Some((min, Some(currency))) => options.min_balance_in(min, currency),
+            None => {
+                return Err(Failure::Usage(format!(
+                    "--min-balance {m:?}: an amount (5, 2.50) or an amount and its currency (5 USD)"
+                )));
+            }
+        };
     }
     if let Some(secret) = std::env::var(args.provider.secret_env())
         .ok()
@@ -70,19 +75,12 @@ pub(crate) async fn doctor(args: DoctorArgs) -> Result<(), Failure> {
                 .find(carrier.kind().id())
                 .map(|c| c.settings().join(", "))
                 .unwrap_or_default();
-            let mut checks = vec![Check::new(
-                "credentials",
-                Status::Failed,
+            doctor::run_without_provider(
                 reason,
-                Some(format!("set {}'s settings: {settings}", carrier.kind())),
-            )];
-            checks.push(Check::new(
-                "others",
-                Status::Skipped,
-                "no adapter without its settings",
-                None,
-            ));
-            Report::new(checks)
+                format!("set {}'s settings: {settings}", carrier.kind()),
+                &options,
+            )
+            .await
         }
         Err(e) => return Err(e),
     };
@@ -102,4 +100,70 @@ pub(crate) async fn doctor(args: DoctorArgs) -> Result<(), Failure> {
         return Err(Failure::No(format!("{failed} check(s) failed")));
     }
     Ok(())
+}
+
+/// `5`, `2.50`, `5 USD`, `5USD` or `USD 5`: a non-negative amount, and its currency if given.
+fn parse_min_balance(text: &str) -> Option<(Decimal, Option<Currency>)> {
+    let text = text.trim();
+    let split = |t: &str| -> Option<(Decimal, Option<Currency>)> {
+        let digits_end = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (amount, rest) = t.split_at(digits_end);
+        let amount: Decimal = amount.parse().ok()?;
+        let rest = rest.trim();
+        let currency = if rest.is_empty() {
+            None
+        } else {
+            Some(Currency::new(rest)?)
+        };
+        Some((amount, currency))
+    };
+    let leading = text
+        .split_once(char::is_whitespace)
+        .and_then(|(head, tail)| Some((Currency::new(head)?, tail.trim())));
+    match leading {
+        Some((currency, amount)) if !amount.is_empty() => {
+            let (amount, none) = split(amount)?;
+            none.is_none().then_some((amount, Some(currency)))
+        }
+        _ => split(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_read_with_or_without_their_currency() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(parse_min_balance("5"), Some((d("5"), None)));
+        assert_eq!(parse_min_balance(" 2.50 "), Some((d("2.50"), None)));
+        assert_eq!(
+            parse_min_balance("5 USD"),
+            Some((d("5"), Some(Currency::USD)))
+        );
+        assert_eq!(
+            parse_min_balance("5eur"),
+            Some((d("5"), Some(Currency::EUR)))
+        );
+        assert_eq!(
+            parse_min_balance("USD 7.5"),
+            Some((d("7.5"), Some(Currency::USD)))
+        );
+        for bad in [
+            "",
+            "five",
+            "-5",
+            "5 dollars",
+            "5 US",
+            "USD",
+            "USD 5 EUR",
+            "5.5.5",
+            "1e3",
+        ] {
+            assert_eq!(parse_min_balance(bad), None, "{bad:?}");
+        }
+    }
 }
