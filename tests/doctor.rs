@@ -420,7 +420,7 @@ fn on(listener: &TlsListener, trusted: bool) -> DoctorOptions {
 
 #[tokio::test]
 async fn an_expired_certificate_fails_and_one_about_to_expire_warns() {
-    let (_fake, provider) = each().await.into_iter().next().unwrap();
+    let (fake, provider) = each().await.into_iter().next().unwrap();
     // A listener on loopback: the url check fails (this machine), the certificate check
     // still reads what it serves.
     let expired = TlsListener::expired().await.unwrap();
@@ -454,6 +454,16 @@ async fn an_expired_certificate_fails_and_one_about_to_expire_warns() {
         .unwrap();
     let report = doctor::run(provider.as_ref(), &on(&valid, true)).await;
     assert_eq!(status(&report, "certificate"), Status::Ok, "{report:#?}");
+
+    // The test request trusts the same authorities as the certificate check: it reaches the
+    // listener over https (which answers 404, not as an agent), rather than failing the
+    // handshake and calling the URL unreachable.
+    let scheme = provider.carrier().webhooks();
+    let secret = Secret::new(fake.setting(scheme.secret_setting()).unwrap());
+    let report = doctor::run(provider.as_ref(), &on(&valid, true).signing_secret(secret)).await;
+    let probe = report.check("webhook").unwrap();
+    assert_eq!(probe.status, Status::Warning, "{probe:?}");
+    assert!(probe.detail.contains("answered 404"), "{probe:?}");
 }
 
 #[tokio::test]

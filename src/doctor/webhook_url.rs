@@ -106,9 +106,14 @@ pub(crate) async fn check(options: &DoctorOptions) -> Check {
         .iter()
         .find_map(|ip| unreachable(*ip).map(|why| (*ip, why)))
     {
+        // A host written as an address is named as the address it is.
+        let named = match url.host() {
+            Some(url::Host::Domain(d)) => format!("{d} is {ip},"),
+            _ => format!("{ip} is"),
+        };
         return Check::failed(
             NAME,
-            format!("{} is {ip}, {why}: the carrier cannot reach it", host(url)),
+            format!("{named} {why}: the carrier cannot reach it"),
             tunnel,
         );
     }
