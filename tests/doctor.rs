@@ -637,3 +637,42 @@ async fn plivo_numbers_are_checked_against_their_applications_answer_url() {
     let report = doctor::run(&provider, &options).await;
     assert_eq!(status(&report, &name), Status::Ok, "{report:#?}");
 }
+
+/// Vonage lists numbers with the API key and secret, and places calls with the application's
+/// JWT: the credentials check tries both, and a JWT refused (another application id, a key
+/// that is not the application's) fails it, naming the application.
+#[tokio::test]
+async fn a_refused_vonage_application_jwt_fails_the_credentials_check() {
+    use telephony::vonage::Vonage;
+    use telephony_testkit::FakeVonage;
+
+    let fake = FakeVonage::start().await.unwrap();
+    let provider = Vonage::new(fake.config()).unwrap();
+    let report = doctor::run(&provider, &DoctorOptions::new()).await;
+    let check = report.check("credentials").unwrap();
+    assert_eq!(check.status, Status::Ok, "{check:?}");
+    assert!(
+        check
+            .detail
+            .contains("the credentials its calls take as well"),
+        "{check:?}"
+    );
+
+    let mut config = fake.config();
+    config.application_id = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee".to_owned();
+    let provider = Vonage::new(config).unwrap();
+    let report = doctor::run(&provider, &DoctorOptions::new()).await;
+    let check = report.check("credentials").unwrap();
+    assert_eq!(check.status, Status::Failed, "{check:?}");
+    assert!(
+        check
+            .detail
+            .contains("refused the credentials its calls take"),
+        "{check:?}"
+    );
+    assert!(
+        advice(&report, "credentials").contains("VONAGE_APPLICATION_ID"),
+        "{check:?}"
+    );
+    assert!(report.failed());
+}

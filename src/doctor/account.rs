@@ -1,7 +1,7 @@
 //! The account: credentials, the carrier's clock, the balance.
 
 use telephony_core::rest::{ServerDate, observe_server_date};
-use telephony_core::{Error, PhoneNumber, TelephonyProvider};
+use telephony_core::{ApiError, Error, PhoneNumber, TelephonyProvider};
 
 use super::{Check, DoctorOptions, Status};
 
@@ -66,35 +66,16 @@ pub(crate) async fn credentials(
         };
     };
     let check = match &result {
-        Ok(numbers) => Check::ok(
-            NAME,
-            format!(
-                "{} accepted them ({} numbers on the account)",
+        Ok(numbers) => {
+            let listed = format!(
+                "{} accepted them ({} numbers on the account",
                 provider.kind(),
                 numbers.len()
-            ),
-        ),
+            );
+            call_credentials(provider, options, listed).await
+        }
         Err(Error::Api(api)) if api.status == 401 || api.status == 403 => {
-            let advice = api
-                .hint
-                .clone()
-                .unwrap_or_else(|| format!("check {}", settings(provider)));
-            let refused = if api.status == 401 {
-                "refused the credentials"
-            } else {
-                "accepted the credentials but refused the request"
-            };
-            Check::failed(
-                NAME,
-                format!(
-                    "{} {refused} ({} to {}: {})",
-                    provider.kind(),
-                    api.status,
-                    api.operation,
-                    api.message
-                ),
-                advice,
-            )
+            refused(provider, api, "the credentials")
         }
         // A setting the request needed and does not have (Vonage's numbers take the API key
         // and secret, which its calls do not): the setting is the fix, not the network.
@@ -117,6 +98,68 @@ pub(crate) async fn credentials(
         numbers: result.ok(),
         date,
         answered,
+    }
+}
+
+/// A 401 or 403 to the credentials' request, as the check reports it, naming the settings.
+fn refused(provider: &dyn TelephonyProvider, api: &ApiError, which: &str) -> Check {
+    let advice = api
+        .hint
+        .clone()
+        .unwrap_or_else(|| format!("check {}", settings(provider)));
+    let refused = if api.status == 401 {
+        format!("refused {which}")
+    } else {
+        format!("accepted {which} but refused the request")
+    };
+    Check::failed(
+        "credentials",
+        format!(
+            "{} {refused} ({} to {}: {})",
+            provider.kind(),
+            api.status,
+            api.operation,
+            api.message
+        ),
+        advice,
+    )
+}
+
+/// With the numbers listed (`listed`, its parenthesis open), the credentials that calls take
+/// where they are others (Vonage's application JWT).
+async fn call_credentials(
+    provider: &dyn TelephonyProvider,
+    options: &DoctorOptions,
+    listed: String,
+) -> Check {
+    const NAME: &str = "credentials";
+    match tokio::time::timeout(options.timeout, provider.check_call_credentials()).await {
+        Ok(Err(Error::Unsupported { .. })) => Check::ok(NAME, format!("{listed})")),
+        Ok(Ok(())) => Check::ok(
+            NAME,
+            format!("{listed}, and the credentials its calls take as well)"),
+        ),
+        Ok(Err(Error::Api(api))) if api.status == 401 || api.status == 403 => {
+            refused(provider, &api, "the credentials its calls take")
+        }
+        Ok(Err(e @ Error::Config(_))) => Check::failed(
+            NAME,
+            format!("{listed}); its calls cannot authenticate: {e}"),
+            format!("set {}'s settings: {}", provider.kind(), settings(provider)),
+        ),
+        Ok(Err(e)) => Check::warning(
+            NAME,
+            format!("{listed}); those its calls take could not be checked: {e}"),
+            "run the doctor again; if it persists, check the carrier's status page",
+        ),
+        Err(_) => Check::warning(
+            NAME,
+            format!(
+                "{listed}); those its calls take were not answered for within {:?}",
+                options.timeout
+            ),
+            "run the doctor again; if it persists, check the carrier's status page",
+        ),
     }
 }
 

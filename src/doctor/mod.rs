@@ -4,7 +4,7 @@
 //!
 //! | check | ok | warning | failed | skipped |
 //! |---|---|---|---|---|
-//! | `credentials` | the carrier accepted them | | missing, malformed or refused (a 401 names the settings) | |
+//! | `credentials` | the carrier accepted them, and those its calls take where they differ ([`TelephonyProvider::check_call_credentials`]) | those its calls take could not be checked | missing, malformed or refused (a 401 names the settings) | |
 //! | `clock` | within [`DoctorOptions::max_clock_skew`] of the carrier's `Date` | more | 5 minutes or more: signed webhooks with a time window fail | the carrier sent no `Date` |
 //! | `balance` | at least `--min-balance` | the threshold is in another currency than the balance | below it | no threshold, or no balance API |
 //! | `number +1…` | owned, takes voice, points at `--url`, nothing `configure_inbound` would change | the carrier does not say whether it takes voice; another setting `configure_inbound` would change | not owned, no voice, pointing elsewhere, or webhooks sent unsigned while a signature secret is set (Vonage's signed callbacks) | credentials refused |

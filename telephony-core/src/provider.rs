@@ -218,6 +218,17 @@ pub trait TelephonyProvider: Send + Sync + fmt::Debug {
         Err(self.unsupported("reading the account's balance"))
     }
 
+    /// Checks the credentials that placing and controlling calls take, where they are not
+    /// those [`phone_numbers`](Self::phone_numbers) lists with (Vonage: the application's JWT,
+    /// where the numbers take the account's key and secret): one authenticated read that
+    /// changes nothing. `Ok` when the carrier accepted them, its 401 (with the settings to
+    /// check) when it did not. A carrier whose every operation takes the same credentials
+    /// refuses with [`Error::Unsupported`] before any request: listing the numbers checked
+    /// them.
+    async fn check_call_credentials(&self) -> Result<(), Error> {
+        Err(self.unsupported("checking the call API's credentials apart from the account's"))
+    }
+
     /// Points inbound calls to `number` at `url` (Twilio: the number's voice URL; Plivo and
     /// Vonage: the application's answer URL, linking the number to it), reporting what was
     /// there before. A number the carrier reports cannot take voice calls is refused with

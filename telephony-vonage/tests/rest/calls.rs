@@ -392,3 +392,37 @@ async fn the_other_error_paths() {
         "{e}"
     );
 }
+
+/// The call API's credentials, checked apart from the account's: a read of a call no account
+/// has, with the application JWT. Vonage's 404 means the JWT was accepted; its 401 is the
+/// error, with the application to check.
+#[tokio::test]
+async fn the_application_jwt_is_checked_with_a_read_of_no_call() {
+    const NO_CALL: &str = "/v1/calls/00000000-0000-4000-8000-000000000000";
+    let server = MockServer::start().await;
+    serve(&server, voice("GET", NO_CALL), status(404)).await;
+    vonage(&server).check_call_credentials().await.unwrap();
+
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        on("GET", NO_CALL),
+        answer(
+            401,
+            json!({"type": "https://developer.nexmo.com/api-errors#unauthorized", "title": "Unauthorized", "detail": "You did not provide correct credentials.", "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"}),
+        ),
+    )
+    .await;
+    match vonage(&server).check_call_credentials().await {
+        Err(Error::Api(api)) => {
+            assert_eq!(api.status, 401);
+            assert!(
+                api.hint
+                    .as_deref()
+                    .is_some_and(|h| h.contains("VONAGE_APPLICATION_ID")),
+                "{api:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
