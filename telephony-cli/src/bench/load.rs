@@ -21,6 +21,14 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a stream waits for the replies still due after its last frame.
 const DRAIN: Duration = Duration::from_secs(3);
 
+/// How long one send may wait for the agent to take it (its socket's buffers full): an agent
+/// that stops reading fails the stream instead of holding the benchmark.
+const SEND_WITHIN: Duration = Duration::from_secs(2);
+
+/// How far ahead a reply that is not the one due is looked for among those due next: found,
+/// the ones it skipped are lost; not found, it is out of place.
+const RESYNC: usize = 50;
+
 /// One frame period.
 pub(crate) const FRAME: Duration = Duration::from_millis(20);
 
@@ -143,9 +151,9 @@ pub(crate) struct Seen {
     pub(crate) send_late_us: Vec<u32>,
     /// Replies that came, in place.
     pub(crate) received: usize,
-    /// Replies that never came.
+    /// Replies due to frames that were sent, that never came (or were skipped by a later one).
     pub(crate) lost: usize,
-    /// Replies that came but were not the one due at that place (reordered, or altered).
+    /// Replies that came but were not any of those due next (reordered, or altered).
     pub(crate) misplaced: usize,
     /// Why the stream failed, if it did.
     pub(crate) error: Option<String>,
@@ -165,7 +173,7 @@ pub(crate) async fn run(mut socket: Socket, plan: Arc<Plan>, start: Instant) -> 
     let mut sent_at: Vec<Instant> = Vec::with_capacity(plan.count);
     tokio::time::sleep_until(start).await;
     for m in &plan.opening {
-        if let Err(e) = socket.send(m.clone()).await {
+        if let Err(e) = send(&mut socket, m.clone()).await {
             seen.error = Some(format!("sending the opening: {e}"));
             return seen;
         }
@@ -196,16 +204,25 @@ pub(crate) async fn run(mut socket: Socket, plan: Arc<Plan>, start: Instant) -> 
                     continue;
                 }
                 let now = Instant::now();
-                let (after, reply) = &plan.expected[due];
-                if &m == reply {
-                    seen.received += 1;
-                    if *after >= plan.warmup
-                        && let Some(sent) = sent_at.get(*after)
-                    {
-                        seen.turnaround_us.push(micros(now - *sent));
-                    }
-                } else {
+                // The reply due, or one a little further on (those skipped are lost), or
+                // none of them (out of place).
+                let Some(k) = plan.expected[due..]
+                    .iter()
+                    .take(RESYNC)
+                    .position(|(_, reply)| &m == reply)
+                else {
                     seen.misplaced += 1;
+                    due += 1;
+                    continue;
+                };
+                seen.lost += k;
+                due += k;
+                let (after, _) = &plan.expected[due];
+                seen.received += 1;
+                if *after >= plan.warmup
+                    && let Some(sent) = sent_at.get(*after)
+                {
+                    seen.turnaround_us.push(micros(now - *sent));
                 }
                 due += 1;
             }
@@ -225,17 +242,33 @@ pub(crate) async fn run(mut socket: Socket, plan: Arc<Plan>, start: Instant) -> 
                     start + FRAME * (next as u32 + 1)
                 };
                 timer.as_mut().reset(send_at);
-                if let Err(e) = socket.send(frame).await {
+                if let Err(e) = send(&mut socket, frame).await {
                     seen.error = Some(format!("sending frame {next}: {e}"));
                     break;
                 }
             }
         }
     }
-    seen.lost = plan.expected.len() - due;
+    // What never came, of the replies to frames that went out (a stream that failed did not
+    // send the rest: its error says so).
+    seen.lost += plan.expected[due.min(plan.expected.len())..]
+        .iter()
+        .filter(|(after, _)| *after < next)
+        .count();
     if let Some(stop) = &plan.stop {
-        let _ = socket.send(stop.clone()).await;
+        let _ = send(&mut socket, stop.clone()).await;
     }
-    let _ = socket.send(Message::Close(None)).await;
+    let _ = send(&mut socket, Message::Close(None)).await;
     seen
+}
+
+/// Sends `m`, failing when the agent does not take it within [`SEND_WITHIN`].
+async fn send(socket: &mut Socket, m: Message) -> Result<(), String> {
+    match tokio::time::timeout(SEND_WITHIN, socket.send(m)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "the agent took nothing for {SEND_WITHIN:?} (it stopped reading)"
+        )),
+    }
 }

@@ -4,6 +4,9 @@
 //!
 //! (The command's one exception to `unsafe_code = "deny"`: four libc calls with no safe wrapper
 //! in the dependencies, each with its SAFETY note.)
+//!
+//! The accounting is Linux's: elsewhere the command still builds, CPU affinity is left to the
+//! system, and `bench server` says that it needs `/proc`.
 #![allow(unsafe_code)]
 
 use std::time::Duration;
@@ -49,13 +52,21 @@ pub(crate) fn usage(pid: u32) -> Result<Usage, String> {
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
+#[cfg(unix)]
 fn clock_ticks() -> u64 {
     // SAFETY: sysconf reads a configuration value; it has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100)
 }
 
+/// Clock ticks per second where there is no `sysconf` (nothing reads `/proc` there).
+#[cfg(not(unix))]
+fn clock_ticks() -> u64 {
+    100
+}
+
 /// The CPUs this process may run on, in order.
+#[cfg(target_os = "linux")]
 pub(crate) fn cpus() -> Vec<usize> {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity writes at most its
     // size into it.
@@ -70,7 +81,15 @@ pub(crate) fn cpus() -> Vec<usize> {
     }
 }
 
+/// The CPUs this process may run on: as many as the system offers, where affinity is not
+/// Linux's.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn cpus() -> Vec<usize> {
+    (0..std::thread::available_parallelism().map_or(1, usize::from)).collect()
+}
+
 /// Runs the calling thread (and the threads it starts afterwards) on `cpus` alone.
+#[cfg(target_os = "linux")]
 pub(crate) fn pin(cpus: &[usize]) -> Result<(), String> {
     // SAFETY: as in `cpus`; CPU_SET is given indexes below CPU_SETSIZE.
     unsafe {
@@ -88,8 +107,16 @@ pub(crate) fn pin(cpus: &[usize]) -> Result<(), String> {
     Ok(())
 }
 
+/// Where affinity is not Linux's, the system places the threads.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn pin(cpus: &[usize]) -> Result<(), String> {
+    let _ = cpus;
+    Ok(())
+}
+
 /// Raises this process's limit of open files to its hard limit, and returns it: every call
 /// is a socket.
+#[cfg(unix)]
 pub(crate) fn raise_open_files() -> u64 {
     // SAFETY: getrlimit and setrlimit read and write one plain struct.
     unsafe {
@@ -108,6 +135,12 @@ pub(crate) fn raise_open_files() -> u64 {
         }
         limit.rlim_cur
     }
+}
+
+/// Where there are no resource limits to raise: as many files as a load could want.
+#[cfg(not(unix))]
+pub(crate) fn raise_open_files() -> u64 {
+    u64::MAX / 2
 }
 
 /// How busy one CPU has been since boot, from `/proc/stat`: every state but idle and iowait

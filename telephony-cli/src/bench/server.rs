@@ -37,6 +37,9 @@ const STEPS: [usize; 12] = [
     100, 250, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 10000,
 ];
 
+/// The most calls one load may have.
+const MAX_CALLS: usize = 10_000;
+
 /// How long the machine's own stalls are measured on each CPU, before the loads.
 const FLOOR_PROBE: Duration = Duration::from_secs(2);
 
@@ -69,8 +72,11 @@ pub(crate) struct ServerArgs {
     )]
     p99_ms: f64,
     /// The largest load the search tries.
-    #[arg(long, value_name = "N", default_value = "10000")]
-    max_calls: usize,
+    #[arg(long, value_name = "N")]
+    max_calls: Option<usize>,
+    /// The resident memory a call may hold, in KiB: a load over it does not hold.
+    #[arg(long, value_name = "KIB", default_value = "64")]
+    kib_per_call: f64,
     /// Leave out one of the server path's settings (read-buffer, nodelay, whole-socket), to
     /// measure what it buys: the agent runs as before the fix.
     #[arg(long, value_name = "FIX")]
@@ -115,22 +121,54 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
     if !(args.p99_ms.is_finite() && args.p99_ms > 0.0) {
         return Err(Failure::Usage(format!("--p99-ms {}", args.p99_ms)));
     }
-    let loads: Vec<usize> = match args.calls {
-        Some(0) => return Err(Failure::Usage("--calls: at least 1".into())),
-        Some(n) => vec![n],
-        None => STEPS
-            .iter()
-            .copied()
-            .filter(|&n| n <= args.max_calls)
-            .collect(),
-    };
-    let open_files = proc::raise_open_files();
-    let largest = loads.iter().copied().max().unwrap_or(0);
-    if largest as u64 + 64 > open_files {
+    if !(args.kib_per_call.is_finite() && args.kib_per_call > 0.0) {
         return Err(Failure::Usage(format!(
-            "{largest} calls need as many sockets, and this process may open {open_files} files (ulimit -n)"
+            "--kib-per-call {}",
+            args.kib_per_call
         )));
     }
+    let open_files = proc::raise_open_files();
+    // Each call is a socket on each side, and the process needs a few files of its own.
+    let fits = |n: usize| (n as u64).saturating_add(64) <= open_files;
+    let loads: Vec<usize> = match (args.calls, args.max_calls) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::Usage(
+                "--max-calls bounds the search; --calls runs one load instead".into(),
+            ));
+        }
+        (Some(0), None) => return Err(Failure::Usage("--calls: at least 1".into())),
+        (Some(n), None) if n > MAX_CALLS => {
+            return Err(Failure::Usage(format!("--calls {n}: at most {MAX_CALLS}")));
+        }
+        (Some(n), None) if !fits(n) => {
+            return Err(Failure::Usage(format!(
+                "--calls {n}: {n} calls need as many sockets, and this process may open {open_files} files (raise ulimit -n)"
+            )));
+        }
+        (Some(n), None) => vec![n],
+        (None, max) => {
+            let max = max.unwrap_or(MAX_CALLS);
+            if max < STEPS[0] {
+                return Err(Failure::Usage(format!(
+                    "--max-calls {max}: the search starts at {} calls (for fewer, run one load with --calls)",
+                    STEPS[0]
+                )));
+            }
+            // The search goes as far as the open-files limit lets it, and says so.
+            let loads: Vec<usize> = STEPS
+                .iter()
+                .copied()
+                .filter(|&n| n <= max && fits(n))
+                .collect();
+            if loads.is_empty() {
+                return Err(Failure::Usage(format!(
+                    "this process may open {open_files} files (ulimit -n): too few for {} calls",
+                    STEPS[0]
+                )));
+            }
+            loads
+        }
+    };
     let config = SessionConfig::new(app_rate).profile(profile);
     let count = (args.seconds * 50) as usize;
     let warmup = (WARMUP.as_millis() / FRAME.as_millis()) as usize;
@@ -185,8 +223,8 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
             ));
         }
         crate::calls::out(format!(
-            "  a load holds when no frame is lost and p99 turnaround ≤ {limit:.2} ms ({} ms, on top of this machine's own {machine_p99:.2} ms)",
-            args.p99_ms
+            "  a load holds when no frame is lost, p99 turnaround ≤ {limit:.2} ms ({} ms, on top of this machine's own {machine_p99:.2} ms) and a call holds ≤ {} KiB",
+            args.p99_ms, args.kib_per_call
         ));
         crate::calls::out(
             "   calls  agent CPU  core busy  legs/core   p50 ms   p99 ms  p99.9 ms  KiB/call  lost  misplaced  load late p99",
@@ -196,7 +234,19 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
     let mut held: Option<Step> = None;
     let mut bound = None;
     for &calls in &loads {
-        let s = step::run(&runtime, args, &plan, &cpus, calls)?;
+        let s = match step::run(&runtime, args, &plan, &cpus, calls) {
+            Ok(s) => s,
+            // The agent failed under a load after a smaller one held: that is where it is
+            // bound, and the loads that held are the answer.
+            Err(Failure::No(why)) if held.is_some() => {
+                if !args.json {
+                    crate::calls::out(format!("  {calls:>6}  failed: {why}"));
+                }
+                bound = Some(why);
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         if !args.json {
             crate::calls::out(format!(
                 "  {:>6}  {:>8.1} %  {:>8}  {:>9.0}  {:>7.3}  {:>7.3}  {:>8.3}  {:>8.1}  {:>4}  {:>9}  {:>7.2} ms",
@@ -214,7 +264,7 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
                 s.send_late_p99_ms,
             ));
         }
-        let missed = s.missed(limit);
+        let missed = s.missed(limit, args.kib_per_call);
         // A generator that fell a frame behind its own schedule measures itself, not the
         // agent (sending a little late changes no turnaround: each is timed from its send).
         let generator_behind = s.send_late_p99_ms > FRAME.as_secs_f64() * 1000.0;
@@ -235,6 +285,17 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
                 break;
             }
         }
+    }
+    if bound.is_none()
+        && let Some(largest) = loads.last()
+        && args.calls.is_none()
+        && STEPS
+            .iter()
+            .any(|&n| n > *largest && n <= args.max_calls.unwrap_or(MAX_CALLS))
+    {
+        bound = Some(format!(
+            "this process's open-files limit ({open_files}, ulimit -n): no load above {largest} calls was tried"
+        ));
     }
     let in_process = media::legs_per_core(carrier.kind(), format, config, 20.0)?;
     let best = held.clone().or_else(|| steps.last().cloned());
@@ -257,6 +318,7 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
             "socket_to_in_process": round(ratio, 3),
             "bound": bound,
             "p99_target_ms": args.p99_ms,
+            "kib_per_call_target": args.kib_per_call,
             "machine_p99_ms": round(machine_p99, 3),
             "p99_limit_ms": round(limit, 3),
             "machine": floors.iter().map(|f| json!({
@@ -275,7 +337,12 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
             }
         }
         crate::calls::out(serde_json::to_string_pretty(&v).unwrap_or_default());
-        return Ok(());
+        // The same exit status as the table: 1 when no load held the target.
+        return if held.is_some() {
+            Ok(())
+        } else {
+            Err(Failure::No("no load held the target".into()))
+        };
     }
     match &held {
         Some(h) => crate::calls::out(format!(

@@ -72,8 +72,10 @@ impl Step {
         }
     }
 
-    /// Why this load does not hold, if it does not.
-    pub(super) fn missed(&self, p99_target: f64) -> Option<String> {
+    /// Why this load does not hold, if it does not: a stream failed, a reply was lost or out
+    /// of place, p99 turnaround over `p99_target` ms, or more than `kib_per_call` resident
+    /// per call.
+    pub(super) fn missed(&self, p99_target: f64, kib_per_call: f64) -> Option<String> {
         if let Some(e) = self.errors.first() {
             return Some(format!("{} streams failed ({e})", self.errors.len()));
         }
@@ -85,8 +87,14 @@ impl Step {
         }
         if self.p99_ms > p99_target {
             return Some(format!(
-                "p99 turnaround {:.2} ms > {p99_target} ms",
+                "p99 turnaround {:.2} ms > {p99_target:.2} ms",
                 self.p99_ms
+            ));
+        }
+        if self.rss_per_call / 1024.0 > kib_per_call {
+            return Some(format!(
+                "{:.1} KiB resident per call > {kib_per_call} KiB",
+                self.rss_per_call / 1024.0
             ));
         }
         None
@@ -199,18 +207,28 @@ impl Drop for AgentProcess {
     }
 }
 
+/// How long the agent may take to answer `/stats`.
+const STATS_WITHIN: Duration = Duration::from_secs(5);
+
 /// The agent's `/stats`, as JSON.
 async fn agent_stats(address: SocketAddr) -> Result<Value, String> {
-    let mut tcp = tokio::net::TcpStream::connect(address)
+    let read = async {
+        let mut tcp = tokio::net::TcpStream::connect(address)
+            .await
+            .map_err(|e| e.to_string())?;
+        tcp.write_all(b"GET /stats HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut response = Vec::new();
+        tcp.read_to_end(&mut response)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(response)
+    };
+    let response = tokio::time::timeout(STATS_WITHIN, read)
         .await
-        .map_err(|e| e.to_string())?;
-    tcp.write_all(b"GET /stats HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut response = Vec::new();
-    tcp.read_to_end(&mut response)
-        .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| format!("the agent's /stats did not answer within {STATS_WITHIN:?}"))?
+        .map_err(|e| format!("the agent's /stats: {e}"))?;
     let text = String::from_utf8_lossy(&response);
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     serde_json::from_str(body).map_err(|e| format!("the agent's /stats: {e}"))
@@ -241,6 +259,9 @@ pub(super) fn run(
     let pid = agent.pid();
     let address = agent.address;
     let generator_cpus = cpus.generator.len().max(1) as f64;
+    // A failure once the load is on says at which load, so the search can report it as the
+    // bound it is.
+    let under_load = |e: String| Failure::No(format!("the agent at {calls} calls: {e}"));
     runtime.block_on(async {
         let idle = proc::usage(pid).map_err(Failure::No)?;
         let idle_heap = live_bytes(&agent_stats(address).await.map_err(Failure::No)?);
@@ -259,8 +280,8 @@ pub(super) fn run(
             }
         }
         if !errors.is_empty() {
-            return Err(Failure::No(format!(
-                "{} of {calls} streams could not connect: {}",
+            return Err(under_load(format!(
+                "{} of {calls} streams could not connect ({})",
                 errors.len(),
                 errors[0]
             )));
@@ -280,8 +301,8 @@ pub(super) fn run(
         let window_start = epoch + WARMUP;
         let window_end = epoch + Duration::from_secs(args.seconds);
         tokio::time::sleep_until(window_start).await;
-        let frames_before = agent_stats(address).await.map_err(Failure::No)?;
-        let agent_before = proc::usage(pid).map_err(Failure::No)?;
+        let frames_before = agent_stats(address).await.map_err(under_load)?;
+        let agent_before = proc::usage(pid).map_err(under_load)?;
         let core_before = cpus
             .agent
             .map(proc::cpu_busy)
@@ -290,7 +311,7 @@ pub(super) fn run(
         let me_before = proc::usage(std::process::id()).map_err(Failure::No)?;
         let started = Instant::now();
         tokio::time::sleep_until(window_end).await;
-        let agent_after = proc::usage(pid).map_err(Failure::No)?;
+        let agent_after = proc::usage(pid).map_err(under_load)?;
         let core_after = cpus
             .agent
             .map(proc::cpu_busy)
@@ -298,7 +319,7 @@ pub(super) fn run(
             .map_err(Failure::No)?;
         let me_after = proc::usage(std::process::id()).map_err(Failure::No)?;
         let window = started.elapsed().as_secs_f64();
-        let stats = agent_stats(address).await.map_err(Failure::No)?;
+        let stats = agent_stats(address).await.map_err(under_load)?;
         let heap = live_bytes(&stats);
         let frames = |s: &Value| s["frames_in"].as_f64().unwrap_or(0.0);
         // The calls the agent carried in the window, from the frames it answered: the same
