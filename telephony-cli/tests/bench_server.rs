@@ -162,3 +162,39 @@ fn a_load_that_misses_its_target_exits_1_after_its_json() {
     );
     assert_eq!(v["lost_frames"], 0, "{v}");
 }
+
+#[test]
+fn each_call_can_begin_with_its_signed_webhook() {
+    // The carrier's inbound webhook before each stream, signed as the carrier signs: the
+    // agent's router verifies it and answers with the stream (Telnyx's through the command
+    // API the generator stands in for); a webhook refused would fail the load.
+    for provider in ["twilio", "plivo", "vonage", "telnyx"] {
+        let (code, out, err) = run(&[
+            "bench",
+            "server",
+            provider,
+            "--calls",
+            "3",
+            "--seconds",
+            "2",
+            "--p99-ms",
+            "60000",
+            "--kib-per-call",
+            "1000000",
+            "--webhooks",
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{provider}: {err}\n{out}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["held"], true, "{provider}: {v}");
+        assert_eq!(v["lost_frames"], 0, "{provider}: {v}");
+        let hooks = &v["webhooks"];
+        for key in ["p50_answer_ms", "p99_answer_ms", "agent_cpu_us_each"] {
+            assert!(hooks[key].as_f64().is_some(), "{provider}: no {key} in {v}");
+        }
+        assert!(
+            hooks["agent_cpu_us_each"].as_f64().unwrap() > 0.0,
+            "{provider}: {v}"
+        );
+    }
+}

@@ -5,7 +5,10 @@
 //! runtime (one core).
 //!
 //! `GET /media/PROVIDER?wire=ENCODING@RATE` takes a provider's stream in that wire format;
-//! `GET /stats` answers what the process's allocator holds, as JSON.
+//! `GET /stats` answers what the process's allocator holds, as JSON. With `--inbound
+//! PROVIDER`, `POST /inbound` is the [`InboundRouter`] behind [`Webhooks::inbound`], with the
+//! adapter built from the carrier's settings in the environment: each call to `--inbound-to`
+//! is verified and answered with a stream to `/media/PROVIDER` in `--inbound-wire`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,15 +20,18 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use telephony::audio::{AudioFormat, Profile, SampleRate};
-use telephony::axum::{MEDIA_MESSAGE_LIMIT, ServeOptions, media_channel, media_upgrade};
+use telephony::axum::{MEDIA_MESSAGE_LIMIT, ServeOptions, Webhooks, media_channel, media_upgrade};
 use telephony::stream::{MediaChannel, StreamEvent, StreamOptions, WsFrame, spawn_media_loop};
-use telephony::{Carrier, MediaSession, Registry, SessionConfig};
+use telephony::{
+    Carrier, E164, InboundRouter, MediaSession, MemoryDirectory, PublicUrl, Registry,
+    SessionConfig, StreamSpec, TrustedProxies, Url,
+};
 use telephony_testkit::ProviderStream;
 
 use super::proc;
@@ -49,6 +55,16 @@ pub(crate) struct AgentArgs {
     /// Leave out one of the server path's settings, to measure what it buys.
     #[arg(long, value_name = "FIX")]
     without: Vec<Fix>,
+    /// Answer this provider's inbound webhooks at `POST /inbound` (its settings from the
+    /// environment).
+    #[arg(long, value_name = "PROVIDER")]
+    inbound: Option<String>,
+    /// The number whose calls the inbound webhooks ask for.
+    #[arg(long, value_name = "E164", default_value = "+14155550100")]
+    inbound_to: String,
+    /// The wire format of the streams the inbound answers ask for.
+    #[arg(long, value_name = "FORMAT")]
+    inbound_wire: Option<String>,
 }
 
 /// A setting of the server path that `bench server --without` can leave out, to measure it
@@ -114,16 +130,54 @@ pub(crate) fn run(args: &AgentArgs) -> Result<(), Failure> {
         let address = listener
             .local_addr()
             .map_err(|e| Failure::No(e.to_string()))?;
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/media/{provider}", get(media))
             .route("/stats", get(stats))
             .with_state(agent);
+        if let Some(id) = &args.inbound {
+            app = app.merge(inbound(args, id, address)?);
+        }
         let options = ServeOptions::default().tcp_nodelay(!args.without.contains(&Fix::Nodelay));
         let server = telephony::axum::serve_with(listener, app, options);
         crate::calls::out(format!("listening {address}"));
         server.await;
         Ok(())
     })
+}
+
+/// `POST /inbound`: `id`'s inbound webhooks, verified with the adapter its settings in the
+/// environment build, each call to `--inbound-to` answered with a stream to this agent.
+fn inbound(args: &AgentArgs, id: &str, address: SocketAddr) -> Result<Router, Failure> {
+    let registry = Registry::builtin();
+    let carrier = registry
+        .find(id)
+        .ok_or_else(|| Failure::Usage(format!("--inbound {id}: no such provider")))?;
+    let provider = registry
+        .config(id, |name| std::env::var(name).ok())
+        .map_err(|e| Failure::Usage(format!("--inbound {id}: {e}")))?
+        .build()
+        .map_err(|e| Failure::Usage(format!("--inbound {id}: {e}")))?;
+    let to: E164 = args
+        .inbound_to
+        .parse()
+        .map_err(|e| Failure::Usage(format!("--inbound-to: {e}")))?;
+    let format = match args.inbound_wire.as_deref().map(str::parse::<AudioFormat>) {
+        None => carrier.stream_formats()[0],
+        Some(Ok(f)) => f,
+        Some(Err(e)) => return Err(Failure::Usage(format!("--inbound-wire: {e}"))),
+    };
+    // wss, as carriers require (Twilio's adapter refuses anything else), and no query (Twilio
+    // refuses one: parameters go in the stream's own): the answer names the stream, with its
+    // format, and the generator opens the path itself, on this plain loopback listener.
+    let stream = format!("wss://{address}/media/{id}");
+    let stream = Url::parse(&stream).map_err(|e| Failure::No(e.to_string()))?;
+    let directory = MemoryDirectory::new();
+    directory.insert(to, StreamSpec::new(stream).audio(format));
+    let router = InboundRouter::new(Arc::new(directory)).provider(provider);
+    let hooks = Webhooks::new(router, PublicUrl::from_headers(TrustedProxies::None));
+    Ok(Router::new()
+        .route("/inbound", post(Webhooks::inbound))
+        .with_state(hooks))
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,6 +17,7 @@ mod media;
 mod proc;
 mod server;
 mod step;
+mod webhook;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCommand {

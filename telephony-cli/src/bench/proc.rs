@@ -51,6 +51,27 @@ pub(crate) fn usage(pid: u32) -> Result<Usage, String> {
     })
 }
 
+/// `pid`'s CPU time to the nanosecond: the sum of its threads' `/proc/PID/task/TID/schedstat`
+/// (time on a CPU is the first field). `/proc/PID/stat` counts in clock ticks (10 ms), too
+/// coarse for what one webhook costs.
+pub(crate) fn cpu_ns(pid: u32) -> Result<Duration, String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map_err(|e| format!("/proc/{pid}/task: {e} (the server benchmark reads Linux's /proc)"))?;
+    let mut total: u64 = 0;
+    for task in tasks.flatten() {
+        // A thread that ended between the listing and the read is simply not counted.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok(Duration::from_nanos(total))
+}
+
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
 #[cfg(unix)]
 fn clock_ticks() -> u64 {

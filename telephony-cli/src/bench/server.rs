@@ -28,6 +28,7 @@ use super::agent::Fix;
 use super::floor::{self, Floor};
 use super::load::{FRAME, Plan};
 use super::step::{self, Step, WARMUP, round};
+use super::webhook::{self, Webhooks};
 use super::{media, proc};
 use crate::Failure;
 use crate::provider::{self, CarrierArg};
@@ -81,6 +82,11 @@ pub(crate) struct ServerArgs {
     /// measure what it buys: the agent runs as before the fix.
     #[arg(long, value_name = "FIX")]
     pub(super) without: Vec<Fix>,
+    /// Send each call's inbound webhook first, signed as the carrier signs, to the agent's
+    /// inbound router, which verifies it and answers with the stream: how long the answers
+    /// take, and the agent's CPU per webhook.
+    #[arg(long)]
+    webhooks: bool,
     /// One JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -183,6 +189,15 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::No(format!("cannot start a runtime: {e}")))?;
+    let wire = format!("{}@{}", format.encoding.name(), format.rate.hz());
+    let webhooks = if args.webhooks {
+        let api = runtime
+            .block_on(webhook::command_stub())
+            .map_err(Failure::No)?;
+        Some(Webhooks::new(carrier, &wire, &api).map_err(Failure::Usage)?)
+    } else {
+        None
+    };
     // What this machine adds with no work at all, on each CPU the measurement uses: the
     // turnaround limit is the target on top of it.
     let floors: Vec<Floor> = cpus
@@ -196,7 +211,6 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
         .map(|f| f.p99.as_secs_f64() * 1000.0)
         .fold(0.0, f64::max);
     let limit = args.p99_ms + machine_p99;
-    let wire = format!("{}@{}", format.encoding.name(), format.rate.hz());
     let header = format!(
         "telephony bench server: {}, wire {wire}, app {} Hz, {profile}, an echo agent over axum and media_channel (current-thread runtime{}); {} s a load, the first not timed; {}",
         carrier.kind(),
@@ -234,7 +248,7 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
     let mut held: Option<Step> = None;
     let mut bound = None;
     for &calls in &loads {
-        let s = match step::run(&runtime, args, &plan, &cpus, calls) {
+        let s = match step::run(&runtime, args, &plan, &cpus, calls, webhooks.as_ref()) {
             Ok(s) => s,
             // The agent failed under a load after a smaller one held: that is where it is
             // bound, and the loads that held are the answer.
@@ -263,6 +277,12 @@ pub(crate) fn run(args: &ServerArgs) -> Result<(), Failure> {
                 s.misplaced,
                 s.send_late_p99_ms,
             ));
+            if let Some(w) = &s.webhooks {
+                crate::calls::out(format!(
+                    "          each call's webhook first: answered in {:.3} ms (p50), {:.3} ms (p99); {:.0} µs of the agent's CPU each",
+                    w.p50_ms, w.p99_ms, w.agent_us_each
+                ));
+            }
         }
         let missed = s.missed(limit, args.kib_per_call);
         // A generator that fell a frame behind its own schedule measures itself, not the

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::load::{self, FRAME, Plan, Seen};
 use super::proc;
 use super::server::ServerArgs;
+use super::webhook::Webhooks;
 use crate::Failure;
 
 /// The first second of every stream is not timed: sessions and sockets settle.
@@ -50,6 +51,22 @@ pub(super) struct Step {
     pub(super) lost: usize,
     pub(super) misplaced: usize,
     pub(super) errors: Vec<String>,
+    /// The webhooks that preceded the streams, when sent.
+    pub(super) webhooks: Option<Answered>,
+}
+
+/// What the agent took to answer the webhooks before the streams.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Answered {
+    /// Time to each answer, from the request's connection to its last byte.
+    pub(super) p50_ms: f64,
+    pub(super) p99_ms: f64,
+    /// The agent's CPU time per webhook (its process's own accounting).
+    pub(super) agent_us_each: f64,
+}
+
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
 impl Step {
@@ -119,6 +136,11 @@ impl Step {
             "lost_frames": self.lost,
             "reordered_frames": self.misplaced,
             "failed_streams": self.errors.len(),
+            "webhooks": self.webhooks.map(|w| json!({
+                "p50_answer_ms": round(w.p50_ms, 3),
+                "p99_answer_ms": round(w.p99_ms, 3),
+                "agent_cpu_us_each": round(w.agent_us_each, 1),
+            })),
         })
     }
 }
@@ -156,7 +178,11 @@ struct AgentProcess {
 }
 
 impl AgentProcess {
-    fn start(args: &ServerArgs, cpu: Option<usize>) -> Result<AgentProcess, Failure> {
+    fn start(
+        args: &ServerArgs,
+        cpu: Option<usize>,
+        webhooks: Option<&Webhooks>,
+    ) -> Result<AgentProcess, Failure> {
         let exe = std::env::current_exe()
             .map_err(|e| Failure::No(format!("cannot find this command: {e}")))?;
         let mut command = Command::new(exe);
@@ -168,6 +194,11 @@ impl AgentProcess {
         }
         for fix in &args.without {
             command.args(["--without", fix.name()]);
+        }
+        if let Some(hooks) = webhooks {
+            let (env, agent_args) = hooks.agent();
+            command.args(agent_args);
+            command.envs(env.iter().map(|(k, v)| (k, v)));
         }
         let mut child = command
             .stdin(Stdio::null())
@@ -254,8 +285,9 @@ pub(super) fn run(
     plan: &Arc<Plan>,
     cpus: &Cpus,
     calls: usize,
+    webhooks: Option<&Webhooks>,
 ) -> Result<Step, Failure> {
-    let agent = AgentProcess::start(args, cpus.agent)?;
+    let agent = AgentProcess::start(args, cpus.agent, webhooks)?;
     let pid = agent.pid();
     let address = agent.address;
     let generator_cpus = cpus.generator.len().max(1) as f64;
@@ -265,6 +297,31 @@ pub(super) fn run(
     runtime.block_on(async {
         let idle = proc::usage(pid).map_err(Failure::No)?;
         let idle_heap = live_bytes(&agent_stats(address).await.map_err(Failure::No)?);
+        // Each call's webhook first, when asked: the agent's CPU over them, and each one's
+        // answer time.
+        let hooked = match webhooks {
+            Some(hooks) => {
+                let before = proc::cpu_ns(pid).map_err(under_load)?;
+                let mut took = Vec::with_capacity(calls);
+                for chunk in (0..calls).collect::<Vec<_>>().chunks(CONNECTING) {
+                    let sent = futures_util::future::join_all(
+                        chunk.iter().map(|&i| hooks.send(address, i)),
+                    )
+                    .await;
+                    for s in sent {
+                        took.push(micros(s.map_err(under_load)?));
+                    }
+                }
+                let after = proc::cpu_ns(pid).map_err(under_load)?;
+                took.sort_unstable();
+                Some(Answered {
+                    p50_ms: quantile_ms(&took, 0.50),
+                    p99_ms: quantile_ms(&took, 0.99),
+                    agent_us_each: after.saturating_sub(before).as_secs_f64() * 1e6 / calls as f64,
+                })
+            }
+            None => None,
+        };
         // Connect every stream first, a few at a time, so that setting up is not measured.
         let mut sockets = Vec::with_capacity(calls);
         let mut errors = Vec::new();
@@ -371,6 +428,7 @@ pub(super) fn run(
             lost,
             misplaced,
             errors,
+            webhooks: hooked,
         })
     })
 }
