@@ -9,7 +9,7 @@ use telephony_core::{ConfigError, Drift, E164, Error};
 
 use crate::KIND;
 use crate::client::PlivoClient;
-use crate::resources::Application;
+use crate::resources::{Application, NumberResource};
 
 /// What `configure_inbound` reads, all with `GET`s.
 #[derive(Debug)]
@@ -24,20 +24,13 @@ pub(crate) struct Reads {
     pub(crate) current_url: Option<String>,
 }
 
-/// Reads `number` (refused when not the account's, or without voice), `PLIVO_APP_ID`'s
-/// application, and the answer URL of the application the number is linked to.
-pub(crate) async fn read(client: &PlivoClient, number: &E164) -> Result<Reads, Error> {
-    let config = client.config();
-    let app_id = config.app_id.clone().ok_or_else(|| {
-        ConfigError::new(
-            "PLIVO_APP_ID",
-            "not set: the application that answers inbound calls, which numbers are linked to",
-        )
-    })?;
+/// `number`, the account's and able to take voice calls, or the error `configure_inbound`
+/// refuses it with.
+async fn voice_number(client: &PlivoClient, number: &E164) -> Result<NumberResource, Error> {
     let Some(current) = client.get_number(number.digits()).await? else {
         return Err(Error::invalid_request(format!(
             "{number} is not a number of Plivo account {}: rent it first, or check PLIVO_AUTH_ID",
-            config.auth_id
+            client.config().auth_id
         )));
     };
     if current.voice_enabled == Some(false) {
@@ -46,6 +39,39 @@ pub(crate) async fn read(client: &PlivoClient, number: &E164) -> Result<Reads, E
             number: number.clone(),
         });
     }
+    Ok(current)
+}
+
+/// Where `number`'s calls go without `PLIVO_APP_ID` to compare with: the application it is
+/// linked to, and that application's answer URL. What `inbound_drift` reports when the
+/// setting is missing (`configure_inbound` needs it, and refuses).
+pub(crate) async fn read_unconfigured(
+    client: &PlivoClient,
+    number: &E164,
+) -> Result<(Option<String>, Option<String>), Error> {
+    let current = voice_number(client, number).await?;
+    let linked_to = current.app_id().map(str::to_owned);
+    let current_url = match linked_to.as_deref() {
+        Some(a) => client.get_application(a).await?.and_then(|a| a.answer_url),
+        None => None,
+    };
+    Ok((linked_to, current_url))
+}
+
+/// The error `configure_inbound` refuses with when `PLIVO_APP_ID` is not set.
+pub(crate) fn no_app_id() -> ConfigError {
+    ConfigError::new(
+        "PLIVO_APP_ID",
+        "not set: the application that answers inbound calls, which numbers are linked to",
+    )
+}
+
+/// Reads `number` (refused when not the account's, or without voice), `PLIVO_APP_ID`'s
+/// application, and the answer URL of the application the number is linked to.
+pub(crate) async fn read(client: &PlivoClient, number: &E164) -> Result<Reads, Error> {
+    let config = client.config();
+    let app_id = config.app_id.clone().ok_or_else(no_app_id)?;
+    let current = voice_number(client, number).await?;
     let app = client.get_application(&app_id).await?.ok_or_else(|| {
         ConfigError::new(
             "PLIVO_APP_ID",

@@ -7,11 +7,11 @@ use rust_decimal::Decimal;
 use telephony_core::control::TransferStep;
 use telephony_core::{
     ApiError, Balance, CallCost, CallEvent, CallId, CallInfo, CallInitiation, CallNotice,
-    CallStatus, CallTarget, Capabilities, Currency, DecodeError, Dtmf, E164, Error, HangupOutcome,
-    InboundCall, InboundDrift, InboundUpdate, MachineDetection, Markup, MediaProtocol,
-    OutboundCall, PhoneNumber, ProviderKind, RecordingId, RecordingOptions, RecordingStarted,
-    StreamSpec, TelephonyProvider, Transfer, TransferNotice, TransferStarted, Url, Verified,
-    WebhookError, WebhookRequest, parse_decimal, parse_seconds,
+    CallStatus, CallTarget, Capabilities, Currency, DecodeError, Drift, Dtmf, E164, Error,
+    HangupOutcome, InboundCall, InboundDrift, InboundUpdate, MachineDetection, Markup,
+    MediaProtocol, OutboundCall, PhoneNumber, ProviderKind, RecordingId, RecordingOptions,
+    RecordingStarted, StreamSpec, TelephonyProvider, Transfer, TransferNotice, TransferStarted,
+    Url, Verified, WebhookError, WebhookRequest, parse_decimal, parse_seconds,
 };
 use tokio::io::AsyncWrite;
 
@@ -390,6 +390,29 @@ impl TelephonyProvider for Plivo {
     /// `PLIVO_APP_ID`, that application's answer URL and method. Without `url`, the
     /// application keeps its own answer URL.
     async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
+        // Without PLIVO_APP_ID, where the calls go is still read (the application the number
+        // is linked to answers them), and the missing setting is the drift to fix.
+        if self.client.config().app_id.is_none() {
+            let (linked_to, current) = inbound::read_unconfigured(&self.client, number).await?;
+            let mut drift = Vec::new();
+            if let Some(url) = url
+                && current.as_deref() != Some(url.as_str())
+            {
+                drift.push(Drift::Url {
+                    found: current.clone(),
+                });
+            }
+            drift.push(Drift::Setting {
+                detail: format!(
+                    "PLIVO_APP_ID is not set: configure_inbound links the number to that application ({})",
+                    match &linked_to {
+                        Some(a) => format!("it is linked to application {a} now"),
+                        None => "it is linked to no application now, so its calls never arrive".to_owned(),
+                    }
+                ),
+            });
+            return Ok(InboundDrift::new(number.clone(), current, drift));
+        }
         let reads = inbound::read(&self.client, number).await?;
         let url = url.map(Url::as_str);
         let drift = Plan::new(&reads, url).drift(&reads, url);

@@ -342,8 +342,9 @@ async fn inbound_drift_without_a_url_reports_what_is_wrong_whatever_the_url() {
 async fn inbound_drift_refuses_what_configure_inbound_refuses_with_gets_only() {
     let server = MockServer::start().await;
     mount(&server, Mock::given(method_is("POST")), status(202), 0).await;
+    // Read twice: with PLIVO_APP_ID, and without it.
     let get = on("GET", p("Number/14155550101/"));
-    mount(&server, get, json(200, voiceless_number()), 1).await;
+    mount(&server, get, json(200, voiceless_number()), 2).await;
     mount(&server, on("GET", p("Number/14155550109/")), not_found(), 1).await;
     let url: Url = INBOUND.parse().unwrap();
     let err = plivo(&server)
@@ -359,10 +360,48 @@ async fn inbound_drift_refuses_what_configure_inbound_refuses_with_gets_only() {
         err.to_string().contains("not a number of Plivo account"),
         "{err}"
     );
+    // Without PLIVO_APP_ID the voiceless number is refused the same way.
     let no_app =
         Plivo::new(PlivoConfig::new(ID, TOKEN).base_url(server.uri().parse().unwrap())).unwrap();
     let err = no_app
         .inbound_drift(&"+14155550101".parse().unwrap(), Some(&url))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NumberWithoutVoice { .. }), "{err}");
+}
+
+/// Without PLIVO_APP_ID, configure_inbound refuses (it has no application to link to), but
+/// where the number's calls go is still read: the application it is linked to, and that
+/// application's answer URL; the missing setting is the drift to fix. Reads only.
+#[tokio::test]
+async fn inbound_drift_without_plivo_app_id_still_says_where_calls_go() {
+    let server = MockServer::start().await;
+    mount(&server, Mock::given(method_is("POST")), status(202), 0).await;
+    number_linked_to(&server, Some(APP)).await;
+    application_answering(&server, "https://old.example.com/answer").await;
+    let no_app =
+        Plivo::new(PlivoConfig::new(ID, TOKEN).base_url(server.uri().parse().unwrap())).unwrap();
+    let url: Url = INBOUND.parse().unwrap();
+    let found = no_app
+        .inbound_drift(&"+14155550101".parse().unwrap(), Some(&url))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.current_url.as_deref(),
+        Some("https://old.example.com/answer")
+    );
+    assert_eq!(
+        found.drift[0],
+        Drift::Url {
+            found: Some("https://old.example.com/answer".to_owned())
+        }
+    );
+    assert!(
+        matches!(&found.drift[1], Drift::Setting { detail } if detail.contains("PLIVO_APP_ID is not set") && detail.contains(APP)),
+        "{found:?}"
+    );
+    let err = no_app
+        .configure_inbound(&"+14155550101".parse().unwrap(), &url)
         .await
         .unwrap_err();
     assert!(
