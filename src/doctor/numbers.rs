@@ -2,6 +2,17 @@
 
 use telephony_core::{Drift, Error, InboundDrift, PhoneNumber, TelephonyProvider, Url, redact_url};
 
+/// A URL as the report prints it: a password or credential in its query masked. Text that is
+/// not a URL (the `PUBLIC_WEBHOOK_URL` placeholder, a carrier's garbled one) is printed as
+/// it is, unless it could hold a credential (`@`, `?`).
+fn shown(url: &str) -> String {
+    if Url::parse(url).is_ok() || url.contains(['@', '?']) {
+        redact_url(url)
+    } else {
+        url.to_owned()
+    }
+}
+
 use super::account::Account;
 use super::{Check, DoctorOptions};
 
@@ -54,7 +65,7 @@ async fn one(
         format!(
             "`telephony inbound {} --number {number} --url {}` points it there, reporting what was there before",
             provider.kind().id(),
-            redact_url(url)
+            shown(url)
         )
     };
     // What configure_inbound would change, where the adapter can read it without changing
@@ -104,7 +115,7 @@ async fn one(
     let Some(url) = &options.url else {
         // An adapter that read the set-up says where; a bare listing without a URL does not.
         let at = match (current, &found) {
-            (Some(at), _) => format!("its calls go to {}", redact_url(at)),
+            (Some(at), _) => format!("its calls go to {}", shown(at)),
             (None, Some(_)) => "its calls go nowhere".to_owned(),
             (None, None) => format!("{} does not list where its calls go", provider.kind()),
         };
@@ -135,14 +146,14 @@ async fn one(
                 name,
                 format!(
                     "owned, takes voice calls, points at {}",
-                    redact_url(url.as_str())
+                    shown(url.as_str())
                 ),
             ),
             _ => Check::warning(
                 name,
                 format!(
                     "owned, points at {}; {} does not say whether it takes voice calls",
-                    redact_url(url.as_str()),
+                    shown(url.as_str()),
                     provider.kind()
                 ),
                 "check its voice capability in the carrier's console",
@@ -152,8 +163,8 @@ async fn one(
             name,
             format!(
                 "its calls go to {}, not {}: the URL had drifted from what was set",
-                redact_url(current),
-                redact_url(url.as_str())
+                shown(current),
+                shown(url.as_str())
             ),
             fix(url.as_str()),
         ),
@@ -181,7 +192,7 @@ fn drifted(
     let mut advice = Vec::new();
     let mut failed = false;
     let mut configure = false;
-    let wanted = url.map_or_else(|| "--url".to_owned(), |u| redact_url(u.as_str()));
+    let wanted = url.map_or_else(|| "--url".to_owned(), |u| shown(u.as_str()));
     for drift in &found.drift {
         match drift {
             Drift::Url {
@@ -191,7 +202,7 @@ fn drifted(
                 configure = true;
                 details.push(format!(
                     "its calls go to {}, not {wanted}: the URL had drifted from what was set",
-                    redact_url(current)
+                    shown(current)
                 ));
             }
             Drift::Url { found: None } => {

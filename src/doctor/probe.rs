@@ -186,28 +186,53 @@ pub(crate) async fn probe(
         .body(unsigned_body)
         .send()
         .await;
+    let unsigned = match unsigned {
+        Ok(a) => {
+            let code = a.status().as_u16();
+            (code, a.text().await.unwrap_or_default())
+        }
+        Err(e) => {
+            let why = if e.is_timeout() {
+                "no answer in time"
+            } else {
+                "the request failed"
+            };
+            return Check::warning(
+                NAME,
+                format!(
+                    "{}; the same request unsigned could not be sent ({why}), so whether the agent refuses unsigned webhooks is not known",
+                    verified.detail
+                ),
+                "run the doctor again",
+            );
+        }
+    };
     match unsigned {
-        Ok(a) if matches!(a.status().as_u16(), 401 | 403) => Check::ok(
+        (401 | 403, _) => Check::ok(
             NAME,
             format!("{}; the same request unsigned was refused", verified.detail),
         ),
-        Ok(a) if a.status().as_u16() == status => Check::failed(
+        // Taken, or answered exactly as the signed one was: nothing checked the signature.
+        (code, body)
+            if (200..300).contains(&code) || (code == status && body.trim() == text.trim()) =>
+        {
+            Check::failed(
+                NAME,
+                format!(
+                    "{shown} answered a request with no signature as it answered the signed one ({code}): nothing there checks the signature"
+                ),
+                "verify every webhook before acting on it (telephony's InboundRouter and Webhooks do; do not turn the check off, and do not put a route in front that answers for the agent)",
+            )
+        }
+        (code, body) => Check::warning(
             NAME,
             format!(
-                "{shown} answered a request with no signature as it answered the signed one ({status}): nothing there checks the signature"
-            ),
-            "verify every webhook before acting on it (telephony's InboundRouter and Webhooks do; do not turn the check off, and do not put a route in front that answers for the agent)",
-        ),
-        Ok(a) => Check::warning(
-            NAME,
-            format!(
-                "{}; the same request unsigned was answered {}, not refused (401 or 403)",
+                "{}; the same request unsigned was answered {code} ({}), not refused with 401 or 403",
                 verified.detail,
-                a.status().as_u16()
+                excerpt(&body)
             ),
             "check that the agent verifies every webhook: an unsigned one should be refused",
         ),
-        Err(_) => verified,
     }
 }
 

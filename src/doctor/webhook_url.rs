@@ -9,12 +9,32 @@ use super::{Check, DoctorOptions};
 
 const NAME: &str = "url";
 
+/// The IPv4 address an IPv6 one carries, where it is only a way of writing one: mapped
+/// (`::ffff:a.b.c.d`), compatible (`::a.b.c.d`, deprecated) or 6to4 (`2002:aabb:ccdd::/48`,
+/// whose relay reaches the IPv4 address).
+fn embedded_v4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    // `::` and `::1` are IPv6's own unspecified and loopback addresses, not IPv4 ones.
+    if s[..6] == [0; 6] && !v6.is_unspecified() && !v6.is_loopback() {
+        return v6.to_ipv4();
+    }
+    if s[0] == 0x2002 {
+        let [a, b] = s[1].to_be_bytes();
+        let [c, d] = s[2].to_be_bytes();
+        return Some(std::net::Ipv4Addr::new(a, b, c, d));
+    }
+    None
+}
+
 /// Why a carrier on the internet cannot reach `ip`, if it cannot: this machine, a private
 /// network, shared address space, link-local, or a range the internet does not route. An
 /// IPv4 address written as IPv6 (`::ffff:10.0.0.1`) is judged as the IPv4 address it is.
 fn unreachable(ip: IpAddr) -> Option<&'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
         v4 => v4,
     };
     match ip {
@@ -35,7 +55,9 @@ fn unreachable(ip: IpAddr) -> Option<&'static str> {
             } else if (a, b, c) == (192, 0, 2)
                 || (a, b, c) == (198, 51, 100)
                 || (a, b, c) == (203, 0, 113)
-                || (a, b, c) == (192, 0, 0)
+                // 192.0.0.0/24 is for protocols, but for two anycast addresses the internet
+                // does route (192.0.0.9 and .10).
+                || ((a, b, c) == (192, 0, 0) && !matches!(v4.octets()[3], 9 | 10))
                 || (a == 198 && (b & 0xfe) == 18)
             {
                 Some("an address reserved for documentation, benchmarks or protocols")
@@ -53,6 +75,12 @@ fn unreachable(ip: IpAddr) -> Option<&'static str> {
                 Some("a private address (unique local, fc00::/7)")
             } else if (s[0] & 0xffc0) == 0xfe80 {
                 Some("a link-local address")
+            } else if (s[0] & 0xffc0) == 0xfec0 {
+                Some("a site-local address (fec0::/10, private)")
+            } else if s[..4] == [0x0100, 0, 0, 0] {
+                Some("a discard address (100::/64)")
+            } else if s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0 {
+                Some("an address reserved for benchmarks (2001:2::/48)")
             } else if v6.is_multicast() {
                 Some("a multicast address")
             } else if s[0] == 0x2001 && s[1] == 0x0db8 {
@@ -170,6 +198,12 @@ mod tests {
             "::ffff:100.64.0.1",
             "::ffff:0.0.0.0",
             "::ffff:127.0.0.1",
+            "::10.0.0.1",
+            "2002:c0a8:0101::1",
+            "fec0::1",
+            "100::1",
+            "2001:2::1",
+            "192.0.0.8",
         ] {
             let parsed: IpAddr = ip.parse().unwrap();
             assert!(unreachable(parsed).is_some(), "{ip} passed as public");
@@ -189,6 +223,9 @@ mod tests {
             "2600:1f18::1",
             "2001:4860:4860::8888",
             "::ffff:8.8.8.8",
+            "2002:0808:0808::1",
+            "192.0.0.9",
+            "192.0.0.10",
         ] {
             let parsed: IpAddr = ip.parse().unwrap();
             assert_eq!(unreachable(parsed), None, "{ip} refused");

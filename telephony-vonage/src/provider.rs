@@ -362,8 +362,6 @@ impl TelephonyProvider for Vonage {
             .collect())
     }
 
-    /// In the configured [`VonageConfig::currency`](crate::VonageConfig), which Vonage's answer
-    /// does not state (euros unless the account was set up otherwise).
     /// `GET /v1/calls/{uuid}` of a call no account has, with the application JWT: 404 once
     /// the JWT is accepted, 401 when the application id or the private key is wrong (the
     /// numbers, listed with the API key and secret, cannot tell).
@@ -379,6 +377,8 @@ impl TelephonyProvider for Vonage {
         }
     }
 
+    /// In the configured [`VonageConfig::currency`](crate::VonageConfig), which Vonage's answer
+    /// does not state (euros unless the account was set up otherwise).
     async fn balance(&self) -> Result<Balance, Error> {
         let currency = self.client.config().currency;
         self.client.get_balance().await?.balance(currency)
@@ -388,6 +388,10 @@ impl TelephonyProvider for Vonage {
         self.point_number(number, url).await
     }
 
+    /// `configure_inbound`'s reads, and its plan worked out on a copy of the application:
+    /// each webhook it would re-point, a missing piece it would add, the number's link, and
+    /// signed callbacks that are off while `VONAGE_SIGNATURE_SECRET` is set.
+    /// Without `url`, the plan keeps the application's own answer URL.
     async fn inbound_drift(&self, number: &E164, url: Option<&Url>) -> Result<InboundDrift, Error> {
         self.number_drift(number, url).await
     }

@@ -21,12 +21,15 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a stream waits for the replies still due after its last frame.
 const DRAIN: Duration = Duration::from_secs(3);
 
+/// How long connecting and the WebSocket handshake may take.
+const HANDSHAKE_WITHIN: Duration = Duration::from_secs(10);
+
 /// How long one send may wait for the agent to take it (its socket's buffers full): an agent
 /// that stops reading fails the stream instead of holding the benchmark.
 const SEND_WITHIN: Duration = Duration::from_secs(2);
 
 /// How far ahead a reply that is not the one due is looked for among those due next: found,
-/// the ones it skipped are lost; not found, it is out of place.
+/// the ones it skipped are lost; not found, it is out of place (and those due stay due).
 const RESYNC: usize = 50;
 
 /// One frame period.
@@ -119,8 +122,9 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens one stream's WebSocket to the agent at `address`.
 pub(crate) async fn connect(address: SocketAddr, plan: &Plan) -> Result<Socket, String> {
-    let tcp = TcpStream::connect(address)
+    let tcp = tokio::time::timeout(HANDSHAKE_WITHIN, TcpStream::connect(address))
         .await
+        .map_err(|_| format!("connecting to {address}: no answer within {HANDSHAKE_WITHIN:?}"))?
         .map_err(|e| format!("connecting to {address}: {e}"))?;
     // A carrier's media server sends each frame as it has it.
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
@@ -131,13 +135,15 @@ pub(crate) async fn connect(address: SocketAddr, plan: &Plan) -> Result<Socket, 
     // buffer before each read: its default 128 KiB would cost the generator more than the
     // frames).
     let config = WebSocketConfig::default().read_buffer_size(4 << 10);
-    let (socket, _) = tokio_tungstenite::client_async_with_config(
+    let handshake = tokio_tungstenite::client_async_with_config(
         request,
         MaybeTlsStream::Plain(tcp),
         Some(config),
-    )
-    .await
-    .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    );
+    let (socket, _) = tokio::time::timeout(HANDSHAKE_WITHIN, handshake)
+        .await
+        .map_err(|_| format!("no WebSocket handshake within {HANDSHAKE_WITHIN:?}"))?
+        .map_err(|e| format!("WebSocket handshake: {e}"))?;
     Ok(socket)
 }
 
@@ -206,13 +212,10 @@ pub(crate) async fn run(mut socket: Socket, plan: Arc<Plan>, start: Instant) -> 
                 let now = Instant::now();
                 // The reply due, or one a little further on (those skipped are lost), or
                 // none of them (out of place).
-                let Some(k) = plan.expected[due..]
-                    .iter()
-                    .take(RESYNC)
-                    .position(|(_, reply)| &m == reply)
-                else {
+                let Some(k) = skipped(&plan.expected, due, &m) else {
+                    // Not one of those due next (an extra reply, or one that came after
+                    // those behind it): counted, and the replies due stay due.
                     seen.misplaced += 1;
-                    due += 1;
                     continue;
                 };
                 seen.lost += k;
@@ -244,6 +247,8 @@ pub(crate) async fn run(mut socket: Socket, plan: Arc<Plan>, start: Instant) -> 
                 timer.as_mut().reset(send_at);
                 if let Err(e) = send(&mut socket, frame).await {
                     seen.error = Some(format!("sending frame {next}: {e}"));
+                    // It did not go out: its reply is not owed.
+                    next -= 1;
                     break;
                 }
             }
@@ -262,6 +267,16 @@ pub(crate) async fn run(mut socket: Socket, plan: Arc<Plan>, start: Instant) -> 
     seen
 }
 
+/// Where reply `m` stands against those due from `due` on: how many due before it it skips
+/// (0: it is the one due), or `None` when it is none of the next [`RESYNC`].
+fn skipped(expected: &[(usize, Message)], due: usize, m: &Message) -> Option<usize> {
+    expected
+        .get(due..)?
+        .iter()
+        .take(RESYNC)
+        .position(|(_, reply)| m == reply)
+}
+
 /// Sends `m`, failing when the agent does not take it within [`SEND_WITHIN`].
 async fn send(socket: &mut Socket, m: Message) -> Result<(), String> {
     match tokio::time::timeout(SEND_WITHIN, socket.send(m)).await {
@@ -270,5 +285,58 @@ async fn send(socket: &mut Socket, m: Message) -> Result<(), String> {
         Err(_) => Err(format!(
             "the agent took nothing for {SEND_WITHIN:?} (it stopped reading)"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replies(n: usize) -> Vec<(usize, Message)> {
+        (0..n)
+            .map(|i| (i, Message::text(format!("r{i}"))))
+            .collect()
+    }
+
+    /// Counts a stream's replies as `run` does: (received, lost, misplaced).
+    fn count(expected: &[(usize, Message)], arrived: &[&str]) -> (usize, usize, usize) {
+        let (mut due, mut received, mut lost, mut misplaced) = (0, 0, 0, 0);
+        for a in arrived {
+            match skipped(expected, due, &Message::text(*a)) {
+                Some(k) => {
+                    lost += k;
+                    due += k + 1;
+                    received += 1;
+                }
+                None => misplaced += 1,
+            }
+        }
+        lost += expected.len().saturating_sub(due);
+        (received, lost, misplaced)
+    }
+
+    #[test]
+    fn replies_are_placed_against_those_due() {
+        let expected = replies(6);
+        assert_eq!(
+            count(&expected, &["r0", "r1", "r2", "r3", "r4", "r5"]),
+            (6, 0, 0)
+        );
+        // One lost: the rest still in place.
+        assert_eq!(count(&expected, &["r0", "r2", "r3", "r4", "r5"]), (5, 1, 0));
+        // One extra: counted, the rest still in place.
+        assert_eq!(
+            count(&expected, &["r0", "junk", "r1", "r2", "r3", "r4", "r5"]),
+            (6, 0, 1)
+        );
+        // Two swapped: the first skips one (lost), the late one is out of place; no cascade.
+        assert_eq!(
+            count(&expected, &["r1", "r0", "r2", "r3", "r4", "r5"]),
+            (5, 1, 1)
+        );
+        // The tail never came.
+        assert_eq!(count(&expected, &["r0", "r1"]), (2, 4, 0));
+        // Past the end: out of place, no panic.
+        assert_eq!(skipped(&expected, 9, &Message::text("r0")), None);
     }
 }

@@ -206,9 +206,16 @@ impl AgentProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| Failure::No(format!("cannot start the agent server: {e}")))?;
+        // Its first line says where it listens; an agent that says nothing in time is stopped.
         let mut line = String::new();
         if let Some(out) = child.stdout.take() {
-            let _ = BufReader::new(out).read_line(&mut line);
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut first = String::new();
+                let _ = BufReader::new(out).read_line(&mut first);
+                let _ = tx.send(first);
+            });
+            line = rx.recv_timeout(STARTS_WITHIN).unwrap_or_default();
         }
         let address = line
             .trim()
@@ -237,6 +244,9 @@ impl Drop for AgentProcess {
         let _ = self.child.wait();
     }
 }
+
+/// How long the agent may take to start listening.
+const STARTS_WITHIN: Duration = Duration::from_secs(30);
 
 /// How long the agent may take to answer `/stats`.
 const STATS_WITHIN: Duration = Duration::from_secs(5);
@@ -295,8 +305,6 @@ pub(super) fn run(
     // bound it is.
     let under_load = |e: String| Failure::No(format!("the agent at {calls} calls: {e}"));
     runtime.block_on(async {
-        let idle = proc::usage(pid).map_err(Failure::No)?;
-        let idle_heap = live_bytes(&agent_stats(address).await.map_err(Failure::No)?);
         // Each call's webhook first, when asked: the agent's CPU over them, and each one's
         // answer time.
         let hooked = match webhooks {
@@ -322,6 +330,10 @@ pub(super) fn run(
             }
             None => None,
         };
+        // What the agent holds before the streams (after the webhooks, which keep nothing a
+        // call needs): memory per call is what the streams add.
+        let idle = proc::usage(pid).map_err(Failure::No)?;
+        let idle_heap = live_bytes(&agent_stats(address).await.map_err(Failure::No)?);
         // Connect every stream first, a few at a time, so that setting up is not measured.
         let mut sockets = Vec::with_capacity(calls);
         let mut errors = Vec::new();
