@@ -165,7 +165,8 @@ pub(crate) struct Seen {
     pub(crate) error: Option<String>,
 }
 
-fn micros(d: Duration) -> u32 {
+/// `d` in whole microseconds, saturating.
+pub(crate) fn micros(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 

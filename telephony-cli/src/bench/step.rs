@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::load::{self, FRAME, Plan, Seen};
+use super::load::{self, FRAME, Plan, Seen, micros};
 use super::proc;
 use super::server::ServerArgs;
 use super::webhook::Webhooks;
@@ -63,10 +63,6 @@ pub(super) struct Answered {
     pub(super) p99_ms: f64,
     /// The agent's CPU time per webhook (its process's own accounting).
     pub(super) agent_us_each: f64,
-}
-
-fn micros(d: Duration) -> u32 {
-    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
 impl Step {
