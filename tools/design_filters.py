@@ -10,40 +10,40 @@ property claimed here on the tables themselves. Re-run after changing a specific
 
 A rational resampler L/M runs its filter at F = L * f_in = M * f_out. Whatever L and M are,
 the lower of the two rates has its Nyquist frequency at F / (2R) with R = max(L, M), so one
-prototype per R serves every pair: R = 2 (8k<->16k, 16k<->32k, 24k<->48k), R = 3 (8k<->24k,
-16k<->48k, 16k<->24k, 32k<->48k), R = 4 (8k<->32k, 24k<->32k) and R = 6 (8k<->48k).
+prototype per R and direction serves every pair: R = 2 (8k<->16k, 16k<->32k, 24k<->48k),
+R = 3 (8k<->24k, 16k<->48k, 16k<->24k, 32k<->48k), R = 4 (8k<->32k, 24k<->32k) and R = 6
+(8k<->48k).
 
-High quality (linear phase, equiripple with the error weighted to the band edge): passband to
-0.90 of the lower Nyquist in two parts, stopband from the lower Nyquist (nothing above it
-aliases), >= 113 dB down. Up to 0.85 of the lower Nyquist (3400 Hz at 8 kHz, where the telephone
-band and nearly all of speech's energy lie) the gain is within ~8e-6 of 1 (-102 dB), well under
-the error of int16 rounding, so a tone anywhere there comes out as clean as 16 bits allow; from
-0.85 to 0.90 it is within ~6e-5 (0.0005 dB). An equiripple design with one weight over the whole
-passband (~2.6e-5 everywhere, which this file had before) puts an error comparable to int16
-rounding on every tone. A windowed sinc (Kaiser) of the same length also concentrates its error
-at the band edge, but it cannot stay flat to 0.90 with 113 dB from the Nyquist frequency: it is
-0.1 dB down at 0.90. The length is even, so the filter's centre falls
-between two samples at F and no polyphase branch is a pure delay: a branch that were would
-leave integer input samples almost unchanged, and rounding those outputs back to int16 would
-cancel the filter's ripple on every L-th sample only, which shows up as an image (103-107 dB
-down for loud tones with these weights, below). The price is a delay of a half-sample at F.
+High quality has two designs, both linear phase.
 
-That price, measured (telephony-audio/tests/resampler_fidelity.rs): with the outputs all between
-input samples, each carries its own int16 rounding on top of the input's, and no filter does
-better than 83.1 dB on noise at -15 dBFS or 77.2 dB on the speech fixture when upsampling. An
-odd length (249/373/497/745, +0.03 ms) puts every L-th output on an input sample and lifts that
-ceiling to 84.3 dB (2x), 83.9 dB (3x), 83.65 dB (4x), 83.5 dB (6x) on noise, and to 78.1-78.6 dB
-on speech at 2x and 3x (even the best estimate, a brick wall at 0.9 of the Nyquist frequency
-on the other outputs, reaches only ~84.0 dB at 3x). The kernels compute an odd length right,
-but at 2:1, 4:1 and 6:1 its mirrored taps pair phase p with L-p, not L-1-p, so those banks do
-not fold and would run plain (twice the multiply-adds) until new folds are written. And the
-image left by its passband error needs that error under ~3e-6 up to 0.9 of the Nyquist
-frequency for 112 dB: these weights give 103-107 dB (the worst at 0.85-0.9 of it); weights
-that bring the error under the split to 1.7e-6 (HQ_DEV_LOW 1.0, HQ_DEV_EDGE 80) still give
-103-110 dB there (the error above the split, 1.4e-4, is then the one undone) and cost 0.25 dB
-on noise. Under 3e-6 everywhere with 113 dB takes ~270 taps at R = 2 (+0.7 ms). So the length
-stays even. A Kaiser sinc of the same length (odd, 113 dB from the Nyquist frequency) measures
-69 dB on noise: its 0.057 dB droop at 0.9 is all error on noise flat to 0.9.
+Upsampling (HQ_UP_R*): a Kaiser-windowed sinc cut at the lower (the input's) Nyquist
+frequency, which makes it a Nyquist filter: the taps R, 2R, ... from its centre are zero and the
+centre is 1/R, and its length is odd with the centre on phase 0. One output in L then falls on
+an input sample and is that sample: it carries no rounding of its own, only the input's. With
+the outputs all between input samples (the even-length design this file had before), each
+carried a second int16 rounding, and no filter did better than 83.1 dB on noise at -15 dBFS or
+77.2 dB on the speech fixture (telephony-audio/tests/resampler_fidelity.rs computes that
+ceiling); with one in L on the input, the ceiling is 84.3 dB at 2x, 83.9 dB at 3x, 83.65 dB at
+4x and 83.5 dB at 6x, and these filters reach it. A Nyquist filter's transition band is
+centred on the Nyquist frequency (its gain there is 1/2), so it rejects the images of the
+passband, tones up to 0.9 of that frequency, whose images land from 1.1 of it on, and only
+part of those of tones between 0.9 and 1.0. Its passband error equals its stopband ripple
+mirrored, so one Kaiser window sets both: 121 dB from 1.1 of the Nyquist frequency and a gain
+within 8e-7 of 1 up to 0.9 of it, which also keeps the image of that error (the outputs on
+input samples have none of it, the others do) 120 dB down. The transition band twice as wide
+as the downsampling design's takes about two thirds of its length (161 taps against 248 at
+R = 2): 5.0 ms when one side is 8 kHz (was 7.72).
+
+Downsampling (HQ_R*; equiripple with the error weighted to the band edge): passband to 0.90 of
+the lower Nyquist in two parts, stopband from the lower Nyquist (nothing above it aliases),
+>= 113 dB down. Up to 0.85 of the lower Nyquist (3400 Hz at 8 kHz, where the telephone band and
+nearly all of speech's energy lie) the gain is within ~8e-6 of 1 (-102 dB), well under the
+error of int16 rounding, so a tone anywhere there comes out as clean as 16 bits allow; from
+0.85 to 0.90 it is within ~6e-5 (0.0005 dB). An equiripple design with one weight over the
+whole passband (~2.6e-5 everywhere) puts an error comparable to int16 rounding on every tone.
+A windowed sinc cannot stay flat to 0.90 with 113 dB from the Nyquist frequency at this length:
+it is 0.1 dB down at 0.90. A decimator's outputs fall between input samples whatever its
+length, so its length is even.
 
 Low latency (minimum phase): a linear-phase equiripple design (passband to 0.85 of the lower
 Nyquist, i.e. 3400 Hz at 8 kHz, stopband from the Nyquist, >= 103 dB) turned into the
@@ -65,6 +65,14 @@ HQ_SPLIT = 0.85
 HQ_STOP_DB = 113.2
 HQ_DEV_LOW = 3.5
 HQ_DEV_EDGE = 26.0
+
+# Upsampling, high quality: a Kaiser-windowed sinc cut at the lower Nyquist frequency, which is
+# a Nyquist (L-th band) filter: its taps at every R-th place from the centre are exactly zero
+# and the centre is 1/R, so one polyphase branch passes the input samples through untouched.
+# Half-length HQ_UP_HALF * R samples at F: 5.0 ms when one side is 8 kHz.
+HQ_UP_HALF = 40
+HQ_UP_BETA = 12.5
+HQ_UP_STOP_FROM = 1.1
 
 LL_LENGTH = {2: 121, 3: 181, 4: 241, 6: 361}
 LL_PASSBAND = 0.85
@@ -93,6 +101,30 @@ def remez_split(k, r, passband, split, dev_low, dev_edge, stop_db):
     h = ss.remez(k, bands, [1, 1, 0], weight=[1 / dev_low, 1 / dev_edge, 1],
                  fs=1.0, maxiter=2000, grid_density=32)
     return h
+
+
+def nyquist_sinc(r):
+    """Kaiser-windowed sinc cut at the lower Nyquist frequency, 2 * HQ_UP_HALF * r + 1 taps,
+    with the zeros every r-th tap from the centre set exactly and the centre exactly 1/r."""
+    c = HQ_UP_HALF * r
+    n = np.arange(2 * c + 1) - c
+    h = np.sinc(n / r) / r * np.kaiser(2 * c + 1, HQ_UP_BETA)
+    h[(n % r == 0) & (n != 0)] = 0.0
+    h[c] = 1.0 / r
+    return h
+
+
+def nyquist_response(h, r):
+    """Passband error to 0.85 and 0.90 of the lower Nyquist frequency, and the stopband from
+    HQ_UP_STOP_FROM of it: where the images of tones up to 0.90 land."""
+    mag = np.abs(np.fft.rfft(h, GRID))
+    f = np.arange(len(mag)) / GRID * 2 * r
+    return {
+        "err85": float(np.abs(mag[f <= 0.85] - 1).max()),
+        "err90": float(np.abs(mag[f <= 0.90] - 1).max()),
+        "ripple_db": float(np.abs(20 * np.log10(mag[f <= 0.90])).max()),
+        "stop_db": 20 * math.log10(mag[f >= HQ_UP_STOP_FROM].max()),
+    }
 
 
 def minimum_phase_same_magnitude(h):
@@ -146,7 +178,8 @@ def emit(name, h, doc):
 
 def main():
     parts = [
-        "//! Prototype low-pass filters for the resampler, one per R = max(L, M).",
+        "//! Prototype low-pass filters for the resampler, one per R = max(L, M) and profile, and",
+        "//! in high quality one more per R for upsampling (`HQ_UP_R*`).",
         "//!",
         "//! Generated by `tools/design_filters.py`; do not edit by hand. The tests in",
         "//! `tests/resampler_quality.rs` check the figures quoted here.",
@@ -161,6 +194,20 @@ def main():
             f"Passband to {HQ_PASSBAND} x lower Nyquist: ripple {m['ripple_db']:.5f} dB, "
             f"RMS error {m['pass_rms']:.2e}, gain within {m['low_err']:.1e} of 1 to "
             f"{HQ_SPLIT}; stopband {m['stop_db']:.1f} dB.",
+        ]))
+        parts.append("")
+    for r in HQ_LENGTH:
+        h = nyquist_sinc(r)
+        m = nyquist_response(h, r)
+        assert m["stop_db"] < -120.0 and m["err90"] < 1e-6, (r, m)
+        c = HQ_UP_HALF * r
+        parts.append(emit(f"HQ_UP_R{r}", h, [
+            f"High quality, upsampling by R = {r}: a Nyquist filter, {2 * c + 1} taps, delay {c} "
+            f"samples at F;",
+            f"the taps {r}, {2 * r}, ... from the centre are zero and the centre is 1/{r}. Gain within "
+            f"{m['err85']:.1e} of 1 to 0.85 x lower Nyquist,",
+            f"{m['err90']:.1e} to 0.9 (ripple {m['ripple_db']:.6f} dB); "
+            f"{m['stop_db']:.1f} dB from {HQ_UP_STOP_FROM} x lower Nyquist on.",
         ]))
         parts.append("")
     for r, k in LL_LENGTH.items():

@@ -36,7 +36,7 @@ pub(crate) struct TranscodeArgs {
     )]
     chunk_ms: String,
     /// Resampler profile: hq (linear phase, transparent at 16 bits) or low-latency (minimum
-    /// phase, about a fifth of the delay).
+    /// phase, a third of hq's delay upsampling, a fifth downsampling).
     #[arg(long, value_name = "PROFILE", default_value = "hq")]
     profile: String,
 }

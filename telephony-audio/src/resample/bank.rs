@@ -29,8 +29,14 @@ pub(crate) struct Bank {
     stretch: usize,
     /// Per stream, the taps `lo..hi` outside which every phase's coefficient is zero.
     pub(crate) live: Box<[(usize, usize)]>,
-    /// The same sums rewritten on the prototype's symmetry, when it is linear phase.
+    /// The same sums rewritten on the prototype's symmetry, when it is linear phase. With a
+    /// `pass`, it covers phases `1..L` only, as phases `0..L-1` of a bank of `L - 1`.
     pub(crate) fold: Option<Fold>,
+    /// `(stream, tap)` of the one nonzero coefficient of phase 0, when it is exactly 1 and the
+    /// bank folds: that phase copies an input sample. The upsampling prototypes of high quality are Nyquist
+    /// filters (every `L`-th tap from the centre is zero, the centre is `1/L`), so one output in
+    /// `L` lands on an input sample and is that sample, with no rounding of its own.
+    pub(crate) pass: Option<(usize, usize)>,
     /// Delay added, in samples at the filter rate F = L * input rate.
     pub(crate) delay_at_f: f64,
 }
@@ -46,7 +52,9 @@ pub(crate) struct Bank {
 /// over the `u`. That halves the multiply-adds, the kernels' bottleneck.
 ///
 /// In an interpolator (`M = 1`) `σ` reverses the taps; in a decimator (`2/(2R)`, see [`Bank`])
-/// it maps each stream onto another (or onto itself), reversed.
+/// it maps each stream onto another (or onto itself), reversed. Beside a [`Bank::pass`] the
+/// fold leaves phase 0 out and numbers the others from 1: its "phase `p`" is the bank's `p + 1`,
+/// and there `σ` may swap streams too (4/3).
 #[derive(Debug)]
 pub(crate) struct Fold {
     pub(crate) spans: Box<[Span]>,
@@ -93,6 +101,7 @@ impl Bank {
             stretch,
             live: Box::default(),
             fold: None,
+            pass: None,
             delay_at_f: delay_at_f * stretch as f64,
         };
         let grid = bank.grid();
@@ -108,8 +117,26 @@ impl Bank {
             .collect();
         let symmetric =
             (0..prototype.len()).all(|n| prototype[n] == prototype[prototype.len() - 1 - n]);
+        bank.pass = pass_through(&grid, l, taps);
         if symmetric {
-            bank.fold = fold(&grid, l, m, taps, |s, b, p| bank.at(s, b, p), k);
+            bank.fold = match bank.pass {
+                None => fold(&grid, l, m, taps, |s, b, p| bank.at(s, b, p), k),
+                // A Nyquist prototype's mirror maps phase `p` onto `L - p`: phase 0 onto
+                // itself (it is the copy) and phases `1..L` among themselves, which as phases
+                // `0..L-1` of a bank of `L - 1` is the pairing the kernels fold.
+                Some(_) => {
+                    let rest: Vec<f64> = grid
+                        .chunks_exact(l)
+                        .flat_map(|phases| phases[1..].iter().copied())
+                        .collect();
+                    fold(&rest, l - 1, m, taps, |s, b, q| bank.at(s, b, q + 1), k)
+                }
+            };
+        }
+        if bank.fold.is_none() {
+            // The plain kernel computes phase 0 as it does the others, exactly all the same:
+            // one product by 1.
+            bank.pass = None;
         }
         bank
     }
@@ -162,9 +189,18 @@ impl Bank {
         BANKS[row][slot].get_or_init(|| Bank::new(profile, l, m))
     }
 
+    /// The phases the folded kernel computes: `L`, or `L - 1` beside a `pass`.
+    pub(crate) fn folded_phases(&self) -> usize {
+        self.l - usize::from(self.pass.is_some())
+    }
+
     /// A bank for a ratio, built afresh (see [`Bank::get`]).
     fn new(profile: Profile, l: usize, m: usize) -> Bank {
         let (prototype, delay): (&'static [f64], f64) = match (profile, l.max(m)) {
+            (Profile::HighQuality, 2) if l > m => (&filters::HQ_UP_R2, half(&filters::HQ_UP_R2)),
+            (Profile::HighQuality, 3) if l > m => (&filters::HQ_UP_R3, half(&filters::HQ_UP_R3)),
+            (Profile::HighQuality, 4) if l > m => (&filters::HQ_UP_R4, half(&filters::HQ_UP_R4)),
+            (Profile::HighQuality, 6) if l > m => (&filters::HQ_UP_R6, half(&filters::HQ_UP_R6)),
             (Profile::HighQuality, 2) => (&filters::HQ_R2, half(&filters::HQ_R2)),
             (Profile::HighQuality, 3) => (&filters::HQ_R3, half(&filters::HQ_R3)),
             (Profile::HighQuality, 4) => (&filters::HQ_R4, half(&filters::HQ_R4)),
@@ -315,6 +351,18 @@ fn fold(
     })
 }
 
+/// The `(stream, tap)` of phase 0's one nonzero coefficient, if it is the only one and exactly
+/// 1 (see [`Bank::pass`]).
+fn pass_through(grid: &[f64], l: usize, taps: usize) -> Option<(usize, usize)> {
+    let mut nonzero = grid
+        .iter()
+        .step_by(l)
+        .enumerate()
+        .filter(|(_, c)| **c != 0.0);
+    let (at, &c) = nonzero.next()?;
+    (nonzero.next().is_none() && c == 1.0).then_some((at / taps, at % taps))
+}
+
 /// Group delay of a linear-phase filter: half its span.
 fn half(h: &[f64]) -> f64 {
     (h.len() - 1) as f64 / 2.0
@@ -374,6 +422,68 @@ mod tests {
         }
     }
 
+    /// The upsampling prototypes, as the kernels use them: Nyquist filters (the taps R, 2R, …
+    /// from the centre exactly zero, the centre exactly 1/R), the gain within 1e-6 of 1 to 0.9
+    /// of the lower Nyquist frequency and 120 dB down from 1.1 of it, where the images of
+    /// tones up to 0.9 land.
+    #[test]
+    fn upsampling_prototypes_are_nyquist_filters() {
+        let cases: [(&[f64], usize); 4] = [
+            (&filters::HQ_UP_R2, 2),
+            (&filters::HQ_UP_R3, 3),
+            (&filters::HQ_UP_R4, 4),
+            (&filters::HQ_UP_R6, 6),
+        ];
+        let n = 1 << 19;
+        for (h, r) in cases {
+            let centre = (h.len() - 1) / 2;
+            assert_eq!(h.len() % 2, 1, "R={r}: odd length");
+            assert_eq!(centre % r, 0, "R={r}: the copied phase is phase 0");
+            assert_eq!(h[centre] * r as f64, 1.0, "R={r}: centre");
+            for (i, &c) in h.iter().enumerate() {
+                assert_eq!(c, h[h.len() - 1 - i], "R={r}: symmetric at {i}");
+                if i != centre && i.abs_diff(centre) % r == 0 {
+                    assert_eq!(c, 0.0, "R={r}: tap {i} is a zero of the sinc");
+                }
+            }
+            // As the bank holds them: times R, in f32.
+            let h32: Vec<f64> = h
+                .iter()
+                .map(|&c| f64::from((c * r as f64) as f32) / r as f64)
+                .collect();
+            let mag = response(&h32, n);
+            let nyquist = n / (2 * r);
+            let error = mag[..=nyquist * 9 / 10]
+                .iter()
+                .map(|&m| (m - 1.0).abs())
+                .fold(0.0, f64::max);
+            let stop = mag[nyquist * 11 / 10..=n / 2]
+                .iter()
+                .map(|&m| 20.0 * m.log10())
+                .fold(f64::MIN, f64::max);
+            assert!(error <= 1e-6, "R={r}: passband error {error}");
+            assert!(stop <= -120.0, "R={r}: stopband {stop} dB");
+        }
+    }
+
+    /// Every high-quality upsampling bank copies phase 0 and folds the rest; no other does.
+    #[test]
+    fn upsampling_banks_copy_one_phase() {
+        for (l, m) in RATIOS {
+            let hq = Bank::get(Profile::HighQuality, l, m);
+            assert_eq!(hq.pass.is_some(), l > m, "{l}/{m}");
+            if let Some((s, b)) = hq.pass {
+                assert!(hq.fold.is_some(), "{l}/{m} folds");
+                assert_eq!(hq.coeffs()[(s * hq.taps + b) * hq.l], 1.0);
+                let others = (0..hq.m * hq.taps)
+                    .filter(|&v| v != s * hq.taps + b && hq.coeffs()[v * hq.l] != 0.0)
+                    .count();
+                assert_eq!(others, 0, "{l}/{m}: phase 0 has one coefficient");
+            }
+            assert!(Bank::get(Profile::LowLatency, l, m).pass.is_none());
+        }
+    }
+
     /// Every high-quality bank folds, and the folded sums are the bank's: for random input,
     /// each phase computed from the fold's spans and coefficients matches the plain sum.
     #[test]
@@ -405,6 +515,11 @@ mod tests {
                         .sum()
                 })
                 .collect();
+            // Beside a copied phase 0, the fold computes phases 1..L as 0..L-1.
+            let (l, copied) = match bank.pass {
+                Some((s, b)) => (l - 1, vec![x[s][b]]),
+                None => (l, vec![]),
+            };
             let mut acc = vec![0.0; l];
             let mut coeffs = fold.coeffs.chunks_exact(l);
             for span in &fold.spans {
@@ -428,6 +543,8 @@ mod tests {
             if l % 2 == 1 {
                 folded[l / 2] = acc[l - 1];
             }
+            let folded: Vec<f64> = copied.into_iter().chain(folded).collect();
+            assert_eq!(folded.len(), plain.len());
             for (p, (a, b)) in plain.iter().zip(&folded).enumerate() {
                 assert!(
                     (a - b).abs() < 1e-2,
@@ -444,7 +561,7 @@ mod tests {
     #[test]
     fn banks_hold_every_coefficient_once() {
         for profile in [Profile::HighQuality, Profile::LowLatency] {
-            for (l, m) in [(2, 1), (1, 3), (3, 2), (4, 3), (1, 6)] {
+            for (l, m) in [(2, 1), (1, 3), (3, 2), (4, 3), (1, 6), (6, 1)] {
                 let bank = Bank::get(profile, l, m);
                 let sum: f64 = bank.coeffs().iter().map(|&c| f64::from(c)).sum();
                 // The prototype's DC gain is 1 within its passband ripple (0.02 dB at most);
@@ -456,16 +573,22 @@ mod tests {
                 assert_eq!(bank.l * m, bank.m * l, "the ratio is kept");
                 let nonzero = bank.coeffs().iter().filter(|&&c| c != 0.0).count();
                 let r = l.max(m);
-                let k = match (profile, r) {
-                    (Profile::HighQuality, 2) => filters::HQ_R2.len(),
-                    (Profile::HighQuality, 3) => filters::HQ_R3.len(),
-                    (Profile::HighQuality, 4) => filters::HQ_R4.len(),
-                    (Profile::HighQuality, _) => filters::HQ_R6.len(),
-                    (Profile::LowLatency, 2) => filters::LL_R2.len(),
-                    (Profile::LowLatency, 3) => filters::LL_R3.len(),
-                    (Profile::LowLatency, 4) => filters::LL_R4.len(),
-                    (Profile::LowLatency, _) => filters::LL_R6.len(),
+                let prototype: &[f64] = match (profile, r) {
+                    (Profile::HighQuality, 2) if l > m => &filters::HQ_UP_R2,
+                    (Profile::HighQuality, 3) if l > m => &filters::HQ_UP_R3,
+                    (Profile::HighQuality, 4) if l > m => &filters::HQ_UP_R4,
+                    (Profile::HighQuality, 6) if l > m => &filters::HQ_UP_R6,
+                    (Profile::HighQuality, 2) => &filters::HQ_R2,
+                    (Profile::HighQuality, 3) => &filters::HQ_R3,
+                    (Profile::HighQuality, 4) => &filters::HQ_R4,
+                    (Profile::HighQuality, _) => &filters::HQ_R6,
+                    (Profile::LowLatency, 2) => &filters::LL_R2,
+                    (Profile::LowLatency, 3) => &filters::LL_R3,
+                    (Profile::LowLatency, 4) => &filters::LL_R4,
+                    (Profile::LowLatency, _) => &filters::LL_R6,
                 };
+                // The Nyquist filters' zeros are exact zeros.
+                let k = prototype.iter().filter(|&&c| c != 0.0).count();
                 assert_eq!(nonzero, k * bank.l / l, "{profile:?} {l}/{m}");
             }
         }

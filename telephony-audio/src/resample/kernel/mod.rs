@@ -57,6 +57,7 @@ pub(crate) struct KernelArgs<'a> {
     pub(crate) blocks: usize,
     /// `L` rows of `blocks * LANES` outputs, one row per phase, rounded to nearest (ties to
     /// even) and saturated: output `L*i + p` of the pass is `out[p * blocks * LANES + i]`.
+    /// Beside a [`Bank::pass`], rows `1..L` only: the caller copies row 0.
     pub(crate) out: &'a mut [i16],
 }
 
@@ -149,13 +150,19 @@ pub(crate) fn load(isa: Isa, m: usize) -> Load {
     }
 }
 
-/// The filter for a bank: interpolation factor `l` 1, 2, 3, 4 or 6; folded when the bank is.
+/// The filter for a bank: interpolation factor `l` 1, 2, 3, 4 or 6; folded when the bank is,
+/// over its [`Bank::folded_phases`] (1 to 6) when it copies phase 0 (see [`Bank::pass`]).
 ///
 /// The explicit kernels work in groups of `P` vectors (the AVX-512 plain one: `NB` blocks and
 /// `Q` partial sums), chosen so that a group keeps at least eight independent multiply-add
 /// chains in flight (two units, four cycles of latency) without running out of registers.
+///
+/// Every folded bank [`Bank::get`] builds folds 1, 2, 3 or 5 phases (a decimator's 2 or 3, an
+/// upsampler's `L - 1`); `folded_banks_build_no_plain_table_on_any_backend` calls this for
+/// each, so another count could only come of a new ratio, and fails there.
 pub(crate) fn fir(isa: Isa, bank: &Bank) -> Fir {
-    let (folded, l) = (bank.fold.is_some(), bank.l);
+    let folded = bank.fold.is_some();
+    let l = if folded { bank.folded_phases() } else { bank.l };
     if !folded {
         // Built now rather than in the first `process`; a folded bank never needs it.
         bank.coeffs();
@@ -165,10 +172,11 @@ pub(crate) fn fir(isa: Isa, bank: &Bank) -> Fir {
         Isa::Avx512(cpu) => Fir::Avx512(
             cpu,
             match (folded, l) {
+                (true, 1) => avx512::folded::<1, 8>,
                 (true, 2) => avx512::folded::<2, 8>,
                 (true, 3) => avx512::folded::<3, 5>,
-                (true, 4) => avx512::folded::<4, 4>,
-                (true, 6) => avx512::folded::<6, 3>,
+                (true, 5) => avx512::folded::<5, 3>,
+                (true, _) => unreachable!("no folded kernel for {l} phases"),
                 (_, 1) => avx512::plain::<1, 4, 4>,
                 (_, 2) => avx512::plain::<2, 4, 2>,
                 (_, 3) => avx512::plain::<3, 2, 2>,
@@ -180,10 +188,11 @@ pub(crate) fn fir(isa: Isa, bank: &Bank) -> Fir {
         Isa::Avx2(cpu) => Fir::Avx2(
             cpu,
             match (folded, l) {
+                (true, 1) => avx2::folded::<1, 8>,
                 (true, 2) => avx2::folded::<2, 5>,
                 (true, 3) => avx2::folded::<3, 3>,
-                (true, 4) => avx2::folded::<4, 2>,
-                (true, 6) => avx2::folded::<6, 1>,
+                (true, 5) => avx2::folded::<5, 1>,
+                (true, _) => unreachable!("no folded kernel for {l} phases"),
                 (_, 1) => avx2::plain::<1, 4>,
                 (_, 2) => avx2::plain::<2, 5>,
                 (_, 3) => avx2::plain::<3, 4>,
@@ -192,10 +201,11 @@ pub(crate) fn fir(isa: Isa, bank: &Bank) -> Fir {
             },
         ),
         _ => Fir::Portable(match (folded, l) {
+            (true, 1) => portable::folded::<1>,
             (true, 2) => portable::folded::<2>,
             (true, 3) => portable::folded::<3>,
-            (true, 4) => portable::folded::<4>,
-            (true, 6) => portable::folded::<6>,
+            (true, 5) => portable::folded::<5>,
+            (true, _) => unreachable!("no folded kernel for {l} phases"),
             (_, 1) => portable::plain::<1>,
             (_, 2) => portable::plain::<2>,
             (_, 3) => portable::plain::<3>,
