@@ -42,8 +42,8 @@ error of int16 rounding, so a tone anywhere there comes out as clean as 16 bits 
 0.85 to 0.90 it is within ~6e-5 (0.0005 dB). An equiripple design with one weight over the
 whole passband (~2.6e-5 everywhere) puts an error comparable to int16 rounding on every tone.
 A windowed sinc cannot stay flat to 0.90 with 113 dB from the Nyquist frequency at this length:
-it is 0.1 dB down at 0.90. A decimator's outputs fall between input samples whatever its
-length, so its length is even.
+it is 0.1 dB down at 0.90. A decimator's outputs are never input samples (each sums many), so
+each carries its own rounding whatever the length, and the length is even.
 
 Low latency (minimum phase): a linear-phase equiripple design (passband to 0.85 of the lower
 Nyquist, i.e. 3400 Hz at 8 kHz, stopband from the Nyquist, >= 103 dB) turned into the

@@ -463,6 +463,16 @@ mod tests {
                 .fold(f64::MIN, f64::max);
             assert!(error <= 1e-6, "R={r}: passband error {error}");
             assert!(stop <= -120.0, "R={r}: stopband {stop} dB");
+            // Above 0.9 the transition band: the image of a tone at f (of the Nyquist
+            // frequency) lands at 2 - f, as far down as the README says.
+            for (f, db) in [(0.92, 62.0), (0.95, 29.0), (0.975, 14.5), (1.0, 6.0)] {
+                let at = ((2.0 - f) * nyquist as f64).round() as usize;
+                let image = -20.0 * mag[at].log10();
+                assert!(
+                    (image - db).abs() < 0.5,
+                    "R={r}: the image of a tone at {f} is {image:.1} dB down"
+                );
+            }
         }
     }
 
