@@ -18,6 +18,28 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `telephony bench server PROVIDER --calls N --seconds S` with targets any machine meets,
+/// however busy, then `extra`.
+fn bench(provider: &str, calls: &str, seconds: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "bench",
+        "server",
+        provider,
+        "--calls",
+        calls,
+        "--seconds",
+        seconds,
+        "--p99-ms",
+        "60000",
+        // A handful of calls shares the process's own growth among few: per call, it says
+        // little.
+        "--kib-per-call",
+        "1000000",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 #[test]
 fn every_carrier_streams_through_real_sockets_and_loses_nothing() {
     for (provider, wire) in [
@@ -26,22 +48,7 @@ fn every_carrier_streams_through_real_sockets_and_loses_nothing() {
         ("vonage", "s16le@16000"),
         ("telnyx", "mulaw@8000"),
     ] {
-        let (code, out, err) = run(&[
-            "bench",
-            "server",
-            provider,
-            "--calls",
-            "6",
-            "--seconds",
-            "3",
-            "--p99-ms",
-            "60000",
-            // A handful of calls shares the process's own growth among few: per call, it
-            // says little.
-            "--kib-per-call",
-            "1000000",
-            "--json",
-        ]);
+        let (code, out, err) = bench(provider, "6", "3", &["--json"]);
         assert_eq!(code, 0, "{provider}: {err}\n{out}");
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["wire"], wire, "{v}");
@@ -75,19 +82,7 @@ fn every_carrier_streams_through_real_sockets_and_loses_nothing() {
 
 #[test]
 fn the_table_names_what_holds_and_the_in_process_figure() {
-    let (code, out, err) = run(&[
-        "bench",
-        "server",
-        "twilio",
-        "--calls",
-        "4",
-        "--seconds",
-        "2",
-        "--p99-ms",
-        "60000",
-        "--kib-per-call",
-        "1000000",
-    ]);
+    let (code, out, err) = bench("twilio", "4", "2", &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with("telephony bench server: Twilio, wire mulaw@8000, app 16000 Hz, hq"),
@@ -169,21 +164,7 @@ fn each_call_can_begin_with_its_signed_webhook() {
     // agent's router verifies it and answers with the stream (Telnyx's through the command
     // API the generator stands in for); a webhook refused would fail the load.
     for provider in ["twilio", "plivo", "vonage", "telnyx"] {
-        let (code, out, err) = run(&[
-            "bench",
-            "server",
-            provider,
-            "--calls",
-            "3",
-            "--seconds",
-            "2",
-            "--p99-ms",
-            "60000",
-            "--kib-per-call",
-            "1000000",
-            "--webhooks",
-            "--json",
-        ]);
+        let (code, out, err) = bench(provider, "3", "2", &["--webhooks", "--json"]);
         assert_eq!(code, 0, "{provider}: {err}\n{out}");
         let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(v["held"], true, "{provider}: {v}");

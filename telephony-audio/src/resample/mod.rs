@@ -21,9 +21,9 @@ pub enum Profile {
     /// Linear phase, transparent at 16 bits, flat to 0.9 of the lower rate's Nyquist frequency.
     /// Upsampling, a Nyquist filter: one output in `L` is an input sample, untouched; within
     /// 1e-6 (0.00001 dB) to 0.9 of the input's Nyquist frequency and at least 120 dB down from
-    /// 1.1 of it, where the images of that band land (its gain is 1/2 at the Nyquist frequency,
-    /// so input above 0.9 of it leaves part of its image); 5.0 ms when one side is 8 kHz, 2.5 ms from 16
-    /// to 48 kHz. Downsampling: within 0.0005 dB, more than 110 dB of rejection from the
+    /// 1.1 of it, where the images of that band land (its gain is 1/2 at the Nyquist
+    /// frequency, so input above 0.9 of it leaves part of its image); 5.0 ms when one side is
+    /// 8 kHz, 2.5 ms from 16 to 48 kHz. Downsampling: within 0.0005 dB, more than 110 dB of rejection from the
     /// output's Nyquist frequency on (nothing aliases); 7.72 ms when one side is 8 kHz, 3.87 ms
     /// from 48 to 16 kHz.
     #[default]

@@ -151,7 +151,7 @@ pub(crate) fn load(isa: Isa, m: usize) -> Load {
 }
 
 /// The filter for a bank: interpolation factor `l` 1, 2, 3, 4 or 6; folded when the bank is,
-/// over its [`Bank::folded_phases`] (1 to 6) when it copies phase 0 (see [`Bank::pass`]).
+/// over its [`Bank::folded_phases`] (`L - 1`) when it copies phase 0 (see [`Bank::pass`]).
 ///
 /// The explicit kernels work in groups of `P` vectors (the AVX-512 plain one: `NB` blocks and
 /// `Q` partial sums), chosen so that a group keeps at least eight independent multiply-add
